@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The few cleanup and string helpers mapguard uses. libsystemd's own exported unref helpers
+ * (sd_bus_message_unrefp, ...) are used directly; systemd's internal macros are not public API. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+#define _unused_ __attribute__((unused))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define USEC_PER_SEC UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
+#define NSEC_PER_USEC UINT64_C(1000)
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+/* Returns the old pointer's target moved out, leaving NULL behind (for handing ownership on). */
+static inline void *steal_pointer_impl(void **p) {
+        void *q = *p;
+        *p = NULL;
+        return q;
+}
+#define TAKE_PTR(p) ((__typeof__(p)) steal_pointer_impl((void **) &(p)))
+
+/* NULL-terminated string arrays. strv_free() accepts NULL and returns NULL. */
+static inline char **strv_free(char **l) {
+        if (l)
+                for (char **i = l; *i; i++)
+                        free(*i);
+        free(l);
+        return NULL;
+}
+
+static inline void strv_freep(char ***l) {
+        strv_free(*l);
+}
+
+static inline size_t strv_length(char *const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
