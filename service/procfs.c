@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
+#endif
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+#include "util.h"
+
+/* PF_KTHREAD from include/linux/sched.h: the task is a kernel thread and has no mm of its own. */
+#define PF_KTHREAD 0x00200000UL
+
+/* /proc/PID/maps is read in chunks this big; the kernel's seq_file fills each read() with as many
+ * whole lines as fit, so a big buffer means few syscalls on processes with 100k+ mappings. */
+#define MAPS_CHUNK_SIZE (64U * 1024U)
+
+/* The gate area line is below 100 bytes; any longer last line cannot be it. */
+#define GATE_LINE_MAX 256
+
+typedef struct ProcStat {
+        char comm[16];
+        char state;
+        unsigned long flags;
+        uint64_t start_time;
+} ProcStat;
+
+char *procfs_root_path(const char *root, const char *path) {
+        char *p;
+        size_t l;
+
+        if (!root)
+                root = "";
+        l = strlen(root);
+        while (l > 0 && root[l - 1] == '/')
+                l--;
+        if (asprintf(&p, "%.*s%s", (int) l, root, path) < 0)
+                return NULL;
+        return p;
+}
+
+/* Opens ROOT/proc/PID/NAME. A missing pid directory means the process is gone: -ESRCH. */
+static int proc_open(const char *root, pid_t pid, const char *name) {
+        _cleanup_free_ char *rel = NULL, *path = NULL;
+        int fd;
+
+        if (pid <= 0)
+                return -EINVAL;
+        if (asprintf(&rel, "/proc/%" PRIi32 "/%s", (int32_t) pid, name) < 0)
+                return -ENOMEM;
+        path = procfs_root_path(root, rel);
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        return fd;
+}
+
+/* Reads a small /proc file whole into BUF (NUL-terminated); what does not fit is dropped, which is
+ * fine for stat and status: the fields we need are at their start. */
+static int proc_read_small(const char *root, pid_t pid, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = 0;
+
+        fd = proc_open(root, pid, name);
+        if (fd < 0)
+                return fd;
+        while (len < size - 1) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        return (int) len;
+}
+
+/* Skips one space-separated token; returns NULL at the end of the string. */
+static const char *skip_token(const char *p) {
+        while (*p == ' ')
+                p++;
+        if (*p == '\0' || *p == '\n')
+                return NULL;
+        while (*p != ' ' && *p != '\0' && *p != '\n')
+                p++;
+        return p;
+}
+
+static int parse_u64_token(const char *p, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        while (*p == ' ')
+                p++;
+        if (!isdigit((unsigned char) *p))
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(p, &end, 10);
+        if (errno != 0 || (*end != ' ' && *end != '\0' && *end != '\n'))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* comm may hold spaces and parentheses, so it runs from the first '(' to the last ')'. After it come
+ * field 3 (state) and then fields 4..; flags is field 9, starttime field 22. */
+static int proc_stat_parse(const char *buf, ProcStat *ret) {
+        const char *open, *close, *p;
+        ProcStat s = {};
+        uint64_t v;
+        size_t l;
+        int r;
+
+        open = strchr(buf, '(');
+        close = strrchr(buf, ')');
+        if (!open || !close || close < open)
+                return -EBADMSG;
+        l = (size_t) (close - open - 1);
+        if (l >= sizeof(s.comm))
+                l = sizeof(s.comm) - 1;
+        memcpy(s.comm, open + 1, l);
+
+        p = close + 1;
+        if (p[0] != ' ' || p[1] == '\0' || (p[2] != ' ' && p[2] != '\0'))
+                return -EBADMSG;
+        s.state = p[1];
+        p += 2;
+
+        for (unsigned field = 4; field <= 22; field++) {
+                if (field == 9 || field == 22) {
+                        r = parse_u64_token(p, &v);
+                        if (r < 0)
+                                return r;
+                        if (field == 9)
+                                s.flags = (unsigned long) v;
+                        else
+                                s.start_time = v;
+                }
+                p = skip_token(p);
+                if (!p)
+                        return -EBADMSG;
+        }
+
+        *ret = s;
+        return 0;
+}
+
+static int proc_read_stat(const char *root, pid_t pid, ProcStat *ret) {
+        char buf[1024];
+        int r;
+
+        r = proc_read_small(root, pid, "stat", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        if (r == 0) /* stat of a task that is being reaped reads empty */
+                return -ESRCH;
+        return proc_stat_parse(buf, ret);
+}
+
+static int proc_read_uid(const char *root, pid_t pid, uid_t *ret) {
+        char buf[4096];
+        const char *p;
+        uint64_t v;
+        int r;
+
+        r = proc_read_small(root, pid, "status", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        if (strncmp(buf, "Uid:", 4) == 0)
+                p = buf;
+        else {
+                p = strstr(buf, "\nUid:");
+                if (!p)
+                        return -EBADMSG;
+                p++;
+        }
+        p += 4;
+        while (*p == '\t' || *p == ' ')
+                p++;
+        if (!isdigit((unsigned char) *p))
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(p, NULL, 10);
+        if (errno != 0 || v >= UINT32_MAX)
+                return -EBADMSG;
+        *ret = (uid_t) v;
+        return 0;
+}
+
+static bool proc_stat_has_no_mm(const ProcStat *s) {
+        return s->state == 'Z' || s->state == 'X' || (s->flags & PF_KTHREAD);
+}
+
+/* The gate area is the only line whose name field is exactly "[vsyscall]": file names are absolute
+ * paths, and the other special names differ. The name is the 6th field, after a run of spaces. */
+static bool maps_line_is_gate(const char *line, size_t len) {
+        static const char gate[] = "[vsyscall]";
+        const char *p = line, *end = line + len;
+
+        for (unsigned i = 0; i < 5; i++) {
+                while (p < end && *p == ' ')
+                        p++;
+                if (p >= end)
+                        return false;
+                while (p < end && *p != ' ')
+                        p++;
+        }
+        while (p < end && *p == ' ')
+                p++;
+        return (size_t) (end - p) == sizeof(gate) - 1 && memcmp(p, gate, sizeof(gate) - 1) == 0;
+}
+
+/* Keeps the tail of the line being read, up to GATE_LINE_MAX bytes; longer lines are only marked. */
+typedef struct LineBuf {
+        char data[GATE_LINE_MAX];
+        size_t len;
+        bool overflow;
+} LineBuf;
+
+static void linebuf_append(LineBuf *b, const char *p, size_t n) {
+        if (b->overflow || n > sizeof(b->data) - b->len) {
+                b->overflow = true;
+                return;
+        }
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+}
+
+int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        LineBuf cur = {}, last = {};
+        uint64_t lines = 0;
+
+        fd = proc_open(root, pid, "maps");
+        if (fd < 0)
+                return fd;
+
+        buf = malloc(MAPS_CHUNK_SIZE);
+        if (!buf)
+                return -ENOMEM;
+
+        for (;;) {
+                const char *p, *end, *line_start, *nl, *last_nl = NULL, *last_start = NULL;
+                ssize_t n;
+
+                n = read(fd, buf, MAPS_CHUNK_SIZE);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+
+                p = line_start = buf;
+                end = buf + n;
+                while ((nl = memchr(p, '\n', (size_t) (end - p)))) {
+                        lines++;
+                        last_start = line_start;
+                        last_nl = nl;
+                        line_start = p = nl + 1;
+                }
+
+                if (last_nl) {
+                        /* The last complete line of this chunk; if it began in an earlier chunk, its
+                         * head is in CUR. */
+                        if (last_start == buf) {
+                                last = cur;
+                                linebuf_append(&last, buf, (size_t) (last_nl - buf));
+                        } else {
+                                last = (LineBuf) {};
+                                linebuf_append(&last, last_start, (size_t) (last_nl - last_start));
+                        }
+                        cur = (LineBuf) {};
+                        linebuf_append(&cur, last_nl + 1, (size_t) (end - last_nl - 1));
+                } else
+                        linebuf_append(&cur, buf, (size_t) n);
+        }
+
+        if (cur.len > 0 || cur.overflow) {
+                /* A last line without a newline: a truncated read, still one mapping. */
+                lines++;
+                last = cur;
+        }
+
+        if (lines == 0)
+                return -ENODATA;
+        if (!last.overflow && maps_line_is_gate(last.data, last.len))
+                lines--;
+        if (lines > UINT32_MAX)
+                return -EOVERFLOW;
+
+        *ret_count = (unsigned) lines;
+        return 0;
+}
+
+int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
+        ProcStat st;
+        uid_t uid;
+        int r;
+
+        r = proc_read_stat(root, pid, &st);
+        if (r < 0)
+                return r;
+        if (proc_stat_has_no_mm(&st))
+                return -ENODATA;
+        r = proc_read_uid(root, pid, &uid);
+        if (r < 0)
+                return r;
+
+        *ret = (ProcSample) {
+                .pid = pid,
+                .uid = uid,
+                .start_time = st.start_time,
+        };
+        memcpy(ret->comm, st.comm, sizeof(ret->comm));
+        return 0;
+}
+
+int proc_sample(const char *root, pid_t pid, ProcSample *ret) {
+        ProcStat before, after;
+        unsigned count = 0;
+        uid_t uid;
+        int r, r_maps;
+
+        r = proc_read_stat(root, pid, &before);
+        if (r < 0)
+                return r;
+        if (proc_stat_has_no_mm(&before))
+                return -ENODATA;
+        r = proc_read_uid(root, pid, &uid);
+        if (r < 0)
+                return r;
+
+        r_maps = proc_count_maps(root, pid, &count);
+
+        /* Re-read stat: the count belongs to the process we identified only if the same process is
+         * still there afterwards. A new start time means the pid was reused while we were reading. */
+        r = proc_read_stat(root, pid, &after);
+        if (r < 0)
+                return r;
+        if (after.start_time != before.start_time)
+                return -ESRCH;
+        if (proc_stat_has_no_mm(&after))
+                return -ENODATA; /* it exited while we read: the count may be partial */
+        if (r_maps < 0)
+                return r_maps;
+
+        *ret = (ProcSample) {
+                .pid = pid,
+                .uid = uid,
+                .start_time = before.start_time,
+                .map_count = count,
+        };
+        memcpy(ret->comm, before.comm, sizeof(ret->comm));
+        return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Counting a process's memory mappings from /proc, and the identity (comm, uid, start time) that
+ * tells a process apart from a later one that reuses its pid. Pure logic: no logging, no bus. */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct ProcSample {
+        pid_t pid;
+        uid_t uid;            /* real uid, from /proc/PID/status "Uid:" */
+        char comm[16];        /* from /proc/PID/stat, between the first '(' and the LAST ')' */
+        uint64_t start_time;  /* field 22 of /proc/PID/stat (clock ticks since boot) */
+        unsigned map_count;   /* the kernel's mm->map_count */
+} ProcSample;
+
+/* Returns ROOT + PATH as a malloc'd string ("/" , "" and NULL roots give PATH unchanged; a trailing
+ * slash of ROOT is dropped), NULL when out of memory. PATH must be absolute. Every reader of /proc,
+ * /sys, /etc, /run and /usr in the core goes through this, so that tests can run on fixture trees. */
+char *procfs_root_path(const char *root, const char *path);
+
+/* Counts lines of ROOT/proc/PID/maps with open()+read()+memchr() (no stdio, never smaps, no
+ * PROCMAP_QUERY), minus the gate area line ("[vsyscall]", only where present; it is the last line).
+ * A last line without a newline (truncated read) still counts.
+ * Returns 0 and *ret_count, -ESRCH when the process is gone, -EACCES/-EPERM without ptrace access,
+ * other -errno on I/O failure. An empty maps file (kernel thread or zombie: no mm) returns -ENODATA. */
+int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count);
+
+/* Full sample of a thread-group leader: stat (comm, state, start time) before, maps, stat after; if the
+ * start time changed (pid reused) or it vanished: -ESRCH. Zombies (state Z/X) and kernel threads
+ * (PF_KTHREAD flag in stat field 9, or empty maps): -ENODATA. -EACCES/-EPERM without ptrace access,
+ * -EBADMSG when stat or status cannot be parsed, other -errno on I/O failure. */
+int proc_sample(const char *root, pid_t pid, ProcSample *ret);
+
+/* Only stat and status: comm, uid, start time, no maps (map_count left 0). Used by the BPF backend.
+ * Returns 0, -ESRCH when the process is gone, -ENODATA for zombies and kernel threads (they have no
+ * mm, so no map count to attach the identity to), -EBADMSG on unparsable stat/status, other -errno. */
+int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret);
