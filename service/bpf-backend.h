@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The BPF backend: one pass of a BPF task iterator reads mm->map_count of every process in a set
+ * of watched cgroup2 cgroups, filtering in the kernel. A pass costs a fraction of a microsecond
+ * per task on the host, whatever the number of mappings, where reading /proc/PID/maps costs time
+ * proportional to them. Needs kernel BTF, Linux >= 5.8 (task iterators) and CAP_BPF + CAP_PERFMON
+ * (or CAP_SYS_ADMIN); when any is missing the daemon falls back to /proc. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct BpfCounter BpfCounter;
+
+typedef struct BpfTaskCount {
+        uint32_t pid;             /* the thread-group id: threads are never reported on their own */
+        uint32_t map_count;       /* mm->map_count, what vm.max_map_count limits */
+        uint64_t cgroup_id;       /* the watched cgroup (nearest ancestor-or-self) the process is in */
+        uint64_t start_time_ns;   /* task start, CLOCK_MONOTONIC ns: tells a reused pid apart */
+        char comm[16];            /* NUL-terminated */
+} BpfTaskCount;
+
+/* Loads and verifies the BPF program and attaches the iterator. Returns 0 and a new BpfCounter in
+ * *ret, or -errno and in *ret_reason a malloc'd reason (the caller frees it; lower case, no final
+ * period, made to follow "BPF backend unavailable: ") saying why: -EOPNOTSUPP when mapguard was
+ * built without BPF support, the kernel has no BTF (/sys/kernel/btf/vmlinux) or is too old for
+ * BPF task iterators; -EPERM when not permitted (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN);
+ * another -errno, with libbpf's first warning, when loading failed otherwise. *ret_reason is set
+ * only on failure (and left untouched when allocating it fails too). libbpf's own output is
+ * silenced while loading. */
+int bpf_counter_new(BpfCounter **ret, char **ret_reason);
+
+/* Unloads the program. Accepts NULL; returns NULL. */
+BpfCounter *bpf_counter_free(BpfCounter *c);
+
+/* Replaces the set of watched cgroup2 cgroups by their ids (see cgroup_id_from_path(); duplicates
+ * are fine). Returns 0; -EINVAL for an id 0 or a NULL array with n > 0; -E2BIG for more than
+ * BPF_COUNTER_MAX_CGROUPS distinct ids; -ENOMEM or the -errno of a failed map update, in which
+ * case the previous set is still in force. */
+int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n);
+
+#define BPF_COUNTER_MAX_CGROUPS 65536
+
+/* Runs one pass of the task iterator: every process (thread-group leader with an mm; kernel
+ * threads and exited processes are skipped) whose cgroup2 cgroup or one of its ancestors is
+ * watched, with the nearest watched one as cgroup_id. Returns the number of processes (>= 0) and a
+ * malloc'd array sorted by pid in *ret (NULL when there are none), its length in *ret_n; or -errno
+ * (-EBADMSG when the kernel's output is not a whole number of records). */
+int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
+
+/* Returns 0 and the cgroup id of a cgroup2 directory in *ret_id: the 64-bit kernfs node id, which
+ * is what BPF sees as cgroup->kn->id and systemd as the cgroup id (name_to_handle_at(), falling
+ * back to the inode number). -EMEDIUMTYPE when the path is not on a cgroup2 file system (a cgroup
+ * v1 hierarchy has ids of its own), -ENOTDIR when not a directory, else the -errno of open(). */
+int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id);

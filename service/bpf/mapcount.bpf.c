@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* A task iterator that reports mm->map_count of every process in a set of watched cgroup2
+ * cgroups. Filtering happens here, in the kernel, so that one pass over all tasks costs a few
+ * loads per task and only the watched processes cross into userspace. Compiled once with clang
+ * against the build host's vmlinux.h; CO-RE relocations adapt the field offsets to the running
+ * kernel. */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "mapcount.h"
+
+/* include/linux/sched.h; kernel threads that borrow a user mm (kthread_use_mm) are no process. */
+#define PF_KTHREAD 0x00200000
+
+/* Declared GPL because bpf_seq_write() is GPL-only; LGPL-2.1-or-later code may be conveyed under
+ * the GPL. */
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, MAPCOUNT_MAX_CGROUPS);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, __u64);
+        __type(value, __u8);
+} watched_cgroups SEC(".maps");
+
+/* Returns the id of the nearest watched cgroup among cgrp and its ancestors, 0 if none is watched.
+ * Walks up through the css parent links rather than cgrp->ancestors[]: those are plain pointer
+ * loads the verifier can type (an ancestors[] index is a variable offset, which it refuses on a
+ * kernel pointer), and they have the same layout on kernels from before ancestors[] replaced
+ * ancestor_ids[] (5.8-5.19). */
+static __always_inline __u64 nearest_watched_cgroup(struct cgroup *cgrp) {
+        for (int level = 0; level < MAPCOUNT_MAX_DEPTH; level++) {
+                struct cgroup_subsys_state *parent;
+                __u64 id;
+
+                if (!cgrp)
+                        return 0;
+
+                id = cgrp->kn->id;
+                if (bpf_map_lookup_elem(&watched_cgroups, &id))
+                        return id;
+
+                parent = cgrp->self.parent;
+                if (!parent)
+                        return 0;
+                cgrp = parent->cgroup;
+        }
+        return 0;
+}
+
+SEC("iter/task")
+int report_map_counts(struct bpf_iter__task *ctx) {
+        struct task_struct *task = ctx->task, *leader;
+        struct mapcount_record rec = {};
+        struct mm_struct *mm;
+        __u64 cgroup_id;
+
+        if (!task)
+                return 0;
+
+        mm = task->mm;
+        if (!mm || (task->flags & PF_KTHREAD))
+                return 0;
+
+        /* Threads share the mm: report the process once, through its leader. A leader that
+         * called pthread_exit() is a zombie without mm while its threads keep the process (and its
+         * maps) alive; then each live thread reports it and userspace keeps one record per pid. */
+        leader = task->group_leader;
+        if (task != leader && leader->mm)
+                return 0;
+
+        cgroup_id = nearest_watched_cgroup(task->cgroups->dfl_cgrp);
+        if (cgroup_id == 0)
+                return 0;
+
+        rec.pid = task->tgid;
+        rec.map_count = mm->map_count;
+        rec.cgroup_id = cgroup_id;
+        rec.start_time_ns = leader->start_time;
+        bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), leader->comm);
+
+        bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+        return 0;
+}
