@@ -11,6 +11,7 @@
 #include <ini.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -414,11 +415,21 @@ static int parse_units(Parser *p, const char *key, const char *value) {
                                            "%s=%s: '%s' is not a unit name or glob%s", key, value, *w,
                                            strchr(*w, ',') ? " (separate names with spaces)"
                                                            : comment_hint(value));
-                if (!strpbrk(*w, "*?[") && !unit_suffix_valid(*w))
+                if (strpbrk(*w, "*?["))
+                        continue;
+                if (!unit_suffix_valid(*w))
                         return parser_fail(
                                 p, -EINVAL, p->path, p->line,
                                 "%s=%s: '%s' is not a unit name (no unit type suffix such as .service)", key,
                                 value, *w);
+                /* A template never runs itself; its instances do, and that is what was meant. */
+                const char *at = strstr(*w, "@.");
+                if (at)
+                        return parser_fail(
+                                p, -EINVAL, p->path, p->line,
+                                "%s=%s: '%s' is a template, which has no processes; use %.*s@*%s to "
+                                "watch its instances",
+                                key, value, *w, (int)(at - *w), *w, at + 1);
         }
 
         for (char **w = words; *w; w++) {
@@ -476,6 +487,13 @@ static int parser_handle(void *user, const char *section, const char *key, const
                                           section, config_keys[i].section);
                         return 1;
                 }
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (strcasecmp(config_keys[i].key, key) == 0) {
+                        (void)parser_fail(p, -EINVAL, p->path, p->line,
+                                          "%s=%s: unknown key in [%s] (keys are case-sensitive: %s)", key,
+                                          value, section, config_keys[i].key);
+                        return 1;
+                }
         (void)parser_fail(p, -EINVAL, p->path, p->line, "%s=%s: unknown key in [%s]", key, value, section);
         return 1;
 }
@@ -501,15 +519,26 @@ static int parser_check_line(Parser *p, const char *s, size_t len) {
                                    "'%.*s': line starts with whitespace, remove it (it would continue the "
                                    "previous value)",
                                    (int)(len - indent), s + indent);
-        if (s[0] != '[')
+        if (s[0] != '[') {
+                /* inih also takes "Key: value"; systemd-style files do not, and the man page says '='. */
+                size_t sep = 0;
+                while (sep < len && s[sep] != '=' && s[sep] != ':')
+                        sep++;
+                if (sep < len && s[sep] == ':')
+                        return parser_fail(
+                                p, -EINVAL, p->path, p->line,
+                                "'%.*s': expected Key=value (':' does not separate key and value)", (int)len,
+                                s);
                 return 0;
+        }
 
         const char *end = memchr(s, ']', len);
         if (!end)
                 return parser_fail(p, -EINVAL, p->path, p->line, "'%.*s': section header lacks ']'",
                                    (int)len, s);
         const char *rest = end + 1;
-        rest += strspn(rest, " \t");
+        while (rest < s + len && (*rest == ' ' || *rest == '\t'))
+                rest++;
         if (rest < s + len && *rest != ';')
                 return parser_fail(p, -EINVAL, p->path, p->line,
                                    "'%.*s': unexpected text after the section header", (int)len, s);
@@ -645,6 +674,14 @@ static int parser_parse_file(Parser *p, const char *path) {
         }
         if (size == 0)
                 return 0;
+        /* The line checks stay within each line's length; the terminator is a second line of defence. */
+        if (size == alloc) {
+                char *t = realloc(buf, size + 1);
+                if (!t)
+                        return parser_fail(p, -ENOMEM, path, 0, "out of memory");
+                buf = t;
+        }
+        buf[size] = '\0';
 
         return parser_parse_buffer(p, path, buf, size);
 }

@@ -409,6 +409,13 @@ static void test_bad_input(void **state) {
                 {"[Watch]\nUnits=a/b.service\n", 2, "Units=a/b.service", "not a unit name or glob"},
                 {"[Watch]\nUnits=ingester\n", 2, "'ingester'", "unit type suffix"},
                 {"[Watch]\nUnits=ingester.servcie\n", 2, "'ingester.servcie'", "unit type suffix"},
+                {"[Watch]\nUnits=ingester@.service\n", 2, "'ingester@.service' is a template",
+                 "use ingester@*.service"},
+                {"[Watch]\nunits=a.service\n", 2, "units=a.service", "case-sensitive: Units"},
+                {"[Watch]\nUnits: a.service\n", 2, "'Units: a.service'", "expected Key=value"},
+                /* No newline at the end of the file. */
+                {"[Watch]\nUnits=a.service\n[Scan] x", 3, "[Scan] x", "after the section header"},
+                {"[Watch]\nUnits=a.service\n[Sca", 3, "'[Sca'", "lacks ']'"},
                 /* Cross-key checks point at whichever of the pair was assigned last. */
                 {"[Thresholds]\nWarningPercent=95\n", 2,
                  "WarningPercent=95 must be below CriticalPercent=95", "(the default)"},
