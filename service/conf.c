@@ -170,11 +170,12 @@ static void parser_done(Parser *p) {
         free(p->error);
 }
 
-/* Records the first error as "PATH:LINE: reason"; later calls are ignored. Returns ERROR_CODE. */
+/* Records the first error as "PATH:LINE: reason"; later calls are ignored. Returns the recorded error
+ * code (-ENOMEM when the message itself could not be allocated). */
 __attribute__((format(printf, 5, 6))) static int parser_fail(Parser *p, int error_code, const char *path,
                                                              unsigned line, const char *fmt, ...) {
         if (p->error_code != 0)
-                return error_code;
+                return p->error_code;
 
         _cleanup_free_ char *reason = NULL;
         va_list ap;
@@ -188,7 +189,12 @@ __attribute__((format(printf, 5, 6))) static int parser_fail(Parser *p, int erro
                 p->error = NULL;
                 p->error_code = -ENOMEM;
         }
-        return error_code;
+        return p->error_code;
+}
+
+/* A file-level failure, ERROR a positive errno: "PATH:0: WHAT: strerror". Returns -ERROR (or -ENOMEM). */
+static int parser_fail_errno(Parser *p, int error, const char *path, const char *what) {
+        return parser_fail(p, -error, path, 0, "%s: %s", what, strerror(error));
 }
 
 /* Values cannot carry '#' comments (inih only strips ';' ones, and only after whitespace): say so when
@@ -630,10 +636,10 @@ static int parser_parse_file(Parser *p, const char *path) {
         if (fd < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return parser_fail(p, -errno, path, 0, "cannot open: %s", strerror(errno));
+                return parser_fail_errno(p, errno, path, "cannot open");
         }
         if (fstat(fd, &st) < 0)
-                return parser_fail(p, -errno, path, 0, "cannot stat: %s", strerror(errno));
+                return parser_fail_errno(p, errno, path, "cannot stat");
         if (S_ISDIR(st.st_mode))
                 return parser_fail(p, -EISDIR, path, 0, "is a directory, expected a file");
         if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
@@ -666,7 +672,7 @@ static int parser_parse_file(Parser *p, const char *path) {
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return parser_fail(p, -errno, path, 0, "cannot read: %s", strerror(errno));
+                        return parser_fail_errno(p, errno, path, "cannot read");
                 }
                 if (k == 0)
                         break;
@@ -723,7 +729,7 @@ static int dropins_add_dir(Parser *p, const char *dir, DropIn **list, size_t *n)
                         return 0;
                 if (errno == ENOTDIR)
                         return parser_fail(p, -ENOTDIR, dir, 0, "is not a directory");
-                return parser_fail(p, -errno, dir, 0, "cannot open directory: %s", strerror(errno));
+                return parser_fail_errno(p, errno, dir, "cannot open directory");
         }
 
         for (;;) {
@@ -731,8 +737,7 @@ static int dropins_add_dir(Parser *p, const char *dir, DropIn **list, size_t *n)
                 struct dirent *de = readdir(d);
                 if (!de) {
                         if (errno != 0)
-                                return parser_fail(p, -errno, dir, 0, "cannot read directory: %s",
-                                                   strerror(errno));
+                                return parser_fail_errno(p, errno, dir, "cannot read directory");
                         break;
                 }
                 if (!dropin_name_valid(de->d_name))
