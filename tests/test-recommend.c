@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The recommendation formula and its reason text, with and without a readable slabinfo. */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "recommend.h"
+#include "util.h"
+
+static char root[] = "/tmp/mapguard-test-recommend-XXXXXX";
+static char empty_root[] = "/tmp/mapguard-test-recommend-empty-XXXXXX";
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void write_slabinfo(const char *text) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        assert_true(asprintf(&path, "%s/proc/slabinfo", root) > 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+}
+
+static int group_setup(void **state) {
+        _cleanup_free_ char *proc = NULL;
+
+        if (!mkdtemp(root) || !mkdtemp(empty_root))
+                return -1;
+        if (asprintf(&proc, "%s/proc", root) < 0 || mkdir(proc, 0755) < 0)
+                return -1;
+        return 0;
+}
+
+static int group_teardown(void **state) {
+        return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) | nftw(empty_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_value_formula(void **state) {
+        /* Twice the peak fits the default: keep the default. */
+        assert_int_equal(recommend_value(0), 65530);
+        assert_int_equal(recommend_value(1000), 65530);
+        assert_int_equal(recommend_value(32765), 65530);
+        /* Past half the default: straight to the distribution value. */
+        assert_int_equal(recommend_value(32766), 1048576);
+        assert_int_equal(recommend_value(60000), 1048576);
+        assert_int_equal(recommend_value(524288), 1048576);
+        /* Beyond that, twice the peak rounded up to 65536. */
+        assert_int_equal(recommend_value(524289), 1048576 + 65536);
+        assert_int_equal(recommend_value(1000000), 2031616); /* 2000000 -> 31 x 65536 */
+        /* Capped at the kernel's int range, a multiple of 65536. */
+        assert_int_equal(recommend_value(2000000000U), 2147418112U);
+        assert_int_equal(recommend_value(UINT32_MAX), 2147418112U);
+        assert_int_equal(2147418112U % 65536, 0);
+}
+
+static void test_slabinfo(void **state) {
+        /* No slabinfo: the documented 192. */
+        assert_int_equal(recommend_vma_object_size(empty_root), 192);
+
+        write_slabinfo("slabinfo - version: 2.1\n"
+                       "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+                       " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs>"
+                       " <sharedavail>\n"
+                       "vm_area_structX     10     20    999   21    1 : tunables    0    0    0 : slabdata\n"
+                       "vm_area_struct     905   1575    200   20    1 : tunables    0    0    0 : slabdata"
+                       "     75     75      0\n");
+        assert_int_equal(recommend_vma_object_size(root), 200);
+
+        /* Garbage or implausible sizes fall back to 192. */
+        write_slabinfo("vm_area_struct 1 2 lots 4 5\n");
+        assert_int_equal(recommend_vma_object_size(root), 192);
+        write_slabinfo("vm_area_struct 1 2 3 4 5\n");
+        assert_int_equal(recommend_vma_object_size(root), 192);
+        /* The cache merged into another one: no line for it. */
+        write_slabinfo("slabinfo - version: 2.1\nkmalloc-192 1 2 192 21 1\n");
+        assert_int_equal(recommend_vma_object_size(root), 192);
+}
+
+static void test_reason_default_object(void **state) {
+        _cleanup_free_ char *reason = NULL;
+        unsigned v = 0;
+
+        /* 1048576 maps x (192 + 96) bytes = 288 MiB. */
+        assert_int_equal(recommend_max_map_count(empty_root, 40000, 65530, &v, &reason), 0);
+        assert_int_equal(v, 1048576);
+        assert_non_null(strstr(reason, "Peak of 40000 maps in one process"));
+        assert_non_null(strstr(reason, "192-byte vm_area_struct"));
+        assert_non_null(strstr(reason, "96 bytes of maple-tree and anon_vma_chain overhead"));
+        assert_non_null(strstr(reason, "288 MiB of unswappable kernel memory per process at the limit"));
+        assert_non_null(strstr(reason, "The live limit 65530 is below it: raise it."));
+}
+
+static void test_reason_slab_object(void **state) {
+        _cleanup_free_ char *reason = NULL;
+        unsigned v = 0;
+
+        /* 65530 x (200 + 96) = 19396880 bytes = 18.498 MiB, rounded to nearest: 18. */
+        write_slabinfo("vm_area_struct 905 1575 200 20 1 : tunables 0 0 0 : slabdata 75 75 0\n");
+        assert_int_equal(recommend_max_map_count(root, 100, 1048576, &v, &reason), 0);
+        assert_int_equal(v, 65530);
+        assert_non_null(strstr(reason, "the kernel default"));
+        assert_non_null(strstr(reason, "200-byte vm_area_struct"));
+        assert_non_null(strstr(reason, "18 MiB of unswappable kernel memory per process at the limit"));
+        assert_non_null(strstr(reason, "The live limit 1048576 already covers it."));
+}
+
+static void test_reason_unknown_live(void **state) {
+        _cleanup_free_ char *reason = NULL;
+        unsigned v = 0;
+
+        assert_int_equal(recommend_max_map_count(empty_root, 1000000, 0, &v, &reason), 0);
+        assert_int_equal(v, 2031616);
+        assert_non_null(strstr(reason, "The live limit is unknown."));
+        /* 2031616 x 288 B = 558 MiB. */
+        assert_non_null(strstr(reason, "558 MiB of unswappable"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_value_formula),
+                cmocka_unit_test(test_slabinfo),
+                cmocka_unit_test(test_reason_default_object),
+                cmocka_unit_test(test_reason_slab_object),
+                cmocka_unit_test(test_reason_unknown_live),
+        };
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Theil-Sen growth: steady, flat, shrinking, a noisy outlier; seconds to the limit. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "trend.h"
+#include "util.h"
+
+#define USEC_PER_MINUTE (60 * USEC_PER_SEC)
+
+static void test_too_few(void **state) {
+        Trend t = {};
+
+        assert_true(trend_growth_per_minute(&t) == 0.0);
+        trend_add(&t, 1000, 500);
+        assert_true(trend_growth_per_minute(&t) == 0.0);
+        assert_int_equal(trend_seconds_to_limit(&t, 500, 65530), UINT64_MAX);
+        /* Two samples with one time stamp give no slope either. */
+        trend_add(&t, 1000, 900);
+        assert_true(trend_growth_per_minute(&t) == 0.0);
+}
+
+static void test_steady(void **state) {
+        Trend t = {};
+
+        /* +100 maps every 10 s: 600 per minute. */
+        for (unsigned i = 0; i < 5; i++)
+                trend_add(&t, i * 10 * USEC_PER_SEC, 1000 + i * 100);
+        assert_float_equal(trend_growth_per_minute(&t), 600.0, 1e-9);
+        /* 2000 maps to go at 600/min: 200 s. */
+        assert_int_equal(trend_seconds_to_limit(&t, 3000, 5000), 200);
+        /* 1 map to go: rounds up to 1 s, not down to 0 (0 means "at the limit"). */
+        assert_int_equal(trend_seconds_to_limit(&t, 4999, 5000), 1);
+}
+
+static void test_ring_wraps(void **state) {
+        Trend t = {};
+
+        /* 20 samples: the first 12 grow fast, the last 8 (the window) grow by 60/min. */
+        for (unsigned i = 0; i < 12; i++)
+                trend_add(&t, i * USEC_PER_MINUTE, i * 10000);
+        for (unsigned i = 12; i < 20; i++)
+                trend_add(&t, i * USEC_PER_MINUTE, 110000 + (i - 12) * 60);
+        assert_int_equal(t.n, TREND_SAMPLES);
+        assert_int_equal(t.next, 20 % TREND_SAMPLES);
+        assert_float_equal(trend_growth_per_minute(&t), 60.0, 1e-9);
+}
+
+static void test_noisy_outlier(void **state) {
+        Trend t = {};
+        double g;
+
+        /* +50 per minute, with one sample read mid-burst 20000 too high. */
+        for (unsigned i = 0; i < TREND_SAMPLES; i++)
+                trend_add(&t, i * USEC_PER_MINUTE, 10000 + i * 50 + (i == 4 ? 20000 : 0));
+        g = trend_growth_per_minute(&t);
+        assert_float_equal(g, 50.0, 1e-9);
+
+        /* A least-squares slope would have been pulled far off: make sure the data says so. */
+        double mt = 3.5, mc = 0, num = 0, den = 0;
+        for (unsigned i = 0; i < TREND_SAMPLES; i++)
+                mc += t.count[i] / (double) TREND_SAMPLES;
+        for (unsigned i = 0; i < TREND_SAMPLES; i++) {
+                num += (i - mt) * (t.count[i] - mc);
+                den += (i - mt) * (i - mt);
+        }
+        assert_true(num / den > 150.0);
+
+        /* An outlier that dips to 0 (a failed read taken as 0) does not flip the sign. */
+        Trend d = {};
+        for (unsigned i = 0; i < TREND_SAMPLES; i++)
+                trend_add(&d, i * USEC_PER_MINUTE, i == 6 ? 0 : 10000 + i * 50);
+        assert_float_equal(trend_growth_per_minute(&d), 50.0, 1e-9);
+}
+
+static void test_flat(void **state) {
+        Trend t = {};
+
+        for (unsigned i = 0; i < TREND_SAMPLES; i++)
+                trend_add(&t, i * 10 * USEC_PER_SEC, 4242);
+        assert_true(trend_growth_per_minute(&t) == 0.0);
+        assert_int_equal(trend_seconds_to_limit(&t, 4242, 65530), UINT64_MAX);
+        assert_int_equal(trend_seconds_to_limit(&t, 65530, 65530), 0);
+        assert_int_equal(trend_seconds_to_limit(&t, 70000, 65530), 0);
+}
+
+static void test_shrinking(void **state) {
+        Trend t = {};
+
+        for (unsigned i = 0; i < 6; i++)
+                trend_add(&t, i * USEC_PER_MINUTE, 60000 - i * 1000);
+        assert_float_equal(trend_growth_per_minute(&t), -1000.0, 1e-9);
+        assert_int_equal(trend_seconds_to_limit(&t, 55000, 65530), UINT64_MAX);
+        /* Over the limit counts as there, whatever the trend. */
+        assert_int_equal(trend_seconds_to_limit(&t, 65530, 65530), 0);
+}
+
+static void test_slow_growth_cap(void **state) {
+        Trend t = {};
+
+        /* One map over ~32 years of µs: tiny, positive; the answer stays below UINT64_MAX. */
+        trend_add(&t, 0, 0);
+        trend_add(&t, UINT64_C(1) << 60, 1);
+        assert_true(trend_growth_per_minute(&t) > 0.0);
+        uint64_t s = trend_seconds_to_limit(&t, 0, 4000000000U);
+        assert_true(s != UINT64_MAX);
+        assert_true(s > UINT64_C(1) << 50);
+}
+
+static void test_unordered_times(void **state) {
+        /* The slope of a pair does not depend on which came first in the ring. */
+        Trend t = {};
+
+        trend_add(&t, 3 * USEC_PER_MINUTE, 130);
+        trend_add(&t, 1 * USEC_PER_MINUTE, 110);
+        trend_add(&t, 2 * USEC_PER_MINUTE, 120);
+        assert_float_equal(trend_growth_per_minute(&t), 10.0, 1e-9);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_too_few),
+                cmocka_unit_test(test_steady),
+                cmocka_unit_test(test_ring_wraps),
+                cmocka_unit_test(test_noisy_outlier),
+                cmocka_unit_test(test_flat),
+                cmocka_unit_test(test_shrinking),
+                cmocka_unit_test(test_slow_growth_cap),
+                cmocka_unit_test(test_unordered_times),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
