@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "bus.h"
+#include "config.h"
+#include "journal.h"
+#include "pidunit.h"
+#include "procfs.h"
+#include "recommend.h"
+#include "util.h"
+
+#define MANAGER_PATH "/org/mapguard1"
+#define MANAGER_INTERFACE "org.mapguard1.Manager"
+#define UNIT_PREFIX "/org/mapguard1/unit"
+#define UNIT_INTERFACE "org.mapguard1.Unit"
+
+/* The caller's effective uid: from the bus (dbus-daemon) or the socket's peer (a direct connection). */
+static int bus_sender_uid(sd_bus_message *message, uid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, ret);
+        if (r < 0)
+                r = sd_bus_creds_get_uid(creds, ret);
+        return r;
+}
+
+static int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error) {
+        uid_t uid;
+        int r;
+
+        r = bus_sender_uid(message, &uid);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Could not determine the caller's user, so %s is refused.", what);
+        if (uid != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root may call %s (caller has uid %u).", what, (unsigned) uid);
+        return 0;
+}
+
+static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
+        return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
+                                     headroom(p->map_count, m->max_map_count), level_to_string(p->level),
+                                     trend_growth_per_minute(&p->trend),
+                                     trend_seconds_to_limit(&p->trend, p->map_count, m->max_map_count));
+}
+
+static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(usuusdt)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < u->n_procs; i++) {
+                r = append_process(reply, m, &u->procs[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        WatchedUnit *u = manager_worst_unit(m);
+        const ProcState *p = NULL;
+
+        if (u)
+                for (size_t i = 0; i < u->n_procs; i++)
+                        if (u->procs[i].pid == u->worst_pid)
+                                p = &u->procs[i];
+        if (!u || !p)
+                /* Nothing watched has processes yet: the whole limit is headroom, and nothing is known. */
+                return sd_bus_reply_method_return(message, "susuuus", "", 0, "", 0, m->max_map_count,
+                                                  m->max_map_count, level_to_string(LEVEL_UNKNOWN));
+
+        return sd_bus_reply_method_return(message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count,
+                                          m->max_map_count, headroom(p->map_count, m->max_map_count),
+                                          level_to_string(p->level));
+}
+
+static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sosuuuu)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_units; i++) {
+                WatchedUnit *u = m->units[i];
+
+                r = sd_bus_message_append(reply, "(sosuuuu)", u->name, u->object_path, level_to_string(u->level),
+                                          (uint32_t) u->n_procs, (uint32_t) u->worst_pid, u->map_count,
+                                          u->n_procs > 0 ? u->headroom : m->max_map_count);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        WatchedUnit *u;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (name[0] == '\0')
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The unit name is empty.");
+        u = manager_find_unit(m, name);
+        if (!u)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unit %s is not watched by mapguardd (not running, or not matched by "
+                                         "[Watch] Units=).", name);
+        return reply_processes(message, m, u);
+}
+
+static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *unit_name = NULL;
+        Manager *m = userdata;
+        Thresholds t = manager_thresholds(m);
+        ProcState *known = NULL;
+        WatchedUnit *u;
+        ProcSample s;
+        uint32_t pid;
+        uid_t caller;
+        Level level;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &pid);
+        if (r < 0)
+                return r;
+        if (pid == 0 || pid > INT_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.", pid);
+
+        r = bus_sender_uid(message, &caller);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Could not determine the caller's user, so GetProcess is refused.");
+
+        /* Counted on demand, whatever the backend: the answer is about now, for any process. */
+        r = proc_sample(m->root, (pid_t) pid, &s);
+        if (r == -ESRCH || r == -ENOENT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
+        if (r == -ENODATA)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Process %u has no memory maps (a kernel thread or a zombie).", pid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m", pid);
+
+        if (caller != 0 && caller != s.uid)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root and the owner of process %u may query it.", pid);
+
+        u = manager_find_pid(m, (pid_t) pid, &known);
+        if (u)
+                unit_name = strdup(u->name);
+        else
+                (void) pid_get_unit(m->root, (pid_t) pid, &unit_name);
+
+        /* A watched process keeps its hysteresis; any other is judged afresh. */
+        level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN, s.map_count,
+                           m->max_map_count, &t);
+
+        return sd_bus_reply_method_return(message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count,
+                                          m->max_map_count, headroom(s.map_count, m->max_map_count),
+                                          level_to_string(level));
+}
+
+static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *reason = NULL;
+        Manager *m = userdata;
+        unsigned value;
+        int r;
+
+        r = recommend_max_map_count(m->root, m->peak_map_count, m->max_map_count, &value, &reason);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to compute a recommendation: %m");
+        return sd_bus_reply_method_return(message, "us", value, reason);
+}
+
+static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = bus_check_root(message, "Rescan", error);
+        if (r < 0)
+                return r;
+        r = manager_scan(m, true);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to scan: %m");
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *reason = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = bus_check_root(message, "Reload", error);
+        if (r < 0)
+                return r;
+        r = manager_reload(m, &reason);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "The configuration was not reloaded, the previous one stays in force: %s",
+                                         reason ? reason : strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_get_config_u(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "u", streq(property, "WarningPercent") ? m->config->warning_percent
+                                                                                   : m->config->critical_percent);
+}
+
+static int property_get_scan_interval(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "t", m->config->interval_usec);
+}
+
+static int property_get_watched_units(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_units; i++) {
+                r = sd_bus_message_append(reply, "s", m->units[i]->name);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_backend(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", backend_to_string(m->backend));
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("MaxMapCount", "u", NULL, offsetof(Manager, max_map_count),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TunedMaxMapCount", "u", NULL, offsetof(Manager, tuned_max_map_count),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WarningPercent", "u", property_get_config_u, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CriticalPercent", "u", property_get_config_u, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ScanIntervalUSec", "t", property_get_scan_interval, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Manager, last_scan_usec), 0),
+        SD_BUS_PROPERTY("WatchedUnits", "as", property_get_watched_units, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("GetHeadroom", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", unit, "u", pid, "s", comm, "u", map_count, "u", max_map_count,
+                                              "u", headroom, "s", level),
+                                method_get_headroom, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sosuuuu)", units), method_list_units,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a(usuusdt)", processes),
+                                method_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetProcess", SD_BUS_ARGS("u", pid),
+                                SD_BUS_RESULT("s", unit, "s", comm, "u", map_count, "u", max_map_count, "u", headroom,
+                                              "s", level),
+                                method_get_process, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Recommend", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", value, "s", reason), method_recommend,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Not UNPRIVILEGED: sd-bus itself refuses callers without CAP_SYS_ADMIN; we check the uid too. */
+        SD_BUS_METHOD("Rescan", NULL, NULL, method_rescan, 0),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("LevelChanged",
+                                SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", old_level, "s", new_level, "u",
+                                            map_count, "u", max_map_count),
+                                0),
+        SD_BUS_VTABLE_END,
+};
+
+static int property_get_unit_level(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        WatchedUnit *u = userdata;
+
+        return sd_bus_message_append(reply, "s", level_to_string(u->level));
+}
+
+static int property_get_unit_processes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        WatchedUnit *u = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) u->n_procs);
+}
+
+static int method_unit_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        WatchedUnit *u = userdata;
+
+        return reply_processes(message, u->manager, u);
+}
+
+static const sd_bus_vtable unit_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(WatchedUnit, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Level", "s", property_get_unit_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Processes", "u", property_get_unit_processes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorstPID", "u", NULL, offsetof(WatchedUnit, worst_pid), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MapCount", "u", NULL, offsetof(WatchedUnit, map_count), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PeakMapCount", "u", NULL, offsetof(WatchedUnit, peak_map_count),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Headroom", "u", NULL, offsetof(WatchedUnit, headroom), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("GrowthPerMinute", "d", NULL, offsetof(WatchedUnit, growth_per_minute),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SecondsToLimit", "t", NULL, offsetof(WatchedUnit, seconds_to_limit),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usuusdt)", processes),
+                                method_unit_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int unit_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **ret_found,
+                            sd_bus_error *error) {
+        WatchedUnit *u = manager_find_unit_by_path(userdata, path);
+
+        if (!u)
+                return 0;
+        *ret_found = u;
+        return 1;
+}
+
+static int unit_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
+                                sd_bus_error *error) {
+        Manager *m = userdata;
+        char **nodes;
+
+        nodes = calloc(m->n_units + 1, sizeof(char *));
+        if (!nodes)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_units; i++) {
+                nodes[i] = strdup(m->units[i]->object_path);
+                if (!nodes[i]) {
+                        strv_free(nodes);
+                        return -ENOMEM;
+                }
+        }
+        *ret_nodes = nodes;
+        return 0;
+}
+
+int bus_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_object_vtable(m->bus, &m->object_slots[0], MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(m->bus, &m->object_slots[1], UNIT_PREFIX, UNIT_INTERFACE, unit_vtable,
+                                       unit_object_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(m->bus, &m->object_slots[2], UNIT_PREFIX, unit_node_enumerator, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_manager(m->bus, &m->object_slots[3], MANAGER_PATH);
+}
+
+void bus_detach(Manager *m) {
+        for (size_t i = 0; i < ELEMENTSOF(m->object_slots); i++)
+                m->object_slots[i] = sd_bus_slot_unref(m->object_slots[i]);
+}
+
+void bus_unit_added(Manager *m, WatchedUnit *u) {
+        int r;
+
+        if (!m->bus || !m->object_slots[0])
+                return;
+        r = sd_bus_emit_object_added(m->bus, u->object_path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce %s on the bus: %m", u->object_path);
+        bus_manager_changed(m, "WatchedUnits");
+}
+
+void bus_unit_removed(Manager *m, WatchedUnit *u) {
+        int r;
+
+        if (!m->bus || !m->object_slots[0])
+                return;
+        r = sd_bus_emit_object_removed(m->bus, u->object_path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the removal of %s on the bus: %m", u->object_path);
+        bus_manager_changed(m, "WatchedUnits");
+}
+
+void bus_unit_changed(Manager *m, WatchedUnit *u, const BusUnitSnapshot *c) {
+        const char *names[9];
+        size_t n = 0;
+        int r;
+
+        if (!m->bus || !m->object_slots[0])
+                return;
+        if (c->level)
+                names[n++] = "Level";
+        if (c->processes)
+                names[n++] = "Processes";
+        if (c->worst_pid)
+                names[n++] = "WorstPID";
+        if (c->map_count)
+                names[n++] = "MapCount";
+        if (c->peak_map_count)
+                names[n++] = "PeakMapCount";
+        if (c->headroom)
+                names[n++] = "Headroom";
+        if (c->growth_per_minute)
+                names[n++] = "GrowthPerMinute";
+        if (c->seconds_to_limit)
+                names[n++] = "SecondsToLimit";
+        if (n == 0)
+                return;
+        names[n] = NULL;
+
+        r = sd_bus_emit_properties_changed_strv(m->bus, u->object_path, UNIT_INTERFACE, (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", u->name);
+}
+
+void bus_manager_changed(Manager *m, const char *property) {
+        int r;
+
+        if (!m->bus || !m->object_slots[0])
+                return;
+        r = sd_bus_emit_properties_changed(m->bus, MANAGER_PATH, MANAGER_INTERFACE, property, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", property);
+}
+
+void bus_emit_level_changed(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
+        int r;
+
+        if (!m->bus || !m->object_slots[0])
+                return;
+        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LevelChanged", "susssuu", u->name,
+                               (uint32_t) p->pid, p->comm, level_to_string(old), level_to_string(p->level),
+                               p->map_count, m->max_map_count);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", u->name, (int) p->pid);
+}

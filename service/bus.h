@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "manager.h"
+
+/* Which of a unit's properties changed in a pass: PropertiesChanged names exactly those. */
+typedef struct BusUnitSnapshot {
+        bool level, processes, worst_pid, map_count, peak_map_count, headroom, growth_per_minute,
+                seconds_to_limit;
+} BusUnitSnapshot;
+
+/* Registers the Manager object, the unit objects (fallback + enumerator) and the object manager on
+ * m->bus. Returns 0 or -errno. */
+int bus_register(Manager *m);
+/* Drops the object slots (before the bus goes away). */
+void bus_detach(Manager *m);
+
+/* Signals to clients; all are no-ops without a bus. Errors are logged, never fatal. */
+void bus_unit_added(Manager *m, WatchedUnit *u);
+void bus_unit_removed(Manager *m, WatchedUnit *u);
+void bus_unit_changed(Manager *m, WatchedUnit *u, const BusUnitSnapshot *changed);
+void bus_manager_changed(Manager *m, const char *property);
+void bus_emit_level_changed(Manager *m, WatchedUnit *u, const ProcState *p, Level old);

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
+#include <systemd/sd-journal.h>
+
+#include "journal.h"
+#include "messages.h"
+#include "util.h"
+
+#define STRINGIFY_INNER(x) #x
+#define STRINGIFY(x) STRINGIFY_INNER(x)
+
+static int log_max_priority = LOG_INFO;
+
+void log_set_max_priority(int priority) {
+        log_max_priority = priority;
+}
+
+int log_get_max_priority(void) {
+        return log_max_priority;
+}
+
+int log_priority_from_string(const char *s) {
+        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(s, names[i]))
+                        return (int) i;
+        if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+                return s[0] - '0';
+        return -EINVAL;
+}
+
+int log_internal(int priority, int error, const char *file, int line, const char *func, const char *format, ...) {
+        char message[2048];
+        char code_file[512], code_line[32];
+        va_list ap;
+        int r;
+
+        error = error < 0 ? -error : error;
+        if (priority > log_max_priority)
+                return -error;
+
+        /* %m must see the error we were handed, not whatever errno is now. */
+        errno = error;
+        va_start(ap, format);
+        vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+
+        snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
+        snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", line);
+        if (error > 0)
+                r = sd_journal_send_with_location(code_file, code_line, func,
+                                                  "PRIORITY=%i", priority,
+                                                  "ERRNO=%i", error,
+                                                  "MESSAGE=%s", message,
+                                                  NULL);
+        else
+                r = sd_journal_send_with_location(code_file, code_line, func,
+                                                  "PRIORITY=%i", priority,
+                                                  "MESSAGE=%s", message,
+                                                  NULL);
+        /* Outside systemd (a terminal, a test) there may be no journal: don't lose the message. */
+        if (r < 0 || (isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM")))
+                fprintf(stderr, "mapguardd: %s\n", message);
+
+        return -error;
+}
+
+static const char *message_id_for(const JournalProc *p, int *ret_priority) {
+        if (p->new_level > p->old_level || p->old_level == LEVEL_UNKNOWN) {
+                switch (p->new_level) {
+                case LEVEL_CRITICAL:
+                        *ret_priority = LOG_CRIT;
+                        return MAPGUARD_MESSAGE_CRITICAL_STR;
+                case LEVEL_WARNING:
+                        *ret_priority = LOG_WARNING;
+                        return MAPGUARD_MESSAGE_WARNING_STR;
+                default:
+                        return NULL;
+                }
+        }
+        if (p->new_level < p->old_level && p->new_level != LEVEL_UNKNOWN) {
+                *ret_priority = LOG_NOTICE;
+                return MAPGUARD_MESSAGE_RECOVERED_STR;
+        }
+        return NULL;
+}
+
+int journal_level_changed(const JournalProc *p) {
+        const char *id, *old_s = level_to_string(p->old_level), *new_s = level_to_string(p->new_level);
+        int priority = LOG_INFO;
+        char message[512];
+        unsigned percent;
+
+        id = message_id_for(p, &priority);
+        if (!id)
+                return 0;
+
+        percent = p->max_map_count > 0 ? (unsigned) ((uint64_t) p->map_count * 100 / p->max_map_count) : 0;
+        if (streq(id, MAPGUARD_MESSAGE_RECOVERED_STR))
+                snprintf(message, sizeof(message),
+                         "%s: process %d (%s) is back to %s: %u of %u memory maps (%u%%), headroom %u.",
+                         p->unit, (int) p->pid, p->comm, new_s, p->map_count, p->max_map_count, percent,
+                         p->headroom);
+        else
+                snprintf(message, sizeof(message),
+                         "%s: process %d (%s) uses %u of %u memory maps (%u%%), headroom %u: %s.",
+                         p->unit, (int) p->pid, p->comm, p->map_count, p->max_map_count, percent,
+                         p->headroom, new_s);
+
+        return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,
+                                             "MESSAGE_ID=%s", id,
+                                             "PRIORITY=%i", priority,
+                                             "MESSAGE=%s", message,
+                                             "MAPGUARD_UNIT=%s", p->unit,
+                                             "MAPGUARD_PID=%d", (int) p->pid,
+                                             "MAPGUARD_COMM=%s", p->comm,
+                                             "MAPGUARD_MAP_COUNT=%u", p->map_count,
+                                             "MAPGUARD_MAX_MAP_COUNT=%u", p->max_map_count,
+                                             "MAPGUARD_HEADROOM=%u", p->headroom,
+                                             "MAPGUARD_LEVEL=%s", new_s,
+                                             "MAPGUARD_OLD_LEVEL=%s", old_s,
+                                             "OBJECT_PID=%d", (int) p->pid,
+                                             NULL);
+}
+
+int journal_limit_changed(unsigned old_max, unsigned new_max) {
+        return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,
+                                             "MESSAGE_ID=%s", MAPGUARD_MESSAGE_LIMIT_CHANGED_STR,
+                                             "PRIORITY=%i", LOG_NOTICE,
+                                             "MESSAGE=vm.max_map_count changed from %u to %u.", old_max, new_max,
+                                             "MAPGUARD_MAX_MAP_COUNT=%u", new_max,
+                                             "MAPGUARD_OLD_MAX_MAP_COUNT=%u", old_max,
+                                             NULL);
+}
+
+int journal_below_tuned(unsigned live_max, unsigned tuned_max, const char *source) {
+        return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,
+                                             "MESSAGE_ID=%s", MAPGUARD_MESSAGE_BELOW_TUNED_STR,
+                                             "PRIORITY=%i", LOG_WARNING,
+                                             "MESSAGE=vm.max_map_count is %u, below the %u that %s asks for; "
+                                             "systemd-sysctl did not apply it, or something lowered it since.",
+                                             live_max, tuned_max, source ? source : "sysctl.d",
+                                             "MAPGUARD_MAX_MAP_COUNT=%u", live_max,
+                                             "MAPGUARD_TUNED_MAX_MAP_COUNT=%u", tuned_max,
+                                             "MAPGUARD_TUNED_SOURCE=%s", source ? source : "",
+                                             NULL);
+}

@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "bpf-backend.h"
+#include "bus.h"
+#include "cgroup.h"
+#include "journal.h"
+#include "limits.h"
+#include "manager.h"
+#include "procfs.h"
+#include "schedule.h"
+#include "util.h"
+#include "watch.h"
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+Thresholds manager_thresholds(const Manager *m) {
+        return (Thresholds) {
+                .warning_percent = m->config->warning_percent,
+                .critical_percent = m->config->critical_percent,
+                .hysteresis_percent = m->config->hysteresis_percent,
+        };
+}
+
+static WatchedUnit *watched_unit_free(WatchedUnit *u) {
+        if (!u)
+                return NULL;
+        free(u->name);
+        free(u->object_path);
+        free(u->cgroup);
+        free(u->procs);
+        free(u);
+        return NULL;
+}
+
+static int unit_compare(const void *a, const void *b) {
+        const WatchedUnit *const *x = a, *const *y = b;
+        return strcmp((*x)->name, (*y)->name);
+}
+
+WatchedUnit *manager_find_unit(Manager *m, const char *name) {
+        WatchedUnit key = { .name = (char *) name }, *keyp = &key, **found;
+
+        if (!name || m->n_units == 0)
+                return NULL;
+        found = bsearch(&keyp, m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
+        return found ? *found : NULL;
+}
+
+WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path) {
+        for (size_t i = 0; i < m->n_units; i++)
+                if (streq(m->units[i]->object_path, object_path))
+                        return m->units[i];
+        return NULL;
+}
+
+WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc) {
+        for (size_t i = 0; i < m->n_units; i++) {
+                WatchedUnit *u = m->units[i];
+
+                for (size_t j = 0; j < u->n_procs; j++)
+                        if (u->procs[j].pid == pid) {
+                                if (ret_proc)
+                                        *ret_proc = &u->procs[j];
+                                return u;
+                        }
+        }
+        return NULL;
+}
+
+WatchedUnit *manager_worst_unit(Manager *m) {
+        WatchedUnit *worst = NULL;
+
+        for (size_t i = 0; i < m->n_units; i++) {
+                WatchedUnit *u = m->units[i];
+
+                if (u->n_procs == 0)
+                        continue;
+                if (!worst || u->map_count > worst->map_count)
+                        worst = u;
+        }
+        return worst;
+}
+
+/* Fires the scan timer at once, e.g. when a unit appears, so its processes are known quickly. */
+static void manager_schedule_now(Manager *m) {
+        if (!m->scan_timer)
+                return;
+        (void) sd_event_source_set_time(m->scan_timer, now_usec(CLOCK_MONOTONIC));
+        (void) sd_event_source_set_enabled(m->scan_timer, SD_EVENT_ONESHOT);
+}
+
+int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
+        WatchedUnit *u, **units;
+        int r;
+
+        if (!cgroup || cgroup[0] == '\0') {
+                manager_remove_unit(m, name);
+                return 0;
+        }
+
+        u = manager_find_unit(m, name);
+        if (u) {
+                if (!streq(u->cgroup, cgroup)) {
+                        char *c = strdup(cgroup);
+                        if (!c)
+                                return -ENOMEM;
+                        free(u->cgroup);
+                        u->cgroup = c;
+                        u->cgroup_id = 0;
+                        m->bpf_cgroups_dirty = true;
+                }
+                return 0;
+        }
+
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        u->manager = m;
+        u->level = LEVEL_UNKNOWN;
+        u->seconds_to_limit = UINT64_MAX;
+        u->name = strdup(name);
+        u->cgroup = strdup(cgroup);
+        if (!u->name || !u->cgroup) {
+                watched_unit_free(u);
+                return -ENOMEM;
+        }
+        r = sd_bus_path_encode("/org/mapguard1/unit", name, &u->object_path);
+        if (r < 0) {
+                watched_unit_free(u);
+                return r;
+        }
+
+        units = realloc(m->units, (m->n_units + 1) * sizeof(WatchedUnit *));
+        if (!units) {
+                watched_unit_free(u);
+                return -ENOMEM;
+        }
+        m->units = units;
+        m->units[m->n_units++] = u;
+        qsort(m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
+        m->bpf_cgroups_dirty = true;
+
+        log_debug("Watching %s (control group %s).", name, cgroup);
+        bus_unit_added(m, u);
+        manager_schedule_now(m);
+        return 0;
+}
+
+void manager_remove_unit(Manager *m, const char *name) {
+        WatchedUnit *u = manager_find_unit(m, name);
+        size_t i;
+
+        if (!u)
+                return;
+        for (i = 0; i < m->n_units; i++)
+                if (m->units[i] == u)
+                        break;
+        memmove(m->units + i, m->units + i + 1, (m->n_units - i - 1) * sizeof(WatchedUnit *));
+        m->n_units--;
+        m->bpf_cgroups_dirty = true;
+
+        log_debug("No longer watching %s.", name);
+        bus_unit_removed(m, u);
+        watched_unit_free(u);
+}
+
+void manager_prune_units(Manager *m) {
+        for (size_t i = m->n_units; i > 0; i--)
+                if (!config_matches_unit(m->config, m->units[i - 1]->name))
+                        manager_remove_unit(m, m->units[i - 1]->name);
+}
+
+/* Tries the BPF backend unless the config says procfs; says once in the journal why it fell back. */
+static void manager_select_backend(Manager *m) {
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        m->bpf = bpf_counter_free(m->bpf);
+        m->backend = BACKEND_PROCFS;
+        if (m->config->backend == BACKEND_PROCFS) {
+                log_info("Reading map counts from /proc (Backend=procfs).");
+                return;
+        }
+        if (m->hierarchy && !strstr(m->hierarchy, "/systemd")) {
+                r = bpf_counter_new(&m->bpf, &reason);
+                if (r >= 0) {
+                        m->backend = BACKEND_BPF;
+                        m->bpf_cgroups_dirty = true;
+                        log_info("Reading map counts with the BPF task iterator.");
+                        return;
+                }
+        } else if (!reason)
+                reason = strdup("the system has no cgroup2 hierarchy to filter by");
+
+        log_full_errno(m->config->backend == BACKEND_BPF ? LOG_WARNING : LOG_NOTICE, 0,
+                       "BPF backend unavailable: %s; reading map counts from /proc instead.",
+                       reason ? reason : "unknown reason");
+}
+
+static int manager_sync_bpf_cgroups(Manager *m) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!m->bpf || !m->bpf_cgroups_dirty)
+                return 0;
+
+        ids = calloc(m->n_units ? m->n_units : 1, sizeof(uint64_t));
+        if (!ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_units; i++) {
+                WatchedUnit *u = m->units[i];
+
+                if (u->cgroup_id == 0) {
+                        _cleanup_free_ char *dir = NULL;
+
+                        if (asprintf(&dir, "%s%s", m->hierarchy, u->cgroup) < 0)
+                                return -ENOMEM;
+                        r = cgroup_id_from_path(dir, &u->cgroup_id);
+                        if (r < 0) {
+                                log_debug_errno(r, "Failed to get the cgroup id of %s: %m", dir);
+                                continue;
+                        }
+                }
+                ids[n++] = u->cgroup_id;
+        }
+        r = bpf_counter_set_cgroups(m->bpf, ids, n);
+        if (r < 0)
+                return r;
+        m->bpf_cgroups_dirty = false;
+        return 0;
+}
+
+static int bpf_count_compare(const void *key, const void *elem) {
+        pid_t pid = *(const pid_t *) key;
+        const BpfTaskCount *c = elem;
+        return pid < (pid_t) c->pid ? -1 : pid > (pid_t) c->pid ? 1 : 0;
+}
+
+static int proc_state_compare(const void *key, const void *elem) {
+        pid_t pid = *(const pid_t *) key;
+        const ProcState *p = elem;
+        return pid < p->pid ? -1 : pid > p->pid ? 1 : 0;
+}
+
+/* Announces a process's level change on the bus and in the journal, when it is one worth telling:
+ * into or out of warning/critical. unknown -> ok, a new process's first reading, is not. */
+static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
+        JournalProc jp = {
+                .unit = u->name,
+                .pid = p->pid,
+                .comm = p->comm,
+                .map_count = p->map_count,
+                .max_map_count = m->max_map_count,
+                .headroom = headroom(p->map_count, m->max_map_count),
+                .old_level = old,
+                .new_level = p->level,
+        };
+        int r;
+
+        if (old == p->level || (old < LEVEL_WARNING && p->level < LEVEL_WARNING))
+                return;
+
+        r = journal_level_changed(&jp);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name, (int) p->pid);
+        bus_emit_level_changed(m, u, p, old);
+}
+
+/* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
+ * process to skip (gone, no mm, no access). */
+static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, ProcState *old, ProcSample *ret) {
+        int r;
+
+        if (bpf) {
+                /* Identity from /proc only for processes we have not seen: the pass already gave the
+                 * count, and its start time tells a reused pid apart. */
+                if (old && old->start_time == bpf->start_time_ns) {
+                        *ret = (ProcSample) { .pid = pid, .uid = old->uid, .start_time = old->start_time,
+                                              .map_count = bpf->map_count };
+                        memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
+                        return 0;
+                }
+                r = proc_sample_identity(m->root, pid, ret);
+                if (r < 0)
+                        return r;
+                ret->start_time = bpf->start_time_ns;
+                ret->map_count = bpf->map_count;
+                memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
+                return 0;
+        }
+        return proc_sample(m->root, pid, ret);
+}
+
+typedef struct UnitSnapshot {
+        Level level;
+        pid_t worst_pid;
+        unsigned map_count, peak_map_count, headroom;
+        size_t n_procs;
+        double growth_per_minute;
+        uint64_t seconds_to_limit;
+} UnitSnapshot;
+
+static UnitSnapshot unit_snapshot(const WatchedUnit *u) {
+        return (UnitSnapshot) {
+                .level = u->level,
+                .worst_pid = u->worst_pid,
+                .map_count = u->map_count,
+                .peak_map_count = u->peak_map_count,
+                .headroom = u->headroom,
+                .n_procs = u->n_procs,
+                .growth_per_minute = u->growth_per_minute,
+                .seconds_to_limit = u->seconds_to_limit,
+        };
+}
+
+static void unit_recompute(Manager *m, WatchedUnit *u) {
+        const ProcState *worst = NULL, *soonest = NULL;
+        uint64_t soonest_s = UINT64_MAX;
+
+        u->level = LEVEL_UNKNOWN;
+        for (size_t i = 0; i < u->n_procs; i++) {
+                const ProcState *p = &u->procs[i];
+                uint64_t s = trend_seconds_to_limit(&p->trend, p->map_count, m->max_map_count);
+
+                if (p->level > u->level)
+                        u->level = p->level;
+                if (!worst || p->map_count > worst->map_count)
+                        worst = p;
+                if (s < soonest_s) {
+                        soonest_s = s;
+                        soonest = p;
+                }
+        }
+
+        u->worst_pid = worst ? worst->pid : 0;
+        u->map_count = worst ? worst->map_count : 0;
+        u->headroom = worst ? headroom(worst->map_count, m->max_map_count) : 0;
+        if (u->map_count > u->peak_map_count)
+                u->peak_map_count = u->map_count;
+        if (u->peak_map_count > m->peak_map_count)
+                m->peak_map_count = u->peak_map_count;
+        /* The unit's trend is that of the process that reaches the limit first, or else the worst's. */
+        if (!soonest)
+                soonest = worst;
+        u->growth_per_minute = soonest ? trend_growth_per_minute(&soonest->trend) : 0.0;
+        u->seconds_to_limit = soonest_s;
+}
+
+/* One pass over one unit: its cgroup's processes, reading those that are due. */
+static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all, const BpfTaskCount *bpf,
+                             size_t n_bpf, uint64_t *next_wakeup) {
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ ProcState *procs = NULL;
+        Thresholds t = manager_thresholds(m);
+        UnitSnapshot before = unit_snapshot(u);
+        size_t n_pids = 0, n = 0;
+        int r;
+
+        r = cgroup_read_pids(m->hierarchy, u->cgroup, &pids, &n_pids);
+        if (r == -ENOENT)
+                /* The unit stopped between systemd's signal and this pass: it has no processes now. */
+                n_pids = 0;
+        else if (r < 0)
+                return log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
+                                         m->hierarchy, u->cgroup);
+
+        procs = calloc(n_pids ? n_pids : 1, sizeof(ProcState));
+        if (!procs)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n_pids; i++) {
+                pid_t pid = pids[i];
+                ProcState *old = bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState), proc_state_compare);
+                const BpfTaskCount *b = NULL;
+                ProcState *p = &procs[n];
+                ProcSample s;
+
+                if (old && !force_all && !m->bpf && old->next_read_usec > now) {
+                        *p = *old;
+                        n++;
+                        continue;
+                }
+
+                if (m->bpf) {
+                        b = bsearch(&pid, bpf, n_bpf, sizeof(BpfTaskCount), bpf_count_compare);
+                        /* Not in the pass: a kernel thread, or it exited, or it was born after the
+                         * pass started. /proc tells which. */
+                }
+                r = manager_read_proc(m, pid, b, old, &s);
+                if (r < 0) {
+                        /* Vanished, reused or without an mm is normal; no access is a setup problem, said
+                         * once so that it does not flood the journal on every pass. */
+                        if (r == -ESRCH || r == -ENOENT || r == -ENODATA || m->read_error_logged)
+                                log_debug_errno(r, "Skipping pid %d of %s: %m", (int) pid, u->name);
+                        else {
+                                log_warning_errno(r, "Failed to read the memory maps of pid %d of %s: %m",
+                                                  (int) pid, u->name);
+                                m->read_error_logged = true;
+                        }
+                        continue;
+                }
+
+                if (old && old->start_time == s.start_time)
+                        *p = *old;
+                else
+                        *p = (ProcState) { .level = LEVEL_UNKNOWN };
+                p->pid = pid;
+                p->uid = s.uid;
+                p->start_time = s.start_time;
+                memcpy(p->comm, s.comm, sizeof(p->comm));
+                p->map_count = s.map_count;
+                trend_add(&p->trend, now, s.map_count);
+
+                Level prev = p->level;
+                p->level = level_next(prev, s.map_count, m->max_map_count, &t);
+                p->next_read_usec = now + schedule_interval(m->config->interval_usec, s.map_count, m->max_map_count,
+                                                            p->level, &t, trend_growth_per_minute(&p->trend));
+                n++;
+                manager_notify_level(m, u, p, prev);
+        }
+
+        free(u->procs);
+        u->procs = TAKE_PTR(procs);
+        u->n_procs = n;
+
+        for (size_t i = 0; i < u->n_procs; i++)
+                if (u->procs[i].next_read_usec < *next_wakeup)
+                        *next_wakeup = u->procs[i].next_read_usec;
+
+        unit_recompute(m, u);
+        bus_unit_changed(m, u, &(BusUnitSnapshot) {
+                .level = before.level != u->level,
+                .processes = before.n_procs != u->n_procs,
+                .worst_pid = before.worst_pid != u->worst_pid,
+                .map_count = before.map_count != u->map_count,
+                .peak_map_count = before.peak_map_count != u->peak_map_count,
+                .headroom = before.headroom != u->headroom,
+                .growth_per_minute = before.growth_per_minute != u->growth_per_minute,
+                .seconds_to_limit = before.seconds_to_limit != u->seconds_to_limit,
+        });
+        return 0;
+}
+
+/* The live and tuned limits; a change of the live one re-evaluates every process. Returns true when
+ * the live limit changed since the previous pass. */
+static bool manager_read_limits(Manager *m, bool full) {
+        unsigned live = 0;
+        bool changed = false;
+        int r;
+
+        r = limits_read_live(m->root, &live);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read %s/proc/sys/vm/max_map_count: %m", m->root);
+        else if (live != m->max_map_count) {
+                if (m->max_map_count != 0) {
+                        r = journal_limit_changed(m->max_map_count, live);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to write the journal entry for the limit change: %m");
+                }
+                m->max_map_count = live;
+                changed = true;
+                full = true;
+                bus_manager_changed(m, "MaxMapCount");
+        }
+
+        if (full) {
+                _cleanup_free_ char *source = NULL;
+                unsigned tuned = 0;
+
+                r = limits_read_tuned(m->root, &tuned, &source);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Failed to read the sysctl.d files: %m");
+                if (r < 0)
+                        tuned = 0;
+                if (tuned != m->tuned_max_map_count) {
+                        m->tuned_max_map_count = tuned;
+                        bus_manager_changed(m, "TunedMaxMapCount");
+                }
+                /* Once per distinct (live, tuned) pair, not on every pass. */
+                if (tuned > 0 && m->max_map_count > 0 && m->max_map_count < tuned &&
+                    (m->below_tuned_logged_live != m->max_map_count || m->below_tuned_logged_tuned != tuned)) {
+                        r = journal_below_tuned(m->max_map_count, tuned, source);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to write the journal entry for the tuned limit: %m");
+                        m->below_tuned_logged_live = m->max_map_count;
+                        m->below_tuned_logged_tuned = tuned;
+                }
+        }
+        return changed;
+}
+
+int manager_scan(Manager *m, bool force_all) {
+        _cleanup_free_ BpfTaskCount *bpf = NULL;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next_wakeup;
+        size_t n_bpf = 0;
+        bool full;
+        int r;
+
+        full = force_all || m->last_full_pass_usec == 0 ||
+               now >= m->last_full_pass_usec + m->config->interval_usec;
+        if (manager_read_limits(m, full))
+                force_all = true;
+        if (full)
+                m->last_full_pass_usec = now;
+
+        if (m->bpf) {
+                r = manager_sync_bpf_cgroups(m);
+                if (r >= 0)
+                        r = bpf_counter_scan(m->bpf, &bpf, &n_bpf);
+                if (r < 0) {
+                        log_warning_errno(r, "BPF pass failed, reading map counts from /proc instead: %m");
+                        m->bpf = bpf_counter_free(m->bpf);
+                        m->backend = BACKEND_PROCFS;
+                        bus_manager_changed(m, "Backend");
+                        force_all = true;
+                }
+        }
+
+        next_wakeup = now + m->config->interval_usec;
+        for (size_t i = 0; i < m->n_units; i++) {
+                r = manager_scan_unit(m, m->units[i], now, force_all, bpf, n_bpf, &next_wakeup);
+                if (r == -ENOMEM)
+                        return log_error_errno(r, "Failed to scan: %m");
+        }
+
+        m->last_scan_usec = now_usec(CLOCK_REALTIME);
+
+        if (m->scan_timer) {
+                r = sd_event_source_set_time(m->scan_timer, next_wakeup);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->scan_timer, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to re-arm the scan timer: %m");
+        }
+        return 0;
+}
+
+static int on_scan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) manager_scan(m, false);
+        return 0;
+}
+
+static void notify_reloading(void) {
+        char buf[64];
+
+        snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%llu",
+                 (unsigned long long) now_usec(CLOCK_MONOTONIC));
+        (void) sd_notify(false, buf);
+}
+
+int manager_reload(Manager *m, char **ret_error) {
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL, *old;
+        bool units_changed, thresholds_changed, backend_changed, interval_changed;
+        int r;
+
+        notify_reloading();
+
+        r = config_load(m->root, m->config_dir, &c, &error);
+        if (r < 0) {
+                log_error("Failed to reload the configuration, keeping the old one: %s", error ? error : strerror(-r));
+                (void) sd_notify(false, "READY=1\nSTATUS=Reload failed, running with the previous configuration.");
+                if (ret_error)
+                        *ret_error = TAKE_PTR(error);
+                return r;
+        }
+
+        old = m->config;
+        units_changed = strv_length(old->units) != strv_length(c->units);
+        for (size_t i = 0; !units_changed && old->units[i]; i++)
+                units_changed = !streq(old->units[i], c->units[i]);
+        thresholds_changed = old->warning_percent != c->warning_percent ||
+                             old->critical_percent != c->critical_percent ||
+                             old->hysteresis_percent != c->hysteresis_percent;
+        backend_changed = old->backend != c->backend;
+        interval_changed = old->interval_usec != c->interval_usec;
+
+        m->config = c;
+        config_free(old);
+
+        if (units_changed) {
+                manager_prune_units(m);
+                if (m->watching_systemd) {
+                        r = watch_relist(m);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to list units after reload: %m");
+                }
+        }
+        if (backend_changed) {
+                manager_select_backend(m);
+                bus_manager_changed(m, "Backend");
+        }
+        if (thresholds_changed) {
+                bus_manager_changed(m, "WarningPercent");
+                bus_manager_changed(m, "CriticalPercent");
+        }
+        if (interval_changed)
+                bus_manager_changed(m, "ScanIntervalUSec");
+
+        log_info("Reloaded the configuration.");
+        (void) manager_scan(m, true);
+        (void) sd_notify(false, "READY=1\nSTATUS=Watching.");
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata, NULL);
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_new(const char *root, const char *config_dir, Config *config, Manager **ret) {
+        Manager *m;
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->config = config;
+        m->backend = BACKEND_PROCFS;
+        m->root = strdup(root ? root : "");
+        if (!m->root) {
+                m->config = NULL;
+                manager_free(m);
+                return -ENOMEM;
+        }
+        if (config_dir) {
+                m->config_dir = strdup(config_dir);
+                if (!m->config_dir) {
+                        m->config = NULL;
+                        manager_free(m);
+                        return -ENOMEM;
+                }
+        }
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                goto fail;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(m->sigterm_source, "signal-SIGTERM");
+        (void) sd_event_source_set_description(m->sigint_source, "signal-SIGINT");
+        (void) sd_event_source_set_description(m->sighup_source, "signal-SIGHUP");
+
+        r = sd_event_add_time(m->event, &m->scan_timer, CLOCK_MONOTONIC, now_usec(CLOCK_MONOTONIC),
+                              10 * USEC_PER_MSEC, on_scan_timer, m);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(m->scan_timer, "scan-timer");
+        /* Armed by the first pass. */
+        (void) sd_event_source_set_enabled(m->scan_timer, SD_EVENT_OFF);
+
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                goto fail;
+
+        r = cgroup_find_hierarchy(m->root, &m->hierarchy);
+        if (r < 0)
+                log_warning_errno(r, "Failed to find the cgroup hierarchy under %s/sys/fs/cgroup, no unit's "
+                                  "processes can be found: %m", m->root);
+
+        manager_select_backend(m);
+
+        *ret = m;
+        return 0;
+
+fail:
+        m->config = NULL; /* the caller still owns it on failure */
+        manager_free(m);
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        watch_stop(m);
+        bus_detach(m);
+        for (size_t i = 0; i < m->n_units; i++)
+                watched_unit_free(m->units[i]);
+        free(m->units);
+        m->bpf = bpf_counter_free(m->bpf);
+
+        sd_event_source_disable_unref(m->scan_timer);
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+
+        config_free(m->config);
+        free(m->root);
+        free(m->config_dir);
+        free(m->hierarchy);
+        free(m);
+        return NULL;
+}
+
+int manager_attach_bus(Manager *m, sd_bus *bus) {
+        int r;
+
+        m->bus = sd_bus_ref(bus);
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        return bus_register(m);
+}
+
+int manager_connect_system(Manager *m) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system_with_description(&bus, "mapguardd");
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+
+        r = manager_attach_bus(m, bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register mapguardd's objects on the bus: %m");
+
+        r = watch_start(m);
+        if (r < 0)
+                return r;
+
+        /* The first pass before we take the name: READY=1 promises answers with data. */
+        r = manager_scan(m, true);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_request_name(m->bus, "org.mapguard1", 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name org.mapguard1: %m");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Watching.");
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run the event loop: %m");
+        return r;
+}

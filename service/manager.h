@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "level.h"
+#include "trend.h"
+
+typedef struct Manager Manager;
+typedef struct BpfCounter BpfCounter;
+
+/* One process of a watched unit, as of its last read. */
+typedef struct ProcState {
+        pid_t pid;
+        uid_t uid;
+        char comm[16];
+        uint64_t start_time;
+        unsigned map_count;
+        Level level;
+        Trend trend;
+        uint64_t next_read_usec; /* CLOCK_MONOTONIC: when the scheduler reads it next */
+        bool seen;               /* found in the unit's cgroup during the current pass */
+} ProcState;
+
+/* A loaded systemd unit that matches the configured names/globs and has a control group. */
+typedef struct WatchedUnit {
+        Manager *manager;
+        char *name;
+        char *object_path; /* ours: /org/mapguard1/unit/<encoded name> */
+        char *cgroup;      /* systemd's ControlGroup property, relative to the hierarchy */
+        uint64_t cgroup_id; /* cgroup2 id of that directory (BPF backend), 0 when unknown */
+
+        ProcState *procs;
+        size_t n_procs;
+
+        /* Aggregates over procs, recomputed after each pass; bus properties read them. */
+        Level level;
+        pid_t worst_pid;
+        unsigned map_count;
+        unsigned peak_map_count;
+        unsigned headroom;
+        double growth_per_minute;
+        uint64_t seconds_to_limit;
+} WatchedUnit;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Config *config;
+        char *root;       /* prefix for /proc, /sys, /etc reads: "" in production, a fixture in tests */
+        char *config_dir; /* NULL: $CONFIGURATION_DIRECTORY or /etc/mapguard */
+        char *hierarchy;  /* where ControlGroup paths live, e.g. /sys/fs/cgroup/unified */
+
+        WatchedUnit **units; /* sorted by name */
+        size_t n_units;
+
+        sd_event_source *scan_timer;
+        sd_event_source *sigterm_source, *sigint_source, *sighup_source;
+        sd_bus_slot *systemd_match_slots[4];
+        sd_bus_slot *object_slots[4];
+
+        Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */
+        BpfCounter *bpf;
+        bool bpf_cgroups_dirty;
+
+        unsigned max_map_count;       /* live, re-read on every pass; 0 before the first */
+        unsigned tuned_max_map_count; /* from sysctl.d; 0 when no file sets it */
+        unsigned below_tuned_logged_live, below_tuned_logged_tuned;
+        unsigned peak_map_count; /* highest map_count of any watched process since start */
+        uint64_t last_scan_usec; /* CLOCK_REALTIME µs of the last pass, 0 before */
+        uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
+        bool watching_systemd;        /* subscribed to systemd's signals */
+        bool read_error_logged;       /* a process's maps could not be read (said once) */
+};
+
+/* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
+ * ownership of CONFIG. Returns 0 or -errno. */
+int manager_new(const char *root, const char *config_dir, Config *config, Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Connects to the system bus, registers our objects, subscribes to systemd's unit signals, lists the
+ * matching units and requests org.mapguard1. Returns 0 or -errno (logged). */
+int manager_connect_system(Manager *m);
+/* Registers our objects and vtables on BUS (a private connection in tests). Returns 0 or -errno. */
+int manager_attach_bus(Manager *m, sd_bus *bus);
+
+/* Runs one pass now: re-reads the live and tuned limits, reads due processes (all when FORCE_ALL),
+ * updates levels, logs transitions and emits signals; re-arms the scan timer. Returns 0 or -errno. */
+int manager_scan(Manager *m, bool force_all);
+
+/* Re-reads the config; on failure keeps the old one and returns -errno with *ret_error set to
+ * "file:line: reason" (malloc'd). */
+int manager_reload(Manager *m, char **ret_error);
+
+/* Runs the event loop until SIGTERM/SIGINT. Returns the exit code. */
+int manager_run(Manager *m);
+
+/* Watched-unit bookkeeping (watch.c calls these as systemd reports units). */
+WatchedUnit *manager_find_unit(Manager *m, const char *name);
+WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
+/* Adds or updates the unit NAME with cgroup CGROUP; an empty/NULL cgroup removes it. Returns 0 or -errno. */
+int manager_update_unit(Manager *m, const char *name, const char *cgroup);
+void manager_remove_unit(Manager *m, const char *name);
+/* Drops watched units that no longer match the config. */
+void manager_prune_units(Manager *m);
+
+/* Finds the watched unit and process state of PID, or returns NULL. */
+WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc);
+/* Unit with the least headroom process, or NULL when nothing is watched. */
+WatchedUnit *manager_worst_unit(Manager *m);
+
+Thresholds manager_thresholds(const Manager *m);

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+/* The systemd unit a process belongs to, as systemd would name it: the first component of its
+ * control-group path that is a unit name and not a slice, read from ROOT/proc/PID/cgroup (the cgroup2
+ * line "0::", else the "name=systemd" line). /system.slice/foo.service/x -> "foo.service".
+ * Returns 0 and a malloc'd name, -ENXIO when the process is in no unit (e.g. the root cgroup),
+ * -ESRCH when the process is gone, other -errno on read failure. */
+int pid_get_unit(const char *root, pid_t pid, char **ret_unit);
+
+/* Same, from a control-group path. Returns 0 and a malloc'd name or -ENXIO. */
+int cgroup_path_get_unit(const char *path, char **ret_unit);

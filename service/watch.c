@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "util.h"
+#include "watch.h"
+
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
+
+const char *watch_cgroup_interface(const char *unit) {
+        static const struct {
+                const char *suffix;
+                const char *interface;
+        } table[] = {
+                { ".service", "org.freedesktop.systemd1.Service" },
+                { ".scope", "org.freedesktop.systemd1.Scope" },
+                { ".slice", "org.freedesktop.systemd1.Slice" },
+                { ".socket", "org.freedesktop.systemd1.Socket" },
+                { ".mount", "org.freedesktop.systemd1.Mount" },
+                { ".swap", "org.freedesktop.systemd1.Swap" },
+        };
+        const char *dot = unit ? strrchr(unit, '.') : NULL;
+
+        if (!dot)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(dot, table[i].suffix))
+                        return table[i].interface;
+        return NULL;
+}
+
+typedef struct RefreshRequest {
+        Manager *manager;
+        char *unit;
+} RefreshRequest;
+
+static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        RefreshRequest *req = userdata;
+        Manager *m = req->manager;
+        const sd_bus_error *e;
+        const char *cgroup = NULL;
+        int r;
+
+        e = sd_bus_message_get_error(reply);
+        if (e) {
+                /* The unit was unloaded between the signal and our question: it is gone. */
+                log_debug("Unit %s vanished before its control group could be read: %s", req->unit, e->message);
+                manager_remove_unit(m, req->unit);
+                goto finish;
+        }
+
+        r = sd_bus_message_enter_container(reply, 'v', "s");
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &cgroup);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to parse ControlGroup of %s: %m", req->unit);
+                goto finish;
+        }
+
+        r = manager_update_unit(m, req->unit, cgroup);
+        if (r < 0)
+                log_warning_errno(r, "Failed to follow unit %s: %m", req->unit);
+
+finish:
+        free(req->unit);
+        free(req);
+        return 0;
+}
+
+/* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set). */
+static int watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
+        _cleanup_free_ char *path = NULL;
+        const char *interface = watch_cgroup_interface(unit);
+        RefreshRequest *req;
+        int r;
+
+        if (!interface || !config_matches_unit(m->config, unit))
+                return 0;
+
+        if (!unit_path) {
+                r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+                if (r < 0)
+                        return r;
+                unit_path = path;
+        }
+
+        req = calloc(1, sizeof(*req));
+        if (!req)
+                return -ENOMEM;
+        req->manager = m;
+        req->unit = strdup(unit);
+        if (!req->unit) {
+                free(req);
+                return -ENOMEM;
+        }
+
+        r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, unit_path, "org.freedesktop.DBus.Properties",
+                                     "Get", on_control_group, req, "ss", interface, "ControlGroup");
+        if (r < 0) {
+                free(req->unit);
+                free(req);
+                return r;
+        }
+        return 0;
+}
+
+/* The synchronous twin of watch_refresh_unit(), for the initial listing: the first pass, and so
+ * READY=1, must already see every unit that was running when we started. */
+static int watch_read_unit(Manager *m, const char *unit, const char *unit_path) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *cgroup = NULL;
+        const char *interface = watch_cgroup_interface(unit);
+        int r;
+
+        if (!interface || !config_matches_unit(m->config, unit))
+                return 0;
+
+        r = sd_bus_get_property_string(m->bus, SYSTEMD_DEST, unit_path, interface, "ControlGroup", &error,
+                                       &cgroup);
+        if (r < 0) {
+                log_debug("Unit %s vanished before its control group could be read: %s", unit,
+                          error.message ? error.message : strerror(-r));
+                sd_bus_error_free(&error);
+                manager_remove_unit(m, unit);
+                return 0;
+        }
+        return manager_update_unit(m, unit, cgroup);
+}
+
+static int on_unit_new(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *unit, *path;
+        int r;
+
+        r = sd_bus_message_read(message, "so", &unit, &path);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse UnitNew signal: %m");
+                return 0;
+        }
+        r = watch_refresh_unit(m, unit, path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to query unit %s: %m", unit);
+        return 0;
+}
+
+static int on_unit_removed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *unit, *path;
+        int r;
+
+        r = sd_bus_message_read(message, "so", &unit, &path);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse UnitRemoved signal: %m");
+                return 0;
+        }
+        manager_remove_unit(m, unit);
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *job_path, *unit, *result;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_read(message, "uoss", &id, &job_path, &unit, &result);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse JobRemoved signal: %m");
+                return 0;
+        }
+        r = watch_refresh_unit(m, unit, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to query unit %s: %m", unit);
+        return 0;
+}
+
+/* A unit's ActiveState changes without a job when its main process exits or a scope empties. */
+static int on_unit_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *unit = NULL;
+        const char *path = sd_bus_message_get_path(message);
+        int r;
+
+        if (!path)
+                return 0;
+        r = sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit);
+        if (r <= 0)
+                return 0;
+        if (!config_matches_unit(m->config, unit) && !manager_find_unit(m, unit))
+                return 0;
+
+        r = watch_refresh_unit(m, unit, path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to query unit %s: %m", unit);
+        return 0;
+}
+
+int watch_relist(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name, *path;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                           "ListUnitsByPatterns");
+        if (r < 0)
+                return r;
+        /* Units that run or are about to: inactive ones have no processes to watch. */
+        r = sd_bus_message_append_strv(call, (char *[]) { (char *) "active", (char *) "reloading",
+                                                          (char *) "activating", (char *) "deactivating", NULL });
+        if (r >= 0)
+                r = sd_bus_message_append_strv(call, m->config->units);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call(m->bus, call, 0, &error, &reply);
+        if (r < 0) {
+                log_error_errno(r, "Failed to list units from systemd: %s", error.message ? error.message : "");
+                sd_bus_error_free(&error);
+                return r;
+        }
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path, NULL,
+                                        NULL, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = watch_read_unit(m, name, path);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to query unit %s: %m", name);
+        }
+        manager_prune_units(m);
+        return sd_bus_message_exit_container(reply);
+}
+
+int watch_start(Manager *m) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[0], SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                "UnitNew", on_unit_new, m);
+        if (r >= 0)
+                r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[1], SYSTEMD_DEST, SYSTEMD_PATH,
+                                        SYSTEMD_MANAGER, "UnitRemoved", on_unit_removed, m);
+        if (r >= 0)
+                r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[2], SYSTEMD_DEST, SYSTEMD_PATH,
+                                        SYSTEMD_MANAGER, "JobRemoved", on_job_removed, m);
+        if (r >= 0)
+                r = sd_bus_add_match(m->bus, &m->systemd_match_slots[3],
+                                     "type='signal',sender='" SYSTEMD_DEST "',"
+                                     "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                     "arg0='org.freedesktop.systemd1.Unit',"
+                                     "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
+                                     on_unit_properties_changed, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to systemd's unit signals: %m");
+
+        /* systemd sends unit signals only while someone is subscribed. */
+        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error, NULL, "");
+        if (r < 0) {
+                log_error_errno(r, "Failed to subscribe to systemd: %s", error.message ? error.message : "");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        m->watching_systemd = true;
+
+        return watch_relist(m);
+}
+
+void watch_stop(Manager *m) {
+        for (size_t i = 0; i < ELEMENTSOF(m->systemd_match_slots); i++)
+                m->systemd_match_slots[i] = sd_bus_slot_unref(m->systemd_match_slots[i]);
+        m->watching_systemd = false;
+}

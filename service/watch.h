@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "manager.h"
+
+/* Following systemd's units on the bus: which loaded units match the configured names/globs, and their
+ * ControlGroup as they start, stop and restart. */
+
+/* Subscribes to org.freedesktop.systemd1 (Subscribe(), UnitNew, UnitRemoved, JobRemoved and unit
+ * PropertiesChanged) and lists the matching active units once. Returns 0 or -errno. */
+int watch_start(Manager *m);
+/* Lists the matching units again (after a reload changed Units=). Returns 0 or -errno. */
+int watch_relist(Manager *m);
+/* Drops the signal matches. */
+void watch_stop(Manager *m);
+
+/* Returns the systemd interface that carries ControlGroup for a unit name by its suffix
+ * ("org.freedesktop.systemd1.Service" for foo.service), or NULL for types without a cgroup. */
+const char *watch_cgroup_interface(const char *unit);
