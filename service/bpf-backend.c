@@ -34,8 +34,10 @@
 /* The records are read straight into the public array: the layouts must be one. */
 _Static_assert(sizeof(struct mapcount_record) == sizeof(BpfTaskCount), "record size");
 _Static_assert(offsetof(struct mapcount_record, pid) == offsetof(BpfTaskCount, pid), "pid");
-_Static_assert(offsetof(struct mapcount_record, map_count) == offsetof(BpfTaskCount, map_count), "map_count");
-_Static_assert(offsetof(struct mapcount_record, cgroup_id) == offsetof(BpfTaskCount, cgroup_id), "cgroup_id");
+_Static_assert(offsetof(struct mapcount_record, map_count) == offsetof(BpfTaskCount, map_count),
+               "map_count");
+_Static_assert(offsetof(struct mapcount_record, cgroup_id) == offsetof(BpfTaskCount, cgroup_id),
+               "cgroup_id");
 _Static_assert(offsetof(struct mapcount_record, start_time_ns) == offsetof(BpfTaskCount, start_time_ns),
                "start_time_ns");
 _Static_assert(offsetof(struct mapcount_record, comm) == offsetof(BpfTaskCount, comm), "comm");
@@ -99,7 +101,8 @@ int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
                 if (h.handle.handle_bytes != sizeof(uint64_t))
                         return -EBADMSG;
                 memcpy(&id, h.handle.f_handle, sizeof(id));
-        } else if (errno == EOPNOTSUPP || errno == ENOSYS) {
+        } else if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EPERM) {
+                /* No handles here, or a seccomp filter refuses the call. */
                 struct stat st;
 
                 if (fstat(fd, &st) < 0)
@@ -128,17 +131,19 @@ static int libbpf_capture_print(enum libbpf_print_level level, const char *forma
         return 0;
 }
 
-static bool kernel_has_task_iterator(void) {
+/* Returns 1 when the running kernel has BPF task iterators, 0 when not, -errno when its BTF cannot be
+ * read. */
+static int kernel_has_task_iterator(void) {
         struct btf *btf;
-        bool found;
+        int r;
 
         btf = btf__load_vmlinux_btf();
         if (!btf)
-                return false;
+                return -errno;
         /* The context type of "iter/task" programs; it came with them, in Linux 5.8. */
-        found = btf__find_by_name_kind(btf, "bpf_iter__task", BTF_KIND_STRUCT) >= 0;
+        r = btf__find_by_name_kind(btf, "bpf_iter__task", BTF_KIND_STRUCT) >= 0;
         btf__free(btf);
-        return found;
+        return r;
 }
 
 static int load_failure_reason(int r, const char *what, char **ret_reason) {
@@ -170,7 +175,13 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
                                           " is missing: it needs CONFIG_DEBUG_INFO_BTF=y)");
                 return r == -ENOENT ? -EOPNOTSUPP : r;
         }
-        if (!kernel_has_task_iterator()) {
+        r = kernel_has_task_iterator();
+        if (r < 0) {
+                (void) reason_set(ret_reason, "cannot read the kernel's BTF at " VMLINUX_BTF_PATH ": %s",
+                                  strerror(-r));
+                return r;
+        }
+        if (r == 0) {
                 (void) reason_set(ret_reason, "the kernel is too old for BPF task iterators "
                                   "(they need Linux 5.8 or newer)");
                 return -EOPNOTSUPP;

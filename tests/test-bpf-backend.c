@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -111,6 +112,7 @@ static int skip_set(const char *format, ...) {
                 if (F.skip_reason[0] != '\0') {                                 \
                         printf("# skipped: %s\n", F.skip_reason);               \
                         skip();                                                 \
+                        return;                                                 \
                 }                                                               \
         } while (false)
 
@@ -641,6 +643,108 @@ static void test_scan_root_reports_every_process(void **state) {
                elapsed_filtered / 1000, n, elapsed_filtered / (n_tasks ?: 1));
 }
 
+typedef struct LoadResult {
+        int r;              /* of bpf_counter_new(), then of bpf_counter_scan() */
+        int n;              /* processes the scan reported */
+        char reason[256];
+} LoadResult;
+
+/* Runs bpf_counter_new() and a scan of the root cgroup in a child whose effective capabilities
+ * are exactly `caps` (a mask of 1 << CAP_*). Returns 0, or -EPERM when they are not in our
+ * permitted set (a container may lack them). */
+static int load_with_caps(uint64_t caps, LoadResult *ret) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+        LoadResult result = {};
+        int p[2], status;
+        ssize_t k;
+        pid_t pid;
+
+        assert_int_equal(syscall(SYS_capget, &header, data), 0);
+        if ((caps & ~((uint64_t) data[1].permitted << 32 | data[0].permitted)) != 0)
+                return -EPERM;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                BpfCounter *c = NULL;
+                char *reason = NULL;
+
+                close(p[0]);
+                data[0].effective = (uint32_t) caps;
+                data[1].effective = (uint32_t) (caps >> 32);
+                if (syscall(SYS_capset, &header, data) < 0) {
+                        result.r = -errno;
+                        snprintf(result.reason, sizeof(result.reason), "capset() failed");
+                } else {
+                        result.r = bpf_counter_new(&c, &reason);
+                        if (reason)
+                                snprintf(result.reason, sizeof(result.reason), "%s", reason);
+                        if (result.r == 0) {
+                                BpfTaskCount *tasks = NULL;
+                                size_t n = 0;
+
+                                result.r = bpf_counter_set_cgroups(c, &F.root_id, 1);
+                                if (result.r == 0)
+                                        result.r = bpf_counter_scan(c, &tasks, &n);
+                                result.n = (int) n;
+                                free(tasks);
+                        }
+                        bpf_counter_free(c);
+                        free(reason);
+                }
+                _exit(write(p[1], &result, sizeof(result)) == sizeof(result) ? EXIT_SUCCESS : EXIT_FAILURE);
+        }
+        close(p[1]);
+        do
+                k = read(p[0], ret, sizeof(*ret));
+        while (k < 0 && errno == EINTR);
+        close(p[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS);
+        assert_int_equal(k, sizeof(*ret));
+        return 0;
+}
+
+#define CAP(c) (UINT64_C(1) << (c))
+
+static void test_load_needs_bpf_and_perfmon(void **state) {
+        LoadResult result;
+
+        SKIP_UNLESS_READY();
+
+        if (load_with_caps(0, &result) < 0) {
+                printf("# skipped: cannot drop capabilities\n");
+                skip();
+                return;
+        }
+        assert_int_equal(result.r, -EPERM);
+        assert_non_null(strstr(result.reason, "not permitted"));
+        assert_non_null(strstr(result.reason, "CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN"));
+
+        /* Either one alone is not enough. */
+        assert_int_equal(load_with_caps(CAP(CAP_BPF), &result), 0);
+        assert_int_equal(result.r, -EPERM);
+        assert_int_equal(load_with_caps(CAP(CAP_PERFMON), &result), 0);
+        assert_int_equal(result.r, -EPERM);
+
+        if (load_with_caps(CAP(CAP_BPF) | CAP(CAP_PERFMON), &result) < 0 ||
+            load_with_caps(CAP(CAP_SYS_ADMIN), &result) < 0) {
+                printf("# skipped: CAP_BPF, CAP_PERFMON or CAP_SYS_ADMIN is not in our permitted set\n");
+                skip();
+                return;
+        }
+        assert_int_equal(load_with_caps(CAP(CAP_BPF) | CAP(CAP_PERFMON), &result), 0);
+        assert_string_equal(result.reason, "");
+        assert_true(result.r > 0);
+        assert_int_equal(result.r, result.n);
+        assert_int_equal(load_with_caps(CAP(CAP_SYS_ADMIN), &result), 0);
+        assert_string_equal(result.reason, "");
+        assert_true(result.r > 0);
+        assert_int_equal(result.r, result.n);
+}
+
 static void test_cgroup_id_from_path(void **state) {
         const char *mount = cgroup2_mount();
         char file[128];
@@ -655,6 +759,7 @@ static void test_cgroup_id_from_path(void **state) {
         if (!mount) {
                 printf("# skipped: no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified\n");
                 skip();
+                return;
         }
         snprintf(file, sizeof(file), "%s/cgroup.procs", mount);
         assert_int_equal(cgroup_id_from_path(file, &id), -ENOTDIR);
@@ -678,6 +783,7 @@ static void test_built_without_bpf(void **state) {
         if (HAVE_BPF) {
                 printf("# skipped: built with BPF support\n");
                 skip();
+                return;
         }
         assert_int_equal(bpf_counter_new(&c, &reason), -EOPNOTSUPP);
         assert_ptr_equal(c, (BpfCounter *) state);
@@ -694,6 +800,7 @@ int main(void) {
                 cmocka_unit_test(test_scan_reports_watched_processes),
                 cmocka_unit_test(test_scan_reports_nearest_watched_cgroup),
                 cmocka_unit_test(test_set_cgroups_rejects_bad_ids),
+                cmocka_unit_test(test_load_needs_bpf_and_perfmon),
                 cmocka_unit_test(test_scan_root_reports_every_process),
         };
 
