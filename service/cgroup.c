@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
+#endif
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "cgroup.h"
+#include "procfs.h"
+#include "util.h"
+
+/* Deeper nesting than this is not something systemd creates; the bound keeps a pathological tree
+ * from exhausting file descriptors, since the walk holds one per level. */
+#define CGROUP_DEPTH_MAX 64
+
+static bool root_is_host(const char *root) {
+        return !root || streq(root, "") || streq(root, "/");
+}
+
+/* Returns true when DIR/MARKER exists and, on the host, DIR is on a filesystem with MAGIC. */
+static bool hierarchy_usable(const char *dir, const char *marker, bool check_magic, long magic) {
+        _cleanup_free_ char *p = NULL;
+        struct statfs sfs;
+
+        if (asprintf(&p, "%s/%s", dir, marker) < 0)
+                return false;
+        if (access(p, F_OK) < 0)
+                return false;
+        if (!check_magic)
+                return true;
+        if (statfs(dir, &sfs) < 0)
+                return false;
+        return (long) sfs.f_type == magic;
+}
+
+int cgroup_find_hierarchy(const char *root, char **ret_dir) {
+        static const struct {
+                const char *path;
+                const char *marker;
+                long magic;
+        } candidates[] = {
+                { "/sys/fs/cgroup", "cgroup.controllers", CGROUP2_SUPER_MAGIC },
+                { "/sys/fs/cgroup/unified", "cgroup.controllers", CGROUP2_SUPER_MAGIC },
+                { "/sys/fs/cgroup/systemd", "cgroup.procs", CGROUP_SUPER_MAGIC },
+        };
+        bool host = root_is_host(root);
+
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_free_ char *dir = procfs_root_path(root, candidates[i].path);
+                if (!dir)
+                        return -ENOMEM;
+                if (hierarchy_usable(dir, candidates[i].marker, host, candidates[i].magic)) {
+                        *ret_dir = TAKE_PTR(dir);
+                        return 0;
+                }
+        }
+        return -ENOMEDIUM;
+}
+
+typedef struct PidSet {
+        pid_t *pids;
+        size_t n, allocated;
+} PidSet;
+
+static int pidset_add(PidSet *s, pid_t pid) {
+        if (s->n >= s->allocated) {
+                size_t a = s->allocated ? s->allocated * 2 : 64;
+                pid_t *p = reallocarray(s->pids, a, sizeof(pid_t));
+                if (!p)
+                        return -ENOMEM;
+                s->pids = p;
+                s->allocated = a;
+        }
+        s->pids[s->n++] = pid;
+        return 0;
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+/* Reads all of FD into a malloc'd NUL-terminated buffer. */
+static int read_all(int fd, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, allocated = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (allocated - len < 4096) {
+                        size_t a = allocated ? allocated * 2 : 8192;
+                        char *p = realloc(buf, a);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                        allocated = a;
+                }
+                n = read(fd, buf + len, allocated - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* Parses one cgroup.procs: one decimal pid per line. Returns -ENOENT when it does not exist. */
+static int read_procs_at(int dir_fd, PidSet *s) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        char *p;
+        int r;
+
+        fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        r = read_all(fd, &buf, &len);
+        if (r == -ENODEV) /* the cgroup was removed after we opened cgroup.procs */
+                return -ENOENT;
+        if (r < 0)
+                return r;
+        if (strlen(buf) != len)
+                return -EBADMSG;
+
+        for (p = buf; *p;) {
+                char *end;
+                unsigned long v;
+
+                if (*p < '0' || *p > '9')
+                        return -EBADMSG;
+                errno = 0;
+                v = strtoul(p, &end, 10);
+                if (errno != 0 || v == 0 || v > INT32_MAX || (*end != '\n' && *end != '\0'))
+                        return -EBADMSG;
+                r = pidset_add(s, (pid_t) v);
+                if (r < 0)
+                        return r;
+                p = *end ? end + 1 : end;
+        }
+        return 0;
+}
+
+static int walk(int dir_fd, unsigned depth, PidSet *s) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r, fd;
+
+        r = read_procs_at(dir_fd, s);
+        if (r < 0)
+                return r;
+        if (depth >= CGROUP_DEPTH_MAX)
+                return -ELOOP;
+
+        fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+
+        for (;;) {
+                _cleanup_close_ int sub_fd = -EBADF;
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                return errno == ENOENT || errno == ENODEV ? 0 : -errno;
+                        break;
+                }
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                        continue;
+
+                /* O_NOFOLLOW|O_DIRECTORY skips symlinks and files that DT_UNKNOWN left in doubt. */
+                sub_fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub_fd < 0) {
+                        /* vanished, a symlink, or not a directory after all */
+                        if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
+                                continue;
+                        return -errno;
+                }
+                r = walk(sub_fd, depth + 1, s);
+                if (r == -ENOENT) /* the sub-cgroup went away under us */
+                        continue;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int pid_compare(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+        return (x > y) - (x < y);
+}
+
+int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        PidSet s = {};
+        size_t n = 0;
+        int r;
+
+        if (!hierarchy_dir || !cgroup_path || cgroup_path[0] != '/')
+                return -EINVAL;
+        /* A unit's ControlGroup never holds "..": refuse it rather than walk out of the hierarchy. */
+        if (streq(cgroup_path, "/..") || strstr(cgroup_path, "/../") ||
+            (strlen(cgroup_path) >= 3 && streq(cgroup_path + strlen(cgroup_path) - 3, "/..")))
+                return -EINVAL;
+
+        if (asprintf(&path, "%s%s", hierarchy_dir, cgroup_path) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOTDIR ? -ENOENT : -errno;
+
+        r = walk(fd, 0, &s);
+        pids = s.pids;
+        if (r < 0)
+                return r;
+
+        if (s.n > 0) {
+                qsort(pids, s.n, sizeof(pid_t), pid_compare);
+                for (size_t i = 0; i < s.n; i++)
+                        if (n == 0 || pids[n - 1] != pids[i])
+                                pids[n++] = pids[i];
+        }
+
+        *ret_pids = n > 0 ? TAKE_PTR(pids) : NULL;
+        *ret_n = n;
+        return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Finding the processes of a systemd unit through its cgroup. Pure logic: no logging, no bus. */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Finds where systemd's ControlGroup paths live under ROOT: pure cgroup2 -> "ROOT/sys/fs/cgroup",
+ * hybrid -> "ROOT/sys/fs/cgroup/unified", legacy -> "ROOT/sys/fs/cgroup/systemd" (name=systemd). Decided
+ * by what is there (cgroup2: a cgroup.controllers file at /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified
+ * with cgroup.controllers; legacy: /sys/fs/cgroup/systemd with cgroup.procs); when ROOT is "/" or "" the
+ * filesystem type is confirmed with statfs() (cgroup2 or cgroup v1 magic), so that a stray directory
+ * is not taken for a hierarchy. Returns 0 and a malloc'd path, -ENOMEDIUM when no usable hierarchy is
+ * found, -ENOMEM. */
+int cgroup_find_hierarchy(const char *root, char **ret_dir);
+
+/* Reads cgroup.procs of HIERARCHY_DIR + CGROUP_PATH and of every sub-cgroup below it (recursive,
+ * symlinks not followed), de-duplicated and sorted ascending, into a malloc'd array (NULL when there
+ * are no pids, with *ret_n = 0). A sub-cgroup that vanished while walking is skipped; the top cgroup
+ * missing (or not a cgroup: no cgroup.procs) gives -ENOENT. -EBADMSG when a cgroup.procs holds
+ * something other than one positive pid per line, -EINVAL on a relative or ".."-holding CGROUP_PATH,
+ * other -errno on I/O failure. Never scans /proc. */
+int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n);

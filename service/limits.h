@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* vm.max_map_count: the live value, and the value the sysctl.d files ask for. Pure logic. */
+
+/* This header shares its name with the C library's <limits.h>, and service/ is on the include path
+ * of everything linking the core, so <limits.h> lands here: pass it on so that INT_MAX, PATH_MAX, ...
+ * keep working. Outside the include guard, and no #pragma once: GCC's own limits.h re-enters
+ * <limits.h> from the start of the search path to reach the C library's, which must come through
+ * here again. */
+#include_next <limits.h>
+
+#ifndef MAPGUARD_LIMITS_H
+#define MAPGUARD_LIMITS_H
+
+/* ROOT/proc/sys/vm/max_map_count. Returns 0 and the value, -errno on failure, -EBADMSG on garbage
+ * (anything but a decimal number from 0 to INT_MAX, the kernel's range, with optional whitespace). */
+int limits_read_live(const char *root, unsigned *ret);
+
+/* The vm.max_map_count (also accepting the "vm/max_map_count" spelling, and the "-" prefix meaning
+ * ignore errors, as systemd-sysctl does) that the sysctl.d files of ROOT ask for, merged like
+ * systemd-sysctl: directories /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d
+ * (and /lib/sysctl.d unless ROOT/lib or ROOT/lib/sysctl.d is a symlink, i.e. merged /usr), *.conf files
+ * ordered by file name across all dirs, a same-named file in an earlier dir masks the later (a symlink
+ * to /dev/null masks too and sets nothing), later files win; plus /etc/sysctl.conf last.
+ * Like systemd-sysctl, a later assignment replaces an earlier one even when its value is bad: with
+ * the "-" prefix a bad value is what systemd-sysctl ignores, so nothing is set; without it the boot
+ * would log a failure, and this returns -EBADMSG.
+ * Returns 0 with the value and (if ret_source != NULL) a malloc'd path of the file that set it (with
+ * ROOT prefixed); -ENOENT when no file sets it; -EBADMSG as above; other -errno on I/O failure. */
+int limits_read_tuned(const char *root, unsigned *ret, char **ret_source);
+
+#endif /* MAPGUARD_LIMITS_H */

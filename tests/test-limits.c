@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* limits_read_live() and limits_read_tuned() on generated /proc and sysctl.d trees. */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "limits.h"
+#include "util.h"
+
+static char base[] = "/tmp/mapguard-test-limits-XXXXXX";
+static char *root; /* a fresh root per test */
+static unsigned root_n;
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static int group_setup(void **state) {
+        return mkdtemp(base) ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+        return nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int setup(void **state) {
+        if (asprintf(&root, "%s/root%u", base, root_n++) < 0)
+                return -1;
+        return mkdir(root, 0755);
+}
+
+static int teardown(void **state) {
+        free(root);
+        root = NULL;
+        return 0;
+}
+
+static char *at(const char *rel) {
+        char *p;
+        assert_true(asprintf(&p, "%s%s", root, rel) > 0);
+        return p;
+}
+
+static void mkparents(const char *p) {
+        _cleanup_free_ char *c = strdup(p);
+        assert_non_null(c);
+        for (char *s = c + strlen(root) + 1; *s; s++)
+                if (*s == '/') {
+                        *s = '\0';
+                        assert_true(mkdir(c, 0755) >= 0 || errno == EEXIST);
+                        *s = '/';
+                }
+}
+
+static void put(const char *rel, const char *text) {
+        _cleanup_free_ char *p = at(rel);
+        _cleanup_close_ int fd = -EBADF;
+
+        mkparents(p);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+}
+
+static void put_link(const char *rel, const char *target) {
+        _cleanup_free_ char *p = at(rel);
+        mkparents(p);
+        assert_int_equal(symlink(target, p), 0);
+}
+
+/* Expects VALUE set by ROOT+SOURCE_REL. */
+static void check_tuned(unsigned value, const char *source_rel) {
+        _cleanup_free_ char *source = NULL, *expected = at(source_rel);
+        unsigned v = 0;
+
+        assert_int_equal(limits_read_tuned(root, &v, &source), 0);
+        assert_int_equal(v, value);
+        assert_string_equal(source, expected);
+        /* ret_source is optional. */
+        v = 0;
+        assert_int_equal(limits_read_tuned(root, &v, NULL), 0);
+        assert_int_equal(v, value);
+}
+
+static void check_tuned_error(int error) {
+        unsigned v = 4242;
+        char *source = (char *) "untouched";
+
+        assert_int_equal(limits_read_tuned(root, &v, &source), error);
+        assert_int_equal(v, 4242);
+        assert_string_equal(source, "untouched");
+}
+
+static void test_live(void **state) {
+        unsigned v = 0;
+
+        put("/proc/sys/vm/max_map_count", "65530\n");
+        assert_int_equal(limits_read_live(root, &v), 0);
+        assert_int_equal(v, 65530);
+        put("/proc/sys/vm/max_map_count", " 2147483647 \n");
+        assert_int_equal(limits_read_live(root, &v), 0);
+        assert_int_equal(v, 2147483647);
+        put("/proc/sys/vm/max_map_count", "0");
+        assert_int_equal(limits_read_live(root, &v), 0);
+        assert_int_equal(v, 0);
+}
+
+static void test_live_garbage(void **state) {
+        static const char *const garbage[] = {
+                "", "\n", "abc\n", "-1\n", "65530 12\n", "1.5\n", "2147483648\n", "99999999999999999999\n",
+                "0x100000\n", "65530abc", "000000000000000000000000000000000000000000000000000000000000001\n",
+        };
+        unsigned v = 4242;
+
+        for (size_t i = 0; i < ELEMENTSOF(garbage); i++) {
+                put("/proc/sys/vm/max_map_count", garbage[i]);
+                assert_int_equal(limits_read_live(root, &v), -EBADMSG);
+        }
+        assert_int_equal(v, 4242);
+}
+
+static void test_live_missing(void **state) {
+        unsigned v = 4242;
+
+        assert_int_equal(limits_read_live(root, &v), -ENOENT);
+        assert_int_equal(v, 4242);
+}
+
+static void test_live_host(void **state) {
+        unsigned v = 0, expected = 0;
+        FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+
+        if (!f) {
+                print_message("# no /proc/sys/vm/max_map_count on this host, skipping\n");
+                skip();
+        }
+        assert_int_equal(fscanf(f, "%u", &expected), 1);
+        fclose(f);
+        assert_int_equal(limits_read_live("/", &v), 0);
+        assert_int_equal(v, expected);
+        assert_int_equal(limits_read_live(NULL, &v), 0);
+        assert_int_equal(v, expected);
+}
+
+static void test_tuned_none(void **state) {
+        check_tuned_error(-ENOENT);
+        /* Files that set other keys, comments, non-assignments, near-miss keys: still nothing. */
+        put("/usr/lib/sysctl.d/50-default.conf",
+            "# vm.max_map_count = 1\n; vm.max_map_count = 2\nkernel.pid_max = 4194304\n"
+            "vm.max_map_count_x = 3\nvm.max_map_count\nnet.vm.max_map_count = 4\n");
+        put("/etc/sysctl.d/README", "vm.max_map_count = 5\n");          /* not *.conf */
+        put("/etc/sysctl.d/99-x.conf.bak", "vm.max_map_count = 6\n");   /* not *.conf */
+        put("/etc/sysctl.d/.hidden.conf", "vm.max_map_count = 7\n");    /* hidden */
+        check_tuned_error(-ENOENT);
+}
+
+static void test_tuned_simple(void **state) {
+        put("/usr/lib/sysctl.d/10-mapguard.conf", "# mapguard\nvm.max_map_count = 1048576\n");
+        check_tuned(1048576, "/usr/lib/sysctl.d/10-mapguard.conf");
+}
+
+static void test_tuned_spellings(void **state) {
+        put("/usr/lib/sysctl.d/10-a.conf", "  vm/max_map_count=262144  \n");
+        check_tuned(262144, "/usr/lib/sysctl.d/10-a.conf");
+        put("/usr/lib/sysctl.d/20-b.conf", "-vm.max_map_count = 300000\n");
+        check_tuned(300000, "/usr/lib/sysctl.d/20-b.conf");
+        put("/usr/lib/sysctl.d/30-c.conf", "\t- vm/max_map_count\t=\t400000\r\n");
+        check_tuned(400000, "/usr/lib/sysctl.d/30-c.conf");
+}
+
+static void test_tuned_etc_masks_usr(void **state) {
+        put("/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        put("/etc/sysctl.d/10-mapguard.conf", "vm.max_map_count = 262144\n");
+        check_tuned(262144, "/etc/sysctl.d/10-mapguard.conf");
+        /* /run masks /usr/lib too, and /etc masks /run. */
+        put("/run/sysctl.d/10-mapguard.conf", "vm.max_map_count = 500000\n");
+        check_tuned(262144, "/etc/sysctl.d/10-mapguard.conf");
+        put("/run/sysctl.d/20-run.conf", "vm.max_map_count = 500000\n");
+        put("/usr/lib/sysctl.d/20-run.conf", "vm.max_map_count = 600000\n");
+        check_tuned(500000, "/run/sysctl.d/20-run.conf");
+        /* /usr/local/lib masks /usr/lib. */
+        put("/usr/local/lib/sysctl.d/30-local.conf", "vm.max_map_count = 700000\n");
+        put("/usr/lib/sysctl.d/30-local.conf", "vm.max_map_count = 800000\n");
+        check_tuned(700000, "/usr/local/lib/sysctl.d/30-local.conf");
+}
+
+static void test_tuned_dev_null_masks(void **state) {
+        put("/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        put_link("/etc/sysctl.d/10-mapguard.conf", "/dev/null");
+        check_tuned_error(-ENOENT);
+        /* An empty file masks as well. */
+        put("/usr/lib/sysctl.d/20-other.conf", "vm.max_map_count = 262144\n");
+        put("/etc/sysctl.d/20-other.conf", "");
+        check_tuned_error(-ENOENT);
+        /* A masked name does not hide other names. */
+        put("/usr/lib/sysctl.d/05-early.conf", "vm.max_map_count = 131072\n");
+        check_tuned(131072, "/usr/lib/sysctl.d/05-early.conf");
+}
+
+static void test_tuned_order_by_name(void **state) {
+        /* The name decides the order, not the directory: 99-z in /usr/lib comes after 50-a in /etc. */
+        put("/etc/sysctl.d/50-a.conf", "vm.max_map_count = 300000\n");
+        put("/usr/lib/sysctl.d/99-z.conf", "vm.max_map_count = 500000\n");
+        put("/run/sysctl.d/70-m.conf", "vm.max_map_count = 400000\n");
+        check_tuned(500000, "/usr/lib/sysctl.d/99-z.conf");
+        /* Within a file, the later line wins. */
+        put("/usr/lib/sysctl.d/99-z.conf", "vm.max_map_count = 500000\nvm/max_map_count = 510000\n");
+        check_tuned(510000, "/usr/lib/sysctl.d/99-z.conf");
+        /* /etc/sysctl.conf comes last of all. */
+        put("/etc/sysctl.conf", "vm.max_map_count = 262144\n");
+        check_tuned(262144, "/etc/sysctl.conf");
+}
+
+static void test_tuned_lib(void **state) {
+        _cleanup_free_ char *lib = at("/lib");
+
+        /* A real /lib (split /usr): its sysctl.d counts, below /usr/lib. */
+        put("/lib/sysctl.d/60-lib.conf", "vm.max_map_count = 777777\n");
+        check_tuned(777777, "/lib/sysctl.d/60-lib.conf");
+        put("/usr/lib/sysctl.d/60-lib.conf", "vm.max_map_count = 888888\n");
+        check_tuned(888888, "/usr/lib/sysctl.d/60-lib.conf");
+
+        /* Merged /usr: /lib is a symlink, not a second place to look. */
+        assert_int_equal(nftw(lib, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        put("/other/sysctl.d/70-elsewhere.conf", "vm.max_map_count = 999999\n");
+        put_link("/lib", "other");
+        check_tuned(888888, "/usr/lib/sysctl.d/60-lib.conf");
+}
+
+static void test_tuned_symlinks(void **state) {
+        /* An absolute link target is taken inside the root. */
+        put("/usr/share/mapguard/big.conf", "vm.max_map_count = 1048576\n");
+        put_link("/etc/sysctl.d/70-big.conf", "/usr/share/mapguard/big.conf");
+        check_tuned(1048576, "/usr/share/mapguard/big.conf");
+        /* A dangling link is skipped, as systemd does. */
+        put_link("/etc/sysctl.d/80-dangling.conf", "/nowhere/at/all.conf");
+        check_tuned(1048576, "/usr/share/mapguard/big.conf");
+}
+
+static void test_tuned_garbage(void **state) {
+        put("/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        put("/etc/sysctl.d/50-bad.conf", "vm.max_map_count = lots\n");
+        check_tuned_error(-EBADMSG);
+        put("/etc/sysctl.d/50-bad.conf", "vm.max_map_count = 2147483648\n");
+        check_tuned_error(-EBADMSG);
+        put("/etc/sysctl.d/50-bad.conf", "vm.max_map_count = -5\n");
+        check_tuned_error(-EBADMSG);
+        /* A later good value fixes it. */
+        put("/etc/sysctl.d/60-good.conf", "vm.max_map_count = 262144\n");
+        check_tuned(262144, "/etc/sysctl.d/60-good.conf");
+        /* A bad value with "-": systemd-sysctl ignores the failed write, so nothing takes effect. */
+        put("/etc/sysctl.d/70-ignored.conf", "-vm.max_map_count = lots\n");
+        check_tuned_error(-ENOENT);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_live, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_live_garbage, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_live_missing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_live_host, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_none, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_simple, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_spellings, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_etc_masks_usr, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_dev_null_masks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_order_by_name, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_lib, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_symlinks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tuned_garbage, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
