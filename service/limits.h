@@ -7,7 +7,16 @@
  * keep working. Outside the include guard, and no #pragma once: GCC's own limits.h re-enters
  * <limits.h> from the start of the search path to reach the C library's, which must come through
  * here again. */
+#ifdef __clang__
+#pragma clang diagnostic push
+/* Included as "limits.h" from service/ itself, clang restarts the search, finds this file again and
+ * passes on from there: the outcome is the same. */
+#pragma clang diagnostic ignored "-Winclude-next-absolute-path"
+#endif
 #include_next <limits.h>
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 
 #ifndef MAPGUARD_LIMITS_H
 #define MAPGUARD_LIMITS_H
