@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* reallocarray() */
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client-bus.h"
+#include "format.h"
+#include "util.h"
+
+void manager_info_done(ManagerInfo *info) {
+        free(info->version);
+        free(info->backend);
+        strv_free(info->watched_units);
+}
+
+/* Errors of the bus that mean nobody owns org.mapguard1 and activating it failed. */
+static bool bus_error_is_not_running(const sd_bus_error *e) {
+        if (!sd_bus_error_is_set(e))
+                return false;
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                      SD_BUS_ERROR_DISCONNECTED) ||
+               strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0 ||
+               strncmp(e->name, "org.freedesktop.systemd1.", 25) == 0;
+}
+
+/* Puts a sentence for a failed call into buf and returns the exit code it deserves (positive). */
+int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size) {
+        _cleanup_free_ char *detail = NULL;
+
+        if (sd_bus_error_is_set(e) && e->message)
+                detail = format_sanitize(e->message);
+
+        if (bus_error_is_not_running(e)) {
+                snprintf(buf, size, "mapguardd is not running%s%s%s. Start it with: systemctl start mapguardd",
+                         detail ? " (" : "", detail ?: "", detail ? ")" : "");
+                return EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) || r == -EACCES || r == -EPERM) {
+                snprintf(buf, size, "Failed to %s: access denied; run as root.", action);
+                return EXIT_NOPERMISSION;
+        }
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) && detail) {
+                /* The daemon's sentence names the unit or pid it does not know. */
+                snprintf(buf, size, "%s", detail);
+                return EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                   SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+                snprintf(buf, size, "Failed to %s: mapguardd does not offer it (a different version?): %s",
+                         action, detail ?: e->name);
+                return EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT, "org.freedesktop.DBus.Error.TimedOut") ||
+            r == -ETIMEDOUT) {
+                snprintf(buf, size, "Failed to %s: mapguardd did not answer in time.", action);
+                return EXIT_FAILURE;
+        }
+        if (detail)
+                snprintf(buf, size, "Failed to %s: %s", action, detail);
+        else
+                snprintf(buf, size, "Failed to %s: %s", action, strerror(r < 0 ? -r : r));
+        return EXIT_FAILURE;
+}
+
+/* Prints why a call failed and returns the value a verb returns for it. */
+int bus_error_log(const char *action, const sd_bus_error *e, int r) {
+        char buf[1024];
+        int code = bus_error_explain(action, e, r, buf, sizeof(buf));
+
+        fprintf(stderr, "%s\n", buf);
+        return code == EXIT_FAILURE ? (r < 0 ? r : -EIO) : code;
+}
+
+int bus_connect_mapguard(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *address = getenv("MAPGUARD_BUS_ADDRESS");
+        int r;
+
+        if (!address) {
+                r = sd_bus_open_system(&bus);
+                if (r < 0) {
+                        fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
+                        return r;
+                }
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+
+        /* A private bus for tests: the same client protocol, another socket. */
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, address);
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, true);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                fprintf(stderr, "Failed to connect to the bus at %s ($MAPGUARD_BUS_ADDRESS): %s\n", address,
+                        strerror(-r));
+                return r;
+        }
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
+                        const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_MANAGER, method);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_call(bus, m, 0, error, ret_reply);
+}
+
+/* Reads one "{sv}" entry's value into the matching ManagerInfo field, or skips a property it does not know
+ * (a newer daemon may have more). */
+static int manager_info_read_entry(sd_bus_message *m, ManagerInfo *info) {
+        static const struct {
+                const char *name;
+                char type;
+                size_t offset;
+        } fields[] = {
+                { "Version", 's', offsetof(ManagerInfo, version) },
+                { "Backend", 's', offsetof(ManagerInfo, backend) },
+                { "MaxMapCount", 'u', offsetof(ManagerInfo, max_map_count) },
+                { "TunedMaxMapCount", 'u', offsetof(ManagerInfo, tuned_max_map_count) },
+                { "WarningPercent", 'u', offsetof(ManagerInfo, warning_percent) },
+                { "CriticalPercent", 'u', offsetof(ManagerInfo, critical_percent) },
+                { "ScanIntervalUSec", 't', offsetof(ManagerInfo, scan_interval_usec) },
+                { "LastScanUSec", 't', offsetof(ManagerInfo, last_scan_usec) },
+                { "WatchedUnits", 'a', offsetof(ManagerInfo, watched_units) },
+        };
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                void *p = (uint8_t *) info + fields[i].offset;
+                const char *s;
+                char sig[3] = { fields[i].type, fields[i].type == 'a' ? 's' : 0, 0 };
+
+                if (!streq(name, fields[i].name))
+                        continue;
+
+                r = sd_bus_message_enter_container(m, 'v', sig);
+                if (r < 0)
+                        return r;
+                switch (fields[i].type) {
+                case 's':
+                        r = sd_bus_message_read(m, "s", &s);
+                        if (r < 0)
+                                return r;
+                        free(*(char **) p);
+                        *(char **) p = strdup(s);
+                        if (!*(char **) p)
+                                return -ENOMEM;
+                        break;
+                case 'u':
+                        r = sd_bus_message_read(m, "u", (uint32_t *) p);
+                        break;
+                case 't':
+                        r = sd_bus_message_read(m, "t", (uint64_t *) p);
+                        break;
+                case 'a':
+                        *(char ***) p = strv_free(*(char ***) p);
+                        r = sd_bus_message_read_strv(m, (char ***) p);
+                        break;
+                }
+                if (r < 0)
+                        return r;
+                return sd_bus_message_exit_container(m);
+        }
+        return sd_bus_message_skip(m, "v");
+}
+
+int manager_info_get(sd_bus *bus, ManagerInfo *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        ManagerInfo info = {};
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll", &error,
+                               &reply, "s", BUS_MANAGER);
+        if (r < 0)
+                return bus_error_log("read the properties of mapguardd", &error, r);
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0) {
+                r = sd_bus_message_enter_container(reply, 'e', "sv");
+                if (r <= 0)
+                        break;
+                r = manager_info_read_entry(reply, &info);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0) {
+                manager_info_done(&info);
+                fprintf(stderr, "Failed to parse the properties of mapguardd: %s\n", strerror(-r));
+                return r;
+        }
+        *ret = info;
+        return 0;
+}
+
+/* Units nearest the limit first; units without processes (nothing to measure) last. */
+static int unit_info_compare(const void *a, const void *b) {
+        const UnitInfo *x = a, *y = b;
+
+        if ((x->processes == 0) != (y->processes == 0))
+                return x->processes == 0 ? 1 : -1;
+        if (x->headroom != y->headroom)
+                return x->headroom < y->headroom ? -1 : 1;
+        if (format_level_rank(x->level) != format_level_rank(y->level))
+                return format_level_rank(y->level) - format_level_rank(x->level);
+        return strcmp(x->unit, y->unit);
+}
+
+int unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ UnitInfo *units = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
+        r = manager_call(bus, "ListUnits", &error, &reply, NULL);
+        if (r < 0)
+                return bus_error_log("list the watched units", &error, r);
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sosuuuu)");
+        for (;;) {
+                UnitInfo u;
+
+                if (r < 0)
+                        break;
+                r = sd_bus_message_read(reply, "(sosuuuu)", &u.unit, &u.object_path, &u.level, &u.processes,
+                                        &u.worst_pid, &u.map_count, &u.headroom);
+                if (r <= 0)
+                        break;
+                if (n == allocated) {
+                        size_t k = allocated > 0 ? allocated * 2 : 16;
+                        UnitInfo *p = reallocarray(units, k, sizeof(UnitInfo));
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        units = p;
+                        allocated = k;
+                }
+                units[n++] = u;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the unit list of mapguardd: %s\n", strerror(-r));
+                return r;
+        }
+
+        if (n > 0)
+                qsort(units, n, sizeof(UnitInfo), unit_info_compare);
+        *ret_reply = TAKE_PTR(reply);
+        *ret_units = TAKE_PTR(units);
+        *ret_n = n;
+        return 0;
+}
+
+/* Nearest the limit first. */
+static int process_info_compare(const void *a, const void *b) {
+        const ProcessInfo *x = a, *y = b;
+
+        if (x->headroom != y->headroom)
+                return x->headroom < y->headroom ? -1 : 1;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, ProcessInfo **ret_procs,
+                     size_t *ret_n) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ ProcessInfo *procs = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
+        r = manager_call(bus, "ListProcesses", &error, &reply, "s", unit);
+        if (r < 0)
+                return bus_error_log("list the processes of the unit", &error, r);
+
+        r = sd_bus_message_enter_container(reply, 'a', "(usuusdt)");
+        for (;;) {
+                ProcessInfo p;
+
+                if (r < 0)
+                        break;
+                r = sd_bus_message_read(reply, "(usuusdt)", &p.pid, &p.comm, &p.map_count, &p.headroom,
+                                        &p.level, &p.growth_per_minute, &p.seconds_to_limit);
+                if (r <= 0)
+                        break;
+                if (n == allocated) {
+                        size_t k = allocated > 0 ? allocated * 2 : 16;
+                        ProcessInfo *q = reallocarray(procs, k, sizeof(ProcessInfo));
+                        if (!q) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        procs = q;
+                        allocated = k;
+                }
+                procs[n++] = p;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the process list of %s: %s\n", unit, strerror(-r));
+                return r;
+        }
+        if (n > 0)
+                qsort(procs, n, sizeof(ProcessInfo), process_info_compare);
+        *ret_reply = TAKE_PTR(reply);
+        *ret_procs = TAKE_PTR(procs);
+        *ret_n = n;
+        return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* mapguardctl's side of the D-Bus API (dbus/org.mapguard1.xml): connecting, calling the Manager,
+ * reading its answers into plain structs, and turning bus errors into sentences. Functions that fail print
+ * why to stderr (the client's only log) and return what a verb returns: -errno, or a positive exit code
+ * (EXIT_NOPERMISSION) when the failure deserves one. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#define BUS_NAME "org.mapguard1"
+#define BUS_PATH "/org/mapguard1"
+#define BUS_MANAGER "org.mapguard1.Manager"
+
+/* LSB's "user had insufficient privilege", as systemctl returns it. */
+#define EXIT_NOPERMISSION 4
+
+/* What the Manager's properties say. Owns its strings: release with manager_info_done(). */
+typedef struct ManagerInfo {
+        char *version;
+        char *backend;
+        uint32_t max_map_count;
+        uint32_t tuned_max_map_count;
+        uint32_t warning_percent;
+        uint32_t critical_percent;
+        uint64_t scan_interval_usec;
+        uint64_t last_scan_usec;
+        char **watched_units;
+} ManagerInfo;
+
+/* One row of ListUnits(); strings point into the reply message. */
+typedef struct UnitInfo {
+        const char *unit;
+        const char *object_path;
+        const char *level;
+        uint32_t processes;
+        uint32_t worst_pid;
+        uint32_t map_count;
+        uint32_t headroom;
+} UnitInfo;
+
+/* One row of ListProcesses(); strings point into the reply message. */
+typedef struct ProcessInfo {
+        uint32_t pid;
+        const char *comm;
+        uint32_t map_count;
+        uint32_t headroom;
+        const char *level;
+        double growth_per_minute;
+        uint64_t seconds_to_limit;
+} ProcessInfo;
+
+/* Connects to the system bus, or to $MAPGUARD_BUS_ADDRESS when set (a private bus for tests). Returns 0 or
+ * -errno (printed). */
+int bus_connect_mapguard(sd_bus **ret);
+
+/* Puts a sentence about a failed call (action: "list the watched units") into buf and returns the exit
+ * code it deserves: EXIT_NOPERMISSION for access denied, else EXIT_FAILURE. "Not running" (no owner and
+ * activation failed) says how to start the daemon; InvalidArgs passes the daemon's sentence on. */
+int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size);
+
+/* Prints bus_error_explain()'s sentence to stderr. Returns EXIT_NOPERMISSION, or r (a -errno) otherwise. */
+int bus_error_log(const char *action, const sd_bus_error *e, int r);
+
+/* Calls a Manager method with the arguments described by types (NULL: none). Returns sd_bus_call()'s
+ * result, with the error in *error. */
+int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
+                 const char *types, ...);
+
+/* Reads all Manager properties with one GetAll call. Unknown properties are skipped. */
+int manager_info_get(sd_bus *bus, ManagerInfo *ret);
+void manager_info_done(ManagerInfo *info);
+
+/* ListUnits(), sorted nearest the limit first (units without processes last). The rows point into
+ * *ret_reply, which the caller unrefs after them; *ret_units is malloc'd. */
+int unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n);
+
+/* ListProcesses(unit), sorted nearest the limit first; ownership as for unit_list_get(). */
+int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, ProcessInfo **ret_procs,
+                     size_t *ret_n);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf(), mkostemp() */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "tune.h"
+#include "util.h"
+
+uint32_t tune_target(uint32_t live, uint32_t tuned, uint32_t recommended) {
+        uint32_t v = live;
+
+        if (tuned > v)
+                v = tuned;
+        if (recommended > v)
+                v = recommended;
+        return v;
+}
+
+int tune_path(const char *root, const char *path, char **ret_path) {
+        char *p;
+
+        if (!root || !*root || streq(root, "/"))
+                p = strdup(path);
+        else if (asprintf(&p, "%s%s", root, path) < 0)
+                p = NULL;
+        if (!p)
+                return -ENOMEM;
+        *ret_path = p;
+        return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, buf, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                buf += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Returns the file's text: the header, `why` as comment lines, and the setting. NULL when out of memory. */
+static char *sysctl_file_text(uint32_t value, const char *why, uint64_t realtime_usec) {
+        char ts[FORMAT_TIMESTAMP_MAX], *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        fprintf(f,
+                "# Written by 'mapguardctl tune --apply' on %s.\n"
+                "# mapguard(8) keeps vm.max_map_count above what the watched services use; this file makes\n"
+                "# the tuned value survive reboots. It is replaced whole the next time tune --apply runs.\n",
+                format_timestamp(ts, sizeof(ts), realtime_usec));
+        if (why && *why) {
+                /* Newlines start a new comment line; other control characters are replaced, so no text
+                 * from the daemon can escape the comment and become a setting. */
+                fputs("#\n# ", f);
+                for (const char *p = why; *p; p++) {
+                        if (*p == '\n')
+                                fputs("\n# ", f);
+                        else if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                                fputc(' ', f);
+                        else
+                                fputc(*p, f);
+                }
+                fputc('\n', f);
+        }
+        fprintf(f, "vm.max_map_count = %" PRIu32 "\n", value);
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+int tune_write_sysctl_file(const char *root, uint32_t value, const char *why, uint64_t realtime_usec) {
+        _cleanup_free_ char *path = NULL, *dir = NULL, *tmp = NULL, *text = NULL;
+        _cleanup_close_ int fd = -1, dfd = -1;
+        char *slash;
+        int r;
+
+        if (value > TUNE_VALUE_MAX)
+                return -ERANGE;
+
+        r = tune_path(root, TUNE_SYSCTL_FILE, &path);
+        if (r < 0)
+                return r;
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        *slash = '\0';
+        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, slash + 1) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+
+        text = sysctl_file_text(value, why, realtime_usec);
+        if (!text)
+                return -ENOMEM;
+
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        /* mkostemp() creates 0600; sysctl.d files are world-readable like the rest of /etc. */
+        if (fchmod(fd, 0644) < 0)
+                r = -errno;
+        else
+                r = write_all(fd, text, strlen(text));
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+
+        /* The rename itself must reach the disk, or a crash could bring back the old file. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) fsync(dfd);
+        return 0;
+}
+
+int tune_apply_live(const char *root, uint32_t value) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -1;
+        char buf[16];
+        int r, n;
+
+        if (value > TUNE_VALUE_MAX)
+                return -ERANGE;
+        r = tune_path(root, TUNE_PROC_FILE, &path);
+        if (r < 0)
+                return r;
+
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        /* One write(): a sysctl file takes the value of the first write at offset 0. */
+        n = snprintf(buf, sizeof(buf), "%" PRIu32 "\n", value);
+        return write_all(fd, buf, (size_t) n);
+}

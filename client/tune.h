@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* `mapguardctl tune --apply`: the only place the client touches the file system. Every path is taken
+ * relative to a root directory (NULL or "/" for the real one) so the tests run it on a scratch tree. */
+
+#include <stdint.h>
+
+#define TUNE_SYSCTL_FILE "/etc/sysctl.d/90-mapguard-tuned.conf"
+#define TUNE_PROC_FILE "/proc/sys/vm/max_map_count"
+
+/* The kernel stores vm.max_map_count in an int. */
+#define TUNE_VALUE_MAX UINT32_C(2147483647)
+
+/* Returns the value tune --apply sets: the largest of the live limit, the value the sysctl.d files ask
+ * for and the recommendation, so applying never lowers the limit. */
+uint32_t tune_target(uint32_t live, uint32_t tuned, uint32_t recommended);
+
+/* Returns root + path in *ret_path (malloc'd); root NULL or "/" means path itself. 0 or -ENOMEM. */
+int tune_path(const char *root, const char *path, char **ret_path);
+
+/* Atomically replaces ROOT/etc/sysctl.d/90-mapguard-tuned.conf (a temporary file in the same directory,
+ * fsync'ed, then renamed) with "vm.max_map_count = value" under a comment header of `#` lines: who wrote
+ * it, when (realtime_usec, CLOCK_REALTIME µs) and `why` (may span lines; control characters are replaced).
+ * Creates the sysctl.d directory when missing. Returns 0, -ERANGE when value exceeds TUNE_VALUE_MAX, or
+ * the -errno of the failed step (nothing is left behind then). */
+int tune_write_sysctl_file(const char *root, uint32_t value, const char *why, uint64_t realtime_usec);
+
+/* Writes value to ROOT/proc/sys/vm/max_map_count. Returns 0, -ERANGE when value exceeds TUNE_VALUE_MAX,
+ * or -errno of open()/write(): -EROFS when /proc/sys is mounted read-only (a container), -EACCES/-EPERM
+ * without the privilege, -ENOENT when the file does not exist. */
+int tune_apply_live(const char *root, uint32_t value);

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mapguardctl tune --apply` on a scratch root: the value never lowers the limit, the sysctl.d file is
+ * replaced atomically with a comment header that no daemon text can escape, and the live value is written
+ * to proc/sys/vm/max_map_count; errors leave nothing behind. */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf() */
+#endif
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tune.h"
+#include "util.h"
+
+/* 2026-11-18 11:06:40 UTC */
+#define NOW_USEC (UINT64_C(1795000000) * USEC_PER_SEC)
+
+static int setup_root(void **state) {
+        char *root = strdup("/tmp/test-tune.XXXXXX");
+
+        if (!root || !mkdtemp(root))
+                return -1;
+        *state = root;
+        return 0;
+}
+
+static int teardown_root(void **state) {
+        _cleanup_free_ char *cmd = NULL;
+        char *root = *state;
+
+        /* The root is a fresh mkdtemp() directory of this test, nothing else. */
+        if (asprintf(&cmd, "rm -rf '%s'", root) < 0 || system(cmd) != 0)
+                return -1;
+        free(root);
+        return 0;
+}
+
+static char *read_file(const char *root, const char *path) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        char *text = NULL;
+        size_t n = 0;
+
+        assert_int_equal(tune_path(root, path, &p), 0);
+        f = fopen(p, "re");
+        if (!f)
+                return NULL;
+        assert_true(getdelim(&text, &n, '\0', f) >= 0);
+        return text;
+}
+
+static void write_file(const char *root, const char *path, const char *text) {
+        _cleanup_free_ char *p = NULL, *cmd = NULL;
+        FILE *f;
+
+        assert_int_equal(tune_path(root, path, &p), 0);
+        assert_true(asprintf(&cmd, "mkdir -p \"$(dirname '%s')\"", p) >= 0);
+        assert_int_equal(system(cmd), 0);
+        f = fopen(p, "we");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* Returns the number of entries in ROOT/etc/sysctl.d (temporary files would show up here). */
+static size_t count_sysctl_dir(const char *root) {
+        _cleanup_free_ char *p = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        assert_int_equal(tune_path(root, "/etc/sysctl.d", &p), 0);
+        d = opendir(p);
+        if (!d)
+                return 0;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void test_target(void **state) {
+        assert_int_equal(tune_target(65530, 1048576, 262144), 1048576);
+        assert_int_equal(tune_target(65530, 0, 262144), 262144);
+        /* Never lowers: a recommendation under the live limit changes nothing. */
+        assert_int_equal(tune_target(2000000, 1048576, 262144), 2000000);
+        assert_int_equal(tune_target(0, 0, 0), 0);
+        assert_int_equal(tune_target(UINT32_MAX, 0, 1), UINT32_MAX);
+}
+
+static void test_path(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+        assert_int_equal(tune_path(NULL, TUNE_SYSCTL_FILE, &a), 0);
+        assert_string_equal(a, "/etc/sysctl.d/90-mapguard-tuned.conf");
+        assert_int_equal(tune_path("/", TUNE_PROC_FILE, &b), 0);
+        assert_string_equal(b, "/proc/sys/vm/max_map_count");
+        assert_int_equal(tune_path("", TUNE_PROC_FILE, &c), 0);
+        assert_string_equal(c, "/proc/sys/vm/max_map_count");
+        assert_int_equal(tune_path("/tmp/r", TUNE_PROC_FILE, &d), 0);
+        assert_string_equal(d, "/tmp/r/proc/sys/vm/max_map_count");
+}
+
+static void test_write_file(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *text = NULL, *p = NULL;
+        struct stat st;
+
+        /* No etc/sysctl.d yet: created. */
+        write_file(root, "/etc/.keep", "");
+        assert_int_equal(tune_write_sysctl_file(root, 1048576, "mapguardd recommended 262144.", NOW_USEC), 0);
+        text = read_file(root, TUNE_SYSCTL_FILE);
+        assert_non_null(text);
+        assert_string_equal(text,
+                            "# Written by 'mapguardctl tune --apply' on Wed 2026-11-18 11:06:40 UTC.\n"
+                            "# mapguard(8) keeps vm.max_map_count above what the watched services use; this file "
+                            "makes\n"
+                            "# the tuned value survive reboots. It is replaced whole the next time tune --apply "
+                            "runs.\n"
+                            "#\n"
+                            "# mapguardd recommended 262144.\n"
+                            "vm.max_map_count = 1048576\n");
+        assert_int_equal(tune_path(root, TUNE_SYSCTL_FILE, &p), 0);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0644);
+        /* No temporary file left beside it. */
+        assert_int_equal(count_sysctl_dir(root), 1);
+}
+
+static void test_replace(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *text = NULL;
+
+        write_file(root, TUNE_SYSCTL_FILE, "vm.max_map_count = 5\n");
+        write_file(root, "/etc/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        assert_int_equal(tune_write_sysctl_file(root, 2097152, NULL, NOW_USEC), 0);
+        text = read_file(root, TUNE_SYSCTL_FILE);
+        assert_non_null(text);
+        assert_null(strstr(text, "= 5\n"));
+        assert_non_null(strstr(text, "\nvm.max_map_count = 2097152\n"));
+        assert_int_equal(count_sysctl_dir(root), 2);
+}
+
+static void test_why_cannot_escape(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *text = NULL;
+        size_t settings = 0;
+
+        write_file(root, "/etc/.keep", "");
+        /* Whatever the daemon's reason says, every line but the last stays a comment. */
+        assert_int_equal(tune_write_sysctl_file(root, 300000,
+                                                "first line\nvm.max_map_count = 1\r\nkernel.panic = 1\x1b\n",
+                                                NOW_USEC),
+                         0);
+        text = read_file(root, TUNE_SYSCTL_FILE);
+        assert_non_null(text);
+        for (char *line = text; *line;) {
+                char *nl = strchr(line, '\n');
+                assert_non_null(nl);
+                if (line[0] != '#') {
+                        settings++;
+                        assert_true(strncmp(line, "vm.max_map_count = 300000\n", (size_t) (nl - line + 1)) == 0);
+                }
+                line = nl + 1;
+        }
+        assert_int_equal(settings, 1);
+        assert_non_null(strstr(text, "# vm.max_map_count = 1 \n# kernel.panic = 1 \n"));
+}
+
+static void test_write_errors(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *etc = NULL;
+
+        assert_int_equal(tune_write_sysctl_file(root, TUNE_VALUE_MAX + 1, NULL, NOW_USEC), -ERANGE);
+        assert_int_equal(count_sysctl_dir(root), 0);
+
+        /* etc is a file: the directory cannot be made, and nothing is written. */
+        assert_int_equal(tune_path(root, "/etc", &etc), 0);
+        write_file(root, "/etc", "not a directory\n");
+        assert_int_equal(tune_write_sysctl_file(root, 1048576, NULL, NOW_USEC), -ENOTDIR);
+}
+
+static void test_apply_live(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *after = NULL;
+
+        write_file(root, TUNE_PROC_FILE, "65530\n");
+        assert_int_equal(tune_apply_live(root, 1048576), 0);
+        after = read_file(root, TUNE_PROC_FILE);
+        assert_string_equal(after, "1048576\n");
+
+        assert_int_equal(tune_apply_live(root, TUNE_VALUE_MAX + 1), -ERANGE);
+}
+
+static void test_apply_live_errors(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *p = NULL;
+
+        /* No proc/sys/vm/max_map_count under the root. */
+        assert_int_equal(tune_apply_live(root, 1048576), -ENOENT);
+
+        /* The errno of open() reaches the caller unchanged. */
+        assert_int_equal(tune_path(root, TUNE_PROC_FILE, &p), 0);
+        write_file(root, "/proc/sys/vm/.keep", "");
+        assert_int_equal(mkdir(p, 0755), 0);
+        assert_int_equal(tune_apply_live(root, 1048576), -EISDIR);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_target),
+                cmocka_unit_test(test_path),
+                cmocka_unit_test_setup_teardown(test_write_file, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_replace, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_why_cannot_escape, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_write_errors, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_apply_live, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_apply_live_errors, setup_root, teardown_root),
+        };
+        /* The header's timestamp is in local time. */
+        if (setenv("TZ", "UTC", 1) < 0)
+                return EXIT_FAILURE;
+        tzset();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
