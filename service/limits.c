@@ -172,7 +172,8 @@ static int collect_dir(const char *root, const char *rel, ConfList *l) {
                 if (conflist_has(l, de->d_name))
                         continue;
                 r = resolve_entry(root, dir, de->d_name, &path);
-                if (r == -ENOENT || r == -EISDIR) { /* dangling symlink or a directory: systemd skips */
+                /* A dangling or looping symlink, or a directory: systemd-sysctl skips them too. */
+                if (r == -ENOENT || r == -ELOOP || r == -EISDIR) {
                         r = 0;
                         continue;
                 }

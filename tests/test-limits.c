@@ -248,6 +248,10 @@ static void test_tuned_symlinks(void **state) {
         /* A dangling link is skipped, as systemd does. */
         put_link("/etc/sysctl.d/80-dangling.conf", "/nowhere/at/all.conf");
         check_tuned(1048576, "/usr/share/mapguard/big.conf");
+        /* So is a link that loops, and a directory named like a file. */
+        put_link("/etc/sysctl.d/81-loop.conf", "81-loop.conf");
+        put("/etc/sysctl.d/82-dir.conf/inner", "vm.max_map_count = 1\n");
+        check_tuned(1048576, "/usr/share/mapguard/big.conf");
 }
 
 static void test_tuned_garbage(void **state) {
