@@ -148,11 +148,14 @@ static int read_procs_at(int dir_fd, PidSet *s) {
                         return -EBADMSG;
                 errno = 0;
                 v = strtoul(p, &end, 10);
-                if (errno != 0 || v == 0 || v > INT32_MAX || (*end != '\n' && *end != '\0'))
+                if (errno != 0 || v > INT32_MAX || (*end != '\n' && *end != '\0'))
                         return -EBADMSG;
-                r = pidset_add(s, (pid_t) v);
-                if (r < 0)
-                        return r;
+                /* 0 is a process outside our pid namespace (e.g. in a container): not ours to read. */
+                if (v > 0) {
+                        r = pidset_add(s, (pid_t) v);
+                        if (r < 0)
+                                return r;
+                }
                 p = *end ? end + 1 : end;
         }
         return 0;

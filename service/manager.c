@@ -743,7 +743,8 @@ int manager_attach_bus(Manager *m, sd_bus *bus) {
 }
 
 int manager_connect_system(Manager *m) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        /* Only our reference: the Manager keeps its own, so this must not close the connection. */
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         int r;
 
         r = sd_bus_open_system_with_description(&bus, "mapguardd");
