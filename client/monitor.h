@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+typedef struct MonitorOptions {
+        bool json;   /* One JSON object per line instead of text. */
+        bool legend; /* Say on stderr when the subscription stands. */
+        bool color;  /* Colour the new level. */
+} MonitorOptions;
+
+/* Subscribes to LevelChanged of org.mapguard1, checks that the daemon answers (activating it if need be),
+ * then prints each signal on its own line, flushed, until SIGINT or SIGTERM. The "Monitoring ..." line on
+ * stderr (with options->legend) comes after the subscription, so no change after it can be missed.
+ * Returns 0 after a signal, -errno (printed) when setting up failed, the bus closed or stdout broke, or
+ * EXIT_NOPERMISSION. */
+int monitor_run(sd_bus *bus, const MonitorOptions *options);
