@@ -530,7 +530,8 @@ int manager_scan(Manager *m, bool force_all) {
         }
 
         next_wakeup = now + m->config->interval_usec;
-        for (size_t i = 0; i < m->n_units; i++) {
+        /* Without a cgroup hierarchy no unit's processes can be found (said once at start). */
+        for (size_t i = 0; m->hierarchy && i < m->n_units; i++) {
                 r = manager_scan_unit(m, m->units[i], now, force_all, bpf, n_bpf, &next_wakeup);
                 if (r == -ENOMEM)
                         return log_error_errno(r, "Failed to scan: %m");
