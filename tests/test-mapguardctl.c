@@ -151,13 +151,19 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Reload is for root only.");
 }
 
-static const char *const watched[] = { "*.service", "*.scope", NULL };
 static const uint32_t max_map_count = 65530, tuned = 1048576, warning = 80, critical = 95;
 static const uint64_t interval = 10 * USEC_PER_SEC, last_scan = LAST_SCAN_USEC;
 
 static int property_get_watched(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append_strv(reply, (char **) watched);
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(units); i++)
+                r = sd_bus_message_append(reply, "s", units[i].unit);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
 }
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -437,7 +443,7 @@ static void test_status(void **state) {
                 "   Thresholds: warning at 80% (52424 maps), critical at 95% (62253 maps)\n");
         /* Only the units shown size the columns: the long name further down does not widen them. */
         assert_contains(out, "Scan interval: 10s\n"
-                             "Watched units: *.service *.scope\n"
+                             "Watched units: 12\n"
                              "\n"
                              "UNIT              LEVEL     PROCS   PID   MAPS     HEADROOM\n"
                              "hot.service       critical      2    77  63000    2530 (3%)\n"
@@ -459,7 +465,11 @@ static void test_status_json(void **state) {
         assert_ctl("--json", 0,
                    "{\"version\":\"0.1.0-test\",\"max_map_count\":65530,\"tuned_max_map_count\":1048576,"
                    "\"warning_percent\":80,\"critical_percent\":95,\"scan_interval_usec\":10000000,"
-                   "\"last_scan_usec\":1795000000000000,\"watched_units\":[\"*.service\",\"*.scope\"],"
+                   "\"last_scan_usec\":1795000000000000,\"watched_units\":[\"ingester.service\","
+                   "\"a-very-long-unit-name-for-a-prometheus-ingester-replica-17.service\","
+                   "\"idle.scope\",\"u01.service\",\"u02.service\",\"u03.service\",\"u04.service\","
+                   "\"u05.service\",\"u06.service\",\"u07.service\",\"u08.service\","
+                   "\"hot.service\"],"
                    "\"backend\":\"procfs\",\"units\":["
                    "{\"unit\":\"hot.service\",\"object_path\":\"/org/mapguard1/unit/hot_2eservice\","
                    "\"level\":\"critical\",\"processes\":2,\"worst_pid\":77,\"map_count\":63000,\"headroom\":2530},"
