@@ -18,7 +18,8 @@ int cgroup_find_hierarchy(const char *root, char **ret_dir);
 /* Reads cgroup.procs of HIERARCHY_DIR + CGROUP_PATH and of every sub-cgroup below it (recursive,
  * symlinks not followed), de-duplicated and sorted ascending, into a malloc'd array (NULL when there
  * are no pids, with *ret_n = 0). A sub-cgroup that vanished while walking is skipped; the top cgroup
- * missing (or not a cgroup: no cgroup.procs) gives -ENOENT. -EBADMSG when a cgroup.procs holds
- * something other than one positive pid per line, -EINVAL on a relative or ".."-holding CGROUP_PATH,
+ * missing (or not a cgroup: no cgroup.procs) gives -ENOENT. A pid listed as 0 (a process outside our
+ * pid namespace) is left out. -EBADMSG when a cgroup.procs holds something other than one decimal
+ * pid per line, -EINVAL on a relative or ".."-holding CGROUP_PATH,
  * other -errno on I/O failure. Never scans /proc. */
 int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n);

@@ -210,7 +210,7 @@ static void test_pids_missing(void **state) {
 
 static void test_pids_bad_input(void **state) {
         static const char *const garbage[] = {
-                "abc\n", "0\n", "-1\n", "12x\n", "99999999999\n", "1\n\n2\n", " 5\n", "5 \n",
+                "abc\n", "-1\n", "12x\n", "99999999999\n", "1\n\n2\n", " 5\n", "5 \n",
         };
         _cleanup_free_ char *dir = NULL;
         pid_t *pids = NULL;
@@ -228,6 +228,20 @@ static void test_pids_bad_input(void **state) {
         assert_int_equal(cgroup_read_pids(dir, "/..", &pids, &n), -EINVAL);
         assert_int_equal(n, 99);
         assert_null(pids);
+}
+
+static void test_pids_other_namespace(void **state) {
+        /* The kernel lists a process outside the reader's pid namespace as 0: not ours to read. */
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 99;
+
+        put("ns/c.scope/cgroup.procs", "0\n12\n0\n");
+        put("ns/c.scope/inner/cgroup.procs", "0\n");
+        assert_true(asprintf(&dir, "%s/ns", base) > 0);
+        assert_int_equal(cgroup_read_pids(dir, "/c.scope", &pids, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(pids[0], 12);
 }
 
 static void test_host_own_cgroup(void **state) {
@@ -284,6 +298,7 @@ int main(void) {
                 cmocka_unit_test(test_pids_empty),
                 cmocka_unit_test(test_pids_missing),
                 cmocka_unit_test(test_pids_bad_input),
+                cmocka_unit_test(test_pids_other_namespace),
                 cmocka_unit_test(test_host_own_cgroup),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
