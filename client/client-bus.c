@@ -36,8 +36,12 @@ static bool bus_error_is_not_running(const sd_bus_error *e) {
 int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size) {
         _cleanup_free_ char *detail = NULL;
 
-        if (sd_bus_error_is_set(e) && e->message)
+        if (sd_bus_error_is_set(e) && e->message) {
                 detail = format_sanitize(e->message);
+                /* The sentence goes inside ours: "(Unit x not found.)." reads badly. */
+                if (detail && *detail && detail[strlen(detail) - 1] == '.' && bus_error_is_not_running(e))
+                        detail[strlen(detail) - 1] = '\0';
+        }
 
         if (bus_error_is_not_running(e)) {
                 snprintf(buf, size, "mapguardd is not running%s%s%s. Start it with: systemctl start mapguardd",
