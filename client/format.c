@@ -270,6 +270,54 @@ size_t format_columns(const char *columns_env, int fd) {
         return 0;
 }
 
+/* format_width() of the first n bytes of s. */
+static size_t width_n(const char *s, size_t n) {
+        size_t w = 0;
+
+        for (size_t i = 0; i < n;) {
+                uint32_t cp;
+                size_t len = format_utf8_decode(s + i, &cp);
+                i += len == 0 ? 1 : len;
+                w++;
+        }
+        return w;
+}
+
+void format_wrap(FILE *f, const char *text, size_t width, size_t indent) {
+        size_t column = indent;
+        bool line_empty = true;
+
+        if (width == 0 || width < indent + 20) {
+                fprintf(f, "%s\n", text);
+                return;
+        }
+
+        for (const char *p = text; *p;) {
+                size_t len, w;
+
+                while (*p == ' ')
+                        p++;
+                if (!*p)
+                        break;
+                len = strcspn(p, " ");
+                w = width_n(p, len);
+                if (!line_empty && column + 1 + w > width) {
+                        fprintf(f, "\n%*s", (int) indent, "");
+                        column = indent;
+                        line_empty = true;
+                }
+                if (!line_empty) {
+                        fputc(' ', f);
+                        column++;
+                }
+                fwrite(p, 1, len, f);
+                column += w;
+                line_empty = false;
+                p += len;
+        }
+        fputc('\n', f);
+}
+
 const char *format_check_status(int code) {
         switch (code) {
         case CHECK_OK:

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ANSI_RED "\033[0;1;31m"
 #define ANSI_YELLOW "\033[0;1;33m"
@@ -99,3 +100,9 @@ const char *format_check_status(int code);
 /* Decodes the UTF-8 sequence at s. Returns its length (1-4) and the code point in *ret_codepoint, or 0
  * when s does not start with a valid, shortest-form sequence (then *ret_codepoint is untouched). */
 size_t format_utf8_decode(const char *s, uint32_t *ret_codepoint);
+
+/* Writes text to f as words wrapped to width cells, the first line continuing at column `indent` (the
+ * caller wrote a label there), each further line indented by `indent` blanks; ends with a newline. A word
+ * wider than the room gets a line of its own. width 0 (no terminal), or too narrow to leave 20 cells
+ * after the indent, writes text unwrapped. */
+void format_wrap(FILE *f, const char *text, size_t width, size_t indent);

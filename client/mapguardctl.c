@@ -182,12 +182,13 @@ static int verb_status(sd_bus *bus, char **args) {
 
         printf("      Version: %s\n", version);
         printf("      Backend: %s\n", backend);
-        printf("        Limit: %" PRIu32 " (vm.max_map_count)", info.max_map_count);
+        printf("        Limit: %" PRIu32 " (vm.max_map_count)\n", info.max_map_count);
         if (info.tuned_max_map_count > info.max_map_count)
-                printf(" %sbelow the tuned value: run 'sysctl --system' or 'mapguardctl tune --apply'%s",
-                       arg_color ? ANSI_YELLOW : "", arg_color ? ANSI_NORMAL : "");
-        printf("\n");
-        if (info.tuned_max_map_count > 0)
+                /* The files ask for more than the kernel has: someone set it lower after boot, or the
+                 * files were installed since. */
+                printf("  Tuned limit: %" PRIu32 " (sysctl.d), %snot applied%s: run 'sysctl --system'\n",
+                       info.tuned_max_map_count, arg_color ? ANSI_YELLOW : "", arg_color ? ANSI_NORMAL : "");
+        else if (info.tuned_max_map_count > 0)
                 printf("  Tuned limit: %" PRIu32 " (sysctl.d)\n", info.tuned_max_map_count);
         else
                 printf("  Tuned limit: not set in sysctl.d\n");
@@ -526,7 +527,8 @@ static int verb_recommend(sd_bus *bus, char **args) {
         clean = format_sanitize(reason);
         if (!clean)
                 return -ENOMEM;
-        printf("vm.max_map_count = %" PRIu32 "\n%s\n", value, clean);
+        printf("vm.max_map_count = %" PRIu32 "\n", value);
+        format_wrap(stdout, clean, arg_columns, 0);
         return 0;
 }
 
@@ -639,7 +641,8 @@ static int verb_tune(sd_bus *bus, char **args) {
                 printf("   Tuned limit: %" PRIu32 " (sysctl.d)\n", info.tuned_max_map_count);
         else
                 printf("   Tuned limit: not set in sysctl.d\n");
-        printf("Recommendation: %" PRIu32 "\n                %s\n", value, clean);
+        printf("Recommendation: %" PRIu32 "\n%16s", value, "");
+        format_wrap(stdout, clean, arg_columns, 16);
         if (target > info.max_map_count || target > info.tuned_max_map_count)
                 printf("      To apply: mapguardctl tune --apply (as root) sets %" PRIu32 " now and in %s\n",
                        target, TUNE_SYSCTL_FILE);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -292,6 +293,46 @@ static void test_check(void **state) {
         assert_string_equal(format_check_status(42), "UNKNOWN");
 }
 
+static char *wrapped(const char *text, size_t width, size_t indent) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        assert_non_null(f);
+        format_wrap(f, text, width, indent);
+        assert_int_equal(fclose(f), 0);
+        return buf;
+}
+
+static void assert_wrapped(const char *text, size_t width, size_t indent, const char *expected) {
+        _cleanup_free_ char *s = wrapped(text, width, indent);
+        assert_string_equal(s, expected);
+}
+
+static void test_wrap(void **state) {
+        const char *reason = "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel memory.";
+
+        /* No terminal: one line, as is. */
+        assert_wrapped(reason, 0, 16, "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel "
+                                      "memory.\n");
+        assert_wrapped(reason, 40, 0, "Peak of 52525 maps in one process;\n"
+                                      "1048576 maps cost 288 MiB of kernel\n"
+                                      "memory.\n");
+        /* Continuation lines line up under the first, which starts after the caller's label. */
+        assert_wrapped(reason, 40, 16, "Peak of 52525 maps in\n"
+                                       "                one process; 1048576\n"
+                                       "                maps cost 288 MiB of\n"
+                                       "                kernel memory.\n");
+        /* Too narrow for the indent: not wrapped rather than one word a line. */
+        assert_wrapped(reason, 30, 16, "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel "
+                                       "memory.\n");
+        /* A word longer than the room stands alone; runs of blanks collapse; UTF-8 counts per character. */
+        assert_wrapped("a  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb c", 20, 0, "a\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n");
+        assert_wrapped("éééééééééé éééééééééé", 21, 0, "éééééééééé éééééééééé\n");
+        assert_wrapped("", 40, 0, "\n");
+        assert_wrapped("   ", 40, 0, "\n");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_percent),
@@ -307,6 +348,7 @@ int main(void) {
                 cmocka_unit_test(test_want_color),
                 cmocka_unit_test(test_columns),
                 cmocka_unit_test(test_check),
+                cmocka_unit_test(test_wrap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

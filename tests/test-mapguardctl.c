@@ -437,9 +437,8 @@ static void test_status(void **state) {
         assert_contains(out, "    Last scan: Wed 2026-11-18 11:06:40 UTC; ");
         assert_contains(out, "      Version: 0.1.0-test\n"
                 "      Backend: procfs\n"
-                "        Limit: 65530 (vm.max_map_count) below the tuned value: run 'sysctl --system' or "
-                "'mapguardctl tune --apply'\n"
-                "  Tuned limit: 1048576 (sysctl.d)\n"
+                "        Limit: 65530 (vm.max_map_count)\n"
+                "  Tuned limit: 1048576 (sysctl.d), not applied: run 'sysctl --system'\n"
                 "   Thresholds: warning at 80% (52424 maps), critical at 95% (62253 maps)\n");
         /* Only the units shown size the columns: the long name further down does not widen them. */
         assert_contains(out, "Scan interval: 10s\n"
@@ -614,6 +613,14 @@ static void test_recommend_tune(void **state) {
                    "vm.max_map_count = 262144\n"
                    "Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.\n",
                    NULL);
+        /* On a terminal of 40 columns the reason is wrapped to fit. */
+        setenv("COLUMNS", "40", 1);
+        assert_ctl("recommend", 0,
+                   "vm.max_map_count = 262144\n"
+                   "Peak 53000 maps; 262144 maps pin at most\n"
+                   "80 MiB of kernel memory.\n",
+                   NULL);
+        unsetenv("COLUMNS");
         assert_ctl("--json recommend", 0,
                    "{\"value\":262144,\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel "
                    "memory.\"}\n",
