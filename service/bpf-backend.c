@@ -146,15 +146,36 @@ static int kernel_has_task_iterator(void) {
         return r;
 }
 
-static int load_failure_reason(int r, const char *what, char **ret_reason) {
-        if (r == -EPERM)
-                return reason_set(ret_reason,
+/* Returns r, or -EOPNOTSUPP when the kernel lacks task iterators, and the reason in *ret_reason. */
+static int load_failure(int r, const char *what, char **ret_reason) {
+        int k;
+
+        if (r == -EPERM) {
+                (void) reason_set(ret_reason,
                                   "not permitted to %s: it needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN",
                                   what);
+                return r;
+        }
+
+        /* Only now, as parsing the kernel's BTF once more costs as much as loading. */
+        k = kernel_has_task_iterator();
+        if (k < 0) {
+                (void) reason_set(ret_reason, "cannot read the kernel's BTF at " VMLINUX_BTF_PATH ": %s",
+                                  strerror(-k));
+                return r;
+        }
+        if (k == 0) {
+                (void) reason_set(ret_reason, "the kernel is too old for BPF task iterators "
+                                  "(they need Linux 5.8 or newer)");
+                return -EOPNOTSUPP;
+        }
+
         if (libbpf_first_warning[0] != '\0')
-                return reason_set(ret_reason, "failed to %s: %s (%s)", what, strerror(-r),
+                (void) reason_set(ret_reason, "failed to %s: %s (%s)", what, strerror(-r),
                                   libbpf_first_warning);
-        return reason_set(ret_reason, "failed to %s: %s", what, strerror(-r));
+        else
+                (void) reason_set(ret_reason, "failed to %s: %s", what, strerror(-r));
+        return r;
 }
 
 int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
@@ -175,17 +196,6 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
                                           " is missing: it needs CONFIG_DEBUG_INFO_BTF=y)");
                 return r == -ENOENT ? -EOPNOTSUPP : r;
         }
-        r = kernel_has_task_iterator();
-        if (r < 0) {
-                (void) reason_set(ret_reason, "cannot read the kernel's BTF at " VMLINUX_BTF_PATH ": %s",
-                                  strerror(-r));
-                return r;
-        }
-        if (r == 0) {
-                (void) reason_set(ret_reason, "the kernel is too old for BPF task iterators "
-                                  "(they need Linux 5.8 or newer)");
-                return -EOPNOTSUPP;
-        }
 
         c = calloc(1, sizeof(*c));
         if (!c)
@@ -195,20 +205,18 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
         old_print = libbpf_set_print(libbpf_capture_print);
 
         c->skel = mapcount_bpf__open_and_load();
-        if (!c->skel) {
-                r = -errno;
-                (void) libbpf_set_print(old_print);
-                (void) load_failure_reason(r, "load the BPF task iterator", ret_reason);
-                return r;
+        if (!c->skel)
+                r = load_failure(errno > 0 ? -errno : -EIO, "load the BPF task iterator", ret_reason);
+        else {
+                r = mapcount_bpf__attach(c->skel);
+                if (r < 0) {
+                        mapcount_bpf__destroy(c->skel);
+                        r = load_failure(r, "attach the BPF task iterator", ret_reason);
+                }
         }
-
-        r = mapcount_bpf__attach(c->skel);
         (void) libbpf_set_print(old_print);
-        if (r < 0) {
-                (void) load_failure_reason(r, "attach the BPF task iterator", ret_reason);
-                mapcount_bpf__destroy(c->skel);
+        if (r < 0)
                 return r;
-        }
 
         *ret = TAKE_PTR(c);
         return 0;

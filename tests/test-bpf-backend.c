@@ -18,6 +18,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -624,8 +626,10 @@ static uint64_t permitted_caps(void) {
 }
 
 /* Runs bpf_counter_new() and a scan of the root cgroup in a child whose effective capabilities
- * are exactly `caps`. Returns 0, or -EPERM when they are not in our permitted set. */
-static int load_with_caps(uint64_t caps, LoadResult *ret) {
+ * are exactly `caps`, and which with hide_btf sees an empty /sys/kernel/btf (a tmpfs mounted
+ * over it in a mount namespace of its own). Returns 0, or -EPERM when the capabilities are not in
+ * our permitted set. */
+static int load_in_child(uint64_t caps, bool hide_btf, LoadResult *ret) {
         struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct data[2] = {};
         LoadResult result = {};
@@ -647,7 +651,12 @@ static int load_with_caps(uint64_t caps, LoadResult *ret) {
                 close(p[0]);
                 data[0].effective = (uint32_t) caps;
                 data[1].effective = (uint32_t) (caps >> 32);
-                if (syscall(SYS_capset, &header, data) < 0) {
+                if (hide_btf && (unshare(CLONE_NEWNS) < 0 ||
+                                 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                                 mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, NULL) < 0)) {
+                        result.r = -errno;
+                        snprintf(result.reason, sizeof(result.reason), "hiding the BTF failed");
+                } else if (syscall(SYS_capset, &header, data) < 0) {
                         result.r = -errno;
                         snprintf(result.reason, sizeof(result.reason), "capset() failed");
                 } else {
@@ -683,25 +692,35 @@ static int load_with_caps(uint64_t caps, LoadResult *ret) {
 static void test_load_needs_bpf_and_perfmon(void **state) {
         LoadResult result;
 
-        assert_int_equal(load_with_caps(0, &result), 0);
+        assert_int_equal(load_in_child(0, false, &result), 0);
         assert_int_equal(result.r, -EPERM);
         assert_non_null(strstr(result.reason, "not permitted"));
         assert_non_null(strstr(result.reason, "CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN"));
 
         /* Either one alone is not enough. */
-        assert_int_equal(load_with_caps(CAP(CAP_BPF), &result), 0);
+        assert_int_equal(load_in_child(CAP(CAP_BPF), false, &result), 0);
         assert_int_equal(result.r, -EPERM);
-        assert_int_equal(load_with_caps(CAP(CAP_PERFMON), &result), 0);
+        assert_int_equal(load_in_child(CAP(CAP_PERFMON), false, &result), 0);
         assert_int_equal(result.r, -EPERM);
 
-        assert_int_equal(load_with_caps(CAP(CAP_BPF) | CAP(CAP_PERFMON), &result), 0);
+        assert_int_equal(load_in_child(CAP(CAP_BPF) | CAP(CAP_PERFMON), false, &result), 0);
         assert_string_equal(result.reason, "");
         assert_true(result.r > 0);
         assert_int_equal(result.r, result.n);
-        assert_int_equal(load_with_caps(CAP(CAP_SYS_ADMIN), &result), 0);
+        assert_int_equal(load_in_child(CAP(CAP_SYS_ADMIN), false, &result), 0);
         assert_string_equal(result.reason, "");
         assert_true(result.r > 0);
         assert_int_equal(result.r, result.n);
+}
+
+static void test_load_without_btf_says_so(void **state) {
+        LoadResult result;
+
+        assert_int_equal(load_in_child(permitted_caps(), true, &result), 0);
+        assert_int_equal(result.r, -EOPNOTSUPP);
+        assert_string_equal(result.reason,
+                            "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing: it needs "
+                            "CONFIG_DEBUG_INFO_BTF=y)");
 }
 
 static void test_cgroup_id_from_path(void **state) {
@@ -785,21 +804,17 @@ int main(void) {
         const struct CMUnitTest without_kernel[] = {
                 cmocka_unit_test(test_cgroup_id_from_path),
         };
-        const struct CMUnitTest with_kernel[] = {
-                cmocka_unit_test(test_cgroup_id_from_path),
-                cmocka_unit_test(test_empty_set_reports_nothing),
-                cmocka_unit_test(test_scan_reports_watched_processes),
-                cmocka_unit_test(test_scan_reports_nearest_watched_cgroup),
-                cmocka_unit_test(test_set_cgroups_rejects_bad_ids),
-                cmocka_unit_test(test_scan_root_reports_every_process),
-        };
+#define KERNEL_TESTS                                                            \
+        cmocka_unit_test(test_cgroup_id_from_path),                             \
+        cmocka_unit_test(test_empty_set_reports_nothing),                       \
+        cmocka_unit_test(test_scan_reports_watched_processes),                  \
+        cmocka_unit_test(test_scan_reports_nearest_watched_cgroup),             \
+        cmocka_unit_test(test_set_cgroups_rejects_bad_ids),                     \
+        cmocka_unit_test(test_scan_root_reports_every_process)
+        const struct CMUnitTest with_kernel[] = { KERNEL_TESTS };
         const struct CMUnitTest with_kernel_and_caps[] = {
-                cmocka_unit_test(test_cgroup_id_from_path),
-                cmocka_unit_test(test_empty_set_reports_nothing),
-                cmocka_unit_test(test_scan_reports_watched_processes),
-                cmocka_unit_test(test_scan_reports_nearest_watched_cgroup),
-                cmocka_unit_test(test_set_cgroups_rejects_bad_ids),
-                cmocka_unit_test(test_scan_root_reports_every_process),
+                KERNEL_TESTS,
+                cmocka_unit_test(test_load_without_btf_says_so),
                 cmocka_unit_test(test_load_needs_bpf_and_perfmon),
         };
         const uint64_t needed_caps = CAP(CAP_BPF) | CAP(CAP_PERFMON) | CAP(CAP_SYS_ADMIN);
@@ -815,7 +830,7 @@ int main(void) {
                 return cmocka_run_group_tests(without_kernel, NULL, NULL);
         }
         if ((permitted_caps() & needed_caps) != needed_caps) {
-                printf("# not run: test_load_needs_bpf_and_perfmon "
+                printf("# not run: test_load_without_btf_says_so, test_load_needs_bpf_and_perfmon "
                        "(CAP_BPF, CAP_PERFMON or CAP_SYS_ADMIN is not in our permitted set)\n");
                 return cmocka_run_group_tests(with_kernel, setup_all, teardown_all);
         }
