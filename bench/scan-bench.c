@@ -13,23 +13,19 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/magic.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-host.h"
 #include "bpf-backend.h"
+#include "cgroup.h"
 #include "conf.h"
 #include "journal.h"
 #include "manager.h"
@@ -39,16 +35,10 @@
 
 extern char **environ;
 
-/* Sub-cgroups of the bench tree; the processes are spread over them round-robin, one unit each. */
-#define BENCH_CGROUPS 8U
 /* The "big" processes: close to the default vm.max_map_count (65530), in the warning band. */
 #define BIG_VMAS 60000U
-/* Anything above this would need a raised vm.max_map_count, which the bench never touches. */
-#define VMAS_MAX 65000U
 /* The plain pass reads maps in chunks this big, like proc_count_maps(). */
 #define PLAIN_CHUNK_SIZE (64U * 1024U)
-/* How long the workload processes get to build their mappings before the bench gives up. */
-#define SETUP_TIMEOUT_MSEC (120 * 1000)
 
 static unsigned arg_procs = 300;
 static unsigned arg_vmas = 2000;
@@ -56,30 +46,30 @@ static unsigned arg_big = 3;
 static unsigned arg_passes = 7;
 static unsigned arg_seconds = 30;
 
-/* What the cleanup needs, kept where a signal handler can reach it without allocating. */
-static char bench_dir[PATH_MAX];
-static char sub_dirs[BENCH_CGROUPS][PATH_MAX];
-static volatile sig_atomic_t n_sub_created;
-static volatile sig_atomic_t top_created;
-static pid_t *children;
-static volatile sig_atomic_t n_children;
-static volatile pid_t helper_pid; /* the RSS child or a running wc, 0 when none */
-
 static char plain_buf[PLAIN_CHUNK_SIZE];
 
-/* What a workload process reports once its mappings exist. */
-typedef struct ChildReady {
-        pid_t pid;
-        int error;          /* 0, or the errno of what failed */
-        unsigned map_count; /* its mm->map_count (maps lines minus the gate area) */
-} ChildReady;
-
-/* What the RSS child reports. */
+/* What the RSS child reports, in KiB. */
 typedef struct RssReport {
         int error;
-        long procfs_maxrss_kib, procfs_hwm_kib; /* after the /proc backend's passes */
-        long bpf_maxrss_kib, bpf_hwm_kib;       /* after the BPF backend's too; -1 when not run */
+        long start_rss_kib;                     /* VmRSS before the first Manager exists */
+        long procfs_rss_kib, bpf_rss_kib;       /* VmRSS after the passes, the Manager still there */
+        long procfs_maxrss_kib, procfs_hwm_kib; /* peak after the /proc backend's passes */
+        long bpf_maxrss_kib, bpf_hwm_kib;       /* peak after the BPF backend's too; -1 when not run */
 } RssReport;
+
+/* What is timed. Each round runs the methods of one phase back to back, so that a noisy moment of the
+ * host hits them alike, and each ratio is against the plain pass of the same round. */
+typedef enum Method {
+        METHOD_WC,
+        METHOD_PLAIN,           /* the baseline of the /proc rounds */
+        METHOD_COUNT_MAPS,      /* proc_count_maps() alone, over the pids cgroup_read_pids() finds */
+        METHOD_SAMPLE,          /* proc_sample(): stat, status, maps, stat */
+        METHOD_PROCFS,          /* manager_scan(m, true), Backend=procfs */
+        METHOD_PLAIN_BPF,       /* the baseline of the BPF rounds */
+        METHOD_BPF_SCAN,        /* manager_scan(m, true), Backend=bpf */
+        METHOD_BPF_RAW,         /* bpf_counter_scan() */
+        _METHOD_MAX,
+} Method;
 
 /* One method's CPU time per pass, in µs, and its ratio to the plain pass of the same round. */
 typedef struct Samples {
@@ -88,82 +78,17 @@ typedef struct Samples {
         size_t n;
 } Samples;
 
-/* Async-signal-safe: also run from the SIGINT/SIGTERM handler. */
-static void bench_cleanup(void) {
-        pid_t h = helper_pid;
-
-        if (h > 0)
-                (void) kill(h, SIGKILL);
-        for (sig_atomic_t i = 0; i < n_children; i++)
-                if (children[i] > 0)
-                        (void) kill(children[i], SIGKILL);
-        if (h > 0)
-                (void) waitpid(h, NULL, 0);
-        helper_pid = 0;
-        for (sig_atomic_t i = 0; i < n_children; i++)
-                if (children[i] > 0) {
-                        (void) waitpid(children[i], NULL, 0);
-                        children[i] = 0;
-                }
-        n_children = 0;
-
-        /* A reaped process has left its cgroup, but the kernel may report it populated for a moment. */
-        for (sig_atomic_t i = n_sub_created; i > 0; i--)
-                for (unsigned try = 0; try < 200 && rmdir(sub_dirs[i - 1]) < 0 && errno == EBUSY; try++)
-                        (void) nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
-        n_sub_created = 0;
-        if (top_created)
-                for (unsigned try = 0; try < 200 && rmdir(bench_dir) < 0 && errno == EBUSY; try++)
-                        (void) nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
-        top_created = 0;
-}
-
-static void on_fatal_signal(int sig) {
-        static const char msg[] = "scan-bench: interrupted, cleaning up\n";
-
-        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
-        bench_cleanup();
-        _exit(128 + sig);
-}
-
-static int install_signal_handlers(void) {
-        struct sigaction sa = { .sa_handler = on_fatal_signal };
-
-        sigemptyset(&sa.sa_mask);
-        sigaddset(&sa.sa_mask, SIGINT);
-        sigaddset(&sa.sa_mask, SIGTERM);
-        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
-            sigaction(SIGHUP, &sa, NULL) < 0)
-                return -errno;
-        return 0;
-}
-
-/* Forks with SIGINT/SIGTERM/SIGHUP blocked, so that a child never runs the parent's cleanup: the
- * child gets the default dispositions back before it unblocks them, and dies with the parent. */
-static pid_t fork_child(void) {
-        sigset_t mask, old;
-        pid_t parent = getpid(), pid;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, &old);
-        pid = fork();
-        if (pid == 0) {
-                struct sigaction dfl = { .sa_handler = SIG_DFL };
-
-                sigemptyset(&dfl.sa_mask);
-                (void) sigaction(SIGINT, &dfl, NULL);
-                (void) sigaction(SIGTERM, &dfl, NULL);
-                (void) sigaction(SIGHUP, &dfl, NULL);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != parent)
-                        _exit(EXIT_FAILURE);
-        }
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        return pid;
-}
+typedef struct Results {
+        Samples s[_METHOD_MAX];
+        uint64_t total_maps, plain_lines;
+        size_t n_procs, bpf_tasks;
+        unsigned bpf_host_tasks; /* tasks on the host during the BPF rounds */
+        bool have_bpf;
+        char *bpf_reason;
+        RssReport rss;
+        uint64_t interval_usec, fast_usec, adaptive_usec;
+        unsigned adaptive_passes;
+} Results;
 
 static uint64_t mono_usec(void) {
         struct timespec ts;
@@ -186,35 +111,6 @@ static uint64_t children_cpu_usec(void) {
         getrusage(RUSAGE_CHILDREN, &ru);
         return (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
                (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
-static int write_file(const char *path, const char *text) {
-        _cleanup_close_ int fd = -EBADF;
-        size_t l = strlen(text);
-        ssize_t n;
-
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = write(fd, text, l);
-        if (n < 0)
-                return -errno;
-        return (size_t) n == l ? 0 : -EIO;
-}
-
-/* The cgroup2 mount: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one. */
-static int find_cgroup2_mount(const char **ret) {
-        static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-
-        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
-                struct statfs sfs;
-
-                if (statfs(candidates[i], &sfs) == 0 && (long) sfs.f_type == CGROUP2_SUPER_MAGIC) {
-                        *ret = candidates[i];
-                        return 0;
-                }
-        }
-        return -ENOMEDIUM;
 }
 
 static int parse_unsigned(const char *option, const char *s, unsigned min, unsigned max, unsigned *ret) {
@@ -242,7 +138,7 @@ static void help(void) {
                "  --big N      processes with %u mappings (default 3)\n"
                "  --passes N   passes per method; the median is reported (default 7)\n"
                "  --seconds S  length of the adaptive run; IntervalSec is S/3 (default 30)\n",
-               BIG_VMAS, VMAS_MAX, BIG_VMAS);
+               BIG_VMAS, BENCH_HOST_VMAS_MAX, BIG_VMAS);
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -266,7 +162,7 @@ static int parse_argv(int argc, char *argv[]) {
                         r = parse_unsigned("--procs", optarg, 0, 20000, &arg_procs);
                         break;
                 case 'v':
-                        r = parse_unsigned("--vmas", optarg, 1, VMAS_MAX, &arg_vmas);
+                        r = parse_unsigned("--vmas", optarg, 1, BENCH_HOST_VMAS_MAX, &arg_vmas);
                         break;
                 case 'b':
                         r = parse_unsigned("--big", optarg, 0, 100, &arg_big);
@@ -291,137 +187,6 @@ static int parse_argv(int argc, char *argv[]) {
                 fprintf(stderr, "scan-bench: --procs and --big are both 0: nothing to scan.\n");
                 return -EINVAL;
         }
-        return 0;
-}
-
-/* A workload process: joins its cgroup, makes its map count about VMAS by giving every other page
- * of one PROT_NONE region PROT_READ (each page its own VMA, nothing touched, so no memory used),
- * reports, and waits to be killed. */
-static _Noreturn void workload_run(const char *cgroup_dir, unsigned vmas, int ready_fd) {
-        _cleanup_free_ char *procs = NULL;
-        ChildReady ready = { .pid = getpid() };
-        size_t page = (size_t) sysconf(_SC_PAGESIZE);
-        unsigned base = 0;
-        int r;
-
-        if (asprintf(&procs, "%s/cgroup.procs", cgroup_dir) < 0)
-                r = -ENOMEM;
-        else
-                r = write_file(procs, "0");
-        if (r >= 0)
-                r = proc_count_maps(NULL, ready.pid, &base);
-        if (r >= 0 && vmas > base + 1) {
-                size_t n = vmas - base;
-                char *region = mmap(NULL, n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-                if (region == MAP_FAILED)
-                        r = -errno;
-                for (size_t i = 1; r >= 0 && i < n; i += 2)
-                        if (mprotect(region + i * page, page, PROT_READ) < 0)
-                                r = -errno;
-        }
-        if (r >= 0)
-                r = proc_count_maps(NULL, ready.pid, &ready.map_count);
-        ready.error = r < 0 ? -r : 0;
-        (void) !write(ready_fd, &ready, sizeof(ready));
-        close(ready_fd);
-        for (;;)
-                pause();
-}
-
-static int setup_cgroups(const char *mount) {
-        /* The mount is one of two short constants: the names cannot be truncated. */
-        snprintf(bench_dir, sizeof(bench_dir), "%s/mapguard-bench-%d", mount, (int) getpid());
-        if (mkdir(bench_dir, 0755) < 0)
-                return -errno;
-        top_created = 1;
-        for (unsigned i = 0; i < BENCH_CGROUPS; i++) {
-                if (snprintf(sub_dirs[i], sizeof(sub_dirs[i]), "%s/w%u", bench_dir, i) >= (int) sizeof(sub_dirs[i]))
-                        return -ENAMETOOLONG;
-                if (mkdir(sub_dirs[i], 0755) < 0)
-                        return -errno;
-                n_sub_created = (sig_atomic_t) (i + 1);
-        }
-        return 0;
-}
-
-/* Forks the workload and waits until every process has its mappings. Returns the total map count. */
-static int setup_workload(uint64_t *ret_total_maps) {
-        unsigned total = arg_procs + arg_big;
-        int fds[2];
-        uint64_t sum = 0;
-        unsigned got = 0;
-        int r = 0;
-
-        children = calloc(total, sizeof(pid_t));
-        if (!children)
-                return -ENOMEM;
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-
-        for (unsigned i = 0; i < total; i++) {
-                /* The big ones spread over the cgroups too, starting from the last. */
-                bool big = i >= arg_procs;
-                unsigned cg = big ? BENCH_CGROUPS - 1 - (i - arg_procs) % BENCH_CGROUPS : i % BENCH_CGROUPS;
-                pid_t pid = fork_child();
-
-                if (pid < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (pid == 0) {
-                        close(fds[0]);
-                        workload_run(sub_dirs[cg], big ? BIG_VMAS : arg_vmas, fds[1]);
-                }
-                children[i] = pid;
-                n_children = (sig_atomic_t) (i + 1);
-        }
-        close(fds[1]);
-        if (r < 0) {
-                close(fds[0]);
-                return r;
-        }
-
-        uint64_t deadline = mono_usec() + SETUP_TIMEOUT_MSEC * USEC_PER_MSEC;
-        while (got < total) {
-                struct pollfd p = { .fd = fds[0], .events = POLLIN };
-                uint64_t now = mono_usec();
-                ChildReady ready;
-                ssize_t n;
-
-                if (now >= deadline) {
-                        r = -ETIMEDOUT;
-                        break;
-                }
-                r = poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (r == 0)
-                        continue;
-                n = read(fds[0], &ready, sizeof(ready));
-                if (n != (ssize_t) sizeof(ready)) {
-                        r = n < 0 ? -errno : -EPIPE;
-                        break;
-                }
-                if (ready.error != 0) {
-                        errno = ready.error;
-                        fprintf(stderr, "scan-bench: workload process %d failed to set up its mappings: %m\n",
-                                (int) ready.pid);
-                        r = -ready.error;
-                        break;
-                }
-                sum += ready.map_count;
-                got++;
-                r = 0;
-        }
-        close(fds[0]);
-        if (r < 0)
-                return r;
-        *ret_total_maps = sum;
         return 0;
 }
 
@@ -458,8 +223,8 @@ static int plain_pass(uint64_t *ret_maps) {
         pid_t pids[4096];
         uint64_t maps = 0;
 
-        for (unsigned c = 0; c < BENCH_CGROUPS; c++) {
-                int n = read_cgroup_procs(sub_dirs[c], pids, ELEMENTSOF(pids));
+        for (unsigned c = 0; c < BENCH_HOST_CGROUPS; c++) {
+                int n = read_cgroup_procs(bench_host_cgroup(c), pids, ELEMENTSOF(pids));
                 if (n < 0)
                         return n;
                 for (int i = 0; i < n; i++) {
@@ -486,8 +251,8 @@ static int wc_pass_with(const posix_spawn_file_actions_t *fa) {
         pid_t pids[4096];
         int r;
 
-        for (unsigned c = 0; c < BENCH_CGROUPS; c++) {
-                int n = read_cgroup_procs(sub_dirs[c], pids, ELEMENTSOF(pids));
+        for (unsigned c = 0; c < BENCH_HOST_CGROUPS; c++) {
+                int n = read_cgroup_procs(bench_host_cgroup(c), pids, ELEMENTSOF(pids));
                 if (n < 0)
                         return n;
                 for (int i = 0; i < n; i++) {
@@ -500,11 +265,11 @@ static int wc_pass_with(const posix_spawn_file_actions_t *fa) {
                         r = posix_spawnp(&pid, "wc", fa, NULL, argv, environ);
                         if (r != 0)
                                 return -r;
-                        helper_pid = pid;
+                        bench_host_set_helper(pid);
                         while (waitpid(pid, &status, 0) < 0)
                                 if (errno != EINTR)
                                         return -errno;
-                        helper_pid = 0;
+                        bench_host_set_helper(0);
                         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                                 return -EIO;
                 }
@@ -556,11 +321,11 @@ static int bench_manager_new(const char *mount, Backend backend, uint64_t interv
                 return -ENOMEDIUM;
         }
 
-        for (unsigned i = 0; i < BENCH_CGROUPS; i++) {
+        for (unsigned i = 0; i < BENCH_HOST_CGROUPS; i++) {
                 char name[64], cgroup[PATH_MAX];
 
                 snprintf(name, sizeof(name), "mapguard-bench-w%u.service", i);
-                snprintf(cgroup, sizeof(cgroup), "%s", sub_dirs[i] + strlen(mount));
+                snprintf(cgroup, sizeof(cgroup), "%s", bench_host_cgroup(i) + strlen(mount));
                 r = manager_update_unit(m, name, cgroup);
                 if (r < 0) {
                         manager_free(m);
@@ -584,17 +349,18 @@ static size_t manager_n_procs(const Manager *m) {
         return n;
 }
 
-static long status_hwm_kib(void) {
+/* A "Vm...: N kB" field of /proc/self/status, or -1. */
+static long status_kib(const char *field) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+        size_t l = strlen(field);
         char line[256];
-        long v = -1;
 
         if (!f)
                 return -1;
         while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
-                        break;
-        return v;
+                if (strncmp(line, field, l) == 0 && line[l] == ':')
+                        return strtol(line + l + 1, NULL, 10);
+        return -1;
 }
 
 static long maxrss_kib(void) {
@@ -606,16 +372,18 @@ static long maxrss_kib(void) {
 
 /* The RSS child: only what the daemon's scan does, ARG_PASSES forced passes per backend. */
 static _Noreturn void rss_child_run(const char *mount, bool bpf, int report_fd) {
-        RssReport rep = { .bpf_maxrss_kib = -1, .bpf_hwm_kib = -1 };
+        RssReport rep = { .start_rss_kib = status_kib("VmRSS"), .bpf_rss_kib = -1, .bpf_maxrss_kib = -1,
+                          .bpf_hwm_kib = -1 };
         Manager *m = NULL;
         int r;
 
         r = bench_manager_new(mount, BACKEND_PROCFS, CONFIG_INTERVAL_USEC_DEFAULT, &m);
         for (unsigned i = 0; r >= 0 && i < arg_passes; i++)
                 r = manager_scan(m, true);
+        rep.procfs_rss_kib = status_kib("VmRSS");
         m = manager_free(m);
         rep.procfs_maxrss_kib = maxrss_kib();
-        rep.procfs_hwm_kib = status_hwm_kib();
+        rep.procfs_hwm_kib = status_kib("VmHWM");
 
         if (r >= 0 && bpf) {
                 r = bench_manager_new(mount, BACKEND_BPF, CONFIG_INTERVAL_USEC_DEFAULT, &m);
@@ -623,9 +391,10 @@ static _Noreturn void rss_child_run(const char *mount, bool bpf, int report_fd) 
                         r = -EOPNOTSUPP;
                 for (unsigned i = 0; r >= 0 && i < arg_passes; i++)
                         r = manager_scan(m, true);
+                rep.bpf_rss_kib = status_kib("VmRSS");
                 m = manager_free(m);
                 rep.bpf_maxrss_kib = maxrss_kib();
-                rep.bpf_hwm_kib = status_hwm_kib();
+                rep.bpf_hwm_kib = status_kib("VmHWM");
         }
         rep.error = r < 0 ? -r : 0;
         (void) !write(report_fd, &rep, sizeof(rep));
@@ -640,7 +409,7 @@ static int measure_rss(const char *mount, bool bpf, RssReport *ret) {
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
-        pid = fork_child();
+        pid = bench_host_fork();
         if (pid < 0) {
                 close(fds[0]);
                 close(fds[1]);
@@ -650,7 +419,7 @@ static int measure_rss(const char *mount, bool bpf, RssReport *ret) {
                 close(fds[0]);
                 rss_child_run(mount, bpf, fds[1]);
         }
-        helper_pid = pid;
+        bench_host_set_helper(pid);
         close(fds[1]);
         do
                 n = read(fds[0], &rep, sizeof(rep));
@@ -658,7 +427,7 @@ static int measure_rss(const char *mount, bool bpf, RssReport *ret) {
         close(fds[0]);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-        helper_pid = 0;
+        bench_host_set_helper(0);
         if (n != (ssize_t) sizeof(rep))
                 return -EPIPE;
         if (rep.error != 0)
@@ -697,11 +466,16 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static double median_usec(Samples *s) {
+        if (s->n == 0)
+                return 0.0;
         qsort(s->usec, s->n, sizeof(uint64_t), cmp_u64);
-        return s->n % 2 ? (double) s->usec[s->n / 2] : ((double) s->usec[s->n / 2 - 1] + (double) s->usec[s->n / 2]) / 2;
+        return s->n % 2 ? (double) s->usec[s->n / 2]
+                        : ((double) s->usec[s->n / 2 - 1] + (double) s->usec[s->n / 2]) / 2;
 }
 
 static double median_ratio(Samples *s) {
+        if (s->n == 0)
+                return 0.0;
         qsort(s->ratio, s->n, sizeof(double), cmp_double);
         return s->n % 2 ? s->ratio[s->n / 2] : (s->ratio[s->n / 2 - 1] + s->ratio[s->n / 2]) / 2;
 }
@@ -720,73 +494,47 @@ static unsigned host_tasks(void) {
         return total;
 }
 
-static int run(void) {
-        Samples wc = {}, plain_a = {}, procfs = {}, plain_b = {}, bpf_scan = {}, bpf_raw = {};
-        const char *mount = NULL;
-        _cleanup_free_ char *bpf_reason = NULL;
-        BpfCounter *probe = NULL;
-        RssReport rss = {};
+/* The /proc backend's reads without the Manager around them, for the breakdown: proc_count_maps()
+ * alone (what the plain pass does, through the core's code), or proc_sample() (stat, status, maps,
+ * stat again), over the pids cgroup_read_pids() finds in the Manager's units. */
+static int procfs_reads_pass(const Manager *m, bool sample) {
+        for (size_t i = 0; i < m->n_units; i++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                int r;
+
+                r = cgroup_read_pids(m->hierarchy, m->units[i]->cgroup, &pids, &n);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < n; j++) {
+                        ProcSample ps;
+                        unsigned count;
+
+                        /* A failure here is a process that vanished: the Manager skips those too. */
+                        if (sample)
+                                (void) proc_sample(m->root, pids[j], &ps);
+                        else
+                                (void) proc_count_maps(m->root, pids[j], &count);
+                }
+        }
+        return 0;
+}
+
+/* Methods 1-3 and the breakdown of 3, in rounds. */
+static int time_procfs_rounds(const char *mount, Results *res) {
         Manager *m = NULL;
-        uint64_t total_maps = 0, plain_maps = 0, adaptive_usec = 0, interval_usec, fast_usec;
-        size_t n_procs = 0, bpf_tasks = 0;
-        unsigned adaptive_passes = 0;
-        double plain_med, v;
-        bool have_bpf;
         int r;
 
-        r = find_cgroup2_mount(&mount);
-        if (r < 0) {
-                fprintf(stderr, "scan-bench: no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified; "
-                        "the bench needs one to place its processes.\n");
-                return r;
-        }
-        r = setup_cgroups(mount);
-        if (r < 0) {
-                errno = -r;
-                fprintf(stderr, "scan-bench: failed to create the cgroup tree under %s: %m\n", mount);
-                return r;
-        }
-        printf("Setting up %u processes of ~%u maps and %u of ~%u maps in %u cgroups under %s ...\n", arg_procs,
-               arg_vmas, arg_big, BIG_VMAS, BENCH_CGROUPS, bench_dir);
-        fflush(stdout);
-        r = setup_workload(&total_maps);
-        if (r < 0) {
-                errno = -r;
-                fprintf(stderr, "scan-bench: failed to set up the workload processes: %m\n");
-                return r;
-        }
-
-        r = bpf_counter_new(&probe, &bpf_reason);
-        have_bpf = r >= 0;
-        probe = bpf_counter_free(probe);
-
-        /* First, in a fresh process and before this one allocates anything big, the peak RSS of a
-         * process running the daemon's scan code. */
-        r = measure_rss(mount, have_bpf, &rss);
-        if (r < 0) {
-                errno = -r;
-                fprintf(stderr, "scan-bench: the RSS child failed: %m\n");
-                return r;
-        }
-
-        if (samples_init(&wc, arg_passes) < 0 || samples_init(&plain_a, arg_passes) < 0 ||
-            samples_init(&procfs, arg_passes) < 0 || samples_init(&plain_b, arg_passes) < 0 ||
-            samples_init(&bpf_scan, arg_passes) < 0 || samples_init(&bpf_raw, arg_passes) < 0) {
-                r = -ENOMEM;
-                goto finish;
-        }
-
-        /* Methods 1-3 in rounds, each round wc, plain, /proc backend, so that a noisy moment of the host
-         * hits all three alike; every ratio is against the plain pass of the same round. */
         r = bench_manager_new(mount, BACKEND_PROCFS, CONFIG_INTERVAL_USEC_DEFAULT, &m);
         if (r < 0) {
                 errno = -r;
                 fprintf(stderr, "scan-bench: failed to set up the Manager (Backend=procfs): %m\n");
-                goto finish;
+                return r;
         }
-        n_procs = manager_n_procs(m);
+        res->n_procs = manager_n_procs(m);
+
         for (unsigned i = 0; i < arg_passes; i++) {
-                uint64_t c0, c1, k0, k1, t_wc, t_plain, t_procfs;
+                uint64_t c0, c1, k0, k1, t_wc, t_plain, t_count, t_sample, t_scan;
 
                 k0 = children_cpu_usec();
                 c0 = cpu_usec();
@@ -796,193 +544,302 @@ static int run(void) {
                 if (r < 0) {
                         errno = -r;
                         fprintf(stderr, "scan-bench: the wc -l pass failed (is wc in PATH?): %m\n");
-                        goto finish;
+                        manager_free(m);
+                        return r;
                 }
                 t_wc = (c1 - c0) + (k1 - k0);
 
                 c0 = cpu_usec();
-                r = plain_pass(&plain_maps);
+                r = plain_pass(&res->plain_lines);
                 c1 = cpu_usec();
                 if (r < 0)
-                        goto finish;
+                        break;
                 t_plain = c1 - c0;
+
+                c0 = cpu_usec();
+                r = procfs_reads_pass(m, false);
+                c1 = cpu_usec();
+                if (r < 0)
+                        break;
+                t_count = c1 - c0;
+
+                c0 = cpu_usec();
+                r = procfs_reads_pass(m, true);
+                c1 = cpu_usec();
+                if (r < 0)
+                        break;
+                t_sample = c1 - c0;
 
                 c0 = cpu_usec();
                 r = manager_scan(m, true);
                 c1 = cpu_usec();
                 if (r < 0)
-                        goto finish;
-                t_procfs = c1 - c0;
+                        break;
+                t_scan = c1 - c0;
 
-                samples_add(&plain_a, t_plain, t_plain);
-                samples_add(&wc, t_wc, t_plain);
-                samples_add(&procfs, t_procfs, t_plain);
+                samples_add(&res->s[METHOD_WC], t_wc, t_plain);
+                samples_add(&res->s[METHOD_PLAIN], t_plain, t_plain);
+                samples_add(&res->s[METHOD_COUNT_MAPS], t_count, t_plain);
+                samples_add(&res->s[METHOD_SAMPLE], t_sample, t_plain);
+                samples_add(&res->s[METHOD_PROCFS], t_scan, t_plain);
         }
-        m = manager_free(m);
+        if (r < 0) {
+                errno = -r;
+                fprintf(stderr, "scan-bench: a /proc round failed: %m\n");
+        }
+        manager_free(m);
+        return r < 0 ? r : 0;
+}
 
-        /* Method 5: the BPF backend, again in rounds with the plain pass. */
-        if (have_bpf) {
-                r = bench_manager_new(mount, BACKEND_BPF, CONFIG_INTERVAL_USEC_DEFAULT, &m);
+/* Method 5 and the raw iterator pass, in rounds with a plain pass. */
+static int time_bpf_rounds(const char *mount, Results *res) {
+        Manager *m = NULL;
+        int r;
+
+        r = bench_manager_new(mount, BACKEND_BPF, CONFIG_INTERVAL_USEC_DEFAULT, &m);
+        if (r < 0) {
+                errno = -r;
+                fprintf(stderr, "scan-bench: failed to set up the Manager (Backend=bpf): %m\n");
+                return r;
+        }
+        if (m->backend != BACKEND_BPF) {
+                fprintf(stderr, "scan-bench: the Manager fell back to /proc with Backend=bpf.\n");
+                manager_free(m);
+                return -EOPNOTSUPP;
+        }
+
+        for (unsigned i = 0; i < arg_passes; i++) {
+                _cleanup_free_ BpfTaskCount *tasks = NULL;
+                uint64_t c0, c1, c2, c3, lines;
+
+                c0 = cpu_usec();
+                r = plain_pass(&lines);
+                c1 = cpu_usec();
+                if (r < 0)
+                        break;
+
+                r = manager_scan(m, true);
+                c2 = cpu_usec();
+                if (r < 0)
+                        break;
+                if (m->backend != BACKEND_BPF) {
+                        fprintf(stderr, "scan-bench: a BPF pass failed, the Manager fell back to /proc.\n");
+                        r = -EIO;
+                        break;
+                }
+
+                r = bpf_counter_scan(m->bpf, &tasks, &res->bpf_tasks);
+                c3 = cpu_usec();
                 if (r < 0) {
                         errno = -r;
-                        fprintf(stderr, "scan-bench: failed to set up the Manager (Backend=bpf): %m\n");
-                        goto finish;
+                        fprintf(stderr, "scan-bench: bpf_counter_scan() failed: %m\n");
+                        break;
                 }
-                if (m->backend != BACKEND_BPF) {
-                        fprintf(stderr, "scan-bench: the Manager fell back to /proc with Backend=bpf.\n");
-                        r = -EOPNOTSUPP;
-                        goto finish;
-                }
-                for (unsigned i = 0; i < arg_passes; i++) {
-                        _cleanup_free_ BpfTaskCount *tasks = NULL;
-                        uint64_t c0, c1, c2, c3, t_plain;
-                        uint64_t ignored;
 
-                        c0 = cpu_usec();
-                        r = plain_pass(&ignored);
-                        c1 = cpu_usec();
-                        if (r < 0)
-                                goto finish;
-                        t_plain = c1 - c0;
-
-                        r = manager_scan(m, true);
-                        c2 = cpu_usec();
-                        if (r < 0)
-                                goto finish;
-                        if (m->backend != BACKEND_BPF) {
-                                fprintf(stderr, "scan-bench: a BPF pass failed, the Manager fell back to /proc.\n");
-                                r = -EIO;
-                                goto finish;
-                        }
-
-                        r = bpf_counter_scan(m->bpf, &tasks, &bpf_tasks);
-                        c3 = cpu_usec();
-                        if (r < 0) {
-                                errno = -r;
-                                fprintf(stderr, "scan-bench: bpf_counter_scan() failed: %m\n");
-                                goto finish;
-                        }
-
-                        samples_add(&plain_b, t_plain, t_plain);
-                        samples_add(&bpf_scan, c2 - c1, t_plain);
-                        samples_add(&bpf_raw, c3 - c2, t_plain);
-                }
-                m = manager_free(m);
+                res->bpf_host_tasks = host_tasks();
+                samples_add(&res->s[METHOD_PLAIN_BPF], c1 - c0, c1 - c0);
+                samples_add(&res->s[METHOD_BPF_SCAN], c2 - c1, c1 - c0);
+                samples_add(&res->s[METHOD_BPF_RAW], c3 - c2, c1 - c0);
         }
+        manager_free(m);
+        return r < 0 ? r : 0;
+}
 
-        /* Method 4: the daemon's own event loop over a quiet host for ARG_SECONDS. */
-        interval_usec = (uint64_t) arg_seconds * USEC_PER_SEC / 3;
-        fast_usec = interval_usec / SCHEDULE_FAST_DIVISOR;
-        if (fast_usec < SCHEDULE_MIN_USEC)
-                fast_usec = SCHEDULE_MIN_USEC;
-        if (fast_usec > interval_usec)
-                fast_usec = interval_usec;
+/* Method 4: the daemon's own event loop over the quiet synthetic host for ARG_SECONDS, IntervalSec
+ * a third of that. */
+static int time_adaptive(const char *mount, Results *res) {
+        Manager *m = NULL;
+        uint64_t start, end, c0, last_scan;
+        int r;
+
+        res->interval_usec = (uint64_t) arg_seconds * USEC_PER_SEC / 3;
+        /* The scheduler's fastest cadence, by its own rule (schedule.h). */
+        res->fast_usec = res->interval_usec / SCHEDULE_FAST_DIVISOR;
+        if (res->fast_usec < SCHEDULE_MIN_USEC)
+                res->fast_usec = SCHEDULE_MIN_USEC;
+        if (res->fast_usec > res->interval_usec)
+                res->fast_usec = res->interval_usec;
+
         printf("Running the /proc backend's event loop for %u s (IntervalSec=%.3g s) ...\n", arg_seconds,
-               (double) interval_usec / 1e6);
+               (double) res->interval_usec / 1e6);
         fflush(stdout);
-        r = bench_manager_new(mount, BACKEND_PROCFS, interval_usec, &m);
+
+        r = bench_manager_new(mount, BACKEND_PROCFS, res->interval_usec, &m);
         if (r < 0) {
                 errno = -r;
                 fprintf(stderr, "scan-bench: failed to set up the Manager for the adaptive run: %m\n");
-                goto finish;
+                return r;
         }
-        {
-                uint64_t start = mono_usec(), end = start + (uint64_t) arg_seconds * USEC_PER_SEC;
-                uint64_t c0 = cpu_usec(), last_scan = m->last_scan_usec;
 
-                for (uint64_t now = start; now < end; now = mono_usec()) {
-                        r = sd_event_run(m->event, end - now);
-                        if (r < 0) {
-                                errno = -r;
-                                fprintf(stderr, "scan-bench: the event loop failed: %m\n");
-                                goto finish;
-                        }
-                        if (m->last_scan_usec != last_scan) {
-                                adaptive_passes++;
-                                last_scan = m->last_scan_usec;
-                        }
+        start = mono_usec();
+        end = start + (uint64_t) arg_seconds * USEC_PER_SEC;
+        c0 = cpu_usec();
+        last_scan = m->last_scan_usec;
+        for (uint64_t now = start; now < end; now = mono_usec()) {
+                r = sd_event_run(m->event, end - now);
+                if (r < 0) {
+                        errno = -r;
+                        fprintf(stderr, "scan-bench: the event loop failed: %m\n");
+                        break;
                 }
-                adaptive_usec = cpu_usec() - c0;
+                if (m->last_scan_usec != last_scan) {
+                        res->adaptive_passes++;
+                        last_scan = m->last_scan_usec;
+                }
         }
-        m = manager_free(m);
+        res->adaptive_usec = cpu_usec() - c0;
+        manager_free(m);
+        return r < 0 ? r : 0;
+}
 
-        plain_med = median_usec(&plain_a);
+static void print_row(const char *name, double usec, double ratio, const char *target) {
+        printf("%-50s %9.2f ms %8.3fx   %s\n", name, usec / 1e3, ratio, target);
+}
+
+static void print_results(const char *mount, Results *res) {
+        double plain = median_usec(&res->s[METHOD_PLAIN]), v;
+        unsigned tasks = host_tasks();
+        char target[128];
+
         printf("\nmapguard scan-bench: %zu processes (%u x ~%u maps, %u x ~%u maps) in %u cgroups, %" PRIu64
-               " maps in all\n", n_procs, arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_CGROUPS, total_maps);
-        printf("host: %ld CPUs, %u tasks, cgroup2 at %s; CPU time per pass (this process + waited children),\n"
-               "median of %u passes; ratio = median of (method / plain pass of the same round)\n\n",
-               sysconf(_SC_NPROCESSORS_ONLN), host_tasks(), mount, arg_passes);
-        if (plain_maps != total_maps)
-                printf("note: the plain pass counted %" PRIu64 " lines (maps + gate area lines), the processes "
-                       "reported %" PRIu64 " maps\n\n", plain_maps, total_maps);
+               " maps in all\n", res->n_procs, arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_HOST_CGROUPS,
+               res->total_maps);
+        printf("host: %ld CPUs, %u tasks, cgroup2 at %s. CPU time per pass (this process + waited-for\n"
+               "children), median of %u passes; ratio = median of (method / plain pass of the same round).\n",
+               sysconf(_SC_NPROCESSORS_ONLN), tasks, mount, arg_passes);
+        if (res->plain_lines != res->total_maps)
+                printf("The plain pass counts lines: %" PRIu64 ", the maps plus each process's gate-area line.\n",
+                       res->plain_lines);
+        printf("\n%-50s %12s %9s   %s\n", "method", "CPU/pass", "ratio", "target");
 
-        printf("%-48s %12s %9s   %s\n", "method", "CPU/pass", "ratio", "target");
-        printf("%-48s %9.2f ms %8.2fx\n", "1 wc -l /proc/PID/maps per process (spawned)", median_usec(&wc) / 1e3,
-               median_ratio(&wc));
-        printf("%-48s %9.2f ms %8.2fx   (baseline; %.2f µs per process, %.1f ns per map)\n",
-               "2 plain pass: open+read(64 KiB)+memchr", plain_med / 1e3, 1.0, plain_med / (double) n_procs,
-               plain_med * 1e3 / (double) total_maps);
-        v = median_ratio(&procfs);
-        printf("%-48s %9.2f ms %8.2fx   <= 1.05x: %s\n", "3 /proc backend, fixed interval (manager_scan)",
-               median_usec(&procfs) / 1e3, v, verdict(v <= 1.05));
+        print_row("1 wc -l /proc/PID/maps, one spawn per process", median_usec(&res->s[METHOD_WC]),
+                  median_ratio(&res->s[METHOD_WC]), "");
+        snprintf(target, sizeof(target), "baseline: %.1f µs per process, %.0f ns per map",
+                 plain / (double) (res->n_procs ? res->n_procs : 1),
+                 plain * 1e3 / (double) (res->total_maps ? res->total_maps : 1));
+        print_row("2 plain pass: open+read(64 KiB)+memchr", plain, 1.0, target);
+        v = median_ratio(&res->s[METHOD_PROCFS]);
+        snprintf(target, sizeof(target), "<= 1.05x: %s", verdict(v <= 1.05));
+        print_row("3 /proc backend, fixed interval (manager_scan)", median_usec(&res->s[METHOD_PROCFS]), v, target);
+        print_row("  of which proc_count_maps() alone", median_usec(&res->s[METHOD_COUNT_MAPS]),
+                  median_ratio(&res->s[METHOD_COUNT_MAPS]), "the same reads as the plain pass");
+        print_row("  of which proc_sample(): stat+status+maps+stat", median_usec(&res->s[METHOD_SAMPLE]),
+                  median_ratio(&res->s[METHOD_SAMPLE]), "the rest: cgroup walk, limits, levels, trends");
 
         {
-                double horizon = (double) arg_seconds * USEC_PER_SEC;
-                double fixed = plain_med * horizon / (double) fast_usec;
-                double ratio = fixed > 0 ? (double) adaptive_usec / fixed : 0.0;
+                double horizon = (double) arg_seconds * (double) USEC_PER_SEC;
+                double fixed = plain * horizon / (double) res->fast_usec;
+                double ratio = fixed > 0 ? (double) res->adaptive_usec / fixed : 0.0;
 
-                printf("%-48s %9.2f ms %8.2f%%  <= 5%%: %s\n", "4 /proc backend, adaptive, whole run",
-                       (double) adaptive_usec / 1e3, ratio * 100, verdict(ratio <= 0.05));
-                printf("    %u passes of the event loop in %u s at IntervalSec=%.3g s over a quiet host, against\n"
-                       "    a fixed-interval plain pass every %.3g s (IntervalSec/%d, the adaptive scheduler's fastest\n"
-                       "    cadence) over the same %u s: %.0f passes, %.2f ms. On a quiet host the scheduler reads\n"
-                       "    every process once per IntervalSec, so this ratio is about (/proc backend / plain) / %d;\n"
-                       "    it shows what adapting saves over scanning everything at the fastest cadence, not a\n"
-                       "    speed-up of a pass.\n",
-                       adaptive_passes, arg_seconds, (double) interval_usec / 1e6, (double) fast_usec / 1e6,
-                       SCHEDULE_FAST_DIVISOR, arg_seconds, horizon / (double) fast_usec, fixed / 1e3,
-                       SCHEDULE_FAST_DIVISOR);
+                snprintf(target, sizeof(target), "<= 5 %%: %s", verdict(ratio <= 0.05));
+                printf("%-50s %9.2f ms %7.2f %%   %s\n", "4 /proc backend, adaptive: the whole run",
+                       (double) res->adaptive_usec / 1e3, ratio * 100, target);
+                printf("    The event loop ran %u passes in %u s at IntervalSec=%.3g s over a quiet host. Compared\n"
+                       "    with a fixed-interval plain pass every %.3g s (IntervalSec/%d, the adaptive scheduler's\n"
+                       "    fastest cadence, which a fixed scanner needs everywhere to see a fast grower as early)\n"
+                       "    over the same %u s: %.0f passes, %.2f ms. On a quiet host every process is read once per\n"
+                       "    IntervalSec, so this is about (method 3 / plain) / %d: what adapting saves over scanning\n"
+                       "    everything at the fastest cadence, not a faster pass.\n",
+                       res->adaptive_passes, arg_seconds, (double) res->interval_usec / 1e6,
+                       (double) res->fast_usec / 1e6, SCHEDULE_FAST_DIVISOR, arg_seconds,
+                       horizon / (double) res->fast_usec, fixed / 1e3, SCHEDULE_FAST_DIVISOR);
         }
 
-        if (have_bpf) {
-                double raw = median_usec(&bpf_raw);
+        if (res->have_bpf) {
+                double raw = median_usec(&res->s[METHOD_BPF_RAW]);
+                unsigned bt = res->bpf_host_tasks;
+                double per_task = raw / (double) (bt ? bt : 1);
 
-                printf("%-48s %9.2f ms %8.3fx\n", "5 BPF backend (manager_scan)", median_usec(&bpf_scan) / 1e3,
-                       median_ratio(&bpf_scan));
-                printf("%-48s %9.3f ms %8.3fx   <= 0.5 ms per pass for ~600 tasks: %s\n",
-                       "  raw bpf_counter_scan() pass", raw / 1e3, median_ratio(&bpf_raw),
-                       verdict(raw <= 500.0));
-                printf("    %zu watched processes returned; %.2f µs per watched process, %.3f µs per host task\n"
-                       "    (the iterator walks every task on the host, threads included, and filters in the kernel)\n",
-                       bpf_tasks, raw / (double) (bpf_tasks ? bpf_tasks : 1),
-                       raw / (double) (host_tasks() ? host_tasks() : 1));
-                printf("    plain pass of the BPF rounds: %.2f ms\n", median_usec(&plain_b) / 1e3);
+                print_row("5 BPF backend (manager_scan)", median_usec(&res->s[METHOD_BPF_SCAN]),
+                          median_ratio(&res->s[METHOD_BPF_SCAN]), "");
+                snprintf(target, sizeof(target), "<= 0.5 ms per pass for ~600 tasks: %s at %u tasks",
+                         verdict(raw <= 500.0), bt);
+                print_row("  raw bpf_counter_scan() pass", raw, median_ratio(&res->s[METHOD_BPF_RAW]), target);
+                printf("    The iterator walks every task on the host (threads included) and filters in the kernel:\n"
+                       "    %.3f µs per host task, so ~%.2f ms for 600 tasks (scaled, fixed costs included): %s;\n"
+                       "    %zu watched processes returned, %.2f µs per watched process. Plain pass of these\n"
+                       "    rounds: %.2f ms.\n",
+                       per_task, per_task * 600 / 1e3, verdict(per_task * 600 <= 500.0), res->bpf_tasks,
+                       raw / (double) (res->bpf_tasks ? res->bpf_tasks : 1),
+                       median_usec(&res->s[METHOD_PLAIN_BPF]) / 1e3);
         } else
-                printf("%-48s skipped: BPF backend unavailable: %s\n", "5 BPF backend",
-                       bpf_reason ? bpf_reason : "unknown reason");
+                printf("%-50s skipped: BPF backend unavailable: %s\n", "5 BPF backend",
+                       res->bpf_reason ? res->bpf_reason : "unknown reason");
 
-        printf("\n%-48s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "peak RSS, /proc backend",
-               rss.procfs_maxrss_kib / 1024.0, rss.procfs_hwm_kib / 1024.0,
-               verdict(rss.procfs_maxrss_kib <= 2048));
-        if (rss.bpf_maxrss_kib >= 0)
-                printf("%-48s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "peak RSS, then also the BPF backend",
-                       rss.bpf_maxrss_kib / 1024.0, rss.bpf_hwm_kib / 1024.0, verdict(rss.bpf_maxrss_kib <= 2048));
-        printf("    (a child forked before any pass: builds the Manager, runs %u forced passes per backend)\n",
-               arg_passes);
-        r = 0;
+        printf("\npeak RSS of a process running the daemon's scan code (a child forked before any pass: it\n"
+               "builds the Manager and runs %u forced passes per backend; VmRSS at its start %.2f MiB):\n",
+               arg_passes, res->rss.start_rss_kib / 1024.0);
+        printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "  /proc backend: peak",
+               res->rss.procfs_maxrss_kib / 1024.0, res->rss.procfs_hwm_kib / 1024.0,
+               verdict(res->rss.procfs_maxrss_kib <= 2048));
+        printf("%-50s %9.2f MiB\n", "    VmRSS after the passes", res->rss.procfs_rss_kib / 1024.0);
+        if (res->rss.bpf_maxrss_kib >= 0) {
+                printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "  then the BPF backend too: peak",
+                       res->rss.bpf_maxrss_kib / 1024.0, res->rss.bpf_hwm_kib / 1024.0,
+                       verdict(res->rss.bpf_maxrss_kib <= 2048));
+                printf("%-50s %9.2f MiB\n", "    VmRSS after the passes", res->rss.bpf_rss_kib / 1024.0);
+        }
+}
 
-finish:
-        m = manager_free(m);
-        samples_done(&wc);
-        samples_done(&plain_a);
-        samples_done(&procfs);
-        samples_done(&plain_b);
-        samples_done(&bpf_scan);
-        samples_done(&bpf_raw);
-        return r;
+static int run(Results *res) {
+        const char *mount = NULL;
+        BpfCounter *probe = NULL;
+        int r;
+
+        r = bench_host_find_cgroup2(&mount);
+        if (r < 0) {
+                fprintf(stderr, "scan-bench: no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified; "
+                        "the bench needs one to place its processes.\n");
+                return r;
+        }
+        for (Method i = 0; i < _METHOD_MAX; i++)
+                if (samples_init(&res->s[i], arg_passes) < 0)
+                        return -ENOMEM;
+
+        printf("Setting up %u processes of ~%u maps and %u of ~%u maps in %u cgroups under %s/mapguard-bench-%d ...\n",
+               arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_HOST_CGROUPS, mount, (int) getpid());
+        fflush(stdout);
+        r = bench_host_setup(mount, arg_procs, arg_vmas, arg_big, BIG_VMAS, &res->total_maps);
+        if (r < 0) {
+                errno = -r;
+                fprintf(stderr, "scan-bench: failed to set up the synthetic host: %m\n");
+                return r;
+        }
+
+        r = bpf_counter_new(&probe, &res->bpf_reason);
+        res->have_bpf = r >= 0;
+        probe = bpf_counter_free(probe);
+        if (!res->have_bpf)
+                printf("BPF backend unavailable: %s; skipping method 5.\n",
+                       res->bpf_reason ? res->bpf_reason : "unknown reason");
+
+        /* First, in a fresh process forked before this one allocates anything big. */
+        r = measure_rss(mount, res->have_bpf, &res->rss);
+        if (r < 0) {
+                errno = -r;
+                fprintf(stderr, "scan-bench: the RSS child failed: %m\n");
+                return r;
+        }
+
+        r = time_procfs_rounds(mount, res);
+        if (r < 0)
+                return r;
+        if (res->have_bpf) {
+                r = time_bpf_rounds(mount, res);
+                if (r < 0)
+                        return r;
+        }
+        r = time_adaptive(mount, res);
+        if (r < 0)
+                return r;
+
+        print_results(mount, res);
+        return 0;
 }
 
 int main(int argc, char *argv[]) {
+        Results res = {};
+        sigset_t mask;
         int r;
 
         r = parse_argv(argc, argv);
@@ -993,17 +850,28 @@ int main(int argc, char *argv[]) {
                         "maps.\n");
                 return EXIT_FAILURE;
         }
-        /* The daemon's code logs warnings (e.g. no journal here); the bench's output is its table. */
+        /* The daemon's code logs warnings (e.g. when there is no journal); the bench's output is its table. */
         log_set_max_priority(LOG_ERR);
 
-        r = install_signal_handlers();
+        r = bench_host_install_signal_handlers();
         if (r < 0) {
                 errno = -r;
                 fprintf(stderr, "scan-bench: failed to install signal handlers: %m\n");
                 return EXIT_FAILURE;
         }
 
-        r = run();
-        bench_cleanup();
+        r = run(&res);
+
+        /* From here the cleanup runs once, not also from a handler. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        bench_host_cleanup();
+
+        for (Method i = 0; i < _METHOD_MAX; i++)
+                samples_done(&res.s[i]);
+        free(res.bpf_reason);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
