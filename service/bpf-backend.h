@@ -16,7 +16,8 @@ typedef struct BpfTaskCount {
         uint32_t pid;             /* the thread-group id: threads are never reported on their own */
         uint32_t map_count;       /* mm->map_count, what vm.max_map_count limits */
         uint64_t cgroup_id;       /* the watched cgroup (nearest ancestor-or-self) the process is in */
-        uint64_t start_time_ns;   /* task start, CLOCK_MONOTONIC ns: tells a reused pid apart */
+        uint64_t start_time_ns;   /* process start, CLOCK_BOOTTIME ns (/proc/PID/stat's starttime in
+                                   * ns): tells a reused pid apart */
         char comm[16];            /* NUL-terminated */
 } BpfTaskCount;
 

@@ -280,10 +280,12 @@ static int make_cgroup_dirs(void) {
             asprintf(&F.nested_dir, "%s/%s/nested", mount, name) < 0)
                 return -ENOMEM;
         if (mkdir(F.cgroup_dir, 0755) < 0) {
-                fprintf(stderr, "Failed to create cgroup %s: %m\n", F.cgroup_dir);
+                int r = -errno;
+
+                fprintf(stderr, "Failed to create cgroup %s: %s\n", F.cgroup_dir, strerror(-r));
                 free(F.cgroup_dir);
                 F.cgroup_dir = NULL;
-                return -errno;
+                return r;
         }
         if (mkdir(F.nested_dir, 0755) < 0)
                 return -errno;
@@ -465,7 +467,7 @@ static void check_scan(bool (*wanted)(size_t i), uint64_t (*expected_id)(size_t 
                 assert_int_equal(t->map_count, child->expected_map_count);
                 assert_int_equal(t->cgroup_id, expected_id(i));
                 assert_string_equal(t->comm, child_specs[i].comm);
-                /* The kernel's start time in ns against /proc's in clock ticks: same moment. */
+                /* The start time in ns against /proc's in clock ticks, both since boot. */
                 assert_true(t->start_time_ns / (UINT64_C(1000000000) / ticks_per_sec) <=
                             proc_start_ticks(child->pid) + 1);
                 assert_true(t->start_time_ns / (UINT64_C(1000000000) / ticks_per_sec) + 1 >=

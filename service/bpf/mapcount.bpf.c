@@ -79,7 +79,8 @@ int report_map_counts(struct bpf_iter__task *ctx) {
         rec.pid = task->tgid;
         rec.map_count = mm->map_count;
         rec.cgroup_id = cgroup_id;
-        rec.start_time_ns = leader->start_time;
+        /* Boot-based, as /proc/PID/stat's starttime, so that both backends agree on it. */
+        rec.start_time_ns = leader->start_boottime;
         bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), leader->comm);
 
         bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
