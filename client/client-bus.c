@@ -44,7 +44,8 @@ int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *bu
         }
 
         if (bus_error_is_not_running(e)) {
-                snprintf(buf, size, "mapguardd is not running%s%s%s. Start it with: systemctl start mapguardd",
+                snprintf(buf, size,
+                         "mapguardd is not running%s%s%s. Start it with: systemctl start mapguardd",
                          detail ? " (" : "", detail ?: "", detail ? ")" : "");
                 return EXIT_FAILURE;
         }
@@ -63,7 +64,8 @@ int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *bu
                          action, detail ?: e->name);
                 return EXIT_FAILURE;
         }
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT, "org.freedesktop.DBus.Error.TimedOut") ||
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
+                                   "org.freedesktop.DBus.Error.TimedOut") ||
             r == -ETIMEDOUT) {
                 snprintf(buf, size, "Failed to %s: mapguardd did not answer in time.", action);
                 return EXIT_FAILURE;
@@ -89,29 +91,20 @@ int bus_connect_mapguard(sd_bus **ret) {
         const char *address = getenv("MAPGUARD_BUS_ADDRESS");
         int r;
 
-        if (!address) {
+        if (!address)
                 r = sd_bus_open_system(&bus);
-                if (r < 0) {
-                        fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
-                        return r;
-                }
-                *ret = TAKE_PTR(bus);
-                return 0;
+        else {
+                /* A private bus for tests: the same client protocol, another socket. */
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
         }
-
-        /* A private bus for tests: the same client protocol, another socket. */
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, address);
-        if (r >= 0)
-                r = sd_bus_set_bus_client(bus, true);
-        if (r >= 0)
-                r = sd_bus_start(bus);
-        if (r < 0) {
-                fprintf(stderr, "Failed to connect to the bus at %s ($MAPGUARD_BUS_ADDRESS): %s\n", address,
-                        strerror(-r));
+        if (r < 0)
                 return r;
-        }
         *ret = TAKE_PTR(bus);
         return 0;
 }

@@ -54,7 +54,7 @@ typedef struct ProcessInfo {
 } ProcessInfo;
 
 /* Connects to the system bus, or to $MAPGUARD_BUS_ADDRESS when set (a private bus for tests). Returns 0 or
- * -errno (printed). */
+ * -errno; prints nothing (`check` reports it on stdout, everything else on stderr). */
 int bus_connect_mapguard(sd_bus **ret);
 
 /* Puts a sentence about a failed call (action: "list the watched units") into buf and returns the exit

@@ -57,7 +57,8 @@ const char *format_headroom(char *buf, size_t size, uint32_t headroom, uint32_t 
         if (limit == 0)
                 snprintf(buf, size, "%" PRIu32, headroom);
         else
-                snprintf(buf, size, "%" PRIu32 " (%" PRIu64 "%%)", headroom, format_percent(headroom, limit));
+                snprintf(buf, size, "%" PRIu32 " (%" PRIu64 "%%)", headroom,
+                         format_percent(headroom, limit));
         return buf;
 }
 
@@ -128,7 +129,8 @@ const char *format_timespan(char *buf, size_t size, uint64_t usec) {
                                 break;
                         continue;
                 }
-                int r = snprintf(buf + n, size - n, "%s%" PRIu64 "%s", shown > 0 ? " " : "", v, units[i].suffix);
+                int r = snprintf(buf + n, size - n, "%s%" PRIu64 "%s", shown > 0 ? " " : "", v,
+                                 units[i].suffix);
                 if (r < 0 || (size_t) r >= size - n)
                         break;
                 n += (size_t) r;
@@ -368,7 +370,8 @@ int format_check(const Headroom *h, uint32_t warning_percent, uint32_t critical_
                  * draws them as lines: 'label'=value;warn;crit;min;max. */
                 r = asprintf(&line,
                              "MAPGUARD %s - %s pid %" PRIu32 " (%s) %" PRIu32 "/%" PRIu32 " maps, %" PRIu32
-                             " headroom (%" PRIu64 "%%) | map_count=%" PRIu32 ";%" PRIu64 ";%" PRIu64 ";0;%" PRIu32
+                             " headroom (%" PRIu64 "%%) | map_count=%" PRIu32 ";%" PRIu64 ";%" PRIu64
+                             ";0;%" PRIu32
                              " headroom=%" PRIu32 " max_map_count=%" PRIu32,
                              format_check_status(code), unit, h->pid, comm, h->map_count, h->max_map_count,
                              h->headroom, format_percent(h->headroom, h->max_map_count), h->map_count,

@@ -35,7 +35,8 @@ typedef struct Headroom {
         const char *level;
 } Headroom;
 
-/* Returns floor(part * 100 / whole), 0 when whole is 0. Computed in 64 bits, so UINT32_MAX inputs are fine. */
+/* Returns floor(part * 100 / whole), 0 when whole is 0. Computed in 64 bits: inputs up to UINT32_MAX are
+ * fine. */
 uint64_t format_percent(uint64_t part, uint64_t whole);
 
 /* Returns the map count at which `percent` of `limit` is reached (floor), the daemon's threshold. */
@@ -60,7 +61,8 @@ const char *format_growth(char *buf, size_t size, double per_minute);
 #define FORMAT_TIME_TO_LIMIT_MAX 48
 const char *format_time_to_limit(char *buf, size_t size, uint64_t seconds);
 
-/* A duration in the short systemd style: "10s", "1min 30s", "2h 5min", "3d 4h", "500ms", "0". Returns buf. */
+/* A duration in the short systemd style: "10s", "1min 30s", "2h 5min", "3d 4h", "500ms", "0".
+ * Returns buf. */
 #define FORMAT_TIMESPAN_MAX 48
 const char *format_timespan(char *buf, size_t size, uint64_t usec);
 
@@ -89,7 +91,7 @@ bool format_want_color(bool stdout_is_tty, const char *no_color, const char *ter
 size_t format_columns(const char *columns_env, int fd);
 
 /* Formats the one-line `check` result with its perfdata, e.g.
- *   MAPGUARD WARNING - a.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom (19%) | map_count=...
+ *   MAPGUARD WARNING - a.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom (19%) | ...
  * Returns the plugin exit code (CHECK_*) and the malloc'd line in *ret_line, or -ENOMEM (then *ret_line
  * is untouched). An h with level "unknown" or without a unit gives CHECK_UNKNOWN. */
 int format_check(const Headroom *h, uint32_t warning_percent, uint32_t critical_percent, char **ret_line);

@@ -16,7 +16,7 @@ typedef struct JsonWriter {
         unsigned depth;
         bool first[JSON_DEPTH_MAX + 1]; /* Nothing written yet at this level: no comma needed. */
         bool after_key;                 /* The next value completes a "key": pair. */
-        bool broken;                    /* Misuse (depth overflow, unbalanced end): the document is invalid. */
+        bool broken;                    /* Misuse (too deep, unbalanced end): the document is invalid. */
 } JsonWriter;
 
 /* Starts a document on f. */

@@ -118,7 +118,8 @@ static int print_units(const UnitInfo *units, size_t n_shown, size_t n, uint32_t
 
         if (arg_legend) {
                 if (n_shown < n)
-                        printf("\n%zu of %zu units listed, nearest the limit first; 'mapguardctl list' shows all.\n",
+                        printf("\n%zu of %zu units listed, nearest the limit first; "
+                               "'mapguardctl list' shows all.\n",
                                n_shown, n);
                 else
                         printf("\n%zu unit%s listed.\n", n, n == 1 ? "" : "s");
@@ -192,8 +193,8 @@ static int verb_status(sd_bus *bus, char **args) {
                 printf("  Tuned limit: %" PRIu32 " (sysctl.d)\n", info.tuned_max_map_count);
         else
                 printf("  Tuned limit: not set in sysctl.d\n");
-        printf("   Thresholds: warning at %" PRIu32 "%% (%" PRIu64 " maps), critical at %" PRIu32 "%% (%" PRIu64
-               " maps)\n",
+        printf("   Thresholds: warning at %" PRIu32 "%% (%" PRIu64 " maps), critical at %" PRIu32
+               "%% (%" PRIu64 " maps)\n",
                info.warning_percent, format_threshold(info.max_map_count, info.warning_percent),
                info.critical_percent, format_threshold(info.max_map_count, info.critical_percent));
         if (info.last_scan_usec > 0)
@@ -214,7 +215,8 @@ static int get_max_map_count(sd_bus *bus, uint32_t *ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "MaxMapCount", &error, 'u', ret);
+        r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "MaxMapCount", &error, 'u',
+                                        ret);
         if (r < 0)
                 return bus_error_log("read MaxMapCount", &error, r);
         return 0;
@@ -249,15 +251,30 @@ static int verb_list(sd_bus *bus, char **args) {
 }
 
 static int verb_show(sd_bus *bus, char **args) {
-        static const char *const headers[] = { "PID", "COMM", "LEVEL", "MAPS", "HEADROOM", "GROWTH", "LIMIT" };
+        static const char *const headers[] = {
+                "PID", "COMM", "LEVEL", "MAPS", "HEADROOM", "GROWTH", "LIMIT",
+        };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ ProcessInfo *procs = NULL;
+        _cleanup_free_ char *unit = NULL;
         size_t n = 0;
         uint32_t limit = 0;
         Table *t;
         int r;
 
-        r = process_list_get(bus, args[0], &reply, &procs, &n);
+        /* As systemctl does: "foo" means "foo.service". */
+        if (!strchr(args[0], '.')) {
+                if (asprintf(&unit, "%s.service", args[0]) < 0) {
+                        unit = NULL; /* asprintf() leaves it undefined on failure. */
+                        return -ENOMEM;
+                }
+        } else {
+                unit = strdup(args[0]);
+                if (!unit)
+                        return -ENOMEM;
+        }
+
+        r = process_list_get(bus, unit, &reply, &procs, &n);
         if (r != 0)
                 return r;
 
@@ -266,7 +283,7 @@ static int verb_show(sd_bus *bus, char **args) {
 
                 json_writer_init(&w, stdout);
                 json_begin_object(&w);
-                json_key_string(&w, "unit", args[0]);
+                json_key_string(&w, "unit", unit);
                 json_key(&w, "processes");
                 json_begin_array(&w);
                 for (size_t i = 0; i < n; i++) {
@@ -291,7 +308,7 @@ static int verb_show(sd_bus *bus, char **args) {
 
         if (n == 0) {
                 if (arg_legend)
-                        printf("No processes in %s.\n", args[0]);
+                        printf("No processes in %s.\n", unit);
                 return 0;
         }
         r = get_max_map_count(bus, &limit);
@@ -321,10 +338,11 @@ static int verb_show(sd_bus *bus, char **args) {
                 if (r >= 0)
                         r = table_add_cell(t, maps, NULL);
                 if (r >= 0)
-                        r = table_add_cell(t, format_headroom(headroom, sizeof(headroom), p->headroom, limit),
-                                           NULL);
+                        r = table_add_cell(
+                                t, format_headroom(headroom, sizeof(headroom), p->headroom, limit), NULL);
                 if (r >= 0)
-                        r = table_add_cell(t, format_growth(growth, sizeof(growth), p->growth_per_minute), NULL);
+                        r = table_add_cell(t, format_growth(growth, sizeof(growth), p->growth_per_minute),
+                                           NULL);
                 if (r >= 0)
                         r = table_add_cell(t, format_time_to_limit(eta, sizeof(eta), p->seconds_to_limit),
                                            NULL);
@@ -368,7 +386,8 @@ static int verb_pid(sd_bus *bus, char **args) {
         r = manager_call(bus, "GetProcess", &error, &reply, "u", pid);
         if (r < 0)
                 return bus_error_log("look up the process", &error, r);
-        r = sd_bus_message_read(reply, "ssuuus", &unit, &comm, &map_count, &max_map_count, &headroom, &level);
+        r = sd_bus_message_read(reply, "ssuuus", &unit, &comm, &map_count, &max_map_count, &headroom,
+                                &level);
         if (r < 0) {
                 fprintf(stderr, "Failed to parse the answer about pid %" PRIu32 ": %s\n", pid, strerror(-r));
                 return r;
@@ -390,7 +409,8 @@ static int verb_pid(sd_bus *bus, char **args) {
                 return json_finish(&w);
         }
 
-        _cleanup_free_ char *u = format_sanitize(unit), *c = format_sanitize(comm), *l = format_sanitize(level);
+        _cleanup_free_ char *u = format_sanitize(unit), *c = format_sanitize(comm),
+                            *l = format_sanitize(level);
         char hr[FORMAT_HEADROOM_MAX];
         const char *color = arg_color ? format_level_color(level) : NULL;
         if (!u || !c || !l)
@@ -411,6 +431,23 @@ static int verb_monitor(sd_bus *bus, char **args) {
         };
 
         return monitor_run(bus, &options);
+}
+
+/* Reports `check`'s UNKNOWN with the reason. A monitoring system reads the plugin's standard output, so
+ * the reason goes there, not to stderr. Returns CHECK_UNKNOWN. */
+static int check_unknown(const char *why) {
+        if (arg_json) {
+                JsonWriter w;
+
+                json_writer_init(&w, stdout);
+                json_begin_object(&w);
+                json_key_string(&w, "status", "UNKNOWN");
+                json_key_string(&w, "reason", why);
+                json_end_object(&w);
+                (void) json_writer_finish(&w);
+        } else
+                printf("MAPGUARD UNKNOWN - %s\n", why);
+        return CHECK_UNKNOWN;
 }
 
 static int verb_check(sd_bus *bus, char **args) {
@@ -436,8 +473,8 @@ static int verb_check(sd_bus *bus, char **args) {
         r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "WarningPercent", &error, 'u',
                                         &warning);
         if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "CriticalPercent", &error,
-                                                'u', &critical);
+                r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "CriticalPercent",
+                                                &error, 'u', &critical);
         if (r < 0) {
                 (void) bus_error_explain("read the thresholds", &error, r, why, sizeof(why));
                 goto unknown;
@@ -471,22 +508,11 @@ static int verb_check(sd_bus *bus, char **args) {
         return r < 0 ? CHECK_UNKNOWN : code;
 
 unknown:
-        /* A monitoring system reads the plugin's standard output, so the reason goes there. */
-        if (arg_json) {
-                JsonWriter w;
-
-                json_writer_init(&w, stdout);
-                json_begin_object(&w);
-                json_key_string(&w, "status", "UNKNOWN");
-                json_key_string(&w, "reason", why);
-                json_end_object(&w);
-                (void) json_writer_finish(&w);
-        } else
-                printf("MAPGUARD UNKNOWN - %s\n", why);
-        return CHECK_UNKNOWN;
+        return check_unknown(why);
 }
 
-static int call_recommend(sd_bus *bus, sd_bus_message **ret_reply, uint32_t *ret_value, const char **ret_reason) {
+static int call_recommend(sd_bus *bus, sd_bus_message **ret_reply, uint32_t *ret_value,
+                          const char **ret_reason) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -541,8 +567,10 @@ static int tune_apply(uint32_t target, const ManagerInfo *info, uint32_t value, 
                      "mapguardd recommended %" PRIu32 ": %s\n"
                      "The live limit was %" PRIu32 " and the sysctl.d files asked for %" PRIu32
                      "; the largest of the three is kept, so the limit is never lowered.",
-                     value, reason, info->max_map_count, info->tuned_max_map_count) < 0)
+                     value, reason, info->max_map_count, info->tuned_max_map_count) < 0) {
+                why = NULL; /* asprintf() leaves it undefined on failure. */
                 return -ENOMEM;
+        }
         r = tune_path(arg_root, TUNE_SYSCTL_FILE, &file);
         if (r >= 0)
                 r = tune_path(arg_root, TUNE_PROC_FILE, &proc);
@@ -560,7 +588,8 @@ static int tune_apply(uint32_t target, const ManagerInfo *info, uint32_t value, 
         if (target == info->max_map_count) {
                 *ret_live_updated = false;
                 if (!arg_json)
-                        printf("vm.max_map_count is already %" PRIu32 "; the running kernel needs no change.\n",
+                        printf("vm.max_map_count is already %" PRIu32
+                               "; the running kernel needs no change.\n",
                                target);
                 return 0;
         }
@@ -579,7 +608,8 @@ static int tune_apply(uint32_t target, const ManagerInfo *info, uint32_t value, 
         }
         *ret_live_updated = true;
         if (!arg_json)
-                printf("Raised vm.max_map_count from %" PRIu32 " to %" PRIu32 ".\n", info->max_map_count, target);
+                printf("Raised vm.max_map_count from %" PRIu32 " to %" PRIu32 ".\n", info->max_map_count,
+                       target);
         return 0;
 }
 
@@ -796,7 +826,8 @@ int main(int argc, char *argv[]) {
                 if (streq(verbs[i].name, name))
                         verb = verbs + i;
         if (!verb) {
-                fprintf(stderr, "Unknown verb '%s'. See '%s --help'.\n", name, program_invocation_short_name);
+                fprintf(stderr, "Unknown verb '%s'. See '%s --help'.\n", name,
+                        program_invocation_short_name);
                 return EXIT_FAILURE;
         }
         n_args = optind < argc ? argc - optind - 1 : 0;
@@ -821,10 +852,17 @@ int main(int argc, char *argv[]) {
 
         r = bus_connect_mapguard(&bus);
         if (r < 0) {
-                if (verb->dispatch == verb_check) {
-                        printf("MAPGUARD UNKNOWN - cannot connect to the bus: %s\n", strerror(-r));
-                        return CHECK_UNKNOWN;
-                }
+                const char *address = getenv("MAPGUARD_BUS_ADDRESS");
+                char why[512];
+
+                if (address)
+                        snprintf(why, sizeof(why), "Failed to connect to the bus at %s ($MAPGUARD_BUS_ADDRESS): %s",
+                                 address, strerror(-r));
+                else
+                        snprintf(why, sizeof(why), "Failed to connect to the system bus: %s", strerror(-r));
+                if (verb->dispatch == verb_check)
+                        return check_unknown(why);
+                fprintf(stderr, "%s\n", why);
                 return EXIT_FAILURE;
         }
 

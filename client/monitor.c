@@ -54,8 +54,8 @@ static int on_level_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 if (!u || !c || !o || !n)
                         return -ENOMEM;
                 printf("%s %s pid %" PRIu32 " (%s): %s -> %s%s%s, %" PRIu32 "/%" PRIu32 " maps\n",
-                       format_timestamp(ts, sizeof(ts), (uint64_t) time(NULL) * USEC_PER_SEC), u, pid, c, o, color ?: "", n,
-                       color ? ANSI_NORMAL : "", map_count, max_map_count);
+                       format_timestamp(ts, sizeof(ts), (uint64_t) time(NULL) * USEC_PER_SEC), u, pid, c, o,
+                       color ?: "", n, color ? ANSI_NORMAL : "", map_count, max_map_count);
                 /* Each change must reach a pipe (a log collector) as it happens, not at exit. */
                 r = fflush(stdout) == 0 ? 0 : -errno;
         }
@@ -95,8 +95,8 @@ int monitor_run(sd_bus *bus, const MonitorOptions *options) {
 
         /* Subscribe first, then ask for the version: the daemon is known to run (or was activated by the
          * call) when the first line appears, and no change after that line can be missed. */
-        r = sd_bus_match_signal(bus, &slot, BUS_NAME, BUS_PATH, BUS_MANAGER, "LevelChanged", on_level_changed,
-                                (void *) options);
+        r = sd_bus_match_signal(bus, &slot, BUS_NAME, BUS_PATH, BUS_MANAGER, "LevelChanged",
+                                on_level_changed, (void *) options);
         if (r < 0) {
                 fprintf(stderr, "Failed to subscribe to LevelChanged: %s\n", strerror(-r));
                 return r;
@@ -106,7 +106,8 @@ int monitor_run(sd_bus *bus, const MonitorOptions *options) {
                 return bus_error_log("reach mapguardd", &error, r);
         if (options->legend) {
                 _cleanup_free_ char *v = format_sanitize(version);
-                fprintf(stderr, "Monitoring level changes of mapguardd %s. Press Ctrl+C to stop.\n", v ?: "");
+                fprintf(stderr, "Monitoring level changes of mapguardd %s. Press Ctrl+C to stop.\n",
+                        v ?: "");
         }
 
         r = sd_event_loop(e);
@@ -115,7 +116,8 @@ int monitor_run(sd_bus *bus, const MonitorOptions *options) {
         code = r;
         if (code != 0)
                 fprintf(stderr, "Stopped monitoring: %s\n",
-                        sd_bus_is_open(bus) > 0 ? "cannot write to standard output" : "the bus connection closed");
+                        sd_bus_is_open(bus) > 0 ? "cannot write to standard output"
+                                                : "the bus connection closed");
         return code == 0 ? 0 : -EIO;
 
 fail:

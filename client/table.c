@@ -221,8 +221,8 @@ int table_print(const Table *t, FILE *f, size_t width, bool legend, bool color) 
                 while (last > 0 && !*cells[last].text)
                         last--;
                 for (size_t c = 0; c <= last; c++) {
-                        r = table_print_cell(t, f, c, cells[c].text, color ? cells[c].color : NULL, widths[c],
-                                             c == last);
+                        r = table_print_cell(t, f, c, cells[c].text, color ? cells[c].color : NULL,
+                                             widths[c], c == last);
                         if (r < 0)
                                 return r;
                 }

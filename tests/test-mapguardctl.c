@@ -344,8 +344,12 @@ static int setup(void **state) {
         if (!tmpdir || !mkdtemp(tmpdir))
                 return -1;
         mapguardctl = strdup(MAPGUARDCTL_PATH);
-        if (!mapguardctl || asprintf(&bus_address, "unix:path=%s/bus", tmpdir) < 0 || asprintf(&conf, "%s/bus.conf", tmpdir) < 0)
+        if (!mapguardctl || asprintf(&bus_address, "unix:path=%s/bus", tmpdir) < 0)
+                return -1; /* The process ends: what asprintf() left behind does not matter. */
+        if (asprintf(&conf, "%s/bus.conf", tmpdir) < 0) {
+                conf = NULL;
                 return -1;
+        }
 
         f = fopen(conf, "we");
         if (!f)
@@ -361,8 +365,10 @@ static int setup(void **state) {
                 return -1;
 
         /* --fork returns once the socket listens; --print-pid says whom to stop at the end. */
-        if (asprintf(&cmd, "dbus-daemon --config-file='%s' --fork --print-pid", conf) < 0)
+        if (asprintf(&cmd, "dbus-daemon --config-file='%s' --fork --print-pid", conf) < 0) {
+                cmd = NULL;
                 return -1;
+        }
         f = popen(cmd, "re");
         if (!f)
                 return -1;
@@ -391,6 +397,8 @@ static int teardown(void **state) {
         /* tmpdir is this test's own mkdtemp() directory. */
         if (tmpdir && asprintf(&cmd, "rm -rf '%s'", tmpdir) >= 0)
                 (void) system(cmd);
+        else
+                cmd = NULL;
         free(tmpdir);
         free(bus_address);
         free(mapguardctl);
@@ -423,6 +431,21 @@ static void test_not_running(void **state) {
         assert_ctl("monitor", 1, "",
                    "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "
                    "Start it with: systemctl start mapguardd\n");
+
+        /* No bus at all: check still answers in the plugin's terms. */
+        setenv("MAPGUARD_BUS_ADDRESS", "unix:path=/nonexistent/bus", 1);
+        assert_ctl("check", 3,
+                   "MAPGUARD UNKNOWN - Failed to connect to the bus at unix:path=/nonexistent/bus "
+                   "($MAPGUARD_BUS_ADDRESS): No such file or directory\n",
+                   NULL);
+        assert_ctl("--json check", 3,
+                   "{\"status\":\"UNKNOWN\",\"reason\":\"Failed to connect to the bus at "
+                   "unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No such file or directory\"}\n",
+                   NULL);
+        assert_ctl("list", 1, "",
+                   "Failed to connect to the bus at unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No such file "
+                   "or directory\n");
+        setenv("MAPGUARD_BUS_ADDRESS", bus_address, 1);
 }
 
 static void test_status(void **state) {
@@ -552,6 +575,9 @@ static void test_show(void **state) {
         assert_json_valid("--json show ingester.service");
         assert_ctl("show idle.scope", 0, "No processes in idle.scope.\n", NULL);
         assert_ctl("show nope.service", 1, "", "Unit nope.service is not watched.\n");
+        /* A name without a suffix is a service, as for systemctl. */
+        assert_ctl("show nope", 1, "", "Unit nope.service is not watched.\n");
+        assert_int_equal(ctl("--no-legend show ingester", NULL, NULL), 0);
         assert_ctl("show", 1, "", "'show' needs UNIT.\n");
 }
 
@@ -653,7 +679,8 @@ static void test_tune_apply(void **state) {
         server_start(SCENARIO_WARNING);
 
         assert_true(asprintf(&root, "%s/root", tmpdir) >= 0);
-        assert_true(asprintf(&cmd, "mkdir -p '%s/etc' '%s/proc/sys/vm' && echo 65530 > '%s/proc/sys/vm/max_map_count'",
+        assert_true(asprintf(&cmd,
+                             "mkdir -p '%s/etc' '%s/proc/sys/vm' && echo 65530 > '%s/proc/sys/vm/max_map_count'",
                              root, root, root) >= 0);
         assert_int_equal(system(cmd), 0);
         assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);

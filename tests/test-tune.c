@@ -42,7 +42,11 @@ static int teardown_root(void **state) {
         char *root = *state;
 
         /* The root is a fresh mkdtemp() directory of this test, nothing else. */
-        if (asprintf(&cmd, "rm -rf '%s'", root) < 0 || system(cmd) != 0)
+        if (asprintf(&cmd, "rm -rf '%s'", root) < 0) {
+                cmd = NULL;
+                return -1;
+        }
+        if (system(cmd) != 0)
                 return -1;
         free(root);
         return 0;
