@@ -856,8 +856,9 @@ int main(int argc, char *argv[]) {
                 char why[512];
 
                 if (address)
-                        snprintf(why, sizeof(why), "Failed to connect to the bus at %s ($MAPGUARD_BUS_ADDRESS): %s",
-                                 address, strerror(-r));
+                        snprintf(why, sizeof(why),
+                                 "Failed to connect to the bus at %s ($MAPGUARD_BUS_ADDRESS): %s", address,
+                                 strerror(-r));
                 else
                         snprintf(why, sizeof(why), "Failed to connect to the system bus: %s", strerror(-r));
                 if (verb->dispatch == verb_check)
