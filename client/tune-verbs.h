@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-bus.h>
+
+typedef struct TuneOptions {
+        bool json;        /* One JSON document instead of text. */
+        bool apply;       /* tune: write the sysctl.d file and the live value (the caller checked for root). */
+        const char *root; /* tune --apply: where /etc and /proc are (NULL: /). */
+        size_t columns;   /* Terminal width to wrap the reason to; 0: no wrapping. */
+} TuneOptions;
+
+/* `recommend`: Recommend()'s value and reason. Returns 0, -errno, or EXIT_NOPERMISSION (printed). */
+int tune_show_recommendation(sd_bus *bus, const TuneOptions *options);
+
+/* `tune`: the recommendation beside MaxMapCount and TunedMaxMapCount; with options->apply, writes
+ * max(live, tuned, recommended) to /etc/sysctl.d/90-mapguard-tuned.conf and /proc/sys/vm/max_map_count,
+ * saying what it did. Returns 0, -errno (printed; -EROFS etc. after the file was written), or
+ * EXIT_NOPERMISSION. */
+int tune_show(sd_bus *bus, const TuneOptions *options);
