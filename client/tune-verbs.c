@@ -76,8 +76,8 @@ int tune_show_recommendation(sd_bus *bus, const TuneOptions *options) {
         return 0;
 }
 
-static int tune_apply(const TuneOptions *options, uint32_t target, const ManagerInfo *info, uint32_t value, const char *reason,
-                      bool *ret_live_updated) {
+static int tune_apply(const TuneOptions *options, uint32_t target, const ManagerInfo *info, uint32_t value,
+                      const char *reason, bool *ret_live_updated) {
         _cleanup_free_ char *why = NULL, *file = NULL, *proc = NULL;
         int r;
 

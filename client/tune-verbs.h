@@ -7,7 +7,7 @@
 
 typedef struct TuneOptions {
         bool json;        /* One JSON document instead of text. */
-        bool apply;       /* tune: write the sysctl.d file and the live value (the caller checked for root). */
+        bool apply;       /* tune: write the sysctl.d file and the live value (caller checked: root). */
         const char *root; /* tune --apply: where /etc and /proc are (NULL: /). */
         size_t columns;   /* Terminal width to wrap the reason to; 0: no wrapping. */
 } TuneOptions;
