@@ -65,8 +65,9 @@ int log_internal(int priority, int error, const char *file, int line, const char
                                                   "PRIORITY=%i", priority,
                                                   "MESSAGE=%s", message,
                                                   NULL);
-        /* Outside systemd (a terminal, a test) there may be no journal: don't lose the message. */
-        if (r < 0 || (isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM")))
+        /* Started by hand (a terminal, a script, a test) the caller reads stderr, and there may be no
+         * journal at all; under systemd stderr is the journal itself (JOURNAL_STREAM), so say it once. */
+        if (r < 0 || !getenv("JOURNAL_STREAM"))
                 fprintf(stderr, "mapguardd: %s\n", message);
 
         return -error;

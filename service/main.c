@@ -88,9 +88,11 @@ static void print_config(const Config *c) {
         for (size_t i = 0; c->units && c->units[i]; i++)
                 printf("%s%s", i > 0 ? " " : "", c->units[i]);
         printf("\n\n[Thresholds]\nWarningPercent=%u\nCriticalPercent=%u\nHysteresisPercent=%u\n\n"
-               "[Scan]\nIntervalSec=%llums\nBackend=%s\n",
+               "[Scan]\nIntervalSec=%llu%s\nBackend=%s\n",
                c->warning_percent, c->critical_percent, c->hysteresis_percent,
-               (unsigned long long) (c->interval_usec / USEC_PER_MSEC), backend_to_string(c->backend));
+               (unsigned long long) (c->interval_usec % USEC_PER_SEC == 0 ? c->interval_usec / USEC_PER_SEC
+                                                                          : c->interval_usec / USEC_PER_MSEC),
+               c->interval_usec % USEC_PER_SEC == 0 ? "s" : "ms", backend_to_string(c->backend));
 }
 
 int main(int argc, char *argv[]) {
