@@ -25,7 +25,7 @@ man_pages=("$SRC"/man/mapguardd.8 "$SRC"/man/mapguardd.conf.5)
 [ -f "$SRC/man/mapguardctl.1" ] && man_pages+=("$SRC/man/mapguardctl.1")
 
 e2e_boot
-tap_plan $((20 + ${#man_pages[@]}))
+tap_plan $((22 + ${#man_pages[@]}))
 
 as_nobody() {
         e2e_run setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
@@ -133,19 +133,23 @@ tap_ok "an unprivileged caller can read properties" \
         as_nobody busctl get-property "$DEST" "$OBJ" "$IFACE" Version
 tap_ok "an unprivileged caller can call ListUnits" \
         as_nobody busctl call "$DEST" "$OBJ" "$IFACE" ListUnits
+tap_ok "an unprivileged caller can call GetManagedObjects" \
+        as_nobody busctl call "$DEST" "$OBJ" org.freedesktop.DBus.ObjectManager GetManagedObjects
 
-check_rescan_denied() {
+# check_denied METHOD: uid 65534 calling METHOD gets AccessDenied from dbus-daemon itself (the policy
+# file stopped it before the daemon saw it).
+check_denied() {
         local out
-        if out=$(as_nobody dbus-send --system --print-reply --dest="$DEST" "$OBJ" "$IFACE.Rescan" 2>&1); then
-                echo "Rescan succeeded for uid 65534: $out"
+        if out=$(as_nobody dbus-send --system --print-reply --dest="$DEST" "$OBJ" "$IFACE.$1" 2>&1); then
+                echo "$1 succeeded for uid 65534: $out"
                 return 1
         fi
         echo "$out"
-        # dbus-daemon's own refusal: the policy file stopped it before the daemon saw it.
         printf '%s\n' "$out" | grep -q 'org.freedesktop.DBus.Error.AccessDenied' &&
                 printf '%s\n' "$out" | grep -q 'Rejected send message'
 }
-tap_ok "the bus policy refuses Rescan to an unprivileged caller (AccessDenied)" check_rescan_denied
+tap_ok "the bus policy refuses Rescan to an unprivileged caller (AccessDenied)" check_denied Rescan
+tap_ok "the bus policy refuses Reload to an unprivileged caller (AccessDenied)" check_denied Reload
 tap_ok "root can call Rescan" e2e_run busctl call "$DEST" "$OBJ" "$IFACE" Rescan
 
 # --- it still does its job, and needs each capability it keeps ------------------------------------
