@@ -74,6 +74,24 @@ void bench_host_cleanup(void) {
                 }
         n_children = 0;
 
+        /* Anything in the tree that was not recorded (none should be) dies too; Linux >= 5.14. */
+        if (top_created) {
+                char kill_path[PATH_MAX + 16];
+                size_t l = strlen(host_dir);
+
+                if (l + sizeof("/cgroup.kill") <= sizeof(kill_path)) {
+                        int fd;
+
+                        memcpy(kill_path, host_dir, l);
+                        memcpy(kill_path + l, "/cgroup.kill", sizeof("/cgroup.kill"));
+                        fd = open(kill_path, O_WRONLY | O_CLOEXEC);
+                        if (fd >= 0) {
+                                (void) !write(fd, "1", 1);
+                                close(fd);
+                        }
+                }
+        }
+
         for (sig_atomic_t i = n_sub_created; i > 0; i--)
                 rmdir_retry(sub_dirs[i - 1]);
         n_sub_created = 0;
@@ -107,14 +125,24 @@ int bench_host_install_signal_handlers(void) {
         return 0;
 }
 
-/* With the fatal signals blocked around fork(), a signal can never reach a child that still has the
- * parent's handler. */
-pid_t bench_host_fork(void) {
-        sigset_t mask, old;
-        pid_t parent = getpid(), pid;
+void bench_host_block_signals(sigset_t *ret_old) {
+        sigset_t mask;
 
         fatal_signals(&mask);
-        sigprocmask(SIG_BLOCK, &mask, &old);
+        sigprocmask(SIG_BLOCK, &mask, ret_old);
+}
+
+void bench_host_restore_signals(const sigset_t *old) {
+        sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/* The fatal signals stay blocked until the new pid is recorded where the cleanup finds it, and the
+ * child never runs the parent's handler. */
+pid_t bench_host_fork(bool helper) {
+        sigset_t old;
+        pid_t parent = getpid(), pid;
+
+        bench_host_block_signals(&old);
         pid = fork();
         if (pid == 0) {
                 struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -126,8 +154,15 @@ pid_t bench_host_fork(void) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (getppid() != parent)
                         _exit(EXIT_FAILURE);
+        } else if (pid > 0) {
+                if (helper)
+                        helper_pid = pid;
+                else {
+                        children[n_children] = pid;
+                        n_children = n_children + 1;
+                }
         }
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        bench_host_restore_signals(&old);
         return pid;
 }
 
@@ -295,7 +330,7 @@ int bench_host_setup(const char *mount, unsigned n_procs, unsigned vmas, unsigne
                 bool big = i >= n_procs;
                 unsigned cg = big ? BENCH_HOST_CGROUPS - 1 - (i - n_procs) % BENCH_HOST_CGROUPS
                                   : i % BENCH_HOST_CGROUPS;
-                pid_t pid = bench_host_fork();
+                pid_t pid = bench_host_fork(false);
 
                 if (pid < 0) {
                         r = -errno;
@@ -306,8 +341,6 @@ int bench_host_setup(const char *mount, unsigned n_procs, unsigned vmas, unsigne
                         close(fds[0]);
                         workload_run(sub_dirs[cg], big ? big_vmas : vmas, fds[1]);
                 }
-                children[i] = pid;
-                n_children = (sig_atomic_t) (i + 1);
         }
         close(fds[1]);
         if (r >= 0)

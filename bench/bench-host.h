@@ -5,6 +5,8 @@
  * BENCH_HOST_CGROUPS sub-cgroups and forked processes holding many mappings, spread over them.
  * Everything it creates is removed by bench_host_cleanup(), also on SIGINT/SIGTERM/SIGHUP. */
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -33,11 +35,17 @@ const char *bench_host_dir(void);
 const char *bench_host_cgroup(unsigned i);
 
 /* fork(), but the child gets the default signal dispositions (it never runs the parent's cleanup)
- * and is killed when the parent dies. Returns as fork() does. */
-pid_t bench_host_fork(void);
+ * and is killed when the parent dies; the parent records the pid for the cleanup before an interrupt
+ * can run it: as a workload process, or as the one HELPER (the RSS child). Returns as fork() does. */
+pid_t bench_host_fork(bool helper);
 
-/* Registers a short-lived child (a spawned wc, the RSS child) to be killed on an interrupt; 0 clears. */
+/* Records a short-lived child (a spawned wc) to be killed on an interrupt; 0 clears it. Call with the
+ * signals blocked between creating the child and recording it. */
 void bench_host_set_helper(pid_t pid);
+
+/* Blocks SIGINT/SIGTERM/SIGHUP (the previous mask in *RET_OLD), and restores the mask. */
+void bench_host_block_signals(sigset_t *ret_old);
+void bench_host_restore_signals(const sigset_t *old);
 
 /* Kills and reaps every process forked for the host and removes the cgroups. Async-signal-safe;
  * idempotent. */

@@ -51,8 +51,9 @@ static char plain_buf[PLAIN_CHUNK_SIZE];
 /* What the RSS child reports, in KiB. */
 typedef struct RssReport {
         int error;
-        long start_rss_kib;                     /* VmRSS before the first Manager exists */
+        long start_rss_kib, start_anon_kib;     /* VmRSS and RssAnon before the first Manager exists */
         long procfs_rss_kib, bpf_rss_kib;       /* VmRSS after the passes, the Manager still there */
+        long procfs_anon_kib, bpf_anon_kib;     /* RssAnon of those: the part not shared with others */
         long procfs_maxrss_kib, procfs_hwm_kib; /* peak after the /proc backend's passes */
         long bpf_maxrss_kib, bpf_hwm_kib;       /* peak after the BPF backend's too; -1 when not run */
 } RssReport;
@@ -258,14 +259,18 @@ static int wc_pass_with(const posix_spawn_file_actions_t *fa) {
                 for (int i = 0; i < n; i++) {
                         char path[64];
                         char *argv[] = { (char *) "wc", (char *) "-l", path, NULL };
+                        sigset_t old;
                         pid_t pid;
                         int status;
 
                         snprintf(path, sizeof(path), "/proc/%d/maps", (int) pids[i]);
+                        bench_host_block_signals(&old);
                         r = posix_spawnp(&pid, "wc", fa, NULL, argv, environ);
+                        if (r == 0)
+                                bench_host_set_helper(pid);
+                        bench_host_restore_signals(&old);
                         if (r != 0)
                                 return -r;
-                        bench_host_set_helper(pid);
                         while (waitpid(pid, &status, 0) < 0)
                                 if (errno != EINTR)
                                         return -errno;
@@ -372,8 +377,8 @@ static long maxrss_kib(void) {
 
 /* The RSS child: only what the daemon's scan does, ARG_PASSES forced passes per backend. */
 static _Noreturn void rss_child_run(const char *mount, bool bpf, int report_fd) {
-        RssReport rep = { .start_rss_kib = status_kib("VmRSS"), .bpf_rss_kib = -1, .bpf_maxrss_kib = -1,
-                          .bpf_hwm_kib = -1 };
+        RssReport rep = { .start_rss_kib = status_kib("VmRSS"), .start_anon_kib = status_kib("RssAnon"),
+                          .bpf_rss_kib = -1, .bpf_anon_kib = -1, .bpf_maxrss_kib = -1, .bpf_hwm_kib = -1 };
         Manager *m = NULL;
         int r;
 
@@ -381,6 +386,7 @@ static _Noreturn void rss_child_run(const char *mount, bool bpf, int report_fd) 
         for (unsigned i = 0; r >= 0 && i < arg_passes; i++)
                 r = manager_scan(m, true);
         rep.procfs_rss_kib = status_kib("VmRSS");
+        rep.procfs_anon_kib = status_kib("RssAnon");
         m = manager_free(m);
         rep.procfs_maxrss_kib = maxrss_kib();
         rep.procfs_hwm_kib = status_kib("VmHWM");
@@ -392,6 +398,7 @@ static _Noreturn void rss_child_run(const char *mount, bool bpf, int report_fd) 
                 for (unsigned i = 0; r >= 0 && i < arg_passes; i++)
                         r = manager_scan(m, true);
                 rep.bpf_rss_kib = status_kib("VmRSS");
+                rep.bpf_anon_kib = status_kib("RssAnon");
                 m = manager_free(m);
                 rep.bpf_maxrss_kib = maxrss_kib();
                 rep.bpf_hwm_kib = status_kib("VmHWM");
@@ -409,7 +416,7 @@ static int measure_rss(const char *mount, bool bpf, RssReport *ret) {
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
-        pid = bench_host_fork();
+        pid = bench_host_fork(true);
         if (pid < 0) {
                 close(fds[0]);
                 close(fds[1]);
@@ -419,7 +426,6 @@ static int measure_rss(const char *mount, bool bpf, RssReport *ret) {
                 close(fds[0]);
                 rss_child_run(mount, bpf, fds[1]);
         }
-        bench_host_set_helper(pid);
         close(fds[1]);
         do
                 n = read(fds[0], &rep, sizeof(rep));
@@ -767,17 +773,20 @@ static void print_results(const char *mount, Results *res) {
                        res->bpf_reason ? res->bpf_reason : "unknown reason");
 
         printf("\npeak RSS of a process running the daemon's scan code (a child forked before any pass: it\n"
-               "builds the Manager and runs %u forced passes per backend; VmRSS at its start %.2f MiB):\n",
-               arg_passes, res->rss.start_rss_kib / 1024.0);
+               "builds the Manager and runs %u forced passes per backend). At its start, VmRSS %.2f MiB, of\n"
+               "which RssAnon %.2f MiB: the rest is pages of the shared libraries, shared with other processes.\n",
+               arg_passes, res->rss.start_rss_kib / 1024.0, res->rss.start_anon_kib / 1024.0);
         printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "  /proc backend: peak",
                res->rss.procfs_maxrss_kib / 1024.0, res->rss.procfs_hwm_kib / 1024.0,
                verdict(res->rss.procfs_maxrss_kib <= 2048));
-        printf("%-50s %9.2f MiB\n", "    VmRSS after the passes", res->rss.procfs_rss_kib / 1024.0);
+        printf("%-50s %9.2f MiB (RssAnon %.2f MiB)\n", "    VmRSS after the passes", res->rss.procfs_rss_kib / 1024.0,
+               res->rss.procfs_anon_kib / 1024.0);
         if (res->rss.bpf_maxrss_kib >= 0) {
                 printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "  then the BPF backend too: peak",
                        res->rss.bpf_maxrss_kib / 1024.0, res->rss.bpf_hwm_kib / 1024.0,
                        verdict(res->rss.bpf_maxrss_kib <= 2048));
-                printf("%-50s %9.2f MiB\n", "    VmRSS after the passes", res->rss.bpf_rss_kib / 1024.0);
+                printf("%-50s %9.2f MiB (RssAnon %.2f MiB)\n", "    VmRSS after the passes",
+                       res->rss.bpf_rss_kib / 1024.0, res->rss.bpf_anon_kib / 1024.0);
         }
 }
 
@@ -839,7 +848,7 @@ static int run(Results *res) {
 
 int main(int argc, char *argv[]) {
         Results res = {};
-        sigset_t mask;
+        sigset_t old;
         int r;
 
         r = parse_argv(argc, argv);
@@ -863,11 +872,7 @@ int main(int argc, char *argv[]) {
         r = run(&res);
 
         /* From here the cleanup runs once, not also from a handler. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        bench_host_block_signals(&old);
         bench_host_cleanup();
 
         for (Method i = 0; i < _METHOD_MAX; i++)
