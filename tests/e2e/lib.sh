@@ -7,7 +7,9 @@
 #
 # Environment (set by meson's test env): MAPGUARD_BUILD_ROOT (the build dir), MAPGUARD_SOURCE_ROOT.
 # Optional: E2E_BOOT_TIMEOUT (seconds, default 90), E2E_KEEP=1 (e2e_teardown leaves the container
-# running, for debugging; it prints how to enter and stop it).
+# running, for debugging; it prints how to enter and stop it), E2E_NSPAWN_ARGS (extra
+# systemd-nspawn arguments, split at spaces, e.g. "--capability=CAP_BPF,CAP_PERFMON
+# --system-call-filter=bpf": nspawn withholds those from the container by default).
 #
 # A script looks like this:
 #
@@ -269,8 +271,9 @@ e2e_boot() {
                 e2e_bail "cannot copy vmagrow into $E2E_ROOT"
 
         # basic.target: services enabled on the host image would otherwise hold up the boot.
+        # shellcheck disable=SC2086 # E2E_NSPAWN_ARGS is a list of words
         systemd-nspawn -D "$E2E_ROOT" --register=no --keep-unit --link-journal=no --console=pipe \
-                -b systemd.unit=basic.target </dev/null >"$E2E_CONSOLE_LOG" 2>&1 &
+                ${E2E_NSPAWN_ARGS:-} -b systemd.unit=basic.target </dev/null >"$E2E_CONSOLE_LOG" 2>&1 &
         E2E_NSPAWN_PID=$!
         export E2E_NSPAWN_PID
 
