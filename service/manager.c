@@ -11,7 +11,7 @@
 #include "bus.h"
 #include "cgroup.h"
 #include "journal.h"
-#include "limits.h"
+#include "maxmapcount.h"
 #include "manager.h"
 #include "procfs.h"
 #include "schedule.h"

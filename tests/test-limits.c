@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "limits.h"
+#include "maxmapcount.h"
 #include "util.h"
 
 static char base[] = "/tmp/mapguard-test-limits-XXXXXX";

@@ -32,7 +32,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "limits.h"
+#include "maxmapcount.h"
 #include "procfs.h"
 #include "util.h"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "limits.h"
+#include "maxmapcount.h"
 #include "procfs.h"
 #include "util.h"
 

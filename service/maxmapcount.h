@@ -2,24 +2,10 @@
 
 /* vm.max_map_count: the live value, and the value the sysctl.d files ask for. Pure logic. */
 
-/* This header shares its name with the C library's <limits.h>, and service/ is on the include path
- * of everything linking the core, so <limits.h> lands here: pass it on so that INT_MAX, PATH_MAX, ...
- * keep working. Outside the include guard, and no #pragma once: GCC's own limits.h re-enters
- * <limits.h> from the start of the search path to reach the C library's, which must come through
- * here again. */
-#ifdef __clang__
-#pragma clang diagnostic push
-/* Included as "limits.h" from service/ itself, clang restarts the search, finds this file again and
- * passes on from there: the outcome is the same. */
-#pragma clang diagnostic ignored "-Winclude-next-absolute-path"
-#endif
-#include_next <limits.h>
-#ifdef __clang__
-#pragma clang diagnostic pop
-#endif
+#include <limits.h>
 
-#ifndef MAPGUARD_LIMITS_H
-#define MAPGUARD_LIMITS_H
+#ifndef MAPGUARD_MAXMAPCOUNT_H
+#define MAPGUARD_MAXMAPCOUNT_H
 
 /* ROOT/proc/sys/vm/max_map_count. Returns 0 and the value, -errno on failure, -EBADMSG on garbage
  * (anything but a decimal number from 0 to INT_MAX, the kernel's range, with optional whitespace). */
@@ -38,4 +24,4 @@ int limits_read_live(const char *root, unsigned *ret);
  * ROOT prefixed); -ENOENT when no file sets it; -EBADMSG as above; other -errno on I/O failure. */
 int limits_read_tuned(const char *root, unsigned *ret, char **ret_source);
 
-#endif /* MAPGUARD_LIMITS_H */
+#endif /* MAPGUARD_MAXMAPCOUNT_H */
