@@ -224,7 +224,8 @@ static _Noreturn void workload_run(const char *cgroup_dir, unsigned vmas, int re
                 r = proc_count_maps(NULL, ready.pid, &base);
         if (r >= 0 && vmas > base + 1) {
                 size_t n = vmas - base;
-                char *region = mmap(NULL, n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                char *region = mmap(NULL, n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                                    -1, 0);
 
                 if (region == MAP_FAILED)
                         r = -errno;
@@ -274,8 +275,8 @@ static int wait_ready(int fd, unsigned total, uint64_t *ret_sum) {
                 ssize_t n;
 
                 if (now >= deadline) {
-                        fprintf(stderr, "scan-bench: only %u of %u workload processes were ready after %u s.\n", got,
-                                total, (unsigned) (SETUP_TIMEOUT_USEC / USEC_PER_SEC));
+                        fprintf(stderr, "scan-bench: only %u of %u workload processes were ready after "
+                                "%u s.\n", got, total, (unsigned) (SETUP_TIMEOUT_USEC / USEC_PER_SEC));
                         return -ETIMEDOUT;
                 }
                 r = poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
@@ -292,8 +293,8 @@ static int wait_ready(int fd, unsigned total, uint64_t *ret_sum) {
                 }
                 if (ready.error != 0) {
                         errno = ready.error;
-                        fprintf(stderr, "scan-bench: workload process %d failed to set up its mappings: %m\n",
-                                (int) ready.pid);
+                        fprintf(stderr, "scan-bench: workload process %d failed to set up its mappings: "
+                                "%m\n", (int) ready.pid);
                         return -ready.error;
                 }
                 sum += ready.map_count;
@@ -334,7 +335,8 @@ int bench_host_setup(const char *mount, unsigned n_procs, unsigned vmas, unsigne
 
                 if (pid < 0) {
                         r = -errno;
-                        fprintf(stderr, "scan-bench: failed to fork workload process %u of %u: %m\n", i + 1, total);
+                        fprintf(stderr, "scan-bench: failed to fork workload process %u of %u: %m\n", i + 1,
+                                total);
                         break;
                 }
                 if (pid == 0) {

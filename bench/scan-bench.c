@@ -37,6 +37,8 @@ extern char **environ;
 
 /* The "big" processes: close to the default vm.max_map_count (65530), in the warning band. */
 #define BIG_VMAS 60000U
+/* The RSS target, in KiB; the verdict takes the higher of ru_maxrss and VmHWM. */
+#define RSS_TARGET_KIB 2048L
 /* The plain pass reads maps in chunks this big, like proc_count_maps(). */
 #define PLAIN_CHUNK_SIZE (64U * 1024U)
 
@@ -121,8 +123,8 @@ static int parse_unsigned(const char *option, const char *s, unsigned min, unsig
         errno = 0;
         v = strtoul(s, &end, 10);
         if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
-                fprintf(stderr, "scan-bench: %s takes a whole number from %u to %u, not \"%s\".\n", option, min,
-                        max, s);
+                fprintf(stderr, "scan-bench: %s takes a whole number from %u to %u, not \"%s\".\n", option,
+                        min, max, s);
                 return -EINVAL;
         }
         *ret = (unsigned) v;
@@ -702,20 +704,73 @@ static void print_row(const char *name, double usec, double ratio, const char *t
         printf("%-50s %9.2f ms %8.3fx   %s\n", name, usec / 1e3, ratio, target);
 }
 
-static void print_results(const char *mount, Results *res) {
-        double plain = median_usec(&res->s[METHOD_PLAIN]), v;
-        unsigned tasks = host_tasks();
+static void print_adaptive(const Results *res, double plain) {
+        double horizon = (double) arg_seconds * (double) USEC_PER_SEC;
+        double fixed = plain * horizon / (double) res->fast_usec;
+        double ratio = fixed > 0 ? (double) res->adaptive_usec / fixed : 0.0;
+
+        printf("%-50s %9.2f ms %7.2f %%   <= 5 %%: %s\n", "4 /proc backend, adaptive: the whole run",
+               (double) res->adaptive_usec / 1e3, ratio * 100, verdict(ratio <= 0.05));
+        printf("    The event loop ran %u passes in %u s at IntervalSec=%.3g s over a quiet host.\n"
+               "    Compared with a fixed-interval plain pass every %.3g s (IntervalSec/%d, the adaptive\n"
+               "    scheduler's fastest cadence, which a fixed scanner needs everywhere to see a fast\n"
+               "    grower as early) over the same %u s: %.0f passes, %.2f ms. On a quiet host every\n"
+               "    process is read once per IntervalSec, so this is about (method 3 / plain) / %d:\n"
+               "    what adapting saves over scanning everything at the fastest cadence, not a faster\n"
+               "    pass.\n",
+               res->adaptive_passes, arg_seconds, (double) res->interval_usec / 1e6,
+               (double) res->fast_usec / 1e6, SCHEDULE_FAST_DIVISOR, arg_seconds,
+               horizon / (double) res->fast_usec, fixed / 1e3, SCHEDULE_FAST_DIVISOR);
+}
+
+static void print_bpf(Results *res) {
+        double raw = median_usec(&res->s[METHOD_BPF_RAW]);
+        unsigned tasks = res->bpf_host_tasks;
+        double per_task = raw / (double) (tasks ? tasks : 1);
         char target[128];
 
-        printf("\nmapguard scan-bench: %zu processes (%u x ~%u maps, %u x ~%u maps) in %u cgroups, %" PRIu64
-               " maps in all\n", res->n_procs, arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_HOST_CGROUPS,
-               res->total_maps);
+        if (!res->have_bpf) {
+                printf("%-50s skipped: BPF backend unavailable: %s\n", "5 BPF backend",
+                       res->bpf_reason ? res->bpf_reason : "unknown reason");
+                return;
+        }
+
+        print_row("5 BPF backend (manager_scan)", median_usec(&res->s[METHOD_BPF_SCAN]),
+                  median_ratio(&res->s[METHOD_BPF_SCAN]), "");
+        snprintf(target, sizeof(target), "<= 0.5 ms per pass for ~600 tasks: %s at %u tasks",
+                 verdict(raw <= 500.0), tasks);
+        print_row("  raw bpf_counter_scan() pass", raw, median_ratio(&res->s[METHOD_BPF_RAW]), target);
+        printf("    The iterator walks every task on the host (threads included) and filters in the\n"
+               "    kernel: %.3f µs per host task, so ~%.2f ms for 600 tasks (scaled, fixed costs\n"
+               "    included): %s; %zu watched processes returned, %.2f µs per watched process.\n"
+               "    Plain pass of these rounds: %.2f ms.\n",
+               per_task, per_task * 600 / 1e3, verdict(per_task * 600 <= 500.0), res->bpf_tasks,
+               raw / (double) (res->bpf_tasks ? res->bpf_tasks : 1),
+               median_usec(&res->s[METHOD_PLAIN_BPF]) / 1e3);
+}
+
+static void print_rss(const char *name, long maxrss_kib, long hwm_kib, long rss_kib, long anon_kib) {
+        printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", name, maxrss_kib / 1024.0,
+               hwm_kib / 1024.0, verdict(maxrss_kib <= RSS_TARGET_KIB && hwm_kib <= RSS_TARGET_KIB));
+        printf("%-50s %9.2f MiB (RssAnon %.2f MiB)\n", "    VmRSS after the passes", rss_kib / 1024.0,
+               anon_kib / 1024.0);
+}
+
+static void print_results(const char *mount, Results *res) {
+        const RssReport *rss = &res->rss;
+        double plain = median_usec(&res->s[METHOD_PLAIN]), v;
+        char target[128];
+
+        printf("\nmapguard scan-bench: %zu processes (%u x ~%u maps, %u x ~%u maps) in %u cgroups, "
+               "%" PRIu64 " maps in all\n",
+               res->n_procs, arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_HOST_CGROUPS, res->total_maps);
         printf("host: %ld CPUs, %u tasks, cgroup2 at %s. CPU time per pass (this process + waited-for\n"
-               "children), median of %u passes; ratio = median of (method / plain pass of the same round).\n",
-               sysconf(_SC_NPROCESSORS_ONLN), tasks, mount, arg_passes);
+               "children), median of %u passes; ratio = median of (method / plain pass of the same\n"
+               "round).\n",
+               sysconf(_SC_NPROCESSORS_ONLN), host_tasks(), mount, arg_passes);
         if (res->plain_lines != res->total_maps)
-                printf("The plain pass counts lines: %" PRIu64 ", the maps plus each process's gate-area line.\n",
-                       res->plain_lines);
+                printf("The plain pass counts lines: %" PRIu64 ", the maps plus each process's gate-area "
+                       "line.\n", res->plain_lines);
         printf("\n%-50s %12s %9s   %s\n", "method", "CPU/pass", "ratio", "target");
 
         print_row("1 wc -l /proc/PID/maps, one spawn per process", median_usec(&res->s[METHOD_WC]),
@@ -726,68 +781,25 @@ static void print_results(const char *mount, Results *res) {
         print_row("2 plain pass: open+read(64 KiB)+memchr", plain, 1.0, target);
         v = median_ratio(&res->s[METHOD_PROCFS]);
         snprintf(target, sizeof(target), "<= 1.05x: %s", verdict(v <= 1.05));
-        print_row("3 /proc backend, fixed interval (manager_scan)", median_usec(&res->s[METHOD_PROCFS]), v, target);
+        print_row("3 /proc backend, fixed interval (manager_scan)", median_usec(&res->s[METHOD_PROCFS]), v,
+                  target);
         print_row("  of which proc_count_maps() alone", median_usec(&res->s[METHOD_COUNT_MAPS]),
                   median_ratio(&res->s[METHOD_COUNT_MAPS]), "the same reads as the plain pass");
         print_row("  of which proc_sample(): stat+status+maps+stat", median_usec(&res->s[METHOD_SAMPLE]),
                   median_ratio(&res->s[METHOD_SAMPLE]), "the rest: cgroup walk, limits, levels, trends");
+        print_adaptive(res, plain);
+        print_bpf(res);
 
-        {
-                double horizon = (double) arg_seconds * (double) USEC_PER_SEC;
-                double fixed = plain * horizon / (double) res->fast_usec;
-                double ratio = fixed > 0 ? (double) res->adaptive_usec / fixed : 0.0;
-
-                snprintf(target, sizeof(target), "<= 5 %%: %s", verdict(ratio <= 0.05));
-                printf("%-50s %9.2f ms %7.2f %%   %s\n", "4 /proc backend, adaptive: the whole run",
-                       (double) res->adaptive_usec / 1e3, ratio * 100, target);
-                printf("    The event loop ran %u passes in %u s at IntervalSec=%.3g s over a quiet host. Compared\n"
-                       "    with a fixed-interval plain pass every %.3g s (IntervalSec/%d, the adaptive scheduler's\n"
-                       "    fastest cadence, which a fixed scanner needs everywhere to see a fast grower as early)\n"
-                       "    over the same %u s: %.0f passes, %.2f ms. On a quiet host every process is read once per\n"
-                       "    IntervalSec, so this is about (method 3 / plain) / %d: what adapting saves over scanning\n"
-                       "    everything at the fastest cadence, not a faster pass.\n",
-                       res->adaptive_passes, arg_seconds, (double) res->interval_usec / 1e6,
-                       (double) res->fast_usec / 1e6, SCHEDULE_FAST_DIVISOR, arg_seconds,
-                       horizon / (double) res->fast_usec, fixed / 1e3, SCHEDULE_FAST_DIVISOR);
-        }
-
-        if (res->have_bpf) {
-                double raw = median_usec(&res->s[METHOD_BPF_RAW]);
-                unsigned bt = res->bpf_host_tasks;
-                double per_task = raw / (double) (bt ? bt : 1);
-
-                print_row("5 BPF backend (manager_scan)", median_usec(&res->s[METHOD_BPF_SCAN]),
-                          median_ratio(&res->s[METHOD_BPF_SCAN]), "");
-                snprintf(target, sizeof(target), "<= 0.5 ms per pass for ~600 tasks: %s at %u tasks",
-                         verdict(raw <= 500.0), bt);
-                print_row("  raw bpf_counter_scan() pass", raw, median_ratio(&res->s[METHOD_BPF_RAW]), target);
-                printf("    The iterator walks every task on the host (threads included) and filters in the kernel:\n"
-                       "    %.3f µs per host task, so ~%.2f ms for 600 tasks (scaled, fixed costs included): %s;\n"
-                       "    %zu watched processes returned, %.2f µs per watched process. Plain pass of these\n"
-                       "    rounds: %.2f ms.\n",
-                       per_task, per_task * 600 / 1e3, verdict(per_task * 600 <= 500.0), res->bpf_tasks,
-                       raw / (double) (res->bpf_tasks ? res->bpf_tasks : 1),
-                       median_usec(&res->s[METHOD_PLAIN_BPF]) / 1e3);
-        } else
-                printf("%-50s skipped: BPF backend unavailable: %s\n", "5 BPF backend",
-                       res->bpf_reason ? res->bpf_reason : "unknown reason");
-
-        printf("\npeak RSS of a process running the daemon's scan code (a child forked before any pass: it\n"
-               "builds the Manager and runs %u forced passes per backend). At its start, VmRSS %.2f MiB, of\n"
-               "which RssAnon %.2f MiB: the rest is pages of the shared libraries, shared with other processes.\n",
-               arg_passes, res->rss.start_rss_kib / 1024.0, res->rss.start_anon_kib / 1024.0);
-        printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "  /proc backend: peak",
-               res->rss.procfs_maxrss_kib / 1024.0, res->rss.procfs_hwm_kib / 1024.0,
-               verdict(res->rss.procfs_maxrss_kib <= 2048));
-        printf("%-50s %9.2f MiB (RssAnon %.2f MiB)\n", "    VmRSS after the passes", res->rss.procfs_rss_kib / 1024.0,
-               res->rss.procfs_anon_kib / 1024.0);
-        if (res->rss.bpf_maxrss_kib >= 0) {
-                printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", "  then the BPF backend too: peak",
-                       res->rss.bpf_maxrss_kib / 1024.0, res->rss.bpf_hwm_kib / 1024.0,
-                       verdict(res->rss.bpf_maxrss_kib <= 2048));
-                printf("%-50s %9.2f MiB (RssAnon %.2f MiB)\n", "    VmRSS after the passes",
-                       res->rss.bpf_rss_kib / 1024.0, res->rss.bpf_anon_kib / 1024.0);
-        }
+        printf("\npeak RSS of a process running the daemon's scan code (a child forked before any pass:\n"
+               "it builds the Manager and runs %u forced passes per backend). At its start, VmRSS\n"
+               "%.2f MiB, of which RssAnon %.2f MiB: the rest is pages of shared libraries, shared with\n"
+               "others.\n",
+               arg_passes, rss->start_rss_kib / 1024.0, rss->start_anon_kib / 1024.0);
+        print_rss("  /proc backend: peak", rss->procfs_maxrss_kib, rss->procfs_hwm_kib, rss->procfs_rss_kib,
+                  rss->procfs_anon_kib);
+        if (rss->bpf_maxrss_kib >= 0)
+                print_rss("  then the BPF backend too: peak", rss->bpf_maxrss_kib, rss->bpf_hwm_kib,
+                          rss->bpf_rss_kib, rss->bpf_anon_kib);
 }
 
 static int run(Results *res) {
@@ -797,15 +809,16 @@ static int run(Results *res) {
 
         r = bench_host_find_cgroup2(&mount);
         if (r < 0) {
-                fprintf(stderr, "scan-bench: no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified; "
-                        "the bench needs one to place its processes.\n");
+                fprintf(stderr, "scan-bench: no cgroup2 file system at /sys/fs/cgroup or "
+                        "/sys/fs/cgroup/unified; the bench needs one to place its processes.\n");
                 return r;
         }
         for (Method i = 0; i < _METHOD_MAX; i++)
                 if (samples_init(&res->s[i], arg_passes) < 0)
                         return -ENOMEM;
 
-        printf("Setting up %u processes of ~%u maps and %u of ~%u maps in %u cgroups under %s/mapguard-bench-%d ...\n",
+        printf("Setting up %u processes of ~%u maps and %u of ~%u maps in %u cgroups under "
+               "%s/mapguard-bench-%d ...\n",
                arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_HOST_CGROUPS, mount, (int) getpid());
         fflush(stdout);
         r = bench_host_setup(mount, arg_procs, arg_vmas, arg_big, BIG_VMAS, &res->total_maps);
@@ -855,11 +868,11 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
         if (geteuid() != 0) {
-                fprintf(stderr, "scan-bench: must run as root: it creates cgroups and reads other processes' "
-                        "maps.\n");
+                fprintf(stderr, "scan-bench: must run as root: it creates cgroups and reads other "
+                        "processes' maps.\n");
                 return EXIT_FAILURE;
         }
-        /* The daemon's code logs warnings (e.g. when there is no journal); the bench's output is its table. */
+        /* The daemon's code logs warnings (e.g. when there is no journal); the output is the table. */
         log_set_max_priority(LOG_ERR);
 
         r = bench_host_install_signal_handlers();
