@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "bench-host.h"
 #include "bpf-backend.h"
 #include "cgroup.h"
@@ -33,22 +34,19 @@
 #include "schedule.h"
 #include "util.h"
 
-extern char **environ;
-
 /* The "big" processes: close to the default vm.max_map_count (65530), in the warning band. */
 #define BIG_VMAS 60000U
+/* Unswappable kernel memory per VMA, the high end of DESIGN.md's estimate: the workload may pin at
+ * most half of MemAvailable this way. */
+#define VMA_KERNEL_BYTES 320U
 /* The RSS target, in KiB; the verdict takes the higher of ru_maxrss and VmHWM. */
 #define RSS_TARGET_KIB 2048L
-/* The plain pass reads maps in chunks this big, like proc_count_maps(). */
-#define PLAIN_CHUNK_SIZE (64U * 1024U)
 
 static unsigned arg_procs = 300;
 static unsigned arg_vmas = 2000;
 static unsigned arg_big = 3;
 static unsigned arg_passes = 7;
 static unsigned arg_seconds = 30;
-
-static char plain_buf[PLAIN_CHUNK_SIZE];
 
 /* What the RSS child reports, in KiB. */
 typedef struct RssReport {
@@ -191,111 +189,6 @@ static int parse_argv(int argc, char *argv[]) {
                 return -EINVAL;
         }
         return 0;
-}
-
-/* Reads the pids of one cgroup.procs into PIDS (at most MAX). Returns how many, or -errno. */
-static int read_cgroup_procs(const char *dir, pid_t *pids, size_t max) {
-        char path[PATH_MAX + 16], buf[PLAIN_CHUNK_SIZE];
-        _cleanup_close_ int fd = -EBADF;
-        size_t len = 0, n = 0;
-        ssize_t k;
-
-        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-                len += (size_t) k;
-        if (k < 0)
-                return -errno;
-        buf[len] = '\0';
-        for (char *p = buf, *end; *p && n < max; p = end) {
-                long v = strtol(p, &end, 10);
-                if (end == p)
-                        break;
-                if (v > 0)
-                        pids[n++] = (pid_t) v;
-                while (*end == '\n')
-                        end++;
-        }
-        return (int) n;
-}
-
-/* The baseline: what a careful hand-written scanner does, and nothing more. */
-static int plain_pass(uint64_t *ret_maps) {
-        pid_t pids[4096];
-        uint64_t maps = 0;
-
-        for (unsigned c = 0; c < BENCH_HOST_CGROUPS; c++) {
-                int n = read_cgroup_procs(bench_host_cgroup(c), pids, ELEMENTSOF(pids));
-                if (n < 0)
-                        return n;
-                for (int i = 0; i < n; i++) {
-                        char path[64];
-                        int fd;
-                        ssize_t k;
-
-                        snprintf(path, sizeof(path), "/proc/%d/maps", (int) pids[i]);
-                        fd = open(path, O_RDONLY | O_CLOEXEC);
-                        if (fd < 0)
-                                continue;
-                        while ((k = read(fd, plain_buf, sizeof(plain_buf))) > 0)
-                                for (const char *p = plain_buf, *end = plain_buf + k;
-                                     (p = memchr(p, '\n', (size_t) (end - p))); p++)
-                                        maps++;
-                        close(fd);
-                }
-        }
-        *ret_maps = maps;
-        return 0;
-}
-
-static int wc_pass_with(const posix_spawn_file_actions_t *fa) {
-        pid_t pids[4096];
-        int r;
-
-        for (unsigned c = 0; c < BENCH_HOST_CGROUPS; c++) {
-                int n = read_cgroup_procs(bench_host_cgroup(c), pids, ELEMENTSOF(pids));
-                if (n < 0)
-                        return n;
-                for (int i = 0; i < n; i++) {
-                        char path[64];
-                        char *argv[] = { (char *) "wc", (char *) "-l", path, NULL };
-                        sigset_t old;
-                        pid_t pid;
-                        int status;
-
-                        snprintf(path, sizeof(path), "/proc/%d/maps", (int) pids[i]);
-                        bench_host_block_signals(&old);
-                        r = posix_spawnp(&pid, "wc", fa, NULL, argv, environ);
-                        if (r == 0)
-                                bench_host_set_helper(pid);
-                        bench_host_restore_signals(&old);
-                        if (r != 0)
-                                return -r;
-                        while (waitpid(pid, &status, 0) < 0)
-                                if (errno != EINTR)
-                                        return -errno;
-                        bench_host_set_helper(0);
-                        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                                return -EIO;
-                }
-        }
-        return 0;
-}
-
-/* The seed's method: one `wc -l /proc/PID/maps` per process, as a shell loop would run it. */
-static int wc_pass(void) {
-        posix_spawn_file_actions_t fa;
-        int r;
-
-        r = posix_spawn_file_actions_init(&fa);
-        if (r != 0)
-                return -r;
-        r = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        r = r != 0 ? -r : wc_pass_with(&fa);
-        posix_spawn_file_actions_destroy(&fa);
-        return r;
 }
 
 /* A Manager over the bench's cgroups, as the daemon builds it, after one untimed pass (which reads
@@ -492,6 +385,35 @@ static const char *verdict(bool met) {
         return met ? "met" : "NOT met";
 }
 
+/* MemAvailable from /proc/meminfo in KiB, or -1. */
+static long mem_available_kib(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/meminfo", "re");
+        char line[256];
+        long v;
+
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
+                        return v;
+        return -1;
+}
+
+/* Refuses a workload whose mappings would pin more than half of MemAvailable. */
+static int check_memory(void) {
+        uint64_t maps = (uint64_t) arg_procs * arg_vmas + (uint64_t) arg_big * BIG_VMAS;
+        uint64_t want_kib = maps * VMA_KERNEL_BYTES / 1024;
+        long avail_kib = mem_available_kib();
+
+        if (avail_kib > 0 && want_kib > (uint64_t) avail_kib / 2) {
+                fprintf(stderr, "scan-bench: %" PRIu64 " mappings would pin about %" PRIu64 " MiB of kernel "
+                        "memory, more than half of MemAvailable (%ld MiB); use fewer --procs or --vmas.\n",
+                        maps, want_kib / 1024, avail_kib / 1024);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* Host tasks (threads included): what the BPF task iterator walks on every pass. */
 static unsigned host_tasks(void) {
         _cleanup_fclose_ FILE *f = fopen("/proc/loadavg", "re");
@@ -546,7 +468,7 @@ static int time_procfs_rounds(const char *mount, Results *res) {
 
                 k0 = children_cpu_usec();
                 c0 = cpu_usec();
-                r = wc_pass();
+                r = baseline_wc_pass();
                 c1 = cpu_usec();
                 k1 = children_cpu_usec();
                 if (r < 0) {
@@ -558,7 +480,7 @@ static int time_procfs_rounds(const char *mount, Results *res) {
                 t_wc = (c1 - c0) + (k1 - k0);
 
                 c0 = cpu_usec();
-                r = plain_pass(&res->plain_lines);
+                r = baseline_plain_pass(&res->plain_lines);
                 c1 = cpu_usec();
                 if (r < 0)
                         break;
@@ -621,7 +543,7 @@ static int time_bpf_rounds(const char *mount, Results *res) {
                 uint64_t c0, c1, c2, c3, lines;
 
                 c0 = cpu_usec();
-                r = plain_pass(&lines);
+                r = baseline_plain_pass(&lines);
                 c1 = cpu_usec();
                 if (r < 0)
                         break;
@@ -816,6 +738,10 @@ static int run(Results *res) {
         for (Method i = 0; i < _METHOD_MAX; i++)
                 if (samples_init(&res->s[i], arg_passes) < 0)
                         return -ENOMEM;
+
+        r = check_memory();
+        if (r < 0)
+                return r;
 
         printf("Setting up %u processes of ~%u maps and %u of ~%u maps in %u cgroups under "
                "%s/mapguard-bench-%d ...\n",
