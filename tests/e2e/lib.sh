@@ -190,15 +190,18 @@ print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "pre
         return 0
 }
 
-# _e2e_find_pid1 NSPAWN_PID: print the container's PID 1 (the child of systemd-nspawn that lives
-# in another pid namespace), or return 1 while there is none yet.
+# _e2e_find_pid1 NSPAWN_PID: print the container's PID 1 as seen from the host, or return 1 while
+# there is none yet. That is the child of systemd-nspawn in another pid namespace that already
+# exec'd systemd. Careful: nspawn's short-lived outer child is a zombie for a moment, and a zombie's
+# ns/pid cannot be read -- an empty link must not count as "another namespace".
 _e2e_find_pid1() {
-        local child
+        local child ns
         for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-                if [ "$(readlink /proc/"$child"/ns/pid 2>/dev/null)" != "$(readlink /proc/self/ns/pid)" ]; then
-                        echo "$child"
-                        return 0
-                fi
+                ns=$(readlink /proc/"$child"/ns/pid 2>/dev/null) || continue
+                [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/pid)" ] || continue
+                [ "$(cat /proc/"$child"/comm 2>/dev/null)" = systemd ] || continue
+                echo "$child"
+                return 0
         done
         return 1
 }

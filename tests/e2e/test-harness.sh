@@ -72,6 +72,10 @@ tap_ok "and leaves no mount, temp dir or process behind" gone "$root" "$tmpdir" 
 e2e_teardown
 tap_is "e2e_teardown again is a no-op" "$?" 0
 
+booted_or_gone() {
+        grep -q '^BOOTED ' "$1" || ! _e2e_alive "$2"
+}
+
 # killed SIGNAL: a child script boots, then gets SIGNAL while waiting; its trap must tear down.
 killed() {
         local sig=$1 dir child line status
@@ -89,17 +93,21 @@ EOF
         # ignored at entry: give the child the default disposition, as a shell in a terminal has.
         env --default-signal=INT,TERM bash "$dir/child.sh" >"$dir/out" 2>&1 &
         child=$!
-        if ! e2e_wait_for "the child to boot" 120 grep -q '^BOOTED ' "$dir/out"; then
+        # Until it booted or gave up (e2e_boot's own deadline is 90 s); then it has torn down itself.
+        e2e_wait_for "the child to boot" 240 booted_or_gone "$dir/out" "$child"
+        if ! grep -q '^BOOTED ' "$dir/out"; then
+                echo "the child did not boot:"
+                kill -s TERM "$child" 2>/dev/null && _e2e_wait_exit "$child" 60
+                wait "$child"
                 cat "$dir/out"
-                kill -s KILL "$child"
                 rm -rf "$dir"
                 return 1
         fi
         line=$(grep '^BOOTED ' "$dir/out")
         set -- $line
         kill -s "$sig" "$child"
-        if ! _e2e_wait_exit "$child" 60; then
-                echo "child did not exit within 60s after SIG$sig"
+        if ! _e2e_wait_exit "$child" 90; then
+                echo "child did not exit within 90s after SIG$sig"
                 kill -s KILL "$child"
         fi
         wait "$child"
