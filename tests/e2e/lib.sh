@@ -20,7 +20,9 @@
 #     tap_is "it is active" "$(e2e_run systemctl is-active mapguardd)" active
 #     tap_done                  # exit status: non-zero if anything failed; the EXIT trap tears down
 #
-# lib.sh owns the EXIT, INT and TERM traps once e2e_boot ran: don't install your own.
+# lib.sh owns the EXIT, INT and TERM traps once e2e_boot ran: don't install your own. The functions
+# also work under `set -e` (tools/run uses them so), but TAP scripts should not set it: tap_ok and
+# tap_is return the test's status, and one failed test must not end the script.
 # Everything the harness itself says goes to stdout as TAP comments ("# ...") or to stderr, so the
 # TAP stream stays valid.
 
@@ -258,7 +260,7 @@ e2e_boot() {
                 e2e_bail "cannot mount the overlay on $E2E_ROOT"
         export E2E_ROOT
         # Empty machine-id: systemd makes up a transient one instead of reusing the host's.
-        : > "$E2E_ROOT/etc/machine-id"
+        : > "$E2E_ROOT/etc/machine-id" || e2e_bail "cannot write $E2E_ROOT/etc/machine-id"
 
         # Without --no-rebuild: meson test builds only the targets tests depend on, and an install
         # needs everything (man pages, generated units) built.
@@ -291,7 +293,8 @@ e2e_boot() {
         export E2E_PID1
 
         while :; do
-                state=$(e2e_run systemctl is-system-running 2>/dev/null)
+                # Non-zero until the boot is done: tolerated, also under the caller's set -e.
+                state=$(e2e_run systemctl is-system-running 2>/dev/null) || true
                 case $state in
                 running | degraded) break ;;
                 esac
@@ -329,7 +332,8 @@ e2e_teardown() {
         local rc=0
         if [ "${E2E_KEEP:-0}" = 1 ] && [ -n "$E2E_PID1" ]; then
                 tap_diag "E2E_KEEP=1: container left running. Enter: nsenter -t $E2E_PID1 -a bash"
-                tap_diag "Stop: kill -s SIGRTMIN+4 $E2E_PID1; umount $E2E_ROOT; rm -rf $E2E_TMPDIR"
+                tap_diag "Stop: kill -s SIGRTMIN+4 $E2E_PID1; while kill -0 $E2E_NSPAWN_PID; do sleep 0.2; done;" \
+                        "umount $E2E_ROOT && rm -rf --one-file-system $E2E_TMPDIR"
                 return 0
         fi
         if [ -n "$E2E_NSPAWN_PID" ] && _e2e_alive "$E2E_NSPAWN_PID"; then
