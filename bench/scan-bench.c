@@ -687,8 +687,7 @@ static void print_results(const char *mount, Results *res) {
                "%" PRIu64 " maps in all\n",
                res->n_procs, arg_procs, arg_vmas, arg_big, BIG_VMAS, BENCH_HOST_CGROUPS, res->total_maps);
         printf("host: %ld CPUs, %u tasks, cgroup2 at %s. CPU time per pass (this process + waited-for\n"
-               "children), median of %u passes; ratio = median of (method / plain pass of the same\n"
-               "round).\n",
+               "children), median of %u passes; ratio = median of (method / plain pass), per round.\n",
                sysconf(_SC_NPROCESSORS_ONLN), host_tasks(), mount, arg_passes);
         if (res->plain_lines != res->total_maps)
                 printf("The plain pass counts lines: %" PRIu64 ", the maps plus each process's gate-area "
