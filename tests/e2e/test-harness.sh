@@ -6,7 +6,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 e2e_boot
-tap_plan 17
+tap_plan 19
 
 tap_ok "systemd is PID 1 inside" e2e_run sh -c 'test "$(cat /proc/1/comm)" = systemd'
 tap_ok "a separate pid namespace" test "$(readlink /proc/"$E2E_PID1"/ns/pid)" != "$(readlink /proc/self/ns/pid)"
@@ -41,6 +41,51 @@ start=$(date +%s)
 fails() { ! "$@"; }
 tap_ok "e2e_wait_for gives up at its deadline" fails e2e_wait_for "false" 1 false
 tap_ok "... after about the timeout, not much later" test $(($(date +%s) - start)) -le 3
+
+# vmagrow, the workload the other e2e tests and the demo use: exact counts, signals, usage errors.
+# Run on the host: it needs no container, and its counts are the kernel's either way.
+vmagrow_field() { # FILE STATE FIELD: FIELD of the last progress line with state=STATE
+        sed -n "s/.* $3=\([0-9]*\) .*state=$2\$/\1/p;" "$1" | tail -n 1
+}
+vmagrow_lines() { # FILE STATE N: at least N progress lines with state=STATE
+        [ "$(grep -c "state=$2\$" "$1")" -ge "$3" ]
+}
+vmagrow_check() {
+        local out pid base held freed kernel rc=0
+        out=$(mktemp)
+        "$MAPGUARD_BUILD_ROOT/tools/vmagrow" --step 500 --interval-ms 20 3001 >"$out" 2>&1 &
+        pid=$!
+        e2e_wait_for "vmagrow to hold 3001 extra maps" 30 vmagrow_lines "$out" holding 1 || rc=1
+        base=$(vmagrow_field "$out" start maps)
+        held=$(vmagrow_field "$out" holding maps)
+        # The kernel's own count for it: maps lines minus the [vsyscall] gate line.
+        kernel=$(grep -vc '\[vsyscall\]' /proc/"$pid"/maps)
+        [ "$held" = $((base + 3001)) ] || { echo "held $held maps, expected $base + 3001"; rc=1; }
+        [ "$kernel" = "$held" ] || { echo "/proc/$pid/maps has $kernel, vmagrow says $held"; rc=1; }
+        grep -q "state=growing\$" "$out" || { echo "no step-wise growth reported"; rc=1; }
+        kill -s USR1 "$pid"
+        e2e_wait_for "vmagrow to free its maps" 10 vmagrow_lines "$out" freed 1 || rc=1
+        freed=$(vmagrow_field "$out" freed maps)
+        [ "$freed" = "$base" ] || { echo "after SIGUSR1: $freed maps, expected $base"; rc=1; }
+        kill -s USR2 "$pid"
+        e2e_wait_for "vmagrow to grow again" 30 vmagrow_lines "$out" holding 2 || rc=1
+        kill -s TERM "$pid"
+        wait "$pid" || { echo "vmagrow exited with $? on SIGTERM"; rc=1; }
+        cat "$out"
+        rm -f "$out"
+        return "$rc"
+}
+tap_ok "vmagrow: exact count, SIGUSR1 frees, SIGUSR2 regrows, SIGTERM exits 0" vmagrow_check
+usage_errors() {
+        local args rc=0 st
+        for args in "" "0" "x" "5 6" "--step 0 5" "--step 6 5" "--interval-ms 0 5" "--bogus 5"; do
+                # shellcheck disable=SC2086 # the words are the arguments
+                "$MAPGUARD_BUILD_ROOT/tools/vmagrow" $args >/dev/null 2>&1 && st=0 || st=$?
+                [ "$st" -eq 2 ] || { echo "vmagrow $args: exit status $st, expected 2"; rc=1; }
+        done
+        return "$rc"
+}
+tap_ok "vmagrow: bad arguments are usage errors (status 2)" usage_errors
 
 # gone ROOT TMPDIR PID1 NSPAWN_PID: nothing of that container is left on the host.
 gone() {
