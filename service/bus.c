@@ -49,8 +49,7 @@ static int bus_check_root(sd_bus_message *message, const char *what, sd_bus_erro
 static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
         return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
                                      headroom(p->map_count, m->max_map_count), level_to_string(p->level),
-                                     trend_growth_per_minute(&p->trend),
-                                     trend_seconds_to_limit(&p->trend, p->map_count, m->max_map_count));
+                                     p->growth_per_minute, p->seconds_to_limit);
 }
 
 static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) {

@@ -288,7 +288,7 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, Pro
                 /* Identity from /proc only for processes we have not seen: the pass already gave the
                  * count, and its start time tells a reused pid apart. */
                 if (old && old->start_time == bpf->start_time_ns) {
-                        *ret = (ProcSample) { .pid = pid, .uid = old->uid, .start_time = old->start_time,
+                        *ret = (ProcSample) { .pid = pid, .start_time = old->start_time,
                                               .map_count = bpf->map_count };
                         memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
                         return 0;
@@ -301,7 +301,7 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, Pro
                 memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
                 return 0;
         }
-        return proc_sample(m->root, pid, ret);
+        return proc_sample_count(m->root, pid, ret);
 }
 
 typedef struct UnitSnapshot {
@@ -333,7 +333,7 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
         u->level = LEVEL_UNKNOWN;
         for (size_t i = 0; i < u->n_procs; i++) {
                 const ProcState *p = &u->procs[i];
-                uint64_t s = trend_seconds_to_limit(&p->trend, p->map_count, m->max_map_count);
+                uint64_t s = p->seconds_to_limit;
 
                 if (p->level > u->level)
                         u->level = p->level;
@@ -355,7 +355,7 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
         /* The unit's trend is that of the process that reaches the limit first, or else the worst's. */
         if (!soonest)
                 soonest = worst;
-        u->growth_per_minute = soonest ? trend_growth_per_minute(&soonest->trend) : 0.0;
+        u->growth_per_minute = soonest ? soonest->growth_per_minute : 0.0;
         u->seconds_to_limit = soonest_s;
 }
 
@@ -418,16 +418,17 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                 else
                         *p = (ProcState) { .level = LEVEL_UNKNOWN };
                 p->pid = pid;
-                p->uid = s.uid;
                 p->start_time = s.start_time;
                 memcpy(p->comm, s.comm, sizeof(p->comm));
                 p->map_count = s.map_count;
                 trend_add(&p->trend, now, s.map_count);
+                p->growth_per_minute = trend_growth_per_minute(&p->trend);
+                p->seconds_to_limit = trend_seconds_to_limit(&p->trend, s.map_count, m->max_map_count);
 
                 Level prev = p->level;
                 p->level = level_next(prev, s.map_count, m->max_map_count, &t);
                 p->next_read_usec = now + schedule_interval(m->config->interval_usec, s.map_count, m->max_map_count,
-                                                            p->level, &t, trend_growth_per_minute(&p->trend));
+                                                            p->level, &t, p->growth_per_minute);
                 n++;
                 manager_notify_level(m, u, p, prev);
         }

@@ -18,12 +18,13 @@ typedef struct BpfCounter BpfCounter;
 /* One process of a watched unit, as of its last read. */
 typedef struct ProcState {
         pid_t pid;
-        uid_t uid;
         char comm[16];
         uint64_t start_time;
         unsigned map_count;
         Level level;
         Trend trend;
+        double growth_per_minute;  /* of the trend, computed once per read */
+        uint64_t seconds_to_limit; /* at that growth; UINT64_MAX when not growing */
         uint64_t next_read_usec; /* CLOCK_MONOTONIC: when the scheduler reads it next */
         bool seen;               /* found in the unit's cgroup during the current pass */
 } ProcState;

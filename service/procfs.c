@@ -63,13 +63,27 @@ static int proc_open(const char *root, pid_t pid, const char *name) {
         return fd;
 }
 
+/* Opens ROOT/proc/PID itself. Files opened through this fd belong to that process for good: should it
+ * exit and its pid be reused, lookups through the old directory fail instead of reaching the new one. */
+static int proc_open_dir(const char *root, pid_t pid) {
+        return proc_open(root, pid, "");
+}
+
+static int proc_openat(int dir_fd, const char *name) {
+        int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        return fd;
+}
+
 /* Reads a small /proc file whole into BUF (NUL-terminated); what does not fit is dropped, which is
  * fine for stat and status: the fields we need are at their start. */
-static int proc_read_small(const char *root, pid_t pid, const char *name, char *buf, size_t size) {
+static int proc_read_small_at(int dir_fd, const char *name, char *buf, size_t size) {
         _cleanup_close_ int fd = -EBADF;
         size_t len = 0;
 
-        fd = proc_open(root, pid, name);
+        fd = proc_openat(dir_fd, name);
         if (fd < 0)
                 return fd;
         while (len < size - 1) {
@@ -157,11 +171,11 @@ static int proc_stat_parse(const char *buf, ProcStat *ret) {
         return 0;
 }
 
-static int proc_read_stat(const char *root, pid_t pid, ProcStat *ret) {
+static int proc_read_stat_at(int dir_fd, ProcStat *ret) {
         char buf[1024];
         int r;
 
-        r = proc_read_small(root, pid, "stat", buf, sizeof(buf));
+        r = proc_read_small_at(dir_fd, "stat", buf, sizeof(buf));
         if (r < 0)
                 return r;
         if (r == 0) /* stat of a task that is being reaped reads empty */
@@ -169,13 +183,13 @@ static int proc_read_stat(const char *root, pid_t pid, ProcStat *ret) {
         return proc_stat_parse(buf, ret);
 }
 
-static int proc_read_uid(const char *root, pid_t pid, uid_t *ret) {
+static int proc_read_uid_at(int dir_fd, uid_t *ret) {
         char buf[4096];
         const char *p;
         uint64_t v;
         int r;
 
-        r = proc_read_small(root, pid, "status", buf, sizeof(buf));
+        r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
         if (r < 0)
                 return r;
         if (strncmp(buf, "Uid:", 4) == 0)
@@ -238,15 +252,11 @@ static void linebuf_append(LineBuf *b, const char *p, size_t n) {
         b->len += n;
 }
 
-int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count) {
-        _cleanup_close_ int fd = -EBADF;
+/* Counts the mappings in the open maps file FD, as proc_count_maps() describes. */
+static int count_maps_fd(int fd, unsigned *ret_count) {
         _cleanup_free_ char *buf = NULL;
         LineBuf cur = {}, last = {};
         uint64_t lines = 0;
-
-        fd = proc_open(root, pid, "maps");
-        if (fd < 0)
-                return fd;
 
         buf = malloc(MAPS_CHUNK_SIZE);
         if (!buf)
@@ -307,17 +317,30 @@ int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count) {
         return 0;
 }
 
+int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = proc_open(root, pid, "maps");
+        if (fd < 0)
+                return fd;
+        return count_maps_fd(fd, ret_count);
+}
+
 int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
+        _cleanup_close_ int dir_fd = -EBADF;
         ProcStat st;
         uid_t uid;
         int r;
 
-        r = proc_read_stat(root, pid, &st);
+        dir_fd = proc_open_dir(root, pid);
+        if (dir_fd < 0)
+                return dir_fd;
+        r = proc_read_stat_at(dir_fd, &st);
         if (r < 0)
                 return r;
         if (proc_stat_has_no_mm(&st))
                 return -ENODATA;
-        r = proc_read_uid(root, pid, &uid);
+        r = proc_read_uid_at(dir_fd, &uid);
         if (r < 0)
                 return r;
 
@@ -330,26 +353,36 @@ int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
         return 0;
 }
 
-int proc_sample(const char *root, pid_t pid, ProcSample *ret) {
+/* stat, (status), maps, stat again: all through one directory fd, so that each file is the same
+ * process's. The second stat tells whether it exited (or its pid was reused) while we read. */
+static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSample *ret) {
+        _cleanup_close_ int dir_fd = -EBADF, maps_fd = -EBADF;
         ProcStat before, after;
         unsigned count = 0;
-        uid_t uid;
+        uid_t uid = (uid_t) -1;
         int r, r_maps;
 
-        r = proc_read_stat(root, pid, &before);
+        dir_fd = proc_open_dir(root, pid);
+        if (dir_fd < 0)
+                return dir_fd;
+
+        r = proc_read_stat_at(dir_fd, &before);
         if (r < 0)
                 return r;
         if (proc_stat_has_no_mm(&before))
                 return -ENODATA;
-        r = proc_read_uid(root, pid, &uid);
-        if (r < 0)
-                return r;
+        if (want_uid) {
+                r = proc_read_uid_at(dir_fd, &uid);
+                if (r < 0)
+                        return r;
+        }
 
-        r_maps = proc_count_maps(root, pid, &count);
+        maps_fd = proc_openat(dir_fd, "maps");
+        r_maps = maps_fd < 0 ? maps_fd : count_maps_fd(maps_fd, &count);
 
         /* Re-read stat: the count belongs to the process we identified only if the same process is
          * still there afterwards. A new start time means the pid was reused while we were reading. */
-        r = proc_read_stat(root, pid, &after);
+        r = proc_read_stat_at(dir_fd, &after);
         if (r < 0)
                 return r;
         if (after.start_time != before.start_time)
@@ -367,4 +400,12 @@ int proc_sample(const char *root, pid_t pid, ProcSample *ret) {
         };
         memcpy(ret->comm, before.comm, sizeof(ret->comm));
         return 0;
+}
+
+int proc_sample(const char *root, pid_t pid, ProcSample *ret) {
+        return proc_sample_full(root, pid, true, ret);
+}
+
+int proc_sample_count(const char *root, pid_t pid, ProcSample *ret) {
+        return proc_sample_full(root, pid, false, ret);
 }

@@ -365,6 +365,12 @@ static void test_sample_bad_stat(void **state) {
         write_str(status, "Uid:\t42\t42\t42\t42\n"); /* first line works too */
         assert_int_equal(proc_sample_identity(root, 230, &s), 0);
         assert_int_equal(s.uid, 42);
+        /* The scan's variant does not read status, so the owner is unknown and a bad status is no error. */
+        write_str(status, "Uid:\tnobody\n");
+        assert_int_equal(proc_sample_count(root, 230, &s), 0);
+        assert_int_equal(s.uid, (uid_t) -1);
+        assert_int_equal(s.map_count, 1);
+        write_str(status, "Uid:\t42\t42\t42\t42\n");
         assert_int_equal(unlink(status), 0);
         assert_int_equal(proc_sample(root, 230, &s), -ESRCH);
 }
@@ -425,12 +431,14 @@ static void test_sample_pid_reused(void **state) {
 }
 
 static void test_sample_pid_vanished(void **state) {
-        _cleanup_free_ char *dir = pid_path(241, NULL), *away = NULL;
+        /* The files of a process that is gone can no longer be opened, through the directory fd
+         * proc_sample() holds too: its stat goes away while the maps are read. */
+        _cleanup_free_ char *stat = pid_path(241, "stat"), *away = NULL;
         Changer c;
 
         make_proc(241, "short", 'S', 0, 1000, 0, NULL);
         assert_true(asprintf(&away, "%s/gone-241", root) > 0);
-        c = (Changer) { .from = dir, .to = away };
+        c = (Changer) { .from = stat, .to = away };
         run_with_changer(241, &c, -ESRCH);
 }
 
