@@ -285,9 +285,14 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, Pro
         int r;
 
         if (bpf) {
+                /* In clock ticks, as /proc/PID/stat has it (the kernel rounds down the same way), so that
+                 * a process read once through /proc and once through BPF stays the same process. */
+                long hz = sysconf(_SC_CLK_TCK);
+                uint64_t start_time = bpf->start_time_ns / (UINT64_C(1000000000) / (uint64_t) (hz > 0 ? hz : 100));
+
                 /* Identity from /proc only for processes we have not seen: the pass already gave the
                  * count, and its start time tells a reused pid apart. */
-                if (old && old->start_time == bpf->start_time_ns) {
+                if (old && old->start_time == start_time) {
                         *ret = (ProcSample) { .pid = pid, .start_time = old->start_time,
                                               .map_count = bpf->map_count };
                         memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
@@ -296,7 +301,8 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, Pro
                 r = proc_sample_identity(m->root, pid, ret);
                 if (r < 0)
                         return r;
-                ret->start_time = bpf->start_time_ns;
+                if (ret->start_time != start_time)
+                        return -ESRCH; /* the pid was reused since the pass */
                 ret->map_count = bpf->map_count;
                 memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
                 return 0;
@@ -383,7 +389,9 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
 
         for (size_t i = 0; i < n_pids; i++) {
                 pid_t pid = pids[i];
-                ProcState *old = bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState), proc_state_compare);
+                ProcState *old = u->n_procs > 0 ? bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState),
+                                                          proc_state_compare)
+                                                : NULL;
                 const BpfTaskCount *b = NULL;
                 ProcState *p = &procs[n];
                 ProcSample s;
@@ -394,7 +402,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         continue;
                 }
 
-                if (m->bpf) {
+                if (m->bpf && n_bpf > 0) {
                         b = bsearch(&pid, bpf, n_bpf, sizeof(BpfTaskCount), bpf_count_compare);
                         /* Not in the pass: a kernel thread, or it exited, or it was born after the
                          * pass started. /proc tells which. */
