@@ -9,7 +9,9 @@
 # Optional: E2E_BOOT_TIMEOUT (seconds, default 90), E2E_KEEP=1 (e2e_teardown leaves the container
 # running, for debugging; it prints how to enter and stop it), E2E_NSPAWN_ARGS (extra
 # systemd-nspawn arguments, split at spaces, e.g. "--capability=CAP_BPF,CAP_PERFMON
-# --system-call-filter=bpf": nspawn withholds those from the container by default).
+# --system-call-filter=bpf": nspawn withholds those from the container by default). Unset, it is
+# E2E_NSPAWN_DEFAULT_ARGS, which grants exactly those, as a host's PID 1 has them: the BPF backend then
+# runs in the container as it would on a host. Set it empty to boot without them.
 #
 # A script looks like this:
 #
@@ -25,6 +27,8 @@
 # tap_is return the test's status, and one failed test must not end the script.
 # Everything the harness itself says goes to stdout as TAP comments ("# ...") or to stderr, so the
 # TAP stream stays valid.
+
+E2E_NSPAWN_DEFAULT_ARGS='--capability=CAP_BPF,CAP_PERFMON --system-call-filter=bpf'
 
 E2E_PID1=
 E2E_ROOT=
@@ -278,7 +282,7 @@ e2e_boot() {
         # basic.target: services enabled on the host image would otherwise hold up the boot.
         # shellcheck disable=SC2086 # E2E_NSPAWN_ARGS is a list of words
         systemd-nspawn -D "$E2E_ROOT" --register=no --keep-unit --link-journal=no --console=pipe \
-                ${E2E_NSPAWN_ARGS:-} -b systemd.unit=basic.target </dev/null >"$E2E_CONSOLE_LOG" 2>&1 &
+                ${E2E_NSPAWN_ARGS-$E2E_NSPAWN_DEFAULT_ARGS} -b systemd.unit=basic.target </dev/null >"$E2E_CONSOLE_LOG" 2>&1 &
         E2E_NSPAWN_PID=$!
         export E2E_NSPAWN_PID
 

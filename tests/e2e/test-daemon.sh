@@ -5,7 +5,17 @@
 # explains, LevelChanged goes out on the bus, the recovery entry follows when it frees them, every
 # method answers with the kernel's count, the privileged methods refuse other users, and a bad
 # drop-in on reload leaves the daemon running with the old config.
+# The first argument is the Backend= to run with: procfs (the default) or bpf.
 source "$(dirname "$0")/lib.sh"
+BACKEND=${1:-procfs}
+if [ "$BACKEND" = bpf ]; then
+        if [ ! -r /sys/kernel/btf/vmlinux ]; then
+                tap_skip_all "the kernel has no BTF (/sys/kernel/btf/vmlinux), so no BPF backend"
+        fi
+        if [ ! -e "$MAPGUARD_BUILD_ROOT/service/bpf/mapcount.skel.h" ]; then
+                tap_skip_all "this build has no BPF backend (meson option bpf, or libbpf/bpftool/clang missing)"
+        fi
+fi
 
 WARNING_ID=aeb43dafad1340dcb3525f43354f9f77
 CRITICAL_ID=97a063ad0492452d8a903b4676c6ab10
@@ -13,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 28
+tap_plan 29
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -24,9 +34,12 @@ Units=grow*.service mapguardd.service
 WarningPercent=50
 CriticalPercent=90
 [Scan]
-IntervalSec=1"
+IntervalSec=1
+Backend=$BACKEND"
 
 tap_ok "systemctl enable --now mapguardd" e2e_run systemctl enable --now mapguardd
+tap_is "the daemon counts with the $BACKEND backend" \
+        "$(e2e_run busctl get-property org.mapguard1 /org/mapguard1 org.mapguard1.Manager Backend)" "s \"$BACKEND\""
 e2e_run journalctl --update-catalog
 
 # The kernel's count: lines of maps without the gate area.
