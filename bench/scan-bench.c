@@ -64,7 +64,7 @@ typedef enum Method {
         METHOD_WC,
         METHOD_PLAIN,           /* the baseline of the /proc rounds */
         METHOD_COUNT_MAPS,      /* proc_count_maps() alone, over the pids cgroup_read_pids() finds */
-        METHOD_SAMPLE,          /* proc_sample(): stat, status, maps, stat */
+        METHOD_SAMPLE,          /* proc_sample_count(): stat, maps, stat (what a pass reads) */
         METHOD_PROCFS,          /* manager_scan(m, true), Backend=procfs */
         METHOD_PLAIN_BPF,       /* the baseline of the BPF rounds */
         METHOD_BPF_SCAN,        /* manager_scan(m, true), Backend=bpf */
@@ -425,8 +425,8 @@ static unsigned host_tasks(void) {
 }
 
 /* The /proc backend's reads without the Manager around them, for the breakdown: proc_count_maps()
- * alone (what the plain pass does, through the core's code), or proc_sample() (stat, status, maps,
- * stat again), over the pids cgroup_read_pids() finds in the Manager's units. */
+ * alone (what the plain pass does, through the core's code), or proc_sample_count() (stat, maps,
+ * stat again: what a pass reads per process), over the pids cgroup_read_pids() finds in the Manager's units. */
 static int procfs_reads_pass(const Manager *m, bool sample) {
         for (size_t i = 0; i < m->n_units; i++) {
                 _cleanup_free_ pid_t *pids = NULL;
@@ -442,7 +442,7 @@ static int procfs_reads_pass(const Manager *m, bool sample) {
 
                         /* A failure here is a process that vanished: the Manager skips those too. */
                         if (sample)
-                                (void) proc_sample(m->root, pids[j], &ps);
+                                (void) proc_sample_count(m->root, pids[j], &ps);
                         else
                                 (void) proc_count_maps(m->root, pids[j], &count);
                 }
@@ -706,7 +706,7 @@ static void print_results(const char *mount, Results *res) {
                   target);
         print_row("  of which proc_count_maps() alone", median_usec(&res->s[METHOD_COUNT_MAPS]),
                   median_ratio(&res->s[METHOD_COUNT_MAPS]), "the same reads as the plain pass");
-        print_row("  of which proc_sample(): stat+status+maps+stat", median_usec(&res->s[METHOD_SAMPLE]),
+        print_row("  of which proc_sample_count(): stat+maps+stat", median_usec(&res->s[METHOD_SAMPLE]),
                   median_ratio(&res->s[METHOD_SAMPLE]), "the rest: cgroup walk, limits, levels, trends");
         print_adaptive(res, plain);
         print_bpf(res);
