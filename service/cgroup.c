@@ -15,6 +15,7 @@
 #include <sys/statfs.h>
 
 #include "cgroup.h"
+#include "fileio.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -89,38 +90,6 @@ static void closedirp(DIR **d) {
                 closedir(*d);
 }
 
-/* Reads all of FD into a malloc'd NUL-terminated buffer. */
-static int read_all(int fd, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, allocated = 0;
-
-        for (;;) {
-                ssize_t n;
-
-                if (allocated - len < 4096) {
-                        size_t a = allocated ? allocated * 2 : 8192;
-                        char *p = realloc(buf, a);
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        allocated = a;
-                }
-                n = read(fd, buf + len, allocated - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 /* Parses one cgroup.procs: one decimal pid per line. Returns -ENOENT when it does not exist. */
 static int read_procs_at(int dir_fd, PidSet *s) {
         _cleanup_close_ int fd = -EBADF;
@@ -132,7 +101,7 @@ static int read_procs_at(int dir_fd, PidSet *s) {
         fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
-        r = read_all(fd, &buf, &len);
+        r = read_fd_all(fd, &buf, &len);
         if (r == -ENODEV) /* the cgroup was removed after we opened cgroup.procs */
                 return -ENOENT;
         if (r < 0)

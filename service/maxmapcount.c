@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "maxmapcount.h"
 #include "procfs.h"
 #include "util.h"
@@ -43,7 +44,7 @@ int limits_read_live(const char *root, unsigned *ret) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         char buf[64];
-        size_t len = 0;
+        ssize_t n;
 
         path = procfs_root_path(root, "/proc/sys/vm/max_map_count");
         if (!path)
@@ -51,21 +52,12 @@ int limits_read_live(const char *root, unsigned *ret) {
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len >= sizeof(buf) - 1)
-                        return -EBADMSG; /* no number is that long */
-        }
-        buf[len] = '\0';
-        if (strlen(buf) != len)
+        n = read_fd_small(fd, buf, sizeof(buf));
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n >= sizeof(buf) - 1)
+                return -EBADMSG; /* no number is that long */
+        if (strlen(buf) != (size_t) n)
                 return -EBADMSG;
         return parse_max_map_count(buf, ret);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -81,24 +82,11 @@ static int proc_openat(int dir_fd, const char *name) {
  * fine for stat and status: the fields we need are at their start. */
 static int proc_read_small_at(int dir_fd, const char *name, char *buf, size_t size) {
         _cleanup_close_ int fd = -EBADF;
-        size_t len = 0;
 
         fd = proc_openat(dir_fd, name);
         if (fd < 0)
                 return fd;
-        while (len < size - 1) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return (int) len;
+        return (int) read_fd_small(fd, buf, size);
 }
 
 /* Skips one space-separated token; returns NULL at the end of the string. */

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reading whole files from /proc, /sys and /etc, retrying on EINTR. */
+
+/* Reads FD until EOF or until SIZE - 1 bytes are in BUF, and NUL-terminates it. Returns the number of
+ * bytes read (SIZE - 1 means the file may go on: callers that need all of it treat that as too long),
+ * or -errno. */
+ssize_t read_fd_small(int fd, char *buf, size_t size);
+
+/* Reads all of FD into a malloc'd NUL-terminated buffer. Returns 0 with the buffer and its length
+ * (which an embedded NUL makes differ from strlen()), or -errno; out-parameters untouched on failure. */
+int read_fd_all(int fd, char **ret, size_t *ret_len);
