@@ -107,8 +107,7 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
                 WatchedUnit *u = m->units[i];
 
                 r = sd_bus_message_append(reply, "(sosuuuu)", u->name, u->object_path, level_to_string(u->level),
-                                          (uint32_t) u->n_procs, (uint32_t) u->worst_pid, u->map_count,
-                                          u->n_procs > 0 ? u->headroom : m->max_map_count);
+                                          (uint32_t) u->n_procs, (uint32_t) u->worst_pid, u->map_count, u->headroom);
                 if (r < 0)
                         return r;
         }

@@ -353,7 +353,8 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
 
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
-        u->headroom = worst ? headroom(worst->map_count, m->max_map_count) : 0;
+        /* A unit without processes has the whole limit ahead of it. */
+        u->headroom = worst ? headroom(worst->map_count, m->max_map_count) : m->max_map_count;
         if (u->map_count > u->peak_map_count)
                 u->peak_map_count = u->map_count;
         if (u->peak_map_count > m->peak_map_count)

@@ -488,6 +488,8 @@ static void test_vanished_and_reused(void **state) {
         assert_int_equal(system(path), 0);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Processes"), 0);
+        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Headroom"), 1000);
+        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "MapCount"), 0);
 }
 
 static void test_units_come_and_go(void **state) {
