@@ -280,7 +280,7 @@ int limits_read_tuned(const char *root, unsigned *ret, char **ret_source) {
                 "/usr/local/lib/sysctl.d",
                 "/usr/lib/sysctl.d",
         };
-        _cleanup_free_ char *lib = NULL, *lib_sysctl = NULL, *etc_conf = NULL;
+        _cleanup_free_ char *lib = NULL, *lib_sysctl = NULL;
         ConfList l = {};
         Tuned t = {};
         struct stat st;
@@ -317,14 +317,8 @@ int limits_read_tuned(const char *root, unsigned *ret, char **ret_source) {
                         goto finish;
         }
 
-        etc_conf = procfs_root_path(root, "/etc/sysctl.conf");
-        if (!etc_conf) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        r = parse_file(etc_conf, &t);
-        if (r < 0)
-                goto finish;
+        /* Not /etc/sysctl.conf: systemd-sysctl does not read it (Debian links it into /etc/sysctl.d
+         * as 99-sysctl.conf, and so it is read there, in its place by name). */
 
         if (t.bad)
                 r = -EBADMSG;

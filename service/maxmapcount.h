@@ -16,7 +16,7 @@ int limits_read_live(const char *root, unsigned *ret);
  * systemd-sysctl: directories /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d
  * (and /lib/sysctl.d unless ROOT/lib or ROOT/lib/sysctl.d is a symlink, i.e. merged /usr), *.conf files
  * ordered by file name across all dirs, a same-named file in an earlier dir masks the later (a symlink
- * to /dev/null masks too and sets nothing), later files win; plus /etc/sysctl.conf last.
+ * to /dev/null masks too and sets nothing), later files win. /etc/sysctl.conf counts only through a link in a sysctl.d dir, as for systemd-sysctl.
  * Like systemd-sysctl, a later assignment replaces an earlier one even when its value is bad: with
  * the "-" prefix a bad value is what systemd-sysctl ignores, so nothing is set; without it the boot
  * would log a failure, and this returns -EBADMSG.

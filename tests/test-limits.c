@@ -219,9 +219,16 @@ static void test_tuned_order_by_name(void **state) {
         /* Within a file, the later line wins. */
         put("/usr/lib/sysctl.d/99-z.conf", "vm.max_map_count = 500000\nvm/max_map_count = 510000\n");
         check_tuned(510000, "/usr/lib/sysctl.d/99-z.conf");
-        /* /etc/sysctl.conf comes last of all. */
+        /* /etc/sysctl.conf on its own is not read by systemd-sysctl, so it sets nothing here... */
         put("/etc/sysctl.conf", "vm.max_map_count = 262144\n");
-        check_tuned(262144, "/etc/sysctl.conf");
+        check_tuned(510000, "/usr/lib/sysctl.d/99-z.conf");
+        /* ... but through Debian's link to it, /etc/sysctl.d/99-sysctl.conf, it is read in its place by
+         * name: before 99-z.conf, which still wins, and the last word once 99-z.conf is gone. */
+        _cleanup_free_ char *link = at("/etc/sysctl.d/99-sysctl.conf"), *z = at("/usr/lib/sysctl.d/99-z.conf");
+        assert_int_equal(symlink("../sysctl.conf", link), 0);
+        check_tuned(510000, "/usr/lib/sysctl.d/99-z.conf");
+        assert_int_equal(unlink(z), 0);
+        check_tuned(262144, "/etc/sysctl.d/99-sysctl.conf");
 }
 
 static void test_tuned_lib(void **state) {
