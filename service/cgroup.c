@@ -85,11 +85,6 @@ static int pidset_add(PidSet *s, pid_t pid) {
         return 0;
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 /* Parses one cgroup.procs: one decimal pid per line. Returns -ENOENT when it does not exist. */
 static int read_procs_at(int dir_fd, PidSet *s) {
         _cleanup_close_ int fd = -EBADF;

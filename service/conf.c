@@ -709,11 +709,6 @@ static int dropin_compare(const void *a, const void *b) {
         return strcmp(((const DropIn *)a)->name, ((const DropIn *)b)->name);
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 static bool dropin_name_valid(const char *name) {
         size_t n = strlen(name);
         /* Hidden files are editor and package-manager leftovers, as for systemd's own drop-ins. */

@@ -4,6 +4,7 @@
 /* The few cleanup and string helpers mapguard uses. libsystemd's own exported unref helpers
  * (sd_bus_message_unrefp, ...) are used directly; systemd's internal macros are not public API. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +39,11 @@ static inline void closep(int *fd) {
 static inline void fclosep(FILE **f) {
         if (*f)
                 fclose(*f);
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
 }
 
 static inline bool streq(const char *a, const char *b) {
