@@ -47,6 +47,10 @@ _Static_assert(BPF_COUNTER_MAX_CGROUPS == MAPCOUNT_MAX_CGROUPS, "map size");
 
 #define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
 
+/* include/linux/proc_ns.h: the inode number of the initial pid namespace, fixed at build time. */
+#define PROC_PID_INIT_INO 0xEFFFFFFCU
+#define PID_NS_PATH "/proc/self/ns/pid"
+
 struct BpfCounter {
 #if HAVE_BPF
         struct mapcount_bpf *skel;
@@ -181,6 +185,7 @@ static int load_failure(int r, const char *what, char **ret_reason) {
 int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
         _cleanup_free_ BpfCounter *c = NULL;
         libbpf_print_fn_t old_print;
+        struct stat st;
         int r;
 
         if (!ret || !ret_reason)
@@ -197,6 +202,16 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
                 return r == -ENOENT ? -EOPNOTSUPP : r;
         }
 
+        /* The pids the daemon reads from cgroup.procs are those of its own pid namespace; the
+         * kernel's are those of the initial one. The inode number of the namespace file is the
+         * namespace's ns.inum, which the program compares. */
+        if (stat(PID_NS_PATH, &st) < 0) {
+                r = -errno;
+                (void) reason_set(ret_reason, "cannot find our pid namespace at " PID_NS_PATH ": %s",
+                                  strerror(-r));
+                return r;
+        }
+
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
@@ -204,15 +219,23 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
         libbpf_first_warning[0] = '\0';
         old_print = libbpf_set_print(libbpf_capture_print);
 
-        c->skel = mapcount_bpf__open_and_load();
+        c->skel = mapcount_bpf__open();
         if (!c->skel)
-                r = load_failure(errno > 0 ? -errno : -EIO, "load the BPF task iterator", ret_reason);
+                r = load_failure(errno > 0 ? -errno : -EIO, "open the BPF task iterator", ret_reason);
         else {
-                r = mapcount_bpf__attach(c->skel);
-                if (r < 0) {
-                        mapcount_bpf__destroy(c->skel);
-                        r = load_failure(r, "attach the BPF task iterator", ret_reason);
+                /* 0 keeps the initial namespace's fast path: tgid is its pid. */
+                c->skel->rodata->target_pidns_inum =
+                        (uint32_t) st.st_ino == PROC_PID_INIT_INO ? 0 : (uint32_t) st.st_ino;
+                r = mapcount_bpf__load(c->skel);
+                if (r < 0)
+                        r = load_failure(r, "load the BPF task iterator", ret_reason);
+                else {
+                        r = mapcount_bpf__attach(c->skel);
+                        if (r < 0)
+                                r = load_failure(r, "attach the BPF task iterator", ret_reason);
                 }
+                if (r < 0)
+                        mapcount_bpf__destroy(c->skel);
         }
         (void) libbpf_set_print(old_print);
         if (r < 0)

@@ -13,7 +13,9 @@
 typedef struct BpfCounter BpfCounter;
 
 typedef struct BpfTaskCount {
-        uint32_t pid;             /* the thread-group id: threads are never reported on their own */
+        uint32_t pid;             /* the thread-group id in the caller's pid namespace (what its
+                                   * cgroup.procs and /proc show): threads are never reported on
+                                   * their own */
         uint32_t map_count;       /* mm->map_count, what vm.max_map_count limits */
         uint64_t cgroup_id;       /* the watched cgroup (nearest ancestor-or-self) the process is in */
         uint64_t start_time_ns;   /* process start, CLOCK_BOOTTIME ns (/proc/PID/stat's starttime in
@@ -28,7 +30,9 @@ typedef struct BpfTaskCount {
  * BPF task iterators; -EPERM when not permitted (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN);
  * another -errno, with libbpf's first warning, when loading failed otherwise. *ret_reason is set
  * only on failure (and left untouched when allocating it fails too). libbpf's own output is
- * silenced while loading. */
+ * silenced while loading. The counter reports pids as seen in the pid namespace of the caller
+ * (read from /proc/self/ns/pid: -errno and a reason when that fails); processes not visible there
+ * are not reported. Scan from the same namespace. */
 int bpf_counter_new(BpfCounter **ret, char **ret_reason);
 
 /* Unloads the program. Accepts NULL; returns NULL. */

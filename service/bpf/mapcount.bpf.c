@@ -7,6 +7,7 @@
  * kernel. */
 
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #include "mapcount.h"
@@ -17,6 +18,14 @@
 /* Declared GPL because bpf_seq_write() is GPL-only; LGPL-2.1-or-later code may be conveyed under
  * the GPL. */
 char LICENSE[] SEC("license") = "GPL";
+
+/* The inode number of the pid namespace whose pids to report, that of the loading process (set by
+ * userspace before load; a constant to the verifier, which drops the unused branch). 0 for the
+ * initial namespace, where the pid is task->tgid. Elsewhere (the daemon in a container) tgid is
+ * the host's pid, which matches nothing the daemon reads from cgroup.procs. The kernel walks only
+ * the tasks visible in the pid namespace of whoever creates the iterator fd, here the same
+ * process, so the search below normally finds the namespace; the check is kept in case not. */
+const volatile __u32 target_pidns_inum = 0;
 
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
@@ -51,6 +60,35 @@ static __always_inline __u64 nearest_watched_cgroup(struct cgroup *cgrp) {
         return 0;
 }
 
+/* Returns the pid of the process whose thread-group pid is tgid_pid as seen in the pid namespace
+ * with inode number ns_inum, or 0 when the process is not visible there. A struct pid holds one
+ * (nr, namespace) pair per level from the initial namespace (0) down to the one it was created
+ * in; a namespace sits at the same level in all of them, so the search starts at the deepest,
+ * where a container's own processes have it. The pointers come from BPF_CORE_READ, i.e. plain
+ * values read with bpf_probe_read_kernel(): an index into numbers[] is a variable offset the
+ * verifier refuses on a typed kernel pointer. */
+static __always_inline __u32 pid_nr_in_ns(struct pid *tgid_pid, __u32 ns_inum) {
+        unsigned int level;
+
+        if (!tgid_pid)
+                return 0;
+        level = BPF_CORE_READ(tgid_pid, level);
+        if (level > MAPCOUNT_MAX_PID_NS_LEVEL)
+                return 0;
+
+        for (int i = 0; i <= MAPCOUNT_MAX_PID_NS_LEVEL; i++) {
+                struct upid upid;
+
+                if (i > (int) level)
+                        break;
+                if (bpf_core_read(&upid, sizeof(upid), &tgid_pid->numbers[level - i]) < 0)
+                        return 0;
+                if (upid.ns && BPF_CORE_READ(upid.ns, ns.inum) == ns_inum)
+                        return (__u32) upid.nr;
+        }
+        return 0;
+}
+
 SEC("iter/task")
 int report_map_counts(struct bpf_iter__task *ctx) {
         struct task_struct *task = ctx->task, *leader;
@@ -76,7 +114,14 @@ int report_map_counts(struct bpf_iter__task *ctx) {
         if (cgroup_id == 0)
                 return 0;
 
-        rec.pid = task->tgid;
+        if (target_pidns_inum == 0)
+                rec.pid = task->tgid;
+        else {
+                /* Not visible in the daemon's namespace: not a process it can be watching. */
+                rec.pid = pid_nr_in_ns(BPF_CORE_READ(leader, thread_pid), target_pidns_inum);
+                if (rec.pid == 0)
+                        return 0;
+        }
         rec.map_count = mm->map_count;
         rec.cgroup_id = cgroup_id;
         /* Boot-based, as /proc/PID/stat's starttime, so that both backends agree on it. */
