@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* mapguardd.conf: defaults, the inih handler, drop-in merging and validation. Pure logic: no logging;
- * errors come back as "file:line: reason" strings for the caller to log. */
+/* mapguardd.conf: defaults, drop-in merging (conf.c), the inih handler and validation (conf-parse.c).
+ * Pure logic: no logging; errors come back as "file:line: reason" strings for the caller to log. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -18,7 +18,8 @@
 #define CONFIG_INTERVAL_USEC_DEFAULT (UINT64_C(10) * UINT64_C(1000000))
 #define CONFIG_INTERVAL_USEC_MIN (UINT64_C(100) * UINT64_C(1000))
 #define CONFIG_INTERVAL_USEC_MAX (UINT64_C(3600) * UINT64_C(1000000))
-/* Everything systemd runs: services, and scopes (containers under the systemd cgroup driver, sessions). */
+/* The initial value of the Units= list: everything systemd runs, services and scopes (containers under the
+ * systemd cgroup driver, sessions). Units= lines add to it; an empty Units= empties it. */
 #define CONFIG_UNITS_DEFAULT "*.service *.scope"
 
 typedef enum Backend {
@@ -35,7 +36,8 @@ const char *backend_to_string(Backend b);
 Backend backend_from_string(const char *s);
 
 typedef struct Config {
-        char **units;                /* NULL-terminated strv of unit names or fnmatch globs, never empty */
+        char **units;                /* NULL-terminated strv of unit names or fnmatch globs; never NULL,
+                                      * empty when the configuration watches nothing */
         unsigned warning_percent;    /* 80 */
         unsigned critical_percent;   /* 95 */
         unsigned hysteresis_percent; /* 5 */
@@ -45,7 +47,7 @@ typedef struct Config {
 
 /* Loads CONFIG_DIR/mapguardd.conf, then the drop-ins *.conf of
  *   ROOT/usr/lib/mapguard/mapguardd.conf.d/, ROOT/run/mapguard/mapguardd.conf.d/,
- * CONFIG_DIR/mapguardd.conf.d/ CONFIG_DIR NULL means the first entry of the colon-separated
+ * CONFIG_DIR/mapguardd.conf.d/. CONFIG_DIR NULL means the first entry of the colon-separated
  * $CONFIGURATION_DIRECTORY when that is set and non-empty, else ROOT/etc/mapguard. ROOT NULL, "" or "/" is
  * the real root; ROOT is never prefixed to an explicit CONFIG_DIR or to $CONFIGURATION_DIRECTORY (both name
  * host paths already).
@@ -55,11 +57,12 @@ typedef struct Config {
  * (".foo.conf") are ignored. The surviving files are applied in strcmp() order of their names, after the
  * main file; for a scalar key the last assignment wins (also within one file).
  *
- * [Watch] Units= takes space-separated unit names or fnmatch globs. Assignments accumulate across lines
- * and files (duplicates dropped, first position kept); an empty "Units=" discards everything assigned
- * before it. The built-in default "*.service *.scope" applies when the assignments leave no name at all
- * (no Units= anywhere, or only resets), so "Units=" alone in a drop-in restores the default and
- * "Units=ingester.service" means only that unit, not that unit on top of the default.
+ * [Watch] Units= takes space-separated unit names or fnmatch globs. The list starts as the built-in
+ * default "*.service *.scope"; every non-empty assignment appends to it, across lines and files in the
+ * order above (duplicates dropped, first position kept), and an empty "Units=" empties it, the default
+ * included (the systemd convention). So "Units=ingester@*.service" alone adds to the default, "Units="
+ * then "Units=ingester@*.service" watches only those, and "Units=" as the last assignment leaves an
+ * empty list: nothing is watched.
  *
  * Percent keys take a decimal integer with an optional trailing '%'. IntervalSec= takes seconds or a
  * systemd time span ("500ms", "1min 30s"). Empty values are refused except for Units=. Lines must not
@@ -83,7 +86,7 @@ Config *config_new_default(void);
 Config *config_free(Config *c);
 
 /* Returns true when UNIT matches any configured name or glob (fnmatch() without flags), false otherwise
- * or when C or UNIT is NULL. */
+ * (always, for an empty list) or when C or UNIT is NULL. */
 bool config_matches_unit(const Config *c, const char *unit);
 
 /* Returns true when A and B are equal in every field (the Units list compared in order), so that a

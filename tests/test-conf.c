@@ -165,7 +165,8 @@ static void test_main_file_only(void **state) {
                    "IntervalSec=1min 30s\n"
                    "Backend=procfs");
         Config *c = load_ok(root);
-        assert_units(c, "ingester@*.service", "elasticsearch.service", NULL);
+        /* Added to the default, which no empty Units= reset. */
+        assert_units(c, "*.service", "*.scope", "ingester@*.service", "elasticsearch.service", NULL);
         assert_int_equal(c->warning_percent, 70);
         assert_int_equal(c->critical_percent, 90);
         assert_int_equal(c->hysteresis_percent, 0);
@@ -256,27 +257,96 @@ static void test_dropin_mask_devnull_and_empty(void **state) {
 
 static void test_units_accumulate(void **state) {
         const char *root = *state;
-        write_file(root, MAIN, "[Watch]\nUnits=a.service b@*.service\nUnits=c.scope\n");
+        /* The default is the list's first value; lines and files add to it in the merge order (main file,
+         * then drop-ins by name whatever their directory), duplicates counting once at their first
+         * position, the default's own entries included. */
+        write_file(root, MAIN, "[Watch]\nUnits=a.service b@*.service\nUnits=c.scope *.service\n");
+        write_file(root, USR_D "/20-vendor.conf", "[Watch]\nUnits=e.service *.scope\n");
         write_file(root, RUN_D "/10-more.conf", "[Watch]\nUnits=d.service a.service\n");
         Config *c = load_ok(root);
-        /* Not on top of the default, and no duplicates. */
-        assert_units(c, "a.service", "b@*.service", "c.scope", "d.service", NULL);
+        assert_units(c, "*.service", "*.scope", "a.service", "b@*.service", "c.scope", "d.service",
+                     "e.service", NULL);
         config_free(c);
+
+        /* Restating the default changes nothing. */
+        write_file(root, MAIN, "[Watch]\nUnits=" CONFIG_UNITS_DEFAULT "\n");
+        _cleanup_free_ char *usr = path_join(root, USR_D "/20-vendor.conf");
+        _cleanup_free_ char *run = path_join(root, RUN_D "/10-more.conf");
+        assert_int_equal(unlink(usr), 0);
+        assert_int_equal(unlink(run), 0);
+        c = load_ok(root);
+        Config *d = config_new_default();
+        assert_non_null(d);
+        assert_true(config_equal(c, d));
+        config_free(c);
+        config_free(d);
 }
 
 static void test_units_reset(void **state) {
         const char *root = *state;
+        Config *c;
+
+        /* Reset then add, in one drop-in: that file's names alone, neither the default nor the main
+         * file's. */
         write_file(root, MAIN, "[Watch]\nUnits=a.service b.service\n");
-        write_file(root, RUN_D "/10-replace.conf", "[Watch]\nUnits=\nUnits=x.service\n");
-        Config *c = load_ok(root);
-        assert_units(c, "x.service", NULL);
+        write_file(root, RUN_D "/10-replace.conf", "[Watch]\nUnits=\nUnits=ingester@*.service\n");
+        c = load_ok(root);
+        assert_units(c, "ingester@*.service", NULL);
+        assert_true(config_matches_unit(c, "ingester@1.service"));
+        assert_false(config_matches_unit(c, "a.service"));
+        assert_false(config_matches_unit(c, "sshd.service"));
         config_free(c);
 
-        /* A reset with nothing after it restores the built-in default. */
-        write_file(root, RUN_D "/10-replace.conf", "[Watch]\nUnits=   \n");
+        /* Reset then add within the main file, later drop-ins adding on top. */
+        write_file(root, MAIN,
+                   "[Watch]\nUnits=a.service\nUnits=\nUnits=b.service\nUnits=c.service b.service\n");
+        write_file(root, RUN_D "/10-replace.conf", "[Watch]\nUnits=d.service\n");
         c = load_ok(root);
-        assert_units(c, "*.service", "*.scope", NULL);
+        assert_units(c, "b.service", "c.service", "d.service", NULL);
         config_free(c);
+
+        /* The reset acts where it falls in the merge order: a drop-in named earlier adds before it and
+         * loses its names, one named later adds after it and keeps them, whatever the directories. */
+        write_file(root, MAIN, "[Watch]\nUnits=a.service\n");
+        write_file(root, ETC_D "/05-early.conf", "[Watch]\nUnits=early.service\n");
+        write_file(root, USR_D "/10-replace.conf", "[Watch]\nUnits=\n");
+        write_file(root, RUN_D "/10-replace.conf", "[Watch]\nUnits=\nUnits=x.service\n");
+        write_file(root, USR_D "/30-late.conf", "[Watch]\nUnits=late.service\n");
+        c = load_ok(root);
+        assert_units(c, "x.service", "late.service", NULL);
+        config_free(c);
+
+        /* A same-named empty file in /etc masks the /run reset: back to the default plus everything. */
+        write_file(root, ETC_D "/10-replace.conf", "");
+        c = load_ok(root);
+        assert_units(c, "*.service", "*.scope", "a.service", "early.service", "late.service", NULL);
+        config_free(c);
+}
+
+/* A reset with nothing after it leaves an empty list, not the default: nothing is watched. */
+static void test_units_reset_alone(void **state) {
+        const char *root = *state;
+        write_file(root, MAIN, "[Watch]\nUnits=a.service\n");
+        write_file(root, ETC_D "/90-none.conf", "[Watch]\nUnits=   \n");
+        Config *c = load_ok(root), *d = config_new_default();
+        assert_non_null(d);
+        assert_non_null(c->units);
+        assert_units(c, NULL);
+        assert_false(config_matches_unit(c, "a.service"));
+        assert_false(config_matches_unit(c, "sshd.service"));
+        assert_false(config_matches_unit(c, "session-1.scope"));
+        assert_false(config_equal(c, d));
+        config_free(c);
+
+        /* Equal to another empty list, and the reset repeated changes nothing. */
+        write_file(root, MAIN, "[Watch]\nUnits=\n");
+        Config *e = load_ok(root);
+        assert_units(e, NULL);
+        c = load_ok(root);
+        assert_true(config_equal(c, e));
+        config_free(c);
+        config_free(e);
+        config_free(d);
 }
 
 static void test_configuration_directory(void **state) {
@@ -605,13 +675,21 @@ static void test_globs(void **state) {
         assert_false(config_matches_unit(NULL, "foo.service"));
         config_free(c);
 
-        write_file(root, MAIN, "[Watch]\nUnits=*.service ingester@*.service\n");
+        /* Added to the default, a glob matches what the default matched and more. */
+        write_file(root, MAIN, "[Watch]\nUnits=ingester@*.service user-*.slice\n");
+        c = load_ok(root);
+        assert_true(config_matches_unit(c, "foo.scope"));
+        assert_true(config_matches_unit(c, "user-1000.slice"));
+        assert_false(config_matches_unit(c, "system.slice"));
+        config_free(c);
+
+        write_file(root, MAIN, "[Watch]\nUnits=\nUnits=*.service ingester@*.service\n");
         c = load_ok(root);
         assert_true(config_matches_unit(c, "foo.service"));
         assert_false(config_matches_unit(c, "foo.scope"));
         config_free(c);
 
-        write_file(root, MAIN, "[Watch]\nUnits=ingester@*.service db-[0-9].service\n");
+        write_file(root, MAIN, "[Watch]\nUnits=\nUnits=ingester@*.service db-[0-9].service\n");
         c = load_ok(root);
         assert_true(config_matches_unit(c, "ingester@1.service"));
         assert_true(config_matches_unit(c, "ingester@zone-a.service"));
@@ -720,6 +798,10 @@ static void test_equal(void **state) {
         free(b->units[1]);
         b->units[1] = NULL;
         assert_false(config_equal(a, b));
+        free(b->units[0]);
+        b->units[0] = NULL;
+        assert_false(config_equal(a, b));
+        assert_true(config_equal(b, b));
 
         assert_null(config_free(a));
         assert_null(config_free(b));
@@ -737,6 +819,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dropin_mask_devnull_and_empty, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_accumulate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_reset, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_units_reset_alone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_configuration_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interval_spans, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
