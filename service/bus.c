@@ -17,13 +17,13 @@
 #define UNIT_PREFIX "/org/mapguard1/unit"
 #define UNIT_INTERFACE "org.mapguard1.Unit"
 
-/* The caller's effective uid: from the bus (dbus-daemon) or the socket's peer (a direct connection). */
+/* The caller's effective uid, as the bus (dbus-daemon) or the socket's peer (a direct connection)
+ * vouches for it. Not augmented from /proc/PID of the sender: that pid could have been reused. */
 static int bus_sender_uid(sd_bus_message *message, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         int r;
 
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
-                                      &creds);
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
         if (r < 0)
                 return r;
         r = sd_bus_creds_get_euid(creds, ret);
@@ -142,7 +142,7 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
         Thresholds t = manager_thresholds(m);
         ProcState *known = NULL;
         WatchedUnit *u;
-        ProcSample s;
+        ProcSample owner, s;
         uint32_t pid;
         uid_t caller;
         Level level;
@@ -159,8 +159,16 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Could not determine the caller's user, so GetProcess is refused.");
 
-        /* Counted on demand, whatever the backend: the answer is about now, for any process. */
-        r = proc_sample(m->root, (pid_t) pid, &s);
+        /* Who owns it first: a caller who may not ask must not make us read a huge maps file. Then
+         * counted on demand, whatever the backend: the answer is about now, for any process. */
+        r = proc_sample_identity(m->root, (pid_t) pid, &owner);
+        if (r >= 0 && caller != 0 && caller != owner.uid)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root and the owner of process %u may query it.", pid);
+        if (r >= 0)
+                r = proc_sample_count(m->root, (pid_t) pid, &s);
+        if (r >= 0 && s.start_time != owner.start_time)
+                r = -ESRCH; /* another process by now */
         if (r == -ESRCH || r == -ENOENT)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
         if (r == -ENODATA)
@@ -168,10 +176,6 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
                                          "Process %u has no memory maps (a kernel thread or a zombie).", pid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m", pid);
-
-        if (caller != 0 && caller != s.uid)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root and the owner of process %u may query it.", pid);
 
         u = manager_find_pid(m, (pid_t) pid, &known);
         if (u)
@@ -299,9 +303,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_get_process, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Recommend", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", value, "s", reason), method_recommend,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        /* Not UNPRIVILEGED: sd-bus itself refuses callers without CAP_SYS_ADMIN; we check the uid too. */
-        SD_BUS_METHOD("Rescan", NULL, NULL, method_rescan, 0),
-        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, 0),
+        /* Root only, checked in the handlers by uid (and by the bus policy). Marked UNPRIVILEGED so that
+         * sd-bus's own CAP_SYS_ADMIN test does not decide in their place. */
+        SD_BUS_METHOD("Rescan", NULL, NULL, method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("LevelChanged",
                                 SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", old_level, "s", new_level, "u",
                                             map_count, "u", max_map_count),
@@ -462,13 +467,13 @@ void bus_manager_changed(Manager *m, const char *property) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", property);
 }
 
-void bus_emit_level_changed(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
+void bus_emit_level_changed(Manager *m, WatchedUnit *u, const ProcState *p, Level old, const char *comm) {
         int r;
 
         if (!m->bus || !m->object_slots[0])
                 return;
         r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LevelChanged", "susssuu", u->name,
-                               (uint32_t) p->pid, p->comm, level_to_string(old), level_to_string(p->level),
+                               (uint32_t) p->pid, comm, level_to_string(old), level_to_string(p->level),
                                p->map_count, m->max_map_count);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", u->name, (int) p->pid);

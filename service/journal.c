@@ -73,24 +73,26 @@ int log_internal(int priority, int error, const char *file, int line, const char
         return -error;
 }
 
+/* The entry a transition gets: the level it arrived at, whichever way it came (critical -> warning is
+ * still a warning); "recovered" only once back at ok. */
 static const char *message_id_for(const JournalProc *p, int *ret_priority) {
-        if (p->new_level > p->old_level || p->old_level == LEVEL_UNKNOWN) {
-                switch (p->new_level) {
-                case LEVEL_CRITICAL:
-                        *ret_priority = LOG_CRIT;
-                        return MAPGUARD_MESSAGE_CRITICAL_STR;
-                case LEVEL_WARNING:
-                        *ret_priority = LOG_WARNING;
-                        return MAPGUARD_MESSAGE_WARNING_STR;
-                default:
-                        return NULL;
-                }
-        }
-        if (p->new_level < p->old_level && p->new_level != LEVEL_UNKNOWN) {
+        if (p->new_level == p->old_level)
+                return NULL;
+        switch (p->new_level) {
+        case LEVEL_CRITICAL:
+                *ret_priority = LOG_CRIT;
+                return MAPGUARD_MESSAGE_CRITICAL_STR;
+        case LEVEL_WARNING:
+                *ret_priority = LOG_WARNING;
+                return MAPGUARD_MESSAGE_WARNING_STR;
+        case LEVEL_OK:
+                if (p->old_level < LEVEL_WARNING)
+                        return NULL; /* a first reading, not a recovery */
                 *ret_priority = LOG_NOTICE;
                 return MAPGUARD_MESSAGE_RECOVERED_STR;
+        default:
+                return NULL;
         }
-        return NULL;
 }
 
 int journal_level_changed(const JournalProc *p) {

@@ -87,7 +87,8 @@ WatchedUnit *manager_worst_unit(Manager *m) {
 
                 if (u->n_procs == 0)
                         continue;
-                if (!worst || u->map_count > worst->map_count)
+                if (!worst || u->level > worst->level ||
+                    (u->level == worst->level && u->map_count > worst->map_count))
                         worst = u;
         }
         return worst;
@@ -118,9 +119,10 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
                                 return -ENOMEM;
                         free(u->cgroup);
                         u->cgroup = c;
-                        u->cgroup_id = 0;
-                        m->bpf_cgroups_dirty = true;
                 }
+                /* A restart recreates the cgroup under the same path, with a new id. */
+                u->cgroup_id = 0;
+                m->bpf_cgroups_dirty = true;
                 return 0;
         }
 
@@ -164,15 +166,16 @@ void manager_remove_unit(Manager *m, const char *name) {
 
         if (!u)
                 return;
+        /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
+        log_debug("No longer watching %s.", name);
+        bus_unit_removed(m, u);
+
         for (i = 0; i < m->n_units; i++)
                 if (m->units[i] == u)
                         break;
         memmove(m->units + i, m->units + i + 1, (m->n_units - i - 1) * sizeof(WatchedUnit *));
         m->n_units--;
         m->bpf_cgroups_dirty = true;
-
-        log_debug("No longer watching %s.", name);
-        bus_unit_removed(m, u);
         watched_unit_free(u);
 }
 
@@ -239,7 +242,8 @@ static int manager_sync_bpf_cgroups(Manager *m) {
         r = bpf_counter_set_cgroups(m->bpf, ids, n);
         if (r < 0)
                 return r;
-        m->bpf_cgroups_dirty = false;
+        /* A cgroup whose id could not be read yet is tried again on the next pass. */
+        m->bpf_cgroups_dirty = n < m->n_units;
         return 0;
 }
 
@@ -276,7 +280,7 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
         r = journal_level_changed(&jp);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name, (int) p->pid);
-        bus_emit_level_changed(m, u, p, old);
+        bus_emit_level_changed(m, u, p, old, p->comm);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
@@ -298,13 +302,16 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, Pro
                         memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
                         return 0;
                 }
-                r = proc_sample_identity(m->root, pid, ret);
+                ProcSample s;
+
+                r = proc_sample_identity(m->root, pid, &s);
                 if (r < 0)
                         return r;
-                if (ret->start_time != start_time)
+                if (s.start_time != start_time)
                         return -ESRCH; /* the pid was reused since the pass */
-                ret->map_count = bpf->map_count;
-                memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
+                s.map_count = bpf->map_count;
+                memcpy(s.comm, bpf->comm, sizeof(s.comm));
+                *ret = s;
                 return 0;
         }
         return proc_sample_count(m->root, pid, ret);
@@ -332,31 +339,37 @@ static UnitSnapshot unit_snapshot(const WatchedUnit *u) {
         };
 }
 
+/* The worst of two processes: the higher level (hysteresis can hold a smaller count at a higher
+ * level), then the higher count. */
+static bool proc_is_worse(const ProcState *a, const ProcState *b) {
+        if (a->level != b->level)
+                return a->level > b->level;
+        return a->map_count > b->map_count;
+}
+
 static void unit_recompute(Manager *m, WatchedUnit *u) {
         const ProcState *worst = NULL, *soonest = NULL;
         uint64_t soonest_s = UINT64_MAX;
 
-        u->level = LEVEL_UNKNOWN;
         for (size_t i = 0; i < u->n_procs; i++) {
                 const ProcState *p = &u->procs[i];
-                uint64_t s = p->seconds_to_limit;
 
-                if (p->level > u->level)
-                        u->level = p->level;
-                if (!worst || p->map_count > worst->map_count)
+                if (!worst || proc_is_worse(p, worst))
                         worst = p;
-                if (s < soonest_s) {
-                        soonest_s = s;
+                if (p->seconds_to_limit < soonest_s) {
+                        soonest_s = p->seconds_to_limit;
                         soonest = p;
                 }
         }
 
+        u->level = worst ? worst->level : LEVEL_UNKNOWN;
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
         /* A unit without processes has the whole limit ahead of it. */
         u->headroom = worst ? headroom(worst->map_count, m->max_map_count) : m->max_map_count;
-        if (u->map_count > u->peak_map_count)
-                u->peak_map_count = u->map_count;
+        for (size_t i = 0; i < u->n_procs; i++)
+                if (u->procs[i].map_count > u->peak_map_count)
+                        u->peak_map_count = u->procs[i].map_count;
         if (u->peak_map_count > m->peak_map_count)
                 m->peak_map_count = u->peak_map_count;
         /* The unit's trend is that of the process that reaches the limit first, or else the worst's. */
@@ -366,12 +379,74 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
         u->seconds_to_limit = soonest_s;
 }
 
+/* A process that was at warning or critical and is gone (exited, or its pid now belongs to another
+ * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
+ * recover, and the service's own log says how it ended. */
+static void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
+        if (p->level < LEVEL_WARNING)
+                return;
+        log_info("%s: process %d (%s) is gone; it was at %s with %u memory maps.", u->name, (int) p->pid, p->comm,
+                 level_to_string(p->level), p->map_count);
+        bus_emit_level_changed(m, u, &(ProcState) { .pid = p->pid, .level = LEVEL_UNKNOWN, .map_count = p->map_count,
+                                                    .start_time = p->start_time },
+                               p->level, p->comm);
+}
+
+/* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
+ * not there (gone, reused, without an mm): it is left out. A process that cannot be read (no
+ * access) is kept, at level unknown, so that the unit does not look empty. */
+static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfTaskCount *b, const ProcState *old,
+                               uint64_t now, ProcState *p) {
+        Thresholds t = manager_thresholds(m);
+        ProcSample s;
+        Level prev;
+        int r;
+
+        r = manager_read_proc(m, pid, b, (ProcState *) old, &s);
+        if (r == -ESRCH || r == -ENOENT || r == -ENODATA) {
+                log_debug_errno(r, "Skipping pid %d of %s: %m", (int) pid, u->name);
+                return r;
+        }
+        if (r < 0) {
+                /* Said once per unit, so that a missing capability does not flood the journal. */
+                if (!u->read_error_logged)
+                        log_warning_errno(r, "Failed to read the memory maps of pid %d of %s: %m", (int) pid,
+                                          u->name);
+                u->read_error_logged = true;
+                *p = (ProcState) { .pid = pid, .level = LEVEL_UNKNOWN, .seconds_to_limit = UINT64_MAX,
+                                   .next_read_usec = now + m->config->interval_usec };
+                if (proc_sample_identity(m->root, pid, &s) >= 0) {
+                        memcpy(p->comm, s.comm, sizeof(p->comm));
+                        p->start_time = s.start_time;
+                }
+                return 0;
+        }
+
+        if (old && old->start_time == s.start_time)
+                *p = *old;
+        else
+                *p = (ProcState) { .level = LEVEL_UNKNOWN };
+        p->pid = pid;
+        p->start_time = s.start_time;
+        memcpy(p->comm, s.comm, sizeof(p->comm));
+        p->map_count = s.map_count;
+        trend_add(&p->trend, now, s.map_count);
+        p->growth_per_minute = trend_growth_per_minute(&p->trend);
+        p->seconds_to_limit = trend_seconds_to_limit(&p->trend, s.map_count, m->max_map_count);
+
+        prev = p->level;
+        p->level = level_next(prev, s.map_count, m->max_map_count, &t);
+        p->next_read_usec = now + schedule_interval(m->config->interval_usec, s.map_count, m->max_map_count, p->level,
+                                                    &t, p->growth_per_minute);
+        manager_notify_level(m, u, p, prev);
+        return 0;
+}
+
 /* One pass over one unit: its cgroup's processes, reading those that are due. */
 static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all, const BpfTaskCount *bpf,
                              size_t n_bpf, uint64_t *next_wakeup) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ ProcState *procs = NULL;
-        Thresholds t = manager_thresholds(m);
         UnitSnapshot before = unit_snapshot(u);
         size_t n_pids = 0, n = 0;
         int r;
@@ -380,9 +455,15 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         if (r == -ENOENT)
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
                 n_pids = 0;
-        else if (r < 0)
-                return log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
-                                         m->hierarchy, u->cgroup);
+        else if (r < 0) {
+                /* Said when the error changes, not on every pass. */
+                if (r != u->cgroup_error)
+                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name, m->hierarchy,
+                                          u->cgroup);
+                u->cgroup_error = r;
+                return r;
+        }
+        u->cgroup_error = 0;
 
         procs = calloc(n_pids ? n_pids : 1, sizeof(ProcState));
         if (!procs)
@@ -390,56 +471,32 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
 
         for (size_t i = 0; i < n_pids; i++) {
                 pid_t pid = pids[i];
-                ProcState *old = u->n_procs > 0 ? bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState),
-                                                          proc_state_compare)
-                                                : NULL;
-                const BpfTaskCount *b = NULL;
-                ProcState *p = &procs[n];
-                ProcSample s;
+                const ProcState *old = u->n_procs > 0 ? bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState),
+                                                                proc_state_compare)
+                                                      : NULL;
+                /* Not in the BPF pass: a kernel thread, or it exited, or it was born after the pass
+                 * started; /proc tells which. */
+                const BpfTaskCount *b = n_bpf > 0 ? bsearch(&pid, bpf, n_bpf, sizeof(BpfTaskCount),
+                                                            bpf_count_compare)
+                                                  : NULL;
 
-                if (old && !force_all && !m->bpf && old->next_read_usec > now) {
-                        *p = *old;
+                /* A count from the BPF pass costs nothing more; a /proc read waits until it is due. */
+                if (old && !b && !force_all && old->next_read_usec > now) {
+                        procs[n++] = *old;
+                        continue;
+                }
+                if (manager_update_proc(m, u, pid, b, old, now, &procs[n]) >= 0)
                         n++;
-                        continue;
-                }
+        }
 
-                if (m->bpf && n_bpf > 0) {
-                        b = bsearch(&pid, bpf, n_bpf, sizeof(BpfTaskCount), bpf_count_compare);
-                        /* Not in the pass: a kernel thread, or it exited, or it was born after the
-                         * pass started. /proc tells which. */
-                }
-                r = manager_read_proc(m, pid, b, old, &s);
-                if (r < 0) {
-                        /* Vanished, reused or without an mm is normal; no access is a setup problem, said
-                         * once so that it does not flood the journal on every pass. */
-                        if (r == -ESRCH || r == -ENOENT || r == -ENODATA || m->read_error_logged)
-                                log_debug_errno(r, "Skipping pid %d of %s: %m", (int) pid, u->name);
-                        else {
-                                log_warning_errno(r, "Failed to read the memory maps of pid %d of %s: %m",
-                                                  (int) pid, u->name);
-                                m->read_error_logged = true;
-                        }
-                        continue;
-                }
+        /* Who left: processes we knew that are not there any more as the same process. */
+        for (size_t i = 0; i < u->n_procs; i++) {
+                const ProcState *now_p = n > 0 ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState),
+                                                         proc_state_compare)
+                                               : NULL;
 
-                if (old && old->start_time == s.start_time)
-                        *p = *old;
-                else
-                        *p = (ProcState) { .level = LEVEL_UNKNOWN };
-                p->pid = pid;
-                p->start_time = s.start_time;
-                memcpy(p->comm, s.comm, sizeof(p->comm));
-                p->map_count = s.map_count;
-                trend_add(&p->trend, now, s.map_count);
-                p->growth_per_minute = trend_growth_per_minute(&p->trend);
-                p->seconds_to_limit = trend_seconds_to_limit(&p->trend, s.map_count, m->max_map_count);
-
-                Level prev = p->level;
-                p->level = level_next(prev, s.map_count, m->max_map_count, &t);
-                p->next_read_usec = now + schedule_interval(m->config->interval_usec, s.map_count, m->max_map_count,
-                                                            p->level, &t, p->growth_per_minute);
-                n++;
-                manager_notify_level(m, u, p, prev);
+                if (!now_p || now_p->start_time != u->procs[i].start_time)
+                        manager_notify_gone(m, u, &u->procs[i]);
         }
 
         free(u->procs);
@@ -472,9 +529,11 @@ static bool manager_read_limits(Manager *m, bool full) {
         int r;
 
         r = limits_read_live(m->root, &live);
-        if (r < 0)
+        /* Read errors are said when they change, not on every pass. */
+        if (r < 0 && r != m->live_error)
                 log_warning_errno(r, "Failed to read %s/proc/sys/vm/max_map_count: %m", m->root);
-        else if (live != m->max_map_count) {
+        m->live_error = r < 0 ? r : 0;
+        if (r >= 0 && live != m->max_map_count) {
                 if (m->max_map_count != 0) {
                         r = journal_limit_changed(m->max_map_count, live);
                         if (r < 0)
@@ -491,8 +550,9 @@ static bool manager_read_limits(Manager *m, bool full) {
                 unsigned tuned = 0;
 
                 r = limits_read_tuned(m->root, &tuned, &source);
-                if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "Failed to read the sysctl.d files: %m");
+                if (r < 0 && r != -ENOENT && r != m->tuned_error)
+                        log_warning_errno(r, "Failed to read the vm.max_map_count the sysctl.d files ask for: %m");
+                m->tuned_error = r < 0 && r != -ENOENT ? r : 0;
                 if (r < 0)
                         tuned = 0;
                 if (tuned != m->tuned_max_map_count) {
@@ -531,7 +591,7 @@ int manager_scan(Manager *m, bool force_all) {
                 if (r >= 0)
                         r = bpf_counter_scan(m->bpf, &bpf, &n_bpf);
                 if (r < 0) {
-                        log_warning_errno(r, "BPF pass failed, reading map counts from /proc instead: %m");
+                        log_warning_errno(r, "Failed to run the BPF pass, reading map counts from /proc instead: %m");
                         m->bpf = bpf_counter_free(m->bpf);
                         m->backend = BACKEND_PROCFS;
                         bus_manager_changed(m, "Backend");
@@ -592,9 +652,7 @@ int manager_reload(Manager *m, char **ret_error) {
         }
 
         old = m->config;
-        units_changed = strv_length(old->units) != strv_length(c->units);
-        for (size_t i = 0; !units_changed && old->units[i]; i++)
-                units_changed = !streq(old->units[i], c->units[i]);
+        units_changed = !strv_equal(old->units, c->units);
         thresholds_changed = old->warning_percent != c->warning_percent ||
                              old->critical_percent != c->critical_percent ||
                              old->hysteresis_percent != c->hysteresis_percent;

@@ -48,6 +48,9 @@ typedef struct WatchedUnit {
         unsigned headroom;
         double growth_per_minute;
         uint64_t seconds_to_limit;
+
+        int cgroup_error;        /* the last error reading its cgroup, logged when it changes */
+        bool read_error_logged;  /* a process could not be read (said once per unit) */
 } WatchedUnit;
 
 struct Manager {
@@ -73,11 +76,11 @@ struct Manager {
         unsigned max_map_count;       /* live, re-read on every pass; 0 before the first */
         unsigned tuned_max_map_count; /* from sysctl.d; 0 when no file sets it */
         unsigned below_tuned_logged_live, below_tuned_logged_tuned;
+        int live_error, tuned_error; /* the last errors reading the limits, logged when they change */
         unsigned peak_map_count; /* highest map_count of any watched process since start */
         uint64_t last_scan_usec; /* CLOCK_REALTIME µs of the last pass, 0 before */
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         bool watching_systemd;        /* subscribed to systemd's signals */
-        bool read_error_logged;       /* a process's maps could not be read (said once) */
 };
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
@@ -113,7 +116,7 @@ void manager_prune_units(Manager *m);
 
 /* Finds the watched unit and process state of PID, or returns NULL. */
 WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc);
-/* Unit with the least headroom process, or NULL when nothing is watched. */
+/* The unit with the worst process (highest level, then most maps), or NULL when none has processes. */
 WatchedUnit *manager_worst_unit(Manager *m);
 
 Thresholds manager_thresholds(const Manager *m);

@@ -51,25 +51,33 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
                 /* The unit was unloaded between the signal and our question: it is gone. */
                 log_debug("Unit %s vanished before its control group could be read: %s", req->unit, e->message);
                 manager_remove_unit(m, req->unit);
-                goto finish;
+                return 0;
         }
 
         r = sd_bus_message_enter_container(reply, 'v', "s");
         if (r >= 0)
                 r = sd_bus_message_read(reply, "s", &cgroup);
         if (r < 0) {
-                log_warning_errno(r, "Failed to parse ControlGroup of %s: %m", req->unit);
-                goto finish;
+                log_warning_errno(r, "Failed to parse the ControlGroup of %s: %m", req->unit);
+                return 0;
         }
 
+        /* A reload may have changed Units= while the question was on its way. */
+        if (!config_matches_unit(m->config, req->unit)) {
+                manager_remove_unit(m, req->unit);
+                return 0;
+        }
         r = manager_update_unit(m, req->unit, cgroup);
         if (r < 0)
                 log_warning_errno(r, "Failed to follow unit %s: %m", req->unit);
+        return 0;
+}
 
-finish:
+static void refresh_request_free(void *userdata) {
+        RefreshRequest *req = userdata;
+
         free(req->unit);
         free(req);
-        return 0;
 }
 
 /* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set). */
@@ -77,6 +85,7 @@ static int watch_refresh_unit(Manager *m, const char *unit, const char *unit_pat
         _cleanup_free_ char *path = NULL;
         const char *interface = watch_cgroup_interface(unit);
         RefreshRequest *req;
+        sd_bus_slot *slot = NULL;
         int r;
 
         if (!interface || !config_matches_unit(m->config, unit))
@@ -99,13 +108,15 @@ static int watch_refresh_unit(Manager *m, const char *unit, const char *unit_pat
                 return -ENOMEM;
         }
 
-        r = sd_bus_call_method_async(m->bus, NULL, SYSTEMD_DEST, unit_path, "org.freedesktop.DBus.Properties",
+        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, unit_path, "org.freedesktop.DBus.Properties",
                                      "Get", on_control_group, req, "ss", interface, "ControlGroup");
         if (r < 0) {
-                free(req->unit);
-                free(req);
+                refresh_request_free(req);
                 return r;
         }
+        /* The bus owns the pending call; REQ goes with it, answered or not (e.g. at shutdown). */
+        (void) sd_bus_slot_set_destroy_callback(slot, refresh_request_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
         return 0;
 }
 
@@ -148,6 +159,9 @@ static int on_unit_new(sd_bus_message *message, void *userdata, sd_bus_error *re
         return 0;
 }
 
+/* systemd also says UnitRemoved for every unit on daemon-reload, and loads them again at once: ask
+ * rather than drop, or every reload would forget peaks, trends and levels, and alert again. A unit
+ * that is really gone answers with an error or an empty ControlGroup, and is dropped then. */
 static int on_unit_removed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         const char *unit, *path;
@@ -158,7 +172,11 @@ static int on_unit_removed(sd_bus_message *message, void *userdata, sd_bus_error
                 log_debug_errno(r, "Failed to parse UnitRemoved signal: %m");
                 return 0;
         }
-        manager_remove_unit(m, unit);
+        if (!manager_find_unit(m, unit))
+                return 0;
+        r = watch_refresh_unit(m, unit, path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to query unit %s: %m", unit);
         return 0;
 }
 
@@ -200,30 +218,30 @@ static int on_unit_properties_changed(sd_bus_message *message, void *userdata, s
         return 0;
 }
 
-int watch_relist(Manager *m) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        const char *name, *path;
+/* The ListUnitsByPatterns call for the configured names/globs: units that run or are about to
+ * (inactive ones have no processes to watch). */
+static int new_list_call(Manager *m, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                            "ListUnitsByPatterns");
         if (r < 0)
                 return r;
-        /* Units that run or are about to: inactive ones have no processes to watch. */
         r = sd_bus_message_append_strv(call, (char *[]) { (char *) "active", (char *) "reloading",
                                                           (char *) "activating", (char *) "deactivating", NULL });
         if (r >= 0)
                 r = sd_bus_message_append_strv(call, m->config->units);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(call);
+        return 0;
+}
 
-        r = sd_bus_call(m->bus, call, 0, &error, &reply);
-        if (r < 0) {
-                log_error_errno(r, "Failed to list units from systemd: %s", error.message ? error.message : "");
-                sd_bus_error_free(&error);
-                return r;
-        }
+/* Walks a ListUnitsByPatterns reply, reading each unit's control group now (SYNC) or asking for it. */
+static int apply_unit_list(Manager *m, sd_bus_message *reply, bool sync) {
+        const char *name, *path;
+        int r;
 
         r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         if (r < 0)
@@ -235,12 +253,69 @@ int watch_relist(Manager *m) {
                         return r;
                 if (r == 0)
                         break;
-                r = watch_read_unit(m, name, path);
+                r = sync ? watch_read_unit(m, name, path) : watch_refresh_unit(m, name, path);
                 if (r < 0)
                         log_warning_errno(r, "Failed to query unit %s: %m", name);
         }
-        manager_prune_units(m);
         return sd_bus_message_exit_container(reply);
+}
+
+static int on_unit_list(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int r;
+
+        if (e) {
+                log_warning("Failed to list units from systemd after a reload: %s", e->message);
+                return 0;
+        }
+        r = apply_unit_list(m, reply, false);
+        if (r < 0)
+                log_warning_errno(r, "Failed to parse systemd's unit list: %m");
+        return 0;
+}
+
+int watch_relist(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        manager_prune_units(m);
+        /* An empty pattern list would mean "all units" to systemd; for us it means none. */
+        if (strv_length(m->config->units) == 0)
+                return 0;
+
+        r = new_list_call(m, &call);
+        if (r < 0)
+                return r;
+        /* Asynchronously: a reload must not block the loop on hundreds of round trips to PID 1. */
+        return sd_bus_call_async(m->bus, NULL, call, on_unit_list, m, 0);
+}
+
+/* The first listing, synchronous: the first pass, and so READY=1, must already see every unit that was
+ * running when we started. */
+static int watch_list_initial(Manager *m) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (strv_length(m->config->units) == 0) {
+                log_info("No units to watch: [Watch] Units= is empty.");
+                return 0;
+        }
+
+        r = new_list_call(m, &call);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(m->bus, call, 0, &error, &reply);
+        if (r < 0) {
+                if (error.message)
+                        log_error("Failed to list units from systemd: %s", error.message);
+                else
+                        log_error_errno(r, "Failed to list units from systemd: %m");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        return apply_unit_list(m, reply, true);
 }
 
 int watch_start(Manager *m) {
@@ -268,13 +343,16 @@ int watch_start(Manager *m) {
         /* systemd sends unit signals only while someone is subscribed. */
         r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error, NULL, "");
         if (r < 0) {
-                log_error_errno(r, "Failed to subscribe to systemd: %s", error.message ? error.message : "");
+                if (error.message)
+                        log_error("Failed to subscribe to systemd: %s", error.message);
+                else
+                        log_error_errno(r, "Failed to subscribe to systemd: %m");
                 sd_bus_error_free(&error);
                 return r;
         }
         m->watching_systemd = true;
 
-        return watch_relist(m);
+        return watch_list_initial(m);
 }
 
 void watch_stop(Manager *m) {

@@ -7,9 +7,10 @@
  * ControlGroup as they start, stop and restart. */
 
 /* Subscribes to org.freedesktop.systemd1 (Subscribe(), UnitNew, UnitRemoved, JobRemoved and unit
- * PropertiesChanged) and lists the matching active units once. Returns 0 or -errno. */
+ * PropertiesChanged) and lists the matching active units once, synchronously. Returns 0 or -errno. */
 int watch_start(Manager *m);
-/* Lists the matching units again (after a reload changed Units=). Returns 0 or -errno. */
+/* Drops units that no longer match and lists the matching ones again, asynchronously (after a
+ * reload changed Units=). Returns 0 or -errno. */
 int watch_relist(Manager *m);
 /* Drops the signal matches. */
 void watch_stop(Manager *m);

@@ -468,6 +468,65 @@ static void test_level_changed(void **state) {
                          870);
 }
 
+/* A process at warning that exits, or whose pid is taken by another process, leaves that level:
+ * LevelChanged says so (to "unknown"); the newcomer starts afresh. */
+static void test_gone_at_warning(void **state) {
+        Fixture *f = *state;
+        Seen seen = {};
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+
+        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
+                                        "LevelChanged", on_level_changed, &seen) >= 0);
+        fake_process(f->root, 1002, "ingester", 1000, 850, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_string_equal(seen.new_level, "warning");
+
+        /* pid 1002 is now another process (another start time) with few maps */
+        fake_process(f->root, 1002, "newcomer", 1000, 100, 900);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 2);
+        assert_int_equal(seen.pid, 1002);
+        assert_string_equal(seen.old_level, "warning");
+        assert_string_equal(seen.new_level, "unknown");
+        assert_int_equal(f->m->units[0]->level, LEVEL_OK);
+        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "MapCount"), 300);
+
+        /* the newcomer grows into warning and then exits: one more of each */
+        fake_process(f->root, 1002, "newcomer", 1000, 900, 900);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 4);
+        assert_string_equal(seen.old_level, "warning");
+        assert_string_equal(seen.new_level, "unknown");
+}
+
+/* A process that cannot be read is kept, at level unknown, so the unit does not look empty. */
+static void test_unreadable_process(void **state) {
+        Fixture *f = *state;
+        char path[256];
+
+        if (geteuid() == 0) {
+                /* root reads a mode-000 fixture file anyway: make maps a directory instead */
+                snprintf(path, sizeof(path), "%s/proc/1001/maps", f->root);
+                assert_int_equal(unlink(path), 0);
+                assert_int_equal(mkdir(path, 0755), 0);
+        } else {
+                snprintf(path, sizeof(path), "%s/proc/1001/maps", f->root);
+                assert_int_equal(chmod(path, 0), 0);
+        }
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
+        assert_int_equal(f->m->units[0]->procs[0].pid, 1001);
+        assert_int_equal(f->m->units[0]->procs[0].level, LEVEL_UNKNOWN);
+        assert_string_equal(f->m->units[0]->procs[0].comm, "worker");
+        assert_int_equal(f->m->units[0]->worst_pid, 1002);
+}
+
 static void test_vanished_and_reused(void **state) {
         Fixture *f = *state;
         char path[256];
@@ -492,11 +551,36 @@ static void test_vanished_and_reused(void **state) {
         assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "MapCount"), 0);
 }
 
+typedef struct Removed {
+        bool seen, had_unit_interface;
+} Removed;
+
+static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Removed *r = userdata;
+        const char *path, *interface;
+
+        assert_true(sd_bus_message_read(m, "o", &path) > 0);
+        assert_string_equal(path, "/org/mapguard1/unit/b_2dx_2escope");
+        assert_true(sd_bus_message_enter_container(m, 'a', "s") > 0);
+        while (sd_bus_message_read(m, "s", &interface) > 0)
+                if (streq(interface, "org.mapguard1.Unit"))
+                        r->had_unit_interface = true;
+        r->seen = true;
+        return 0;
+}
+
 static void test_units_come_and_go(void **state) {
         Fixture *f = *state;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *objects = NULL, *gone = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        Removed removed = {};
 
+        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1", "org.freedesktop.DBus.ObjectManager",
+                                        "InterfacesRemoved", on_interfaces_removed, &removed) >= 0);
         manager_remove_unit(f->m, UNIT_B);
+        drain(f);
+        assert_true(removed.seen);
+        assert_true(removed.had_unit_interface);
         gone = call(f, "/org/mapguard1/unit/b_2dx_2escope", "org.freedesktop.DBus.Properties", "Get", "ss",
                     "org.mapguard1.Unit", "Name");
         assert_non_null(sd_bus_message_get_error(gone));
@@ -719,18 +803,22 @@ static void test_access_denied(void **state) {
                         _exit(11);
                 rescan = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "Rescan", &e, NULL,
                                             "");
-                if (rescan >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED))
+                /* Our own check answers, not only sd-bus's: it names the rule. */
+                if (rescan >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
+                    !strstr(e.message, "Only root may call Rescan"))
                         _exit(12);
                 sd_bus_error_free(&e);
                 reload = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "Reload", &e, NULL,
                                             "");
-                if (reload >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED))
+                if (reload >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
+                    !strstr(e.message, "Only root may call Reload"))
                         _exit(13);
                 sd_bus_error_free(&e);
                 /* Process 2001 belongs to root: its owner only. 1002 belongs to uid 1000: not us either. */
                 get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e, NULL,
                                          "u", 2001);
-                if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED))
+                if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
+                    !strstr(e.message, "owner of process 2001"))
                         _exit(14);
                 sd_bus_error_free(&e);
                 /* Reading is for everyone. */
@@ -763,6 +851,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_get_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unit_properties, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_level_changed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_gone_at_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),

@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 29
+tap_plan 31
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -95,6 +95,14 @@ tap_is "the unit object's MapCount" \
         "u $KERNEL"
 tap_ok "LevelChanged went out on the bus" e2e_wait_for "signal" 10 e2e_run sh -c \
         "grep -q '\"grow.service\",$PID,\"vmagrow\",\"ok\",\"warning\"' /run/levelchanged.json"
+
+# systemd's daemon-reload unloads and reloads every unit: the watch must survive it, without alerting again.
+e2e_run systemctl daemon-reload
+e2e_run busctl call "${DEST[@]}" Rescan
+tap_ok "after daemon-reload the unit is still watched, with its level" e2e_run sh -c \
+        "busctl call ${DEST[*]} ListUnits | grep -q '\"grow.service\" \"/org/mapguard1/unit/grow_2eservice\" \"warning\"'"
+tap_is "and no second warning entry" \
+        "$(e2e_run journalctl -u grow.service -o export MESSAGE_ID=$WARNING_ID | grep -c '^MAPGUARD_PID=')" 1
 
 # Unprivileged callers.
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
