@@ -44,16 +44,6 @@ Backend backend_from_string(const char *s) {
         return _BACKEND_INVALID;
 }
 
-static bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return true;
-}
-
 Config *config_new_default(void) {
         Config *c = calloc(1, sizeof(Config));
         if (!c)
