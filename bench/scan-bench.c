@@ -28,7 +28,7 @@
 #include "bpf-backend.h"
 #include "cgroup.h"
 #include "conf.h"
-#include "journal.h"
+#include "log.h"
 #include "manager.h"
 #include "procfs.h"
 #include "schedule.h"

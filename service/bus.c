@@ -6,7 +6,7 @@
 
 #include "bus.h"
 #include "config.h"
-#include "journal.h"
+#include "log.h"
 #include "pidunit.h"
 #include "procfs.h"
 #include "recommend.h"

@@ -9,7 +9,7 @@
 
 #include "conf.h"
 #include "config.h"
-#include "journal.h"
+#include "log.h"
 #include "manager.h"
 #include "util.h"
 

@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "cgroup.h"
 #include "journal.h"
+#include "log.h"
 #include "maxmapcount.h"
 #include "manager.h"
 #include "procfs.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal.h"
+#include "log.h"
 #include "util.h"
 #include "watch.h"
 
