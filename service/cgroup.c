@@ -99,6 +99,10 @@ static int read_procs_at(int dir_fd, PidSet *s) {
         r = read_fd_all(fd, &buf, &len);
         if (r == -ENODEV) /* the cgroup was removed after we opened cgroup.procs */
                 return -ENOENT;
+        if (r == -EOPNOTSUPP)
+                /* A threaded cgroup (cgroup2 "threaded" type) has no cgroup.procs of its own: its
+                 * threads belong to processes its threaded domain above lists. */
+                return 0;
         if (r < 0)
                 return r;
         if (strlen(buf) != len)

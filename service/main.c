@@ -84,7 +84,8 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 static void print_config(const Config *c) {
-        printf("[Watch]\nUnits=");
+        /* An empty assignment first, so that the list reads back as it is, not added to the default. */
+        printf("[Watch]\nUnits=\nUnits=");
         for (size_t i = 0; c->units && c->units[i]; i++)
                 printf("%s%s", i > 0 ? " " : "", c->units[i]);
         printf("\n\n[Thresholds]\nWarningPercent=%u\nCriticalPercent=%u\nHysteresisPercent=%u\n\n"
