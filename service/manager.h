@@ -98,6 +98,10 @@ int manager_attach_bus(Manager *m, sd_bus *bus);
  * updates levels, logs transitions and emits signals; re-arms the scan timer. Returns 0 or -errno. */
 int manager_scan(Manager *m, bool force_all);
 
+/* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
+ * it fell back. Sets m->backend (scan.c). */
+void manager_select_backend(Manager *m);
+
 /* Re-reads the config; on failure keeps the old one and returns -errno with *ret_error set to
  * "file:line: reason" (malloc'd). */
 int manager_reload(Manager *m, char **ret_error);
