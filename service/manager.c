@@ -382,19 +382,19 @@ int manager_connect_system(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to register mapguardd's objects on the bus: %m");
 
+        /* The name first: a second instance stops here before it writes any journal entry, and the
+         * first pass's LevelChanged signals come from org.mapguard1, where clients listen. Calls that
+         * arrive meanwhile wait in the queue until the first pass is done. */
+        r = sd_bus_request_name(m->bus, "org.mapguard1", 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name org.mapguard1: %m");
+
         r = watch_start(m);
         if (r < 0)
                 return r;
 
-        /* The first pass before we take the name: READY=1 promises answers with data. */
-        r = manager_scan(m, true);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_request_name(m->bus, "org.mapguard1", 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire the bus name org.mapguard1: %m");
-        return 0;
+        /* The first pass before READY=1, which promises answers with data. */
+        return manager_scan(m, true);
 }
 
 int manager_run(Manager *m) {

@@ -66,7 +66,7 @@ struct Manager {
 
         sd_event_source *scan_timer;
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
-        sd_bus_slot *systemd_match_slots[4];
+        sd_bus_slot *systemd_match_slots[3];
         sd_bus_slot *object_slots[4];
 
         Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */

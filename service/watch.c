@@ -143,22 +143,6 @@ static int watch_read_unit(Manager *m, const char *unit, const char *unit_path) 
         return manager_update_unit(m, unit, cgroup);
 }
 
-static int on_unit_new(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *unit, *path;
-        int r;
-
-        r = sd_bus_message_read(message, "so", &unit, &path);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse UnitNew signal: %m");
-                return 0;
-        }
-        r = watch_refresh_unit(m, unit, path);
-        if (r < 0)
-                log_warning_errno(r, "Failed to query unit %s: %m", unit);
-        return 0;
-}
-
 /* systemd also says UnitRemoved for every unit on daemon-reload, and loads them again at once: ask
  * rather than drop, or every reload would forget peaks, trends and levels, and alert again. A unit
  * that is really gone answers with an error or an empty ControlGroup, and is dropped then. */
@@ -322,16 +306,16 @@ int watch_start(Manager *m) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
+        /* Not UnitNew: a unit is loaded long before it runs (and our own question about an unloaded
+         * unit loads it again, which would answer with another UnitNew). Starting takes a job, and
+         * JobRemoved says when it is done. */
         r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[0], SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                "UnitNew", on_unit_new, m);
+                                "UnitRemoved", on_unit_removed, m);
         if (r >= 0)
                 r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[1], SYSTEMD_DEST, SYSTEMD_PATH,
-                                        SYSTEMD_MANAGER, "UnitRemoved", on_unit_removed, m);
-        if (r >= 0)
-                r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[2], SYSTEMD_DEST, SYSTEMD_PATH,
                                         SYSTEMD_MANAGER, "JobRemoved", on_job_removed, m);
         if (r >= 0)
-                r = sd_bus_add_match(m->bus, &m->systemd_match_slots[3],
+                r = sd_bus_add_match(m->bus, &m->systemd_match_slots[2],
                                      "type='signal',sender='" SYSTEMD_DEST "',"
                                      "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
                                      "arg0='org.freedesktop.systemd1.Unit',"

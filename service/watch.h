@@ -6,7 +6,7 @@
 /* Following systemd's units on the bus: which loaded units match the configured names/globs, and their
  * ControlGroup as they start, stop and restart. */
 
-/* Subscribes to org.freedesktop.systemd1 (Subscribe(), UnitNew, UnitRemoved, JobRemoved and unit
+/* Subscribes to org.freedesktop.systemd1 (Subscribe(), UnitRemoved, JobRemoved and unit
  * PropertiesChanged) and lists the matching active units once, synchronously. Returns 0 or -errno. */
 int watch_start(Manager *m);
 /* Drops units that no longer match and lists the matching ones again, asynchronously (after a

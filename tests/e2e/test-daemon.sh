@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 31
+tap_plan 32
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -141,5 +141,11 @@ tap_is "the daemon still runs, same pid, old thresholds" \
 e2e_run systemctl stop grow.service
 tap_ok "a stopped unit is no longer watched" e2e_wait_for "unit gone" 10 e2e_run sh -c \
         "! busctl get-property ${DEST[*]} WatchedUnits | grep -q '\"grow.service\"'"
+
+# A unit that stopped must not be asked about again and again (our question would load it anew).
+e2e_run systemd-run --unit=grow-oneshot.service -p Type=oneshot true
+e2e_run sh -c "timeout 3 busctl monitor --json=short --match=\"type='method_call',destination='org.freedesktop.systemd1',member='Get'\" > /run/gets.json" || true
+tap_ok "a stopped unit is not asked about in a loop (fewer than 20 Get calls in 3 s)" \
+        test "$(e2e_run sh -c 'grep -c "\"Get\"" /run/gets.json')" -lt 20
 
 tap_done
