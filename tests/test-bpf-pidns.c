@@ -232,7 +232,8 @@ static _Noreturn void loader_main(int result_fd, int release_fd) {
         for (size_t i = 0; i < N_WORKERS; i++) {
                 r = spawn_worker(&worker_specs[i], result_fd, release_fd, &result.workers[i]);
                 if (r < 0) {
-                        snprintf(result.what, sizeof(result.what), "starting worker %s", worker_specs[i].comm);
+                        snprintf(result.what, sizeof(result.what), "starting worker %s",
+                                 worker_specs[i].comm);
                         goto finish;
                 }
         }
