@@ -49,12 +49,16 @@ int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *bu
                          detail ? " (" : "", detail ?: "", detail ? ")" : "");
                 return EXIT_FAILURE;
         }
-        if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) || r == -EACCES || r == -EPERM) {
+        /* The error's name decides, not r: sd-bus turns names into errnos, and Error.Failed (the daemon's
+         * "the configuration was not reloaded") becomes -EACCES. r only counts when there is no name. */
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) ||
+            (!sd_bus_error_is_set(e) && (r == -EACCES || r == -EPERM))) {
                 snprintf(buf, size, "Failed to %s: access denied; run as root.", action);
                 return EXIT_NOPERMISSION;
         }
-        if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) && detail) {
-                /* The daemon's sentence names the unit or pid it does not know. */
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, SD_BUS_ERROR_FAILED) && detail) {
+                /* The daemon's sentence says it all: the unit or pid it does not know, or why the
+                 * configuration was not reloaded (file, line, reason). */
                 snprintf(buf, size, "%s", detail);
                 return EXIT_FAILURE;
         }
@@ -103,10 +107,134 @@ int bus_connect_mapguard(sd_bus **ret) {
                 if (r >= 0)
                         r = sd_bus_start(bus);
         }
+        if (r >= 0)
+                /* The default (25 s) is long to look at a silent terminal; mapguardd answers from memory. */
+                r = sd_bus_set_method_call_timeout(bus, BUS_CALL_TIMEOUT_USEC);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(bus);
         return 0;
+}
+
+/* Calls a method of systemd (or of the bus) without ever activating anything. */
+static int call_no_activation(sd_bus *bus, const char *destination, const char *path, const char *interface,
+                              const char *member, sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, destination, path, interface, member);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_set_auto_start(m, false);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_appendv(m, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        return sd_bus_call(bus, m, 0, NULL, ret_reply);
+}
+
+static int systemd_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *s;
+        char *copy;
+        int r;
+
+        r = call_no_activation(bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
+                               "Get", &reply, "ss", interface, property);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "v", "s", &s);
+        if (r < 0)
+                return r;
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+/* Loads a unit by name and returns its LoadState in *ret_load_state and its object path in *ret_path
+ * (either may be NULL). */
+static int systemd_load_unit(sd_bus *bus, const char *name, char **ret_path, char **ret_load_state) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL, *load_state = NULL;
+        const char *p;
+        int r;
+
+        r = call_no_activation(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "LoadUnit", &reply, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &p);
+        if (r < 0)
+                return r;
+        path = strdup(p);
+        if (!path)
+                return -ENOMEM;
+        r = systemd_get_string(bus, path, "org.freedesktop.systemd1.Unit", "LoadState", &load_state);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        if (ret_load_state)
+                *ret_load_state = TAKE_PTR(load_state);
+        return 0;
+}
+
+int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL, *load_state = NULL, *active_state = NULL, *sub_state = NULL,
+                            *result = NULL, *alias_load_state = NULL;
+        int has_owner = 0, r;
+
+        r = call_no_activation(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", &reply, "s", BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &has_owner);
+        if (r < 0 || has_owner)
+                return 0; /* Running, or we cannot tell: the call itself will say. */
+
+        /* Nobody owns the name: a call would make the bus ask systemd to start mapguardd. When the unit
+         * has failed, the start job fails without systemd telling the bus, and the call waits for its
+         * timeout. Ask systemd first. Any failure here (no systemd on this bus, a unit not installed)
+         * means we cannot tell, and the call goes ahead as it would without this check. */
+        r = systemd_load_unit(bus, DAEMON_UNIT, &path, &load_state);
+        if (r < 0 || !streq(load_state, "loaded"))
+                return 0;
+        r = systemd_get_string(bus, path, "org.freedesktop.systemd1.Unit", "ActiveState", &active_state);
+        if (r >= 0)
+                r = systemd_get_string(bus, path, "org.freedesktop.systemd1.Unit", "SubState", &sub_state);
+        if (r >= 0)
+                r = systemd_get_string(bus, path, "org.freedesktop.systemd1.Service", "Result", &result);
+        if (r < 0)
+                return 0;
+
+        /* "auto-restart": it failed and systemd waits to start it again, likely to fail the same way. */
+        if (streq(active_state, "failed") || streq(sub_state, "auto-restart")) {
+                _cleanup_free_ char *why = format_sanitize(result);
+
+                snprintf(buf, size,
+                         "mapguardd has failed (%s). "
+                         "See: systemctl status mapguardd; journalctl -u mapguardd",
+                         why && *why && !streq(why, "success") ? why : active_state);
+                return EXIT_FAILURE;
+        }
+        if (!streq(active_state, "inactive"))
+                return 0; /* Starting or stopping: the call waits for it. */
+
+        /* Bus activation starts the unit through its alias, which exists only while it is enabled. */
+        r = systemd_load_unit(bus, BUS_ACTIVATION_UNIT, NULL, &alias_load_state);
+        if (r < 0 || streq(alias_load_state, "loaded"))
+                return 0;
+        snprintf(buf, size,
+                 "mapguardd is not running (it is not enabled, so no call starts it). "
+                 "Start it with: systemctl start mapguardd");
+        return EXIT_FAILURE;
 }
 
 int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,

@@ -14,6 +14,12 @@
 #define BUS_NAME "org.mapguard1"
 #define BUS_PATH "/org/mapguard1"
 #define BUS_MANAGER "org.mapguard1.Manager"
+/* The daemon's unit, and the alias bus activation starts (it exists only while the unit is enabled). */
+#define DAEMON_UNIT "mapguardd.service"
+#define BUS_ACTIVATION_UNIT "dbus-org.mapguard1.service"
+
+/* How long a method call may take. */
+#define BUS_CALL_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 /* LSB's "user had insufficient privilege", as systemctl returns it. */
 #define EXIT_NOPERMISSION 4
@@ -56,6 +62,13 @@ typedef struct ProcessInfo {
 /* Connects to the system bus, or to $MAPGUARD_BUS_ADDRESS when set (a private bus for tests). Returns 0 or
  * -errno; prints nothing (`check` reports it on stdout, everything else on stderr). */
 int bus_connect_mapguard(sd_bus **ret);
+
+/* Before the first call: when nobody owns org.mapguard1, asks systemd about mapguardd.service rather than
+ * letting bus activation start a unit that has failed (that call would only time out). Returns 0 to go on
+ * (running, startable by activation, or no systemd to ask), or the exit code (EXIT_FAILURE) with a
+ * sentence in buf: the daemon has failed (see its status and journal), or it is stopped and not enabled,
+ * so no call starts it. Never activates anything itself. */
+int bus_check_mapguard(sd_bus *bus, char *buf, size_t size);
 
 /* Puts a sentence about a failed call (action: "list the watched units") into buf and returns the exit
  * code it deserves: EXIT_NOPERMISSION for access denied, else EXIT_FAILURE. "Not running" (no owner and

@@ -23,6 +23,7 @@
 
 /* A terminal wider than this is a bogus $COLUMNS, not a real screen. */
 #define COLUMNS_MAX 100000
+#define COLUMNS_DEFAULT 80
 
 uint64_t format_percent(uint64_t part, uint64_t whole) {
         if (whole == 0)
@@ -267,9 +268,13 @@ size_t format_columns(const char *columns_env, int fd) {
                     v <= COLUMNS_MAX)
                         return v;
         }
-        if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0)
+        if (fd < 0 || !isatty(fd))
+                return 0;
+        if (ioctl(fd, TIOCGWINSZ, &ws) >= 0 && ws.ws_col > 0)
                 return ws.ws_col;
-        return 0;
+        /* A terminal that does not know its size (a serial console, a pty nobody sized, as `script` or
+         * nsenter leave them) is still a terminal: assume 80 columns, as systemd does. */
+        return COLUMNS_DEFAULT;
 }
 
 /* format_width() of the first n bytes of s. */

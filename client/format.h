@@ -87,7 +87,8 @@ size_t format_width(const char *s);
 bool format_want_color(bool stdout_is_tty, const char *no_color, const char *term);
 
 /* Returns the width output must fit in: $COLUMNS when it is a positive number, else the size of the
- * terminal on fd, else 0 (unlimited: a pipe or a file). */
+ * terminal on fd (80 when fd is a terminal that does not know its size), else 0 (unlimited: a pipe or a
+ * file, whose reader gets whole names, as systemctl does). */
 size_t format_columns(const char *columns_env, int fd);
 
 /* Formats the one-line `check` result with its perfdata, e.g.

@@ -358,16 +358,22 @@ static int verb_show(sd_bus *bus, char **args) {
         return 0;
 }
 
+/* No Linux process ID is above this: kernel/pid_max can be raised to 2^22 (PID_MAX_LIMIT), no further. */
+#define PID_MAX_LIMIT 4194304
+
+/* Returns 0, -EINVAL when s is not a positive decimal number, or -ERANGE when it is above PID_MAX_LIMIT. */
 static int parse_pid(const char *s, uint32_t *ret) {
-        unsigned long v;
+        unsigned long long v;
         char *end;
 
         errno = 0;
         if (s[0] < '0' || s[0] > '9')
                 return -EINVAL;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v == 0 || v > INT32_MAX)
+        v = strtoull(s, &end, 10);
+        if (*end != '\0' || (errno != 0 && errno != ERANGE) || (errno == 0 && v == 0))
                 return -EINVAL;
+        if (errno == ERANGE || v > PID_MAX_LIMIT)
+                return -ERANGE;
         *ret = (uint32_t) v;
         return 0;
 }
@@ -380,6 +386,11 @@ static int verb_pid(sd_bus *bus, char **args) {
         int r;
 
         r = parse_pid(args[0], &pid);
+        if (r == -ERANGE) {
+                fprintf(stderr, "Invalid process ID '%s': out of range, Linux process IDs go up to %d.\n",
+                        args[0], PID_MAX_LIMIT);
+                return r;
+        }
         if (r < 0) {
                 fprintf(stderr, "Invalid process ID '%s': expected a positive number.\n", args[0]);
                 return r;
@@ -680,10 +691,14 @@ int main(int argc, char *argv[]) {
         }
         n_args = optind < argc ? argc - optind - 1 : 0;
         if ((unsigned) n_args != verb->n_args) {
-                if (verb->n_args > 0)
+                if (verb->n_args == 0)
+                        fprintf(stderr, "'%s' takes no arguments.\n", verb->name);
+                else if ((unsigned) n_args < verb->n_args)
                         fprintf(stderr, "'%s' needs %s.\n", verb->name, verb->args_help);
                 else
-                        fprintf(stderr, "'%s' takes no arguments.\n", verb->name);
+                        /* The first one too many: "show a b" is often a unit name with a blank. */
+                        fprintf(stderr, "'%s' takes only %s; extra argument '%s'.\n", verb->name,
+                                verb->args_help, argv[optind + 1 + verb->n_args]);
                 return EXIT_FAILURE;
         }
         if (arg_apply && verb->dispatch != verb_tune) {
@@ -713,6 +728,18 @@ int main(int argc, char *argv[]) {
                         return check_unknown(why);
                 fprintf(stderr, "%s\n", why);
                 return EXIT_FAILURE;
+        }
+
+        {
+                char why[512];
+
+                r = bus_check_mapguard(bus, why, sizeof(why));
+                if (r > 0) {
+                        if (verb->dispatch == verb_check)
+                                return check_unknown(why);
+                        fprintf(stderr, "%s\n", why);
+                        return r;
+                }
         }
 
         r = verb->dispatch(bus, argv + optind + 1);

@@ -65,8 +65,9 @@ static char *sysctl_file_text(uint32_t value, const char *why, uint64_t realtime
                 return NULL;
         fprintf(f,
                 "# Written by 'mapguardctl tune --apply' on %s.\n"
-                "# mapguard(8) keeps vm.max_map_count above what the watched services use; this file makes\n"
-                "# the tuned value survive reboots. It is replaced whole the next time tune --apply runs.\n",
+                "# mapguardd(8) watches the vm.max_map_count headroom; mapguardctl(1) tune --apply\n"
+                "# wrote this file so that the tuned value survives reboots. It is replaced whole the\n"
+                "# next time tune --apply runs.\n",
                 format_timestamp(ts, sizeof(ts), realtime_usec));
         if (why && *why) {
                 /* Newlines start a new comment line; other control characters are replaced, so no text

@@ -6,11 +6,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <math.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "format.h"
@@ -215,6 +219,33 @@ static void test_columns(void **state) {
         assert_int_equal(format_columns("100001", -1), 0);
 }
 
+static void test_columns_terminal(void **state) {
+        struct winsize ws = { .ws_row = 24, .ws_col = 123 };
+        int master, slave, fds[2];
+
+        /* A pipe is no terminal: unlimited unless $COLUMNS says otherwise. */
+        assert_int_equal(pipe(fds), 0);
+        assert_int_equal(format_columns(NULL, fds[1]), 0);
+        assert_int_equal(format_columns("60", fds[1]), 60);
+        close(fds[0]);
+        close(fds[1]);
+
+        if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
+                print_message("# no pseudo-terminal to test with: openpty() failed: %s\n", strerror(errno));
+                skip();
+        }
+        assert_int_equal(ioctl(slave, TIOCSWINSZ, &ws), 0);
+        assert_int_equal(format_columns(NULL, slave), 123);
+        /* $COLUMNS wins over the terminal's size. */
+        assert_int_equal(format_columns("60", slave), 60);
+        /* A terminal of unknown size is taken as 80 columns wide, not as unlimited. */
+        ws.ws_col = 0;
+        assert_int_equal(ioctl(slave, TIOCSWINSZ, &ws), 0);
+        assert_int_equal(format_columns(NULL, slave), 80);
+        close(slave);
+        close(master);
+}
+
 static void assert_check(const Headroom *h, int expected_code, const char *expected_line) {
         _cleanup_free_ char *line = NULL;
 
@@ -347,6 +378,7 @@ int main(void) {
                 cmocka_unit_test(test_utf8),
                 cmocka_unit_test(test_want_color),
                 cmocka_unit_test(test_columns),
+                cmocka_unit_test(test_columns_terminal),
                 cmocka_unit_test(test_check),
                 cmocka_unit_test(test_wrap),
         };

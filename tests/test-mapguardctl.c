@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
@@ -29,17 +31,33 @@
 
 #define LAST_SCAN_USEC (UINT64_C(1795000000) * USEC_PER_SEC)
 #define WAIT_MSEC 10000
+#define RELOAD_FAILED                                                                                   \
+        "The configuration was not reloaded, the previous one stays in force: "                         \
+        "/etc/mapguard/mapguardd.conf:3: IntervalSec=banana: not a time span"
+#define NO_ACTIVATION_FILE                                                                              \
+        "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "   \
+        "Start it with: systemctl start mapguardd\n"
+#define FAILED_SEE "See: systemctl status mapguardd; journalctl -u mapguardd"
 
 typedef enum Scenario {
         SCENARIO_WARNING,
         SCENARIO_CRITICAL,
         SCENARIO_OK,
         SCENARIO_UNKNOWN,
+        SCENARIO_RELOAD_FAILS,  /* Reload() refuses a bad configuration. */
+        SCENARIO_LONG_NAME,     /* ListUnits() has a unit named with 240 characters more. */
 } Scenario;
 
 static Scenario scenario;
 static char *tmpdir, *bus_address, *mapguardctl;
-static pid_t bus_pid = -1, server_pid = -1;
+static pid_t bus_pid = -1, server_pid = -1, systemd_pid = -1;
+
+/* What the scripted systemd says about mapguardd.service and its bus activation alias. */
+typedef struct SystemdState {
+        const char *active_state, *sub_state, *result;
+        bool enabled; /* Whether dbus-org.mapguard1.service exists (is loaded). */
+} SystemdState;
+static SystemdState systemd_state;
 
 /* ---- the scripted daemon (runs in a child process) ---------------------------------------------- */
 
@@ -78,6 +96,18 @@ static int method_get_headroom(sd_bus_message *m, void *userdata, sd_bus_error *
         }
 }
 
+/* A unit name of 240 characters (230 and ".scope" plus the prefix), as a transient scope may have. */
+static const char *long_name(void) {
+        static char name[256];
+
+        if (!name[0]) {
+                strcpy(name, "run-");
+                memset(name + 4, 'x', 230);
+                strcpy(name + 234, ".scope");
+        }
+        return name;
+}
+
 static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -94,6 +124,9 @@ static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *er
                                                   units[i].processes, units[i].worst_pid, units[i].map_count,
                                                   units[i].headroom);
         }
+        if (r >= 0 && scenario == SCENARIO_LONG_NAME)
+                r = sd_bus_message_append(reply, "(sosuuuu)", long_name(), "/org/mapguard1/unit/long",
+                                          "critical", 1, 42, 63530, 2000);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -149,6 +182,9 @@ static int method_rescan(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        if (scenario == SCENARIO_RELOAD_FAILS)
+                /* What mapguardd says; sd-bus maps Error.Failed to EACCES, which is no "access denied". */
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, RELOAD_FAILED);
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Reload is for root only.");
 }
 
@@ -232,6 +268,93 @@ __attribute__((noreturn)) static void server_run(int ready_fd) {
         }
 }
 
+/* ---- the scripted systemd (another child), for what mapguardctl asks before it calls ---------- */
+
+#define UNIT_PATH "/org/freedesktop/systemd1/unit/mapguardd_2eservice"
+#define ALIAS_PATH "/org/freedesktop/systemd1/unit/dbus_2dorg_2emapguard1_2eservice"
+
+static int systemd_load_unit(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (streq(name, "mapguardd.service"))
+                return sd_bus_reply_method_return(m, "o", UNIT_PATH);
+        if (streq(name, "dbus-org.mapguard1.service"))
+                return sd_bus_reply_method_return(m, "o", ALIAS_PATH);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unexpected unit %s.", name);
+}
+
+static int systemd_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const char *value;
+
+        if (streq(property, "LoadState"))
+                value = streq(path, UNIT_PATH) || systemd_state.enabled ? "loaded" : "not-found";
+        else if (streq(property, "ActiveState"))
+                value = systemd_state.active_state;
+        else if (streq(property, "SubState"))
+                value = systemd_state.sub_state;
+        else if (streq(property, "Result"))
+                value = systemd_state.result;
+        else
+                return -EINVAL;
+        return sd_bus_message_append(reply, "s", value);
+}
+
+static const sd_bus_vtable systemd_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("LoadUnit", "s", "o", systemd_load_unit, 0),
+        SD_BUS_VTABLE_END,
+};
+
+static const sd_bus_vtable systemd_unit_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("LoadState", "s", systemd_property_get, 0, 0),
+        SD_BUS_PROPERTY("ActiveState", "s", systemd_property_get, 0, 0),
+        SD_BUS_PROPERTY("SubState", "s", systemd_property_get, 0, 0),
+        SD_BUS_VTABLE_END,
+};
+
+static const sd_bus_vtable systemd_service_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Result", "s", systemd_property_get, 0, 0),
+        SD_BUS_VTABLE_END,
+};
+
+__attribute__((noreturn)) static void systemd_run(int ready_fd) {
+        sd_bus *bus = NULL;
+
+        if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, bus_address) < 0 ||
+            sd_bus_set_bus_client(bus, true) < 0 || sd_bus_start(bus) < 0 ||
+            sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", systemd_manager_vtable, NULL) < 0)
+                _exit(EXIT_FAILURE);
+        for (size_t i = 0; i < 2; i++) {
+                const char *path = i == 0 ? UNIT_PATH : ALIAS_PATH;
+
+                if (sd_bus_add_object_vtable(bus, NULL, path, "org.freedesktop.systemd1.Unit",
+                                             systemd_unit_vtable, NULL) < 0 ||
+                    sd_bus_add_object_vtable(bus, NULL, path, "org.freedesktop.systemd1.Service",
+                                             systemd_service_vtable, NULL) < 0)
+                        _exit(EXIT_FAILURE);
+        }
+        if (sd_bus_request_name(bus, "org.freedesktop.systemd1", 0) < 0)
+                _exit(EXIT_FAILURE);
+        if (write(ready_fd, "R", 1) != 1)
+                _exit(EXIT_FAILURE);
+        close(ready_fd);
+        for (;;) {
+                int r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        _exit(EXIT_FAILURE);
+                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+                        _exit(EXIT_FAILURE);
+        }
+}
+
 /* ---- the test side ------------------------------------------------------------------------------ */
 
 /* Waits up to WAIT_MSEC for fd to become readable. */
@@ -248,21 +371,42 @@ static void server_stop(void) {
         server_pid = -1;
 }
 
-static void server_start(Scenario s) {
+/* Forks a child running run(); returns its pid once it has written that it is ready. */
+static pid_t child_start(void (*run)(int ready_fd)) {
         int fds[2];
+        pid_t pid;
         char c;
 
-        server_stop();
-        scenario = s;
         assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-        server_pid = fork();
-        assert_true(server_pid >= 0);
-        if (server_pid == 0)
-                server_run(fds[1]);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                run(fds[1]);
         close(fds[1]);
         assert_true(wait_readable(fds[0]));
         assert_int_equal(read(fds[0], &c, 1), 1);
         close(fds[0]);
+        return pid;
+}
+
+static void server_start(Scenario s) {
+        server_stop();
+        scenario = s;
+        server_pid = child_start(server_run);
+}
+
+static void systemd_stop(void) {
+        if (systemd_pid > 0) {
+                kill(systemd_pid, SIGTERM);
+                waitpid(systemd_pid, NULL, 0);
+        }
+        systemd_pid = -1;
+}
+
+static void systemd_start(SystemdState state) {
+        systemd_stop();
+        systemd_state = state;
+        systemd_pid = child_start(systemd_run);
 }
 
 static char *read_all(const char *path) {
@@ -392,6 +536,7 @@ static int teardown(void **state) {
         _cleanup_free_ char *cmd = NULL;
 
         server_stop();
+        systemd_stop();
         if (bus_pid > 0)
                 kill(bus_pid, SIGTERM);
         /* tmpdir is this test's own mkdtemp() directory. */
@@ -446,6 +591,46 @@ static void test_not_running(void **state) {
                    "Failed to connect to the bus at unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No such file "
                    "or directory\n");
         setenv("MAPGUARD_BUS_ADDRESS", bus_address, 1);
+}
+
+static void test_not_running_systemd(void **state) {
+        skip_without_bus();
+        server_stop();
+
+        /* Failed: said at once, from systemd's state, instead of a call that starts an activation whose
+         * failure the bus never hears of. check reports it as UNKNOWN on stdout. */
+        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true });
+        assert_ctl("status", 1, "", "mapguardd has failed (start-limit-hit). " FAILED_SEE "\n");
+        assert_ctl("check", 3, "MAPGUARD UNKNOWN - mapguardd has failed (start-limit-hit). " FAILED_SEE "\n",
+                   NULL);
+        assert_ctl("--json check", 3,
+                   "{\"status\":\"UNKNOWN\",\"reason\":\"mapguardd has failed (start-limit-hit). " FAILED_SEE
+                   "\"}\n",
+                   NULL);
+        assert_ctl("monitor", 1, "", "mapguardd has failed (start-limit-hit). " FAILED_SEE "\n");
+
+        /* Between two attempts of Restart=on-failure: failed as well, with the reason of the last one. */
+        systemd_start((SystemdState) { "activating", "auto-restart", "exit-code", true });
+        assert_ctl("list", 1, "", "mapguardd has failed (exit-code). " FAILED_SEE "\n");
+
+        /* Stopped and not enabled: bus activation has no unit to start. */
+        systemd_start((SystemdState) { "inactive", "dead", "success", false });
+        assert_ctl("status", 1, "", "mapguardd is not running (it is not enabled, so no call starts it). "
+                                    "Start it with: systemctl start mapguardd\n");
+
+        /* Stopped but enabled: activation may start it, so the call is made. This bus has no activation
+         * files, so it fails as on a bus without systemd. */
+        systemd_start((SystemdState) { "inactive", "dead", "success", true });
+        assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
+        /* Starting: the call waits for it. */
+        systemd_start((SystemdState) { "activating", "start", "success", true });
+        assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
+
+        /* Running (the name has an owner): systemd's word does not count. */
+        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true });
+        server_start(SCENARIO_WARNING);
+        assert_ctl("--no-legend list", 0, NULL, NULL);
+        systemd_stop();
 }
 
 static void test_status(void **state) {
@@ -579,6 +764,8 @@ static void test_show(void **state) {
         assert_ctl("show nope", 1, "", "Unit nope.service is not watched.\n");
         assert_int_equal(ctl("--no-legend show ingester", NULL, NULL), 0);
         assert_ctl("show", 1, "", "'show' needs UNIT.\n");
+        assert_ctl("show a b", 1, "", "'show' takes only UNIT; extra argument 'b'.\n");
+        assert_ctl("pid 1 2 3", 1, "", "'pid' takes only PID; extra argument '2'.\n");
 }
 
 static void test_pid(void **state) {
@@ -600,6 +787,16 @@ static void test_pid(void **state) {
         assert_ctl("pid abc", 1, "", "Invalid process ID 'abc': expected a positive number.\n");
         assert_ctl("pid 0", 1, "", "Invalid process ID '0': expected a positive number.\n");
         assert_ctl("pid -- -1", 1, "", "Invalid process ID '-1': expected a positive number.\n");
+        assert_ctl("pid 12ab", 1, "", "Invalid process ID '12ab': expected a positive number.\n");
+        /* Above 2^22 no process can be: said without asking the daemon. */
+        assert_ctl("pid 4294967296", 1, "",
+                   "Invalid process ID '4294967296': out of range, Linux process IDs go up to 4194304.\n");
+        assert_ctl("pid 4194305", 1, "",
+                   "Invalid process ID '4194305': out of range, Linux process IDs go up to 4194304.\n");
+        assert_ctl("pid 99999999999999999999999", 1, "",
+                   "Invalid process ID '99999999999999999999999': out of range, Linux process IDs go up to "
+                   "4194304.\n");
+        assert_ctl("pid 4194304", 1, "", "No process with PID 4194304.\n");
 }
 
 static void test_check(void **state) {
@@ -714,6 +911,106 @@ static void test_rescan_reload(void **state) {
         assert_ctl("rescan", 0, "", NULL);
         assert_ctl("--json rescan", 0, "{}\n", NULL);
         assert_ctl("reload", 4, "", "Failed to reload the configuration: access denied; run as root.\n");
+
+        /* A bad configuration: the daemon's sentence (file, line, reason), not "access denied". */
+        server_start(SCENARIO_RELOAD_FAILS);
+        assert_ctl("reload", 1, "", RELOAD_FAILED "\n");
+        assert_ctl("--json reload", 1, "", RELOAD_FAILED "\n");
+}
+
+/* Asserts that no line of text is wider than width bytes (the output is ASCII); "\r\n" ends a line. */
+static void assert_lines_within(const char *text, size_t width) {
+        for (const char *p = text; *p;) {
+                size_t n = strcspn(p, "\r\n");
+
+                if (n > width) {
+                        fprintf(stderr, "# a line of %zu > %zu columns in\n%s\n", n, width, text);
+                        fail();
+                }
+                p += n;
+                p += strspn(p, "\r\n");
+        }
+}
+
+/* Runs `mapguardctl args` with stdout and stderr on a pseudo-terminal of `columns` columns (0: one that
+ * does not know its size) and returns what it wrote, or NULL when there is no pty to be had. */
+static char *ctl_on_pty(const char *arg, unsigned short columns) {
+        struct winsize ws = { .ws_row = 24, .ws_col = columns };
+        char buf[65536];
+        size_t n = 0;
+        int master, slave, status;
+        pid_t pid;
+
+        if (openpty(&master, &slave, NULL, NULL, &ws) < 0)
+                return NULL;
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                dup2(slave, STDOUT_FILENO);
+                dup2(slave, STDERR_FILENO);
+                /* Colour takes no room on the screen, but would in the bytes counted here. */
+                setenv("NO_COLOR", "1", 1);
+                execl(mapguardctl, "mapguardctl", arg, NULL);
+                _exit(127);
+        }
+        close(slave);
+        /* Read until the child is gone and the pty says so (EIO), not for a fixed time. */
+        for (;;) {
+                ssize_t k;
+
+                if (!wait_readable(master))
+                        break;
+                k = read(master, buf + n, sizeof(buf) - 1 - n);
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = '\0';
+        close(master);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        return strdup(buf);
+}
+
+static void test_long_name(void **state) {
+        _cleanup_free_ char *piped = NULL, *narrow = NULL, *status = NULL, *tty = NULL, *tty_unsized = NULL,
+                            *full = NULL;
+
+        skip_without_bus();
+        server_start(SCENARIO_LONG_NAME);
+        assert_true(asprintf(&full, "\n%s  critical", strchr(long_name(), 'r')) >= 0);
+
+        /* Piped, without $COLUMNS: nothing is cut, as systemctl does for a pipe. */
+        assert_int_equal(ctl("list", &piped, NULL), 0);
+        assert_contains(piped, full);
+
+        /* $COLUMNS: the unit column gives way, every line fits, list and status alike. */
+        setenv("COLUMNS", "80", 1);
+        assert_int_equal(ctl("list", &narrow, NULL), 0);
+        assert_int_equal(ctl("status", &status, NULL), 0);
+        unsetenv("COLUMNS");
+        assert_lines_within(narrow, 80);
+        assert_contains(narrow,
+                        "UNIT                                   LEVEL     PROCS   PID   MAPS     HEADROOM\n"
+                        "run-xxxxxxxxxxxxx...xxxxxxxxxxx.scope  critical      1    42  63530    2000 (3%)\n"
+                        "hot.service                            critical      2    77  63000    2530 (3%)\n");
+        assert_lines_within(status, 80);
+        assert_contains(status,
+                        "\nrun-xxxxxxxxxxxxx...xxxxxxxxxxx.scope  critical      1    42  63530    2000 (3%)\n");
+
+        /* A terminal: its width; one that does not know its width is taken as 80 columns. */
+        tty = ctl_on_pty("list", 100);
+        if (!tty) {
+                print_message("# no pseudo-terminal to test with: openpty() failed: %s\n", strerror(errno));
+                skip();
+        }
+        assert_lines_within(tty, 100);
+        assert_contains(tty, "...xxx");
+        tty_unsized = ctl_on_pty("list", 0);
+        assert_non_null(tty_unsized);
+        assert_lines_within(tty_unsized, 80);
+        assert_contains(tty_unsized, "...xxx");
 }
 
 static void test_usage(void **state) {
@@ -808,6 +1105,7 @@ static void test_monitor(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_not_running),
+                cmocka_unit_test(test_not_running_systemd),
                 cmocka_unit_test(test_status),
                 cmocka_unit_test(test_status_json),
                 cmocka_unit_test(test_list),
@@ -817,6 +1115,7 @@ int main(void) {
                 cmocka_unit_test(test_recommend_tune),
                 cmocka_unit_test(test_tune_apply),
                 cmocka_unit_test(test_rescan_reload),
+                cmocka_unit_test(test_long_name),
                 cmocka_unit_test(test_usage),
                 cmocka_unit_test(test_monitor),
         };

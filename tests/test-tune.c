@@ -131,10 +131,9 @@ static void test_write_file(void **state) {
         assert_non_null(text);
         assert_string_equal(text,
                             "# Written by 'mapguardctl tune --apply' on Wed 2026-11-18 11:06:40 UTC.\n"
-                            "# mapguard(8) keeps vm.max_map_count above what the watched services use; this file "
-                            "makes\n"
-                            "# the tuned value survive reboots. It is replaced whole the next time tune --apply "
-                            "runs.\n"
+                            "# mapguardd(8) watches the vm.max_map_count headroom; mapguardctl(1) tune --apply\n"
+                            "# wrote this file so that the tuned value survives reboots. It is replaced whole the\n"
+                            "# next time tune --apply runs.\n"
                             "#\n"
                             "# mapguardd recommended 262144.\n"
                             "vm.max_map_count = 1048576\n");
