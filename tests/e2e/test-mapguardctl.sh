@@ -19,7 +19,7 @@ WARN_AT=52424
 CRIT_AT=62253
 
 e2e_boot
-tap_plan 44
+tap_plan 49
 
 # Default thresholds (80/95 %), every unit watched; scan every second so levels follow quickly.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Scan]
@@ -248,6 +248,21 @@ Units=nothing-matches-this-*.service"
 e2e_run mapguardctl reload
 tap_ok "check exits 3 (UNKNOWN) when nothing is watched" e2e_wait_for "check UNKNOWN" 30 check_exit 3
 
+# A configuration with errors: reload keeps the old one and passes on the daemon's reason (file, line,
+# what is wrong), exit 1 -- not "access denied", though sd-bus maps the error's name to EACCES.
+BAD_CONF=/etc/mapguard/mapguardd.conf.d/70-bad.conf
+e2e_write_file "$BAD_CONF" "[Scan]
+IntervalSec=banana"
+check_reload_refused() {
+        local out rc=0
+        out=$(ctl reload 2>&1) || rc=$?
+        printf 'exit %s: %s\n' "$rc" "$out"
+        [ "$rc" -eq 1 ] && printf '%s\n' "$out" | grep -q \
+                "^The configuration was not reloaded, the previous one stays in force: $BAD_CONF:2: IntervalSec=banana: "
+}
+tap_ok "reload of a bad configuration: the daemon's reason, exit 1" check_reload_refused
+e2e_run rm "$BAD_CONF"
+
 # --- the daemon gone -------------------------------------------------------------------------------
 
 # Stopped (and not enabled, so bus activation has no unit to start).
@@ -261,5 +276,37 @@ check_unknown_not_running() {
         [ "$rc" -eq 3 ] && printf '%s\n' "$out" | grep -q '^MAPGUARD UNKNOWN - mapguardd is not running'
 }
 tap_ok "check says UNKNOWN (exit 3) with the reason" check_unknown_not_running
+
+# Failed: enabled, so a call would ask the bus to activate it, and a bad configuration makes it exit at
+# start until systemd gives up. An activation whose job fails is never answered: without asking systemd
+# first, every call would wait for its timeout.
+e2e_write_file "$BAD_CONF" "[Scan]
+IntervalSec=banana"
+e2e_run systemctl enable --quiet mapguardd
+tap_ok "restart with a bad configuration fails" e2e_run sh -c '! systemctl restart mapguardd 2>/dev/null'
+tap_ok "systemd gives up on it" e2e_wait_for "mapguardd failed" 30 e2e_run sh -c \
+        '[ "$(systemctl show -p ActiveState --value mapguardd)" = failed ]'
+# ms_of CMD...: runs CMD, prints its exit status and how long it took in milliseconds, then its output.
+ms_of() {
+        local start end out rc=0
+        start=$(date +%s%N)
+        out=$("$@" 2>&1) || rc=$?
+        end=$(date +%s%N)
+        printf '%s %s\n%s\n' "$rc" "$(((end - start) / 1000000))" "$out"
+}
+check_failed_fast() { # EXIT_CODE PREFIX ARGS...
+        local code=$1 prefix=$2 res rc ms
+        shift 2
+        res=$(ms_of ctl "$@")
+        read -r rc ms <<<"$res"
+        printf '%s\n' "$res"
+        [ "$rc" -eq "$code" ] || { echo "exit $rc, expected $code"; return 1; }
+        [ "$ms" -lt 5000 ] || { echo "took $ms ms"; return 1; }
+        printf '%s\n' "$res" | grep -Eq \
+                "^${prefix}mapguardd has failed \([a-z-]+\)\. See: systemctl status mapguardd; journalctl -u mapguardd\$"
+}
+tap_ok "status says at once (< 5 s) that mapguardd has failed" check_failed_fast 1 "" status
+tap_diag "status: exit code, milliseconds: $(head -n 1 <<<"$TAP_OUTPUT")"
+tap_ok "check says UNKNOWN (exit 3) at once with it" check_failed_fast 3 "MAPGUARD UNKNOWN - " check
 
 tap_done
