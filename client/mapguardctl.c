@@ -378,6 +378,24 @@ static int parse_pid(const char *s, uint32_t *ret) {
         return 0;
 }
 
+/* Parses `pid`'s argument, saying what is wrong with it. */
+static int pid_arg(const char *arg, uint32_t *ret) {
+        int r = parse_pid(arg, ret);
+
+        if (r == -ERANGE)
+                fprintf(stderr, "Invalid process ID '%s': out of range, Linux process IDs go up to %d.\n", arg,
+                        PID_MAX_LIMIT);
+        else if (r < 0)
+                fprintf(stderr, "Invalid process ID '%s': expected a positive number.\n", arg);
+        return r;
+}
+
+static int verify_pid(char **args) {
+        uint32_t pid;
+
+        return pid_arg(args[0], &pid);
+}
+
 static int verb_pid(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -385,16 +403,9 @@ static int verb_pid(sd_bus *bus, char **args) {
         uint32_t pid, map_count, max_map_count, headroom;
         int r;
 
-        r = parse_pid(args[0], &pid);
-        if (r == -ERANGE) {
-                fprintf(stderr, "Invalid process ID '%s': out of range, Linux process IDs go up to %d.\n",
-                        args[0], PID_MAX_LIMIT);
+        r = pid_arg(args[0], &pid);
+        if (r < 0)
                 return r;
-        }
-        if (r < 0) {
-                fprintf(stderr, "Invalid process ID '%s': expected a positive number.\n", args[0]);
-                return r;
-        }
         r = manager_call(bus, "GetProcess", &error, &reply, "u", pid);
         if (r < 0)
                 return bus_error_log("look up the process", &error, r);
@@ -575,14 +586,16 @@ typedef struct Verb {
         unsigned n_args; /* Exactly this many arguments after the verb. */
         const char *args_help;
         int (*dispatch)(sd_bus *bus, char **args);
+        /* Checks the arguments before the bus is asked anything: a typo is not the daemon's business. */
+        int (*verify)(char **args);
 } Verb;
 
 static const Verb verbs[] = {
-        { "status", 0, NULL, verb_status },       { "list", 0, NULL, verb_list },
-        { "show", 1, "UNIT", verb_show },         { "pid", 1, "PID", verb_pid },
-        { "monitor", 0, NULL, verb_monitor },     { "check", 0, NULL, verb_check },
-        { "recommend", 0, NULL, verb_recommend }, { "tune", 0, NULL, verb_tune },
-        { "rescan", 0, NULL, verb_rescan },       { "reload", 0, NULL, verb_reload },
+        { "status", 0, NULL, verb_status, NULL },       { "list", 0, NULL, verb_list, NULL },
+        { "show", 1, "UNIT", verb_show, NULL },         { "pid", 1, "PID", verb_pid, verify_pid },
+        { "monitor", 0, NULL, verb_monitor, NULL },     { "check", 0, NULL, verb_check, NULL },
+        { "recommend", 0, NULL, verb_recommend, NULL }, { "tune", 0, NULL, verb_tune, NULL },
+        { "rescan", 0, NULL, verb_rescan, NULL },       { "reload", 0, NULL, verb_reload, NULL },
 };
 
 static void help(void) {
@@ -701,6 +714,8 @@ int main(int argc, char *argv[]) {
                                 verb->args_help, argv[optind + 1 + verb->n_args]);
                 return EXIT_FAILURE;
         }
+        if (verb->verify && verb->verify(argv + optind + 1) < 0)
+                return EXIT_FAILURE;
         if (arg_apply && verb->dispatch != verb_tune) {
                 fprintf(stderr, "--apply only goes with 'tune'.\n");
                 return EXIT_FAILURE;

@@ -590,6 +590,10 @@ static void test_not_running(void **state) {
         assert_ctl("list", 1, "",
                    "Failed to connect to the bus at unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No such file "
                    "or directory\n");
+        /* A bad argument is said before the bus is tried. */
+        assert_ctl("pid 4294967296", 1, "",
+                   "Invalid process ID '4294967296': out of range, Linux process IDs go up to 4194304.\n");
+        assert_ctl("show a b", 1, "", "'show' takes only UNIT; extra argument 'b'.\n");
         setenv("MAPGUARD_BUS_ADDRESS", bus_address, 1);
 }
 
