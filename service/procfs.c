@@ -5,6 +5,7 @@
 #endif
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -201,6 +202,44 @@ static int proc_read_uid_at(int dir_fd, uid_t *ret) {
         return 0;
 }
 
+static bool proc_stat_is_dead(const ProcStat *s) {
+        return s->state == 'Z' || s->state == 'X';
+}
+
+/* When a process's main thread has exited (pthread_exit()) while others live on, the leader is a
+ * zombie without an mm, but the process and its maps are alive: its threads share them. Returns an fd
+ * of /proc/PID/task/TID of a live thread, -ENODATA when there is none (a real zombie). */
+static int proc_open_live_thread(int dir_fd, pid_t pid) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int task_fd;
+
+        task_fd = openat(dir_fd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (task_fd < 0)
+                return errno == ENOENT ? -ENODATA : -errno;
+        d = fdopendir(task_fd);
+        if (!d) {
+                int r = -errno;
+                close(task_fd);
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                ProcStat st;
+                char *end;
+                long tid = strtol(de->d_name, &end, 10);
+                int fd;
+
+                if (*end != '\0' || tid <= 0 || tid == pid)
+                        continue;
+                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (proc_read_stat_at(fd, &st) >= 0 && !proc_stat_is_dead(&st))
+                        return fd;
+                close(fd);
+        }
+        return -ENODATA;
+}
+
 static bool proc_stat_has_no_mm(const ProcStat *s) {
         return s->state == 'Z' || s->state == 'X' || (s->flags & PF_KTHREAD);
 }
@@ -326,7 +365,11 @@ int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
         r = proc_read_stat_at(dir_fd, &st);
         if (r < 0)
                 return r;
-        if (proc_stat_has_no_mm(&st))
+        if (proc_stat_is_dead(&st) && !(st.flags & PF_KTHREAD)) {
+                _cleanup_close_ int thread_fd = proc_open_live_thread(dir_fd, pid);
+                if (thread_fd < 0)
+                        return thread_fd;
+        } else if (proc_stat_has_no_mm(&st))
                 return -ENODATA;
         r = proc_read_uid_at(dir_fd, &uid);
         if (r < 0)
@@ -344,8 +387,8 @@ int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
 /* stat, (status), maps, stat again: all through one directory fd, so that each file is the same
  * process's. The second stat tells whether it exited (or its pid was reused) while we read. */
 static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSample *ret) {
-        _cleanup_close_ int dir_fd = -EBADF, maps_fd = -EBADF;
-        ProcStat before, after;
+        _cleanup_close_ int dir_fd = -EBADF, maps_fd = -EBADF, thread_fd = -EBADF;
+        ProcStat before, after, thread_after;
         unsigned count = 0;
         uid_t uid = (uid_t) -1;
         int r, r_maps;
@@ -357,7 +400,11 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
         r = proc_read_stat_at(dir_fd, &before);
         if (r < 0)
                 return r;
-        if (proc_stat_has_no_mm(&before))
+        if (proc_stat_is_dead(&before) && !(before.flags & PF_KTHREAD)) {
+                thread_fd = proc_open_live_thread(dir_fd, pid);
+                if (thread_fd < 0)
+                        return thread_fd;
+        } else if (proc_stat_has_no_mm(&before))
                 return -ENODATA;
         if (want_uid) {
                 r = proc_read_uid_at(dir_fd, &uid);
@@ -365,7 +412,7 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
                         return r;
         }
 
-        maps_fd = proc_openat(dir_fd, "maps");
+        maps_fd = proc_openat(thread_fd >= 0 ? thread_fd : dir_fd, "maps");
         r_maps = maps_fd < 0 ? maps_fd : count_maps_fd(maps_fd, &count);
 
         /* Re-read stat: the count belongs to the process we identified only if the same process is
@@ -375,7 +422,12 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
                 return r;
         if (after.start_time != before.start_time)
                 return -ESRCH;
-        if (proc_stat_has_no_mm(&after))
+        if (thread_fd >= 0) {
+                /* Read through a thread: that thread must have outlived the read. */
+                r = proc_read_stat_at(thread_fd, &thread_after);
+                if (r < 0 || proc_stat_is_dead(&thread_after))
+                        return -ENODATA;
+        } else if (proc_stat_has_no_mm(&after))
                 return -ENODATA; /* it exited while we read: the count may be partial */
         if (r_maps < 0)
                 return r_maps;

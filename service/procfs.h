@@ -29,7 +29,8 @@ int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count);
 
 /* Full sample of a thread-group leader: stat (comm, state, start time) before, maps, stat after; if the
  * start time changed (pid reused) or it vanished: -ESRCH. Zombies (state Z/X) and kernel threads
- * (PF_KTHREAD flag in stat field 9, or empty maps): -ENODATA. -EACCES/-EPERM without ptrace access,
+ * (PF_KTHREAD flag in stat field 9, or empty maps): -ENODATA. A zombie leader whose other threads live
+ * on (it called pthread_exit()) is a live process: its maps are read through one of those threads. -EACCES/-EPERM without ptrace access,
  * -EBADMSG when stat or status cannot be parsed, other -errno on I/O failure. */
 int proc_sample(const char *root, pid_t pid, ProcSample *ret);
 /* The same without the owner (uid is left (uid_t) -1): what a scan pass needs, one file less per
@@ -37,6 +38,6 @@ int proc_sample(const char *root, pid_t pid, ProcSample *ret);
 int proc_sample_count(const char *root, pid_t pid, ProcSample *ret);
 
 /* Only stat and status: comm, uid, start time, no maps (map_count left 0). Used by the BPF backend.
- * Returns 0, -ESRCH when the process is gone, -ENODATA for zombies and kernel threads (they have no
- * mm, so no map count to attach the identity to), -EBADMSG on unparsable stat/status, other -errno. */
+ * Returns 0, -ESRCH when the process is gone, -ENODATA for zombies (unless a thread lives on) and
+ * kernel threads (they have no mm, so no map count to attach the identity to), -EBADMSG on unparsable stat/status, other -errno. */
 int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret);

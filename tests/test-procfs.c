@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -521,6 +524,89 @@ static void test_real_zombie(void **state) {
         assert_int_equal(proc_sample(NULL, child, &s), -ESRCH);
 }
 
+/* A process whose main thread called pthread_exit() while another thread lives on: the leader is a
+ * zombie with empty maps, yet the process and its mappings are alive and must be counted. */
+static void *exited_leader_thread(void *userdata) {
+        struct pollfd p = { .fd = (int) (intptr_t) userdata, .events = POLLIN };
+
+        /* Until the test is done, and at most 30 s, so that a failed assertion leaves no process behind. */
+        (void) poll(&p, 1, 30000);
+        return NULL;
+}
+
+static void test_real_exited_leader(void **state) {
+        int ready[2], release[2];
+        ProcSample s;
+        pid_t child;
+        char c, path[64], line[512];
+        unsigned expected = 0;
+        FILE *f;
+
+        assert_int_equal(pipe(ready), 0);
+        assert_int_equal(pipe(release), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                pthread_t t;
+                long page = sysconf(_SC_PAGESIZE);
+                char *p = mmap(NULL, (size_t) page * 2000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+                if (p == MAP_FAILED)
+                        _exit(1);
+                for (int i = 0; i < 2000; i += 2)
+                        if (mprotect(p + (size_t) i * (size_t) page, (size_t) page, PROT_READ) < 0)
+                                _exit(1);
+                if (pthread_create(&t, NULL, exited_leader_thread, (void *) (intptr_t) release[0]) != 0)
+                        _exit(1);
+                (void) write(ready[1], "x", 1);
+                pthread_exit(NULL);
+        }
+        assert_int_equal(read(ready[0], &c, 1), 1);
+
+        /* Wait, with a deadline, until the leader is a zombie. */
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) child);
+        for (int i = 0; i < 2000; i++) {
+                f = fopen(path, "re");
+                assert_non_null(f);
+                assert_non_null(fgets(line, sizeof(line), f));
+                fclose(f);
+                if (strstr(strrchr(line, ')'), ") Z "))
+                        break;
+                usleep(1000);
+        }
+        assert_non_null(strstr(strrchr(line, ')'), ") Z "));
+
+        /* The independent count: lines of the live thread's maps, without the gate. */
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) child);
+        DIR *d = opendir(path);
+        assert_non_null(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.' || atoi(de->d_name) == child)
+                        continue;
+                snprintf(line, sizeof(line), "/proc/%d/task/%s/maps", (int) child, de->d_name);
+                f = fopen(line, "re");
+                assert_non_null(f);
+                while (fgets(line, sizeof(line), f))
+                        if (!strstr(line, "[vsyscall]"))
+                                expected++;
+                fclose(f);
+        }
+        closedir(d);
+        assert_true(expected > 1000);
+
+        assert_int_equal(proc_sample(NULL, child, &s), 0);
+        assert_int_equal(s.map_count, expected);
+        assert_int_equal(proc_sample_identity(NULL, child, &s), 0);
+        assert_int_equal(s.pid, child);
+
+        assert_int_equal(write(release[1], "x", 1), 1);
+        assert_int_equal(waitpid(child, NULL, 0), child);
+        close(ready[0]);
+        close(ready[1]);
+        close(release[0]);
+        close(release[1]);
+}
+
 static void test_real_kernel_thread(void **state) {
         char buf[64] = "";
         ProcSample s;
@@ -563,6 +649,7 @@ int main(void) {
                 cmocka_unit_test(test_sample_same_process),
                 cmocka_unit_test(test_real_self),
                 cmocka_unit_test(test_real_zombie),
+                cmocka_unit_test(test_real_exited_leader),
                 cmocka_unit_test(test_real_kernel_thread),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
