@@ -38,7 +38,7 @@ static const char *message_id_for(const JournalProc *p, int *ret_priority) {
 int journal_level_changed(const JournalProc *p) {
         const char *id, *old_s = level_to_string(p->old_level), *new_s = level_to_string(p->new_level);
         int priority = LOG_INFO;
-        char message[512];
+        char message[512], comm[64];
         unsigned percent;
 
         id = message_id_for(p, &priority);
@@ -46,15 +46,18 @@ int journal_level_changed(const JournalProc *p) {
                 return 0;
 
         percent = p->max_map_count > 0 ? (unsigned) ((uint64_t) p->map_count * 100 / p->max_map_count) : 0;
+        /* A process names itself: its name must not forge a line in MESSAGE or send escape codes to a
+         * terminal. The MAPGUARD_COMM field keeps it as it is. */
+        strcpy_printable(comm, sizeof(comm), p->comm);
         if (streq(id, MAPGUARD_MESSAGE_RECOVERED_STR))
                 snprintf(message, sizeof(message),
                          "%s: process %d (%s) is back to %s: %u of %u memory maps (%u%%), headroom %u.",
-                         p->unit, (int) p->pid, p->comm, new_s, p->map_count, p->max_map_count, percent,
+                         p->unit, (int) p->pid, comm, new_s, p->map_count, p->max_map_count, percent,
                          p->headroom);
         else
                 snprintf(message, sizeof(message),
                          "%s: process %d (%s) uses %u of %u memory maps (%u%%), headroom %u: %s.",
-                         p->unit, (int) p->pid, p->comm, p->map_count, p->max_map_count, percent,
+                         p->unit, (int) p->pid, comm, p->map_count, p->max_map_count, percent,
                          p->headroom, new_s);
 
         return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,

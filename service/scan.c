@@ -215,9 +215,12 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
  * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
  * recover, and the service's own log says how it ended. */
 static void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
+        char comm[64];
+
         if (p->level < LEVEL_WARNING)
                 return;
-        log_info("%s: process %d (%s) is gone; it was at %s with %u memory maps.", u->name, (int) p->pid, p->comm,
+        strcpy_printable(comm, sizeof(comm), p->comm);
+        log_info("%s: process %d (%s) is gone; it was at %s with %u memory maps.", u->name, (int) p->pid, comm,
                  level_to_string(p->level), p->map_count);
         bus_emit_level_changed(m, u, &(ProcState) { .pid = p->pid, .level = LEVEL_UNKNOWN, .map_count = p->map_count,
                                                     .start_time = p->start_time },

@@ -106,3 +106,13 @@ static inline uint64_t now_usec(clockid_t clock) {
         clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
+
+/* Copies SRC into DST (SIZE bytes, NUL-terminated, cut if longer) with control characters as '?':
+ * for names that others choose (a process's comm) in human-readable text. */
+static inline void strcpy_printable(char *dst, size_t size, const char *src) {
+        size_t i;
+
+        for (i = 0; src[i] && i < size - 1; i++)
+                dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+        dst[i] = '\0';
+}

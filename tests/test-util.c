@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The small helpers of util.h that carry a rule: names others choose are printed without control
+ * characters, and list comparison. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_strcpy_printable(void **state) {
+        char buf[16];
+
+        /* A comm set with prctl(PR_SET_NAME) can hold a newline and an escape sequence. */
+        strcpy_printable(buf, sizeof(buf), "a\nb\x1b[31mRED");
+        assert_string_equal(buf, "a?b?[31mRED");
+        strcpy_printable(buf, sizeof(buf), "tab\there\x7f");
+        assert_string_equal(buf, "tab?here?");
+        /* UTF-8 and spaces stay; too long is cut, still terminated. */
+        strcpy_printable(buf, sizeof(buf), "caf\xc3\xa9 ok");
+        assert_string_equal(buf, "caf\xc3\xa9 ok");
+        strcpy_printable(buf, 4, "abcdef");
+        assert_string_equal(buf, "abc");
+        strcpy_printable(buf, sizeof(buf), "");
+        assert_string_equal(buf, "");
+}
+
+static void test_strv_equal(void **state) {
+        char *a[] = { (char *) "x.service", (char *) "*.scope", NULL };
+        char *b[] = { (char *) "x.service", (char *) "*.scope", NULL };
+        char *c[] = { (char *) "*.scope", (char *) "x.service", NULL };
+        char *empty[] = { NULL };
+
+        assert_true(strv_equal(a, b));
+        assert_false(strv_equal(a, c));
+        assert_false(strv_equal(a, empty));
+        assert_true(strv_equal(empty, NULL));
+        assert_true(strv_equal(NULL, NULL));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_strcpy_printable),
+                cmocka_unit_test(test_strv_equal),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
