@@ -162,6 +162,11 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
         /* Who owns it first: a caller who may not ask must not make us read a huge maps file. Then
          * counted on demand, whatever the backend: the answer is about now, for any process. */
         r = proc_sample_identity(m->root, (pid_t) pid, &owner);
+        /* /proc/TID exists for every thread too; the maps, the count and the limit are the process's. */
+        if (r >= 0 && owner.tgid > 0 && owner.tgid != (pid_t) pid)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%u is a thread of process %d, not a process: ask for %d.", pid,
+                                         (int) owner.tgid, (int) owner.tgid);
         if (r >= 0 && caller != 0 && caller != owner.uid)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Only root and the owner of process %u may query it.", pid);

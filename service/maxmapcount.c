@@ -320,9 +320,18 @@ int limits_read_tuned(const char *root, unsigned *ret, char **ret_source) {
         /* Not /etc/sysctl.conf: systemd-sysctl does not read it (Debian links it into /etc/sysctl.d
          * as 99-sysctl.conf, and so it is read there, in its place by name). */
 
-        if (t.bad)
+        if (t.bad) {
                 r = -EBADMSG;
-        else if (!t.set)
+                /* Say where: that file's value is what systemd-sysctl will try, and fail, to write. */
+                if (ret_source && t.source) {
+                        char *src = strdup(t.source);
+                        if (!src) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        *ret_source = src;
+                }
+        } else if (!t.set)
                 r = -ENOENT;
         else {
                 if (ret_source) {

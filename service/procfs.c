@@ -172,33 +172,51 @@ static int proc_read_stat_at(int dir_fd, ProcStat *ret) {
         return proc_stat_parse(buf, ret);
 }
 
-static int proc_read_uid_at(int dir_fd, uid_t *ret) {
-        char buf[4096];
-        const char *p;
-        uint64_t v;
-        int r;
+/* Returns the number after "NAME:" at the start of a line of BUF (a status file), or -ENOENT. */
+static int status_field(const char *buf, const char *name, uint64_t *ret) {
+        size_t l = strlen(name);
+        const char *p = buf;
+        char *end;
 
-        r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        if (strncmp(buf, "Uid:", 4) == 0)
-                p = buf;
-        else {
-                p = strstr(buf, "\nUid:");
+        for (;;) {
+                if (strncmp(p, name, l) == 0 && p[l] == ':')
+                        break;
+                p = strchr(p, '\n');
                 if (!p)
-                        return -EBADMSG;
+                        return -ENOENT;
                 p++;
         }
-        p += 4;
+        p += l + 1;
         while (*p == '\t' || *p == ' ')
                 p++;
         if (!isdigit((unsigned char) *p))
                 return -EBADMSG;
         errno = 0;
-        v = strtoull(p, NULL, 10);
-        if (errno != 0 || v >= UINT32_MAX)
+        *ret = strtoull(p, &end, 10);
+        if (errno != 0)
                 return -EBADMSG;
-        *ret = (uid_t) v;
+        return 0;
+}
+
+/* The real uid and (0 when the file does not say) the thread-group id, from status. */
+static int proc_read_status_at(int dir_fd, uid_t *ret_uid, pid_t *ret_tgid) {
+        char buf[4096];
+        uint64_t uid, tgid = 0;
+        int r;
+
+        r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        r = status_field(buf, "Uid", &uid);
+        if (r == -ENOENT)
+                return -EBADMSG;
+        if (r < 0 || uid >= UINT32_MAX)
+                return -EBADMSG;
+        r = status_field(buf, "Tgid", &tgid);
+        if (r == -EBADMSG || tgid > INT32_MAX)
+                return -EBADMSG;
+        *ret_uid = (uid_t) uid;
+        *ret_tgid = (pid_t) tgid;
         return 0;
 }
 
@@ -357,6 +375,7 @@ int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
         _cleanup_close_ int dir_fd = -EBADF;
         ProcStat st;
         uid_t uid;
+        pid_t tgid;
         int r;
 
         dir_fd = proc_open_dir(root, pid);
@@ -371,12 +390,13 @@ int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
                         return thread_fd;
         } else if (proc_stat_has_no_mm(&st))
                 return -ENODATA;
-        r = proc_read_uid_at(dir_fd, &uid);
+        r = proc_read_status_at(dir_fd, &uid, &tgid);
         if (r < 0)
                 return r;
 
         *ret = (ProcSample) {
                 .pid = pid,
+                .tgid = tgid,
                 .uid = uid,
                 .start_time = st.start_time,
         };
@@ -391,6 +411,7 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
         ProcStat before, after, thread_after;
         unsigned count = 0;
         uid_t uid = (uid_t) -1;
+        pid_t tgid = 0;
         int r, r_maps;
 
         dir_fd = proc_open_dir(root, pid);
@@ -407,7 +428,7 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
         } else if (proc_stat_has_no_mm(&before))
                 return -ENODATA;
         if (want_uid) {
-                r = proc_read_uid_at(dir_fd, &uid);
+                r = proc_read_status_at(dir_fd, &uid, &tgid);
                 if (r < 0)
                         return r;
         }
@@ -434,6 +455,7 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
 
         *ret = (ProcSample) {
                 .pid = pid,
+                .tgid = tgid,
                 .uid = uid,
                 .start_time = before.start_time,
                 .map_count = count,

@@ -9,6 +9,7 @@
 
 typedef struct ProcSample {
         pid_t pid;
+        pid_t tgid;           /* thread-group id from status (0 when not read): pid itself for a process */
         uid_t uid;            /* real uid, from /proc/PID/status "Uid:" */
         char comm[16];        /* from /proc/PID/stat, between the first '(' and the LAST ')' */
         uint64_t start_time;  /* field 22 of /proc/PID/stat (clock ticks since boot) */

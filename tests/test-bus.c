@@ -105,7 +105,7 @@ static void test_list_processes(void **state) {
 
 static void test_get_process(void **state) {
         Fixture *f = *state;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *ok = NULL, *gone = NULL, *zero = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *ok = NULL, *gone = NULL, *zero = NULL, *thread = NULL;
         const char *unit, *comm, *level;
         uint32_t count, max, room;
 
@@ -118,6 +118,12 @@ static void test_get_process(void **state) {
         assert_int_equal(max, 1000);
         assert_int_equal(room, 300);
         assert_string_equal(level, "ok");
+
+        /* A thread's id is not a process: /proc/1003 is a thread of 1002. */
+        fake_process(f->root, 1003, "worker-thread", 1000, 850, 600);
+        write_file(f->root, "proc/1003/status", "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
+        thread = manager_call(f, "GetProcess", "u", 1003);
+        assert_error(thread, SD_BUS_ERROR_INVALID_ARGS, "thread of process 1002");
 
         gone = manager_call(f, "GetProcess", "u", 424242);
         assert_error(gone, SD_BUS_ERROR_INVALID_ARGS, "424242");
