@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The fixture of the mapguardctl tests: a private dbus-daemon, a scripted org.mapguard1 on it (a child
+ * process answering from fixed tables, so the expected output is exact), and helpers that run the built
+ * mapguardctl binary and compare what it prints. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WAIT_MSEC 10000
+#define RELOAD_FAILED                                                                                   \
+        "The configuration was not reloaded, the previous one stays in force: "                         \
+        "/etc/mapguard/mapguardd.conf:3: IntervalSec=banana: not a time span"
+
+typedef enum Scenario {
+        SCENARIO_WARNING,
+        SCENARIO_CRITICAL,
+        SCENARIO_OK,
+        SCENARIO_UNKNOWN,
+        SCENARIO_RELOAD_FAILS,  /* Reload() refuses a bad configuration. */
+        SCENARIO_LONG_NAME,     /* ListUnits() has a unit named with 240 characters more. */
+} Scenario;
+
+extern char *tmpdir, *bus_address, *mapguardctl;
+
+/* A unit name of 240 characters (230 and ".scope" plus the prefix), as a transient scope may have; the
+ * scripted daemon lists it in SCENARIO_LONG_NAME. */
+const char *long_name(void);
+
+/* Waits up to WAIT_MSEC for fd to become readable. */
+bool wait_readable(int fd);
+
+/* Forks a child running run(); returns its pid once it has written that it is ready. */
+pid_t child_start(void (*run)(int ready_fd));
+
+/* (Re)starts the scripted daemon answering as in s; server_stop() ends it. */
+void server_start(Scenario s);
+void server_stop(void);
+
+/* Returns the whole content of path (asserts it can be read). */
+char *read_all(const char *path);
+
+/* Asserts needle occurs in haystack, showing both when not. */
+void assert_contains(const char *haystack, const char *needle);
+
+/* Runs mapguardctl with args (shell words); returns its exit status and its output in *ret_out and
+ * *ret_err (either may be NULL). */
+int ctl(const char *args, char **ret_out, char **ret_err);
+
+/* Asserts that `mapguardctl args` exits with code and prints expected_out (NULL: don't compare) and
+ * expected_err (NULL: nothing on stderr). */
+void assert_ctl(const char *args, int code, const char *expected_out, const char *expected_err);
+
+/* Asserts that `mapguardctl args` prints valid JSON (python3's json module decides), if python3 is here. */
+void assert_json_valid(const char *args);
+
+/* cmocka group setup and teardown: start and stop the private bus (and the scripted daemon). Without a
+ * dbus-daemon the setup succeeds and the tests skip through skip_without_bus(). */
+int mapguardctl_fixture_setup(void **state);
+int mapguardctl_fixture_teardown(void **state);
+void skip_without_bus(void);
