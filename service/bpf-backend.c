@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* name_to_handle_at(), vasprintf() */
+#define _GNU_SOURCE 1 /* vasprintf() */
 #endif
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/magic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "bpf-backend.h"
@@ -74,48 +71,6 @@ static int reason_set(char **ret_reason, const char *format, ...) {
         if (r < 0)
                 return -ENOMEM;
         *ret_reason = s;
-        return 0;
-}
-
-int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
-        _cleanup_close_ int fd = -EBADF;
-        union {
-                struct file_handle handle;
-                uint8_t space[sizeof(struct file_handle) + sizeof(uint64_t)];
-        } h = { .handle.handle_bytes = sizeof(uint64_t) };
-        struct statfs sfs;
-        uint64_t id;
-        int mnt_id;
-
-        if (!cgroup2_dir || !ret_id)
-                return -EINVAL;
-
-        fd = open(cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstatfs(fd, &sfs) < 0)
-                return -errno;
-        /* A v1 hierarchy has kernfs ids of its own, which never match the cgroup2 ones BPF sees. */
-        if (sfs.f_type != CGROUP2_SUPER_MAGIC)
-                return -EMEDIUMTYPE;
-
-        /* The file handle is the full 64-bit kernfs id, which is also what systemd calls the
-         * cgroup id; the inode number equals it where ino_t is 64 bits wide. */
-        if (name_to_handle_at(fd, "", &h.handle, &mnt_id, AT_EMPTY_PATH) >= 0) {
-                if (h.handle.handle_bytes != sizeof(uint64_t))
-                        return -EBADMSG;
-                memcpy(&id, h.handle.f_handle, sizeof(id));
-        } else if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EPERM) {
-                /* No handles here, or a seccomp filter refuses the call. */
-                struct stat st;
-
-                if (fstat(fd, &st) < 0)
-                        return -errno;
-                id = (uint64_t) st.st_ino;
-        } else
-                return -errno;
-
-        *ret_id = id;
         return 0;
 }
 

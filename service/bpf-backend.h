@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup.h" /* cgroup_id_from_path(): the ids bpf_counter_set_cgroups() takes */
+
 typedef struct BpfCounter BpfCounter;
 
 typedef struct BpfTaskCount {
@@ -52,9 +54,3 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
  * malloc'd array sorted by pid in *ret (NULL when there are none), its length in *ret_n; or -errno
  * (-EBADMSG when the kernel's output is not a whole number of records). */
 int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
-
-/* Returns 0 and the cgroup id of a cgroup2 directory in *ret_id: the 64-bit kernfs node id, which
- * is what BPF sees as cgroup->kn->id and systemd as the cgroup id (name_to_handle_at(), falling
- * back to the inode number). -EMEDIUMTYPE when the path is not on a cgroup2 file system (a cgroup
- * v1 hierarchy has ids of its own), -ENOTDIR when not a directory, else the -errno of open(). */
-int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id);

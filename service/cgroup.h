@@ -4,6 +4,7 @@
 /* Finding the processes of a systemd unit through its cgroup. Pure logic: no logging, no bus. */
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Finds where systemd's ControlGroup paths live under ROOT: pure cgroup2 -> "ROOT/sys/fs/cgroup",
@@ -23,3 +24,9 @@ int cgroup_find_hierarchy(const char *root, char **ret_dir);
  * pid per line, -EINVAL on a relative or ".."-holding CGROUP_PATH,
  * other -errno on I/O failure. Never scans /proc. */
 int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n);
+
+/* Returns 0 and the cgroup id of a cgroup2 directory in *ret_id: the 64-bit kernfs node id, which
+ * is what BPF sees as cgroup->kn->id and systemd as the cgroup id (name_to_handle_at(), falling
+ * back to the inode number). -EMEDIUMTYPE when the path is not on a cgroup2 file system (a cgroup
+ * v1 hierarchy has ids of its own), -ENOTDIR when not a directory, else the -errno of open(). */
+int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id);

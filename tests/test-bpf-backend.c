@@ -37,6 +37,7 @@
 #include <cmocka.h>
 
 #include "bpf-backend.h"
+#include "cgroup.h"
 #include "util.h"
 
 #ifndef HAVE_BPF
@@ -764,37 +765,6 @@ static void test_load_without_btf_says_so(void **state) {
                             "CONFIG_DEBUG_INFO_BTF=y)");
 }
 
-static void test_cgroup_id_from_path(void **state) {
-        const char *mount = cgroup2_mount();
-        char file[128];
-        struct stat st;
-        uint64_t id = 42;
-
-        /* Bad input; none of these touches *ret_id. */
-        assert_int_equal(cgroup_id_from_path("/nonexistent-mapguard-dir", &id), -ENOENT);
-        assert_int_equal(cgroup_id_from_path("/", &id), -EMEDIUMTYPE);
-        assert_int_equal(id, 42);
-
-        if (!mount) {
-                printf("# no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified: "
-                       "cgroup ids not checked\n");
-                return;
-        }
-        snprintf(file, sizeof(file), "%s/cgroup.procs", mount);
-        assert_int_equal(cgroup_id_from_path(file, &id), -ENOTDIR);
-        assert_int_equal(id, 42);
-
-        /* The id is the directory's inode number (ino_t is 64 bits wide here). */
-        assert_int_equal(cgroup_id_from_path(mount, &id), 0);
-        assert_int_equal(stat(mount, &st), 0);
-        assert_int_equal(id, (uint64_t) st.st_ino);
-        if (F.cgroup_dir) {
-                assert_int_equal(stat(F.cgroup_dir, &st), 0);
-                assert_int_equal(F.cgroup_id, (uint64_t) st.st_ino);
-                assert_true(F.cgroup_id != F.nested_id);
-        }
-}
-
 static void test_built_without_bpf(void **state) {
         BpfCounter *c = (BpfCounter *) state; /* any non-NULL value: must stay untouched */
         char *reason = NULL;
@@ -843,7 +813,6 @@ static const char *kernel_tests_missing(void) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_cgroup_id_from_path),
                 cmocka_unit_test(test_built_without_bpf),
                 cmocka_unit_test(test_empty_set_reports_nothing),
                 cmocka_unit_test(test_scan_reports_watched_processes),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cgroup_find_hierarchy() for the three layouts and cgroup_read_pids() on generated cgroup trees, plus
- * this test's own cgroup on the host. */
+ * this test's own cgroup on the host; cgroup_id_from_path() on the host's cgroup2 mount and, as root, on
+ * a cgroup made for the test. */
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -18,12 +19,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cgroup.h"
 #include "util.h"
 
 static char base[] = "/tmp/mapguard-test-cgroup-XXXXXX";
+/* The cgroups test_cgroup_id_from_path() makes, removed at the end also when an assertion failed. */
+static char *id_cgroup_dir, *id_nested_dir;
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
@@ -34,6 +38,12 @@ static int group_setup(void **state) {
 }
 
 static int group_teardown(void **state) {
+        if (id_nested_dir && rmdir(id_nested_dir) < 0 && errno != ENOENT)
+                fprintf(stderr, "Failed to remove %s: %m\n", id_nested_dir);
+        if (id_cgroup_dir && rmdir(id_cgroup_dir) < 0 && errno != ENOENT)
+                fprintf(stderr, "Failed to remove %s: %m\n", id_cgroup_dir);
+        free(id_nested_dir);
+        free(id_cgroup_dir);
         return nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -286,6 +296,59 @@ static void test_host_own_cgroup(void **state) {
         assert_true(found);
 }
 
+/* Returns the cgroup2 mount: /sys/fs/cgroup on a pure cgroup2 host, /sys/fs/cgroup/unified on a
+ * hybrid one, NULL when there is none. */
+static const char *cgroup2_mount(void) {
+        static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        struct statfs sfs;
+
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++)
+                if (statfs(candidates[i], &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+                        return candidates[i];
+        return NULL;
+}
+
+static void test_cgroup_id_from_path(void **state) {
+        const char *mount = cgroup2_mount();
+        char file[128];
+        struct stat st;
+        uint64_t id = 42, cgroup_id, nested_id;
+
+        /* Bad input; none of these touches *ret_id. */
+        assert_int_equal(cgroup_id_from_path("/nonexistent-mapguard-dir", &id), -ENOENT);
+        assert_int_equal(cgroup_id_from_path("/", &id), -EMEDIUMTYPE);
+        assert_int_equal(id, 42);
+
+        if (!mount) {
+                printf("# no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified: "
+                       "cgroup ids not checked\n");
+                return;
+        }
+        snprintf(file, sizeof(file), "%s/cgroup.procs", mount);
+        assert_int_equal(cgroup_id_from_path(file, &id), -ENOTDIR);
+        assert_int_equal(id, 42);
+
+        /* The id is the directory's inode number (ino_t is 64 bits wide here). */
+        assert_int_equal(cgroup_id_from_path(mount, &id), 0);
+        assert_int_equal(stat(mount, &st), 0);
+        assert_int_equal(id, (uint64_t) st.st_ino);
+
+        /* A cgroup of our own and one nested in it: each has its own id. */
+        if (access(mount, W_OK) < 0) {
+                printf("# cannot create cgroups in %s (%m): ids of new cgroups not checked\n", mount);
+                return;
+        }
+        assert_true(asprintf(&id_cgroup_dir, "%s/mapguard-test-cgroup-%d", mount, (int) getpid()) > 0);
+        assert_true(asprintf(&id_nested_dir, "%s/nested", id_cgroup_dir) > 0);
+        assert_int_equal(mkdir(id_cgroup_dir, 0755), 0);
+        assert_int_equal(mkdir(id_nested_dir, 0755), 0);
+        assert_int_equal(cgroup_id_from_path(id_cgroup_dir, &cgroup_id), 0);
+        assert_int_equal(cgroup_id_from_path(id_nested_dir, &nested_id), 0);
+        assert_int_equal(stat(id_cgroup_dir, &st), 0);
+        assert_int_equal(cgroup_id, (uint64_t) st.st_ino);
+        assert_true(cgroup_id != nested_id);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_find_unified),
@@ -300,6 +363,7 @@ int main(void) {
                 cmocka_unit_test(test_pids_bad_input),
                 cmocka_unit_test(test_pids_other_namespace),
                 cmocka_unit_test(test_host_own_cgroup),
+                cmocka_unit_test(test_cgroup_id_from_path),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
