@@ -3,7 +3,8 @@
 /* The BPF backend against the real kernel: a throwaway cgroup2 cgroup with children of known
  * mapping counts in it, beside one outside it. Needs root, kernel BTF, a writable cgroup2 and a
  * build with BPF; without them the tests that need them skip, and print why. The expected counts
- * come from /proc/PID/maps, read independently. */
+ * come from /proc/PID/maps, read independently. What loading says without BPF support, capabilities
+ * or BTF is in test-bpf-caps.c. */
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/capability.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <sched.h>
@@ -37,12 +37,9 @@
 #include <cmocka.h>
 
 #include "bpf-backend.h"
+#include "bpf-fixture.h"
 #include "cgroup.h"
 #include "util.h"
-
-#ifndef HAVE_BPF
-#define HAVE_BPF 0
-#endif
 
 /* Extra VMAs a child makes on top of what exec, libc and its thread stacks give it: well below
  * the default vm.max_map_count (65530), which the test never changes. */
@@ -100,18 +97,6 @@ static struct {
         int release_fd;     /* write end: closing it makes every child exit */
         Child children[N_CHILDREN];
 } F = { .release_fd = -EBADF };
-
-/* Returns the cgroup2 mount: /sys/fs/cgroup on a pure cgroup2 host, /sys/fs/cgroup/unified on a
- * hybrid one, NULL when there is none. */
-static const char *cgroup2_mount(void) {
-        static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-        struct statfs sfs;
-
-        for (size_t i = 0; i < ELEMENTSOF(candidates); i++)
-                if (statfs(candidates[i], &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
-                        return candidates[i];
-        return NULL;
-}
 
 /* Counts the lines of a maps file, less the [vsyscall] gate area, which is no VMA of the process:
  * what mm->map_count must be. Returns the count, or -errno. */
@@ -404,8 +389,6 @@ static int teardown_all(void **state) {
         return 0;
 }
 
-static const char *kernel_tests_missing(void);
-
 static int setup_all(void **state) {
         _cleanup_free_ char *reason = NULL;
         int r;
@@ -437,10 +420,7 @@ fail:
 
 /* Skips the calling test when the host cannot run the kernel tests, saying why. */
 static void require_kernel(void) {
-        if (F.missing) {
-                print_message("# %s, skipping\n", F.missing);
-                skip();
-        }
+        skip_when_missing(F.missing);
 }
 
 static const BpfTaskCount *find_pid(const BpfTaskCount *tasks, size_t n, pid_t pid) {
@@ -632,195 +612,13 @@ static void test_scan_root_reports_every_process(void **state) {
                elapsed_filtered / 1000, n, elapsed_filtered / (n_tasks ?: 1));
 }
 
-typedef struct LoadResult {
-        int r;              /* of bpf_counter_new(), then of bpf_counter_scan() */
-        int n;              /* processes the scan reported */
-        char reason[256];
-} LoadResult;
-
-#define CAP(c) (UINT64_C(1) << (c))
-
-/* Returns our permitted capabilities as a mask of CAP(CAP_*). */
-static uint64_t permitted_caps(void) {
-        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct data[2] = {};
-
-        if (syscall(SYS_capget, &header, data) < 0)
-                return 0;
-        return (uint64_t) data[1].permitted << 32 | data[0].permitted;
-}
-
-/* Runs bpf_counter_new() and a scan of the root cgroup in a child whose effective capabilities
- * are exactly `caps`, and which with hide_btf sees an empty /sys/kernel/btf (a tmpfs mounted
- * over it in a mount namespace of its own). Returns 0, or -EPERM when the capabilities are not in
- * our permitted set. */
-static int load_in_child(uint64_t caps, bool hide_btf, LoadResult *ret) {
-        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct data[2] = {};
-        LoadResult result = {};
-        int p[2], status;
-        ssize_t k;
-        pid_t pid;
-
-        assert_int_equal(syscall(SYS_capget, &header, data), 0);
-        if ((caps & ~permitted_caps()) != 0)
-                return -EPERM;
-
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                BpfCounter *c = NULL;
-                char *reason = NULL;
-
-                close(p[0]);
-                data[0].effective = (uint32_t) caps;
-                data[1].effective = (uint32_t) (caps >> 32);
-                if (hide_btf && (unshare(CLONE_NEWNS) < 0 ||
-                                 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                                 mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, NULL) < 0)) {
-                        result.r = -errno;
-                        snprintf(result.reason, sizeof(result.reason), "hiding the BTF failed");
-                } else if (syscall(SYS_capset, &header, data) < 0) {
-                        result.r = -errno;
-                        snprintf(result.reason, sizeof(result.reason), "capset() failed");
-                } else {
-                        result.r = bpf_counter_new(&c, &reason);
-                        if (reason)
-                                snprintf(result.reason, sizeof(result.reason), "%s", reason);
-                        if (result.r == 0) {
-                                BpfTaskCount *tasks = NULL;
-                                size_t n = 0;
-
-                                result.r = bpf_counter_set_cgroups(c, &F.root_id, 1);
-                                if (result.r == 0)
-                                        result.r = bpf_counter_scan(c, &tasks, &n);
-                                result.n = (int) n;
-                                free(tasks);
-                        }
-                        bpf_counter_free(c);
-                        free(reason);
-                }
-                _exit(write(p[1], &result, sizeof(result)) == sizeof(result) ? EXIT_SUCCESS : EXIT_FAILURE);
-        }
-        close(p[1]);
-        do
-                k = read(p[0], ret, sizeof(*ret));
-        while (k < 0 && errno == EINTR);
-        close(p[0]);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS);
-        assert_int_equal(k, sizeof(*ret));
-        return 0;
-}
-
-/* Skips the calling test unless the kernel tests run and we may pass on each of these
- * capabilities, saying why. */
-static void require_caps(void) {
-        const uint64_t needed = CAP(CAP_BPF) | CAP(CAP_PERFMON) | CAP(CAP_SYS_ADMIN);
-
-        require_kernel();
-        if ((permitted_caps() & needed) != needed) {
-                print_message("# CAP_BPF, CAP_PERFMON or CAP_SYS_ADMIN is not in our permitted set, "
-                              "skipping\n");
-                skip();
-        }
-}
-
-static void test_load_needs_bpf_and_perfmon(void **state) {
-        LoadResult result;
-
-        require_caps();
-
-        assert_int_equal(load_in_child(0, false, &result), 0);
-        assert_int_equal(result.r, -EPERM);
-        assert_non_null(strstr(result.reason, "not permitted"));
-        assert_non_null(strstr(result.reason, "CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN"));
-
-        /* Either one alone is not enough. */
-        assert_int_equal(load_in_child(CAP(CAP_BPF), false, &result), 0);
-        assert_int_equal(result.r, -EPERM);
-        assert_int_equal(load_in_child(CAP(CAP_PERFMON), false, &result), 0);
-        assert_int_equal(result.r, -EPERM);
-
-        assert_int_equal(load_in_child(CAP(CAP_BPF) | CAP(CAP_PERFMON), false, &result), 0);
-        assert_string_equal(result.reason, "");
-        assert_true(result.r > 0);
-        assert_int_equal(result.r, result.n);
-        assert_int_equal(load_in_child(CAP(CAP_SYS_ADMIN), false, &result), 0);
-        assert_string_equal(result.reason, "");
-        assert_true(result.r > 0);
-        assert_int_equal(result.r, result.n);
-}
-
-static void test_load_without_btf_says_so(void **state) {
-        LoadResult result;
-
-        require_caps();
-
-        assert_int_equal(load_in_child(permitted_caps(), true, &result), 0);
-        assert_int_equal(result.r, -EOPNOTSUPP);
-        assert_string_equal(result.reason,
-                            "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing: it needs "
-                            "CONFIG_DEBUG_INFO_BTF=y)");
-}
-
-static void test_built_without_bpf(void **state) {
-        BpfCounter *c = (BpfCounter *) state; /* any non-NULL value: must stay untouched */
-        char *reason = NULL;
-
-        if (HAVE_BPF) {
-                print_message("# mapguard was built with BPF support, skipping\n");
-                skip();
-        }
-        assert_int_equal(bpf_counter_new(&c, &reason), -EOPNOTSUPP);
-        assert_ptr_equal(c, (BpfCounter *) state);
-        assert_string_equal(reason, "mapguard was built without BPF support");
-        free(reason);
-        assert_null(bpf_counter_free(NULL));
-}
-
-/* Returns NULL when the kernel tests can run here, else why not. */
-static const char *kernel_tests_missing(void) {
-        static char reason[512];
-        _cleanup_free_ char *load_reason = NULL;
-        BpfCounter *c = NULL;
-        const char *mount;
-        int r;
-
-        if (!HAVE_BPF)
-                return "mapguard was built without BPF support";
-        if (geteuid() != 0)
-                return "not root: loading BPF and creating cgroups need it";
-        if (access("/sys/kernel/btf/vmlinux", F_OK) < 0)
-                return "the kernel has no BTF at /sys/kernel/btf/vmlinux";
-        mount = cgroup2_mount();
-        if (!mount)
-                return "no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified";
-        if (access(mount, W_OK) < 0) {
-                snprintf(reason, sizeof(reason), "cannot create cgroups in %s: %m", mount);
-                return reason;
-        }
-        r = bpf_counter_new(&c, &load_reason);
-        bpf_counter_free(c);
-        if (r < 0) {
-                snprintf(reason, sizeof(reason), "BPF backend unavailable: %s",
-                         load_reason ?: strerror(-r));
-                return reason;
-        }
-        return NULL;
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_built_without_bpf),
                 cmocka_unit_test(test_empty_set_reports_nothing),
                 cmocka_unit_test(test_scan_reports_watched_processes),
                 cmocka_unit_test(test_scan_reports_nearest_watched_cgroup),
                 cmocka_unit_test(test_set_cgroups_rejects_bad_ids),
                 cmocka_unit_test(test_scan_root_reports_every_process),
-                cmocka_unit_test(test_load_without_btf_says_so),
-                cmocka_unit_test(test_load_needs_bpf_and_perfmon),
         };
 
         return cmocka_run_group_tests(tests, setup_all, teardown_all);

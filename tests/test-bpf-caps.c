@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* What bpf_counter_new() says when it cannot load: built without BPF support, run without CAP_BPF and
+ * CAP_PERFMON (or CAP_SYS_ADMIN), or on a kernel without BTF. Each load runs in a child whose
+ * capabilities are set exactly, and which for the BTF case sees an empty /sys/kernel/btf in a mount
+ * namespace of its own. Needs what test-bpf-backend.c needs (root, kernel BTF, a writable cgroup2, a
+ * build with BPF); without them the tests skip, and print why. */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bpf-backend.h"
+#include "bpf-fixture.h"
+#include "cgroup.h"
+#include "util.h"
+
+static struct {
+        const char *missing;    /* why the kernel tests cannot run here, NULL when they can */
+        uint64_t root_id;       /* the cgroup2 root's id: the children's scans watch every process */
+} F;
+
+static int setup_all(void **state) {
+        F.missing = kernel_tests_missing();
+        if (F.missing)
+                return 0;
+        return cgroup_id_from_path(cgroup2_mount(), &F.root_id);
+}
+
+/* Skips the calling test when the host cannot run the kernel tests, saying why. */
+static void require_kernel(void) {
+        skip_when_missing(F.missing);
+}
+
+typedef struct LoadResult {
+        int r;              /* of bpf_counter_new(), then of bpf_counter_scan() */
+        int n;              /* processes the scan reported */
+        char reason[256];
+} LoadResult;
+
+#define CAP(c) (UINT64_C(1) << (c))
+
+/* Returns our permitted capabilities as a mask of CAP(CAP_*). */
+static uint64_t permitted_caps(void) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+
+        if (syscall(SYS_capget, &header, data) < 0)
+                return 0;
+        return (uint64_t) data[1].permitted << 32 | data[0].permitted;
+}
+
+/* Runs bpf_counter_new() and a scan of the root cgroup in a child whose effective capabilities
+ * are exactly `caps`, and which with hide_btf sees an empty /sys/kernel/btf (a tmpfs mounted
+ * over it in a mount namespace of its own). Returns 0, or -EPERM when the capabilities are not in
+ * our permitted set. */
+static int load_in_child(uint64_t caps, bool hide_btf, LoadResult *ret) {
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+        LoadResult result = {};
+        int p[2], status;
+        ssize_t k;
+        pid_t pid;
+
+        assert_int_equal(syscall(SYS_capget, &header, data), 0);
+        if ((caps & ~permitted_caps()) != 0)
+                return -EPERM;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                BpfCounter *c = NULL;
+                char *reason = NULL;
+
+                close(p[0]);
+                data[0].effective = (uint32_t) caps;
+                data[1].effective = (uint32_t) (caps >> 32);
+                if (hide_btf && (unshare(CLONE_NEWNS) < 0 ||
+                                 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                                 mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, NULL) < 0)) {
+                        result.r = -errno;
+                        snprintf(result.reason, sizeof(result.reason), "hiding the BTF failed");
+                } else if (syscall(SYS_capset, &header, data) < 0) {
+                        result.r = -errno;
+                        snprintf(result.reason, sizeof(result.reason), "capset() failed");
+                } else {
+                        result.r = bpf_counter_new(&c, &reason);
+                        if (reason)
+                                snprintf(result.reason, sizeof(result.reason), "%s", reason);
+                        if (result.r == 0) {
+                                BpfTaskCount *tasks = NULL;
+                                size_t n = 0;
+
+                                result.r = bpf_counter_set_cgroups(c, &F.root_id, 1);
+                                if (result.r == 0)
+                                        result.r = bpf_counter_scan(c, &tasks, &n);
+                                result.n = (int) n;
+                                free(tasks);
+                        }
+                        bpf_counter_free(c);
+                        free(reason);
+                }
+                _exit(write(p[1], &result, sizeof(result)) == sizeof(result) ? EXIT_SUCCESS : EXIT_FAILURE);
+        }
+        close(p[1]);
+        do
+                k = read(p[0], ret, sizeof(*ret));
+        while (k < 0 && errno == EINTR);
+        close(p[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS);
+        assert_int_equal(k, sizeof(*ret));
+        return 0;
+}
+
+/* Skips the calling test unless the kernel tests run and we may pass on each of these
+ * capabilities, saying why. */
+static void require_caps(void) {
+        const uint64_t needed = CAP(CAP_BPF) | CAP(CAP_PERFMON) | CAP(CAP_SYS_ADMIN);
+
+        require_kernel();
+        if ((permitted_caps() & needed) != needed) {
+                print_message("# CAP_BPF, CAP_PERFMON or CAP_SYS_ADMIN is not in our permitted set, "
+                              "skipping\n");
+                skip();
+        }
+}
+
+static void test_load_needs_bpf_and_perfmon(void **state) {
+        LoadResult result;
+
+        require_caps();
+
+        assert_int_equal(load_in_child(0, false, &result), 0);
+        assert_int_equal(result.r, -EPERM);
+        assert_non_null(strstr(result.reason, "not permitted"));
+        assert_non_null(strstr(result.reason, "CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN"));
+
+        /* Either one alone is not enough. */
+        assert_int_equal(load_in_child(CAP(CAP_BPF), false, &result), 0);
+        assert_int_equal(result.r, -EPERM);
+        assert_int_equal(load_in_child(CAP(CAP_PERFMON), false, &result), 0);
+        assert_int_equal(result.r, -EPERM);
+
+        assert_int_equal(load_in_child(CAP(CAP_BPF) | CAP(CAP_PERFMON), false, &result), 0);
+        assert_string_equal(result.reason, "");
+        assert_true(result.r > 0);
+        assert_int_equal(result.r, result.n);
+        assert_int_equal(load_in_child(CAP(CAP_SYS_ADMIN), false, &result), 0);
+        assert_string_equal(result.reason, "");
+        assert_true(result.r > 0);
+        assert_int_equal(result.r, result.n);
+}
+
+static void test_load_without_btf_says_so(void **state) {
+        LoadResult result;
+
+        require_caps();
+
+        assert_int_equal(load_in_child(permitted_caps(), true, &result), 0);
+        assert_int_equal(result.r, -EOPNOTSUPP);
+        assert_string_equal(result.reason,
+                            "the kernel has no BTF (/sys/kernel/btf/vmlinux is missing: it needs "
+                            "CONFIG_DEBUG_INFO_BTF=y)");
+}
+
+static void test_built_without_bpf(void **state) {
+        BpfCounter *c = (BpfCounter *) state; /* any non-NULL value: must stay untouched */
+        char *reason = NULL;
+
+        if (HAVE_BPF) {
+                print_message("# mapguard was built with BPF support, skipping\n");
+                skip();
+        }
+        assert_int_equal(bpf_counter_new(&c, &reason), -EOPNOTSUPP);
+        assert_ptr_equal(c, (BpfCounter *) state);
+        assert_string_equal(reason, "mapguard was built without BPF support");
+        free(reason);
+        assert_null(bpf_counter_free(NULL));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_built_without_bpf),
+                cmocka_unit_test(test_load_without_btf_says_so),
+                cmocka_unit_test(test_load_needs_bpf_and_perfmon),
+        };
+
+        return cmocka_run_group_tests(tests, setup_all, NULL);
+}
