@@ -25,6 +25,8 @@
 
 #include "baseline.h"
 #include "bench-host.h"
+#include "bench-manager.h"
+#include "bench-rss.h"
 #include "bpf-backend.h"
 #include "cgroup.h"
 #include "conf.h"
@@ -47,16 +49,6 @@ static unsigned arg_vmas = 2000;
 static unsigned arg_big = 3;
 static unsigned arg_passes = 7;
 static unsigned arg_seconds = 30;
-
-/* What the RSS child reports, in KiB. */
-typedef struct RssReport {
-        int error;
-        long start_rss_kib, start_anon_kib;     /* VmRSS and RssAnon before the first Manager exists */
-        long procfs_rss_kib, bpf_rss_kib;       /* VmRSS after the passes, the Manager still there */
-        long procfs_anon_kib, bpf_anon_kib;     /* RssAnon of those: the part not shared with others */
-        long procfs_maxrss_kib, procfs_hwm_kib; /* peak after the /proc backend's passes */
-        long bpf_maxrss_kib, bpf_hwm_kib;       /* peak after the BPF backend's too; -1 when not run */
-} RssReport;
 
 /* What is timed. Each round runs the methods of one phase back to back, so that a noisy moment of the
  * host hits them alike, and each ratio is against the plain pass of the same round. */
@@ -191,150 +183,12 @@ static int parse_argv(int argc, char *argv[]) {
         return 0;
 }
 
-/* A Manager over the bench's cgroups, as the daemon builds it, after one untimed pass (which reads
- * every process's identity and, for the big ones, logs their first level). */
-static int bench_manager_new(const char *mount, Backend backend, uint64_t interval_usec, Manager **ret) {
-        Manager *m = NULL;
-        Config *c;
-        sigset_t saved;
-        int r;
-
-        c = config_new_default();
-        if (!c)
-                return -ENOMEM;
-        c->backend = backend;
-        c->interval_usec = interval_usec;
-
-        /* manager_new() blocks SIGINT/SIGTERM/SIGHUP for its signalfds; the bench keeps its own
-         * handlers instead, so that an interrupt always cleans up. */
-        sigprocmask(SIG_SETMASK, NULL, &saved);
-        r = manager_new("", NULL, c, &m);
-        sigprocmask(SIG_SETMASK, &saved, NULL);
-        if (r < 0) {
-                config_free(c);
-                return r;
-        }
-        if (!m->hierarchy || !streq(m->hierarchy, mount)) {
-                fprintf(stderr, "scan-bench: the Manager found the cgroup hierarchy at %s, not at %s.\n",
-                        m->hierarchy ? m->hierarchy : "(none)", mount);
-                manager_free(m);
-                return -ENOMEDIUM;
-        }
-
-        for (unsigned i = 0; i < BENCH_HOST_CGROUPS; i++) {
-                char name[64], cgroup[PATH_MAX];
-
-                snprintf(name, sizeof(name), "mapguard-bench-w%u.service", i);
-                snprintf(cgroup, sizeof(cgroup), "%s", bench_host_cgroup(i) + strlen(mount));
-                r = manager_update_unit(m, name, cgroup);
-                if (r < 0) {
-                        manager_free(m);
-                        return r;
-                }
-        }
-        r = manager_scan(m, true);
-        if (r < 0) {
-                manager_free(m);
-                return r;
-        }
-        *ret = m;
-        return 0;
-}
-
 static size_t manager_n_procs(const Manager *m) {
         size_t n = 0;
 
         for (size_t i = 0; i < m->n_units; i++)
                 n += m->units[i]->n_procs;
         return n;
-}
-
-/* A "Vm...: N kB" field of /proc/self/status, or -1. */
-static long status_kib(const char *field) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
-        size_t l = strlen(field);
-        char line[256];
-
-        if (!f)
-                return -1;
-        while (fgets(line, sizeof(line), f))
-                if (strncmp(line, field, l) == 0 && line[l] == ':')
-                        return strtol(line + l + 1, NULL, 10);
-        return -1;
-}
-
-static long maxrss_kib(void) {
-        struct rusage ru;
-
-        getrusage(RUSAGE_SELF, &ru);
-        return ru.ru_maxrss;
-}
-
-/* The RSS child: only what the daemon's scan does, ARG_PASSES forced passes per backend. */
-static _Noreturn void rss_child_run(const char *mount, bool bpf, int report_fd) {
-        RssReport rep = { .start_rss_kib = status_kib("VmRSS"), .start_anon_kib = status_kib("RssAnon"),
-                          .bpf_rss_kib = -1, .bpf_anon_kib = -1, .bpf_maxrss_kib = -1, .bpf_hwm_kib = -1 };
-        Manager *m = NULL;
-        int r;
-
-        r = bench_manager_new(mount, BACKEND_PROCFS, CONFIG_INTERVAL_USEC_DEFAULT, &m);
-        for (unsigned i = 0; r >= 0 && i < arg_passes; i++)
-                r = manager_scan(m, true);
-        rep.procfs_rss_kib = status_kib("VmRSS");
-        rep.procfs_anon_kib = status_kib("RssAnon");
-        m = manager_free(m);
-        rep.procfs_maxrss_kib = maxrss_kib();
-        rep.procfs_hwm_kib = status_kib("VmHWM");
-
-        if (r >= 0 && bpf) {
-                r = bench_manager_new(mount, BACKEND_BPF, CONFIG_INTERVAL_USEC_DEFAULT, &m);
-                if (r >= 0 && m->backend != BACKEND_BPF)
-                        r = -EOPNOTSUPP;
-                for (unsigned i = 0; r >= 0 && i < arg_passes; i++)
-                        r = manager_scan(m, true);
-                rep.bpf_rss_kib = status_kib("VmRSS");
-                rep.bpf_anon_kib = status_kib("RssAnon");
-                m = manager_free(m);
-                rep.bpf_maxrss_kib = maxrss_kib();
-                rep.bpf_hwm_kib = status_kib("VmHWM");
-        }
-        rep.error = r < 0 ? -r : 0;
-        (void) !write(report_fd, &rep, sizeof(rep));
-        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-}
-
-static int measure_rss(const char *mount, bool bpf, RssReport *ret) {
-        int fds[2], status;
-        RssReport rep;
-        ssize_t n;
-        pid_t pid;
-
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        pid = bench_host_fork(true);
-        if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return -errno;
-        }
-        if (pid == 0) {
-                close(fds[0]);
-                rss_child_run(mount, bpf, fds[1]);
-        }
-        close(fds[1]);
-        do
-                n = read(fds[0], &rep, sizeof(rep));
-        while (n < 0 && errno == EINTR);
-        close(fds[0]);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        bench_host_set_helper(0);
-        if (n != (ssize_t) sizeof(rep))
-                return -EPIPE;
-        if (rep.error != 0)
-                return -rep.error;
-        *ret = rep;
-        return 0;
 }
 
 static int samples_init(Samples *s, size_t n) {
@@ -761,7 +615,7 @@ static int run(Results *res) {
                        res->bpf_reason ? res->bpf_reason : "unknown reason");
 
         /* First, in a fresh process forked before this one allocates anything big. */
-        r = measure_rss(mount, res->have_bpf, &res->rss);
+        r = bench_rss_measure(mount, res->have_bpf, arg_passes, &res->rss);
         if (r < 0) {
                 errno = -r;
                 fprintf(stderr, "scan-bench: the RSS child failed: %m\n");
