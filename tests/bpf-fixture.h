@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -72,4 +73,18 @@ static inline void skip_when_missing(const char *missing) {
                 print_message("# %s, skipping\n", missing);
                 skip();
         }
+}
+
+/* Splits one PROT_NONE mapping into n VMAs by making every other page readable. n is odd. */
+static inline int make_vmas(unsigned n) {
+        long page = sysconf(_SC_PAGESIZE);
+        uint8_t *p;
+
+        p = mmap(NULL, (size_t) n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        for (unsigned i = 1; i < n; i += 2)
+                if (mprotect(p + (size_t) i * page, page, PROT_READ) < 0)
+                        return -errno;
+        return 0;
 }

@@ -159,19 +159,6 @@ static uint64_t now_nsec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
 }
 
-/* Splits one PROT_NONE mapping into n VMAs by making every other page readable. n is odd. */
-static int make_vmas(unsigned n) {
-        long page = sysconf(_SC_PAGESIZE);
-        uint8_t *p;
-
-        p = mmap(NULL, (size_t) n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-                return -errno;
-        for (unsigned i = 1; i < n; i += 2)
-                if (mprotect(p + (size_t) i * page, page, PROT_READ) < 0)
-                        return -errno;
-        return 0;
-}
 
 typedef struct ChildThread {
         pthread_barrier_t *barrier;

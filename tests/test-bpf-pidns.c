@@ -36,6 +36,7 @@
 #include <cmocka.h>
 
 #include "bpf-backend.h"
+#include "bpf-fixture.h"
 #include "util.h"
 
 #ifndef HAVE_BPF
@@ -83,29 +84,6 @@ static struct {
         pid_t loader_parent;
 } F = { .release_fd = -EBADF };
 
-static const char *cgroup2_mount(void) {
-        static const char *const candidates[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-        struct statfs sfs;
-
-        for (size_t i = 0; i < ELEMENTSOF(candidates); i++)
-                if (statfs(candidates[i], &sfs) >= 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
-                        return candidates[i];
-        return NULL;
-}
-
-/* Splits one PROT_NONE mapping into n VMAs by making every other page readable. n is odd. */
-static int make_vmas(unsigned n) {
-        long page = sysconf(_SC_PAGESIZE);
-        uint8_t *p;
-
-        p = mmap(NULL, (size_t) n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-                return -errno;
-        for (unsigned i = 1; i < n; i += 2)
-                if (mprotect(p + (size_t) i * page, page, PROT_READ) < 0)
-                        return -errno;
-        return 0;
-}
 
 static int join_cgroup(const char *dir) {
         _cleanup_free_ char *path = NULL;
@@ -481,32 +459,17 @@ static void test_scan_reports_pids_of_the_loaders_namespace(void **state) {
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS);
 }
 
-/* Returns NULL when the test can run here, else why not. */
+/* Returns NULL when the test can run here, else why not: what every kernel test needs
+ * (bpf-fixture.h), and pid namespaces. */
 static const char *test_missing(void) {
         static char reason[512];
-        _cleanup_free_ char *load_reason = NULL;
-        BpfCounter *c = NULL;
-        const char *mount;
-        int r, status;
+        const char *missing;
+        int status;
         pid_t pid;
 
-        if (!HAVE_BPF)
-                return "mapguard was built without BPF support";
-        if (geteuid() != 0)
-                return "not root: loading BPF and creating cgroups need it";
-        mount = cgroup2_mount();
-        if (!mount)
-                return "no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified";
-        if (access(mount, W_OK) < 0) {
-                snprintf(reason, sizeof(reason), "cannot create cgroups in %s: %m", mount);
-                return reason;
-        }
-        r = bpf_counter_new(&c, &load_reason);
-        bpf_counter_free(c);
-        if (r < 0) {
-                snprintf(reason, sizeof(reason), "BPF backend unavailable: %s", load_reason ?: strerror(-r));
-                return reason;
-        }
+        missing = kernel_tests_missing();
+        if (missing)
+                return missing;
 
         pid = fork();
         if (pid < 0)
