@@ -439,14 +439,18 @@ int manager_scan(Manager *m, bool force_all) {
 
         next_wakeup = now + m->config->interval_usec;
         /* Without a cgroup hierarchy no unit's processes can be found (said once at start). */
+        int ret = 0;
         for (size_t i = 0; m->hierarchy && i < m->n_units; i++) {
                 r = manager_scan_unit(m, m->units[i], now, force_all, bpf, n_bpf, &next_wakeup);
-                if (r == -ENOMEM)
-                        return log_error_errno(r, "Failed to scan: %m");
+                if (r == -ENOMEM) {
+                        ret = log_error_errno(r, "Failed to scan %s: %m", m->units[i]->name);
+                        break;
+                }
         }
 
         m->last_scan_usec = now_usec(CLOCK_REALTIME);
 
+        /* Re-armed whatever happened above: a pass that failed is tried again, never the last one. */
         if (m->scan_timer) {
                 r = sd_event_source_set_time(m->scan_timer, next_wakeup);
                 if (r >= 0)
@@ -454,5 +458,5 @@ int manager_scan(Manager *m, bool force_all) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to re-arm the scan timer: %m");
         }
-        return 0;
+        return ret;
 }
