@@ -98,6 +98,10 @@ int manager_attach_bus(Manager *m, sd_bus *bus);
  * updates levels, logs transitions and emits signals; re-arms the scan timer. Returns 0 or -errno. */
 int manager_scan(Manager *m, bool force_all);
 
+/* Tells the bus (LevelChanged to unknown) and the journal that P, at warning or critical, left our
+ * sight; WHY completes "process N (comm) ...". Nothing for a process below warning (scan.c). */
+void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const char *why);
+
 /* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
  * it fell back. Sets m->backend (scan.c). */
 void manager_select_backend(Manager *m);

@@ -214,13 +214,13 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
 /* A process that was at warning or critical and is gone (exited, or its pid now belongs to another
  * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
  * recover, and the service's own log says how it ended. */
-static void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
+void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const char *why) {
         char comm[64];
 
         if (p->level < LEVEL_WARNING)
                 return;
         strcpy_printable(comm, sizeof(comm), p->comm);
-        log_info("%s: process %d (%s) is gone; it was at %s with %u memory maps.", u->name, (int) p->pid, comm,
+        log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", u->name, (int) p->pid, comm, why,
                  level_to_string(p->level), p->map_count);
         bus_emit_level_changed(m, u, &(ProcState) { .pid = p->pid, .level = LEVEL_UNKNOWN, .map_count = p->map_count,
                                                     .start_time = p->start_time },
@@ -331,7 +331,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                                                : NULL;
 
                 if (!now_p || now_p->start_time != u->procs[i].start_time)
-                        manager_notify_gone(m, u, &u->procs[i]);
+                        manager_notify_gone(m, u, &u->procs[i], "is gone");
         }
 
         free(u->procs);

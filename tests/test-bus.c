@@ -266,6 +266,19 @@ static void test_gone_at_warning(void **state) {
         assert_int_equal(seen.level_changed, 4);
         assert_string_equal(seen.old_level, "warning");
         assert_string_equal(seen.new_level, "unknown");
+
+        /* A unit that stops takes its processes along: one at warning leaves that level too. */
+        fake_process(f->root, 1001, "worker", 1000, 900, 500);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 5);
+        assert_string_equal(seen.new_level, "warning");
+        manager_remove_unit(f->m, UNIT_A);
+        drain(f);
+        assert_int_equal(seen.level_changed, 6);
+        assert_int_equal(seen.pid, 1001);
+        assert_string_equal(seen.old_level, "warning");
+        assert_string_equal(seen.new_level, "unknown");
 }
 
 /* A process that cannot be read is kept, at level unknown, so the unit does not look empty. */
