@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 32
+tap_plan 33
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -141,6 +141,11 @@ tap_is "the daemon still runs, same pid, old thresholds" \
 e2e_run systemctl stop grow.service
 tap_ok "a stopped unit is no longer watched" e2e_wait_for "unit gone" 10 e2e_run sh -c \
         "! busctl get-property ${DEST[*]} WatchedUnits | grep -q '\"grow.service\"'"
+
+# A unit stopped at critical: its process leaves that level on the bus (to "unknown").
+e2e_run systemctl stop grow2.service
+tap_ok "stopping a unit at critical sends LevelChanged critical -> unknown" e2e_wait_for "signal" 10 e2e_run sh -c \
+        "grep -q '\"grow2.service\",$PID2,\"vmagrow\",\"critical\",\"unknown\"' /run/levelchanged.json"
 
 # A unit that stopped must not be asked about again and again (our question would load it anew).
 e2e_run systemd-run --unit=grow-oneshot.service -p Type=oneshot true
