@@ -158,6 +158,18 @@ static int systemd_get_string(sd_bus *bus, const char *path, const char *interfa
         return 0;
 }
 
+static int systemd_get_u32(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           uint32_t *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = call_no_activation(bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
+                               "Get", &reply, "ss", interface, property);
+        if (r < 0)
+                return r;
+        return sd_bus_message_read(reply, "v", "u", ret);
+}
+
 /* Loads a unit by name and returns its LoadState in *ret_load_state and its object path in *ret_path
  * (either may be NULL). */
 static int systemd_load_unit(sd_bus *bus, const char *name, char **ret_path, char **ret_load_state) {
@@ -223,6 +235,22 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
                          "See: systemctl status mapguardd; journalctl -u mapguardd",
                          why && *why && !streq(why, "success") ? why : active_state);
                 return EXIT_FAILURE;
+        }
+        if (streq(active_state, "activating")) {
+                uint32_t restarts = 0;
+
+                /* Starting again after failures (a crash loop): the call would wait out its timeout for
+                 * a name that never comes. A first start is quick: wait for it. */
+                if (systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >= 0 &&
+                    restarts > 0) {
+                        _cleanup_free_ char *why = format_sanitize(result);
+
+                        snprintf(buf, size,
+                                 "mapguardd keeps failing (%s, restarted %u times). "
+                                 "See: systemctl status mapguardd; journalctl -u mapguardd",
+                                 why && *why && !streq(why, "success") ? why : "restarting", restarts);
+                        return EXIT_FAILURE;
+                }
         }
         if (!streq(active_state, "inactive"))
                 return 0; /* Starting or stopping: the call waits for it. */

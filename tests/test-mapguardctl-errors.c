@@ -37,6 +37,7 @@
 typedef struct SystemdState {
         const char *active_state, *sub_state, *result;
         bool enabled; /* Whether dbus-org.mapguard1.service exists (is loaded). */
+        uint32_t n_restarts;
 } SystemdState;
 static SystemdState systemd_state;
 static pid_t systemd_pid = -1;
@@ -91,9 +92,16 @@ static const sd_bus_vtable systemd_unit_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+static int systemd_property_get_restarts(sd_bus *bus, const char *path, const char *interface,
+                                         const char *property, sd_bus_message *reply, void *userdata,
+                                         sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", systemd_state.n_restarts);
+}
+
 static const sd_bus_vtable systemd_service_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Result", "s", systemd_property_get, 0, 0),
+        SD_BUS_PROPERTY("NRestarts", "u", systemd_property_get_restarts, 0, 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -193,7 +201,7 @@ static void test_not_running_systemd(void **state) {
 
         /* Failed: said at once, from systemd's state, instead of a call that starts an activation whose
          * failure the bus never hears of. check reports it as UNKNOWN on stdout. */
-        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true });
+        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true, 0 });
         assert_ctl("status", 1, "", "mapguardd has failed (start-limit-hit). " FAILED_SEE "\n");
         assert_ctl("check", 3, "MAPGUARD UNKNOWN - mapguardd has failed (start-limit-hit). " FAILED_SEE "\n",
                    NULL);
@@ -204,24 +212,31 @@ static void test_not_running_systemd(void **state) {
         assert_ctl("monitor", 1, "", "mapguardd has failed (start-limit-hit). " FAILED_SEE "\n");
 
         /* Between two attempts of Restart=on-failure: failed as well, with the reason of the last one. */
-        systemd_start((SystemdState) { "activating", "auto-restart", "exit-code", true });
+        systemd_start((SystemdState) { "activating", "auto-restart", "exit-code", true, 0 });
         assert_ctl("list", 1, "", "mapguardd has failed (exit-code). " FAILED_SEE "\n");
 
         /* Stopped and not enabled: bus activation has no unit to start. */
-        systemd_start((SystemdState) { "inactive", "dead", "success", false });
+        systemd_start((SystemdState) { "inactive", "dead", "success", false, 0 });
         assert_ctl("status", 1, "", "mapguardd is not running (it is not enabled, so no call starts it). "
                                     "Start it with: systemctl start mapguardd\n");
 
         /* Stopped but enabled: activation may start it, so the call is made. This bus has no activation
          * files, so it fails as on a bus without systemd. */
-        systemd_start((SystemdState) { "inactive", "dead", "success", true });
+        systemd_start((SystemdState) { "inactive", "dead", "success", true, 0 });
         assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
         /* Starting: the call waits for it. */
-        systemd_start((SystemdState) { "activating", "start", "success", true });
+        systemd_start((SystemdState) { "activating", "start", "success", true, 0 });
         assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
+        /* Starting again after failures, a crash loop: said at once, the name would never come. */
+        systemd_start((SystemdState) { "activating", "start", "exit-code", true, 3 });
+        assert_ctl("status", 1, "", "mapguardd keeps failing (exit-code, restarted 3 times). " FAILED_SEE "\n");
+        systemd_start((SystemdState) { "activating", "start", "exit-code", false, 1 });
+        assert_ctl("check", 3,
+                   "MAPGUARD UNKNOWN - mapguardd keeps failing (exit-code, restarted 1 times). " FAILED_SEE "\n",
+                   NULL);
 
         /* Running (the name has an owner): systemd's word does not count. */
-        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true });
+        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true, 0 });
         server_start(SCENARIO_WARNING);
         assert_ctl("--no-legend list", 0, NULL, NULL);
         systemd_stop();
