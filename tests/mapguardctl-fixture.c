@@ -229,16 +229,7 @@ __attribute__((noreturn)) static void server_run(int ready_fd) {
                                      NULL) < 0 ||
             sd_bus_request_name(bus, "org.mapguard1", 0) < 0)
                 _exit(EXIT_FAILURE);
-        if (write(ready_fd, "R", 1) != 1)
-                _exit(EXIT_FAILURE);
-        close(ready_fd);
-        for (;;) {
-                int r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        _exit(EXIT_FAILURE);
-                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-                        _exit(EXIT_FAILURE);
-        }
+        child_serve(bus, ready_fd);
 }
 
 /* ---- the test side ------------------------------------------------------------------------------ */
@@ -255,6 +246,19 @@ void server_stop(void) {
                 waitpid(server_pid, NULL, 0);
         }
         server_pid = -1;
+}
+
+void child_serve(sd_bus *bus, int ready_fd) {
+        if (write(ready_fd, "R", 1) != 1)
+                _exit(EXIT_FAILURE);
+        close(ready_fd);
+        for (;;) {
+                int r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        _exit(EXIT_FAILURE);
+                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+                        _exit(EXIT_FAILURE);
+        }
 }
 
 /* Forks a child running run(); returns its pid once it has written that it is ready. */

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <systemd/sd-bus.h>
+
 #define WAIT_MSEC 10000
 #define RELOAD_FAILED                                                                                   \
         "The configuration was not reloaded, the previous one stays in force: "                         \
@@ -33,6 +35,8 @@ bool wait_readable(int fd);
 
 /* Forks a child running run(); returns its pid once it has written that it is ready. */
 pid_t child_start(void (*run)(int ready_fd));
+/* In a child: says ready on READY_FD, then serves BUS until killed. Never returns. */
+__attribute__((noreturn)) void child_serve(sd_bus *bus, int ready_fd);
 
 /* (Re)starts the scripted daemon answering as in s; server_stop() ends it. */
 void server_start(Scenario s);

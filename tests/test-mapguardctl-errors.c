@@ -124,16 +124,7 @@ __attribute__((noreturn)) static void systemd_run(int ready_fd) {
         }
         if (sd_bus_request_name(bus, "org.freedesktop.systemd1", 0) < 0)
                 _exit(EXIT_FAILURE);
-        if (write(ready_fd, "R", 1) != 1)
-                _exit(EXIT_FAILURE);
-        close(ready_fd);
-        for (;;) {
-                int r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        _exit(EXIT_FAILURE);
-                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-                        _exit(EXIT_FAILURE);
-        }
+        child_serve(bus, ready_fd);
 }
 
 static void systemd_stop(void) {
