@@ -36,7 +36,7 @@ void manager_select_backend(Manager *m) {
                         log_info("Reading map counts with the BPF task iterator.");
                         return;
                 }
-        } else if (!reason)
+        } else
                 reason = strdup("the system has no cgroup2 hierarchy to filter by");
 
         log_full_errno(m->config->backend == BACKEND_BPF ? LOG_WARNING : LOG_NOTICE, 0,
@@ -112,12 +112,13 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
         r = journal_level_changed(&jp);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name, (int) p->pid);
-        bus_emit_level_changed(m, u, p, old, p->comm);
+        bus_emit_level_changed(m, u, p, old);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
  * process to skip (gone, no mm, no access). */
-static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, ProcState *old, ProcSample *ret) {
+static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, const ProcState *old,
+                             ProcSample *ret) {
         int r;
 
         if (bpf) {
@@ -147,28 +148,6 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, Pro
                 return 0;
         }
         return proc_sample_count(m->root, pid, ret);
-}
-
-typedef struct UnitSnapshot {
-        Level level;
-        pid_t worst_pid;
-        unsigned map_count, peak_map_count, headroom;
-        size_t n_procs;
-        double growth_per_minute;
-        uint64_t seconds_to_limit;
-} UnitSnapshot;
-
-static UnitSnapshot unit_snapshot(const WatchedUnit *u) {
-        return (UnitSnapshot) {
-                .level = u->level,
-                .worst_pid = u->worst_pid,
-                .map_count = u->map_count,
-                .peak_map_count = u->peak_map_count,
-                .headroom = u->headroom,
-                .n_procs = u->n_procs,
-                .growth_per_minute = u->growth_per_minute,
-                .seconds_to_limit = u->seconds_to_limit,
-        };
 }
 
 /* The worst of two processes: the higher level (hysteresis can hold a smaller count at a higher
@@ -222,9 +201,9 @@ void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const c
         strcpy_printable(comm, sizeof(comm), p->comm);
         log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", u->name, (int) p->pid, comm, why,
                  level_to_string(p->level), p->map_count);
-        bus_emit_level_changed(m, u, &(ProcState) { .pid = p->pid, .level = LEVEL_UNKNOWN, .map_count = p->map_count,
-                                                    .start_time = p->start_time },
-                               p->level, p->comm);
+        ProcState gone = *p;
+        gone.level = LEVEL_UNKNOWN;
+        bus_emit_level_changed(m, u, &gone, p->level);
 }
 
 /* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
@@ -237,7 +216,7 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         Level prev;
         int r;
 
-        r = manager_read_proc(m, pid, b, (ProcState *) old, &s);
+        r = manager_read_proc(m, pid, b, old, &s);
         if (r == -ESRCH || r == -ENOENT || r == -ENODATA) {
                 log_debug_errno(r, "Skipping pid %d of %s: %m", (int) pid, u->name);
                 return r;
@@ -282,7 +261,8 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                              size_t n_bpf, uint64_t *next_wakeup) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ ProcState *procs = NULL;
-        UnitSnapshot before = unit_snapshot(u);
+        /* The aggregates as they were, to tell which properties changed (its procs are not used). */
+        const WatchedUnit before = *u;
         size_t n_pids = 0, n = 0;
         int r;
 
