@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bpf-backend.h"
@@ -50,7 +52,10 @@ _Static_assert(BPF_COUNTER_MAX_CGROUPS == MAPCOUNT_MAX_CGROUPS, "map size");
 
 struct BpfCounter {
 #if HAVE_BPF
-        struct mapcount_bpf *skel;
+        /* What the loading child handed over (see load_in_child()): the attached task iterator, of
+         * which bpf_iter_create() makes one pass, and the watched_cgroups map. */
+        int iter_link_fd;
+        int cgroups_map_fd;
         /* Sorted, without duplicates: exactly the keys of the watched_cgroups map. */
         uint64_t *ids;
         size_t n_ids;
@@ -137,10 +142,190 @@ static int load_failure(int r, const char *what, char **ret_reason) {
         return r;
 }
 
-int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
-        _cleanup_free_ BpfCounter *c = NULL;
+/* Loads, verifies and attaches the program in this process. Returns 0 with the skeleton in *ret, or
+ * -errno and the reason. */
+static int load_here(struct mapcount_bpf **ret, char **ret_reason) {
+        struct mapcount_bpf *skel;
         libbpf_print_fn_t old_print;
         struct stat st;
+        int r;
+
+        /* The pids the daemon reads from cgroup.procs are those of its own pid namespace; the
+         * kernel's are those of the initial one. The inode number of the namespace file is the
+         * namespace's ns.inum, which the program compares. */
+        if (stat(PID_NS_PATH, &st) < 0) {
+                r = -errno;
+                (void) reason_set(ret_reason, "cannot find our pid namespace at " PID_NS_PATH ": %s",
+                                  strerror(-r));
+                return r;
+        }
+
+        libbpf_first_warning[0] = '\0';
+        old_print = libbpf_set_print(libbpf_capture_print);
+
+        skel = mapcount_bpf__open();
+        if (!skel)
+                r = load_failure(errno > 0 ? -errno : -EIO, "open the BPF task iterator", ret_reason);
+        else {
+                /* 0 keeps the initial namespace's fast path: tgid is its pid. */
+                skel->rodata->target_pidns_inum =
+                        (uint32_t) st.st_ino == PROC_PID_INIT_INO ? 0 : (uint32_t) st.st_ino;
+                r = mapcount_bpf__load(skel);
+                if (r < 0)
+                        r = load_failure(r, "load the BPF task iterator", ret_reason);
+                else {
+                        r = mapcount_bpf__attach(skel);
+                        if (r < 0)
+                                r = load_failure(r, "attach the BPF task iterator", ret_reason);
+                }
+                if (r < 0)
+                        mapcount_bpf__destroy(skel);
+        }
+        (void) libbpf_set_print(old_print);
+        if (r < 0)
+                return r;
+
+        *ret = skel;
+        return 0;
+}
+
+/* What the loading child sends back in one datagram; on success the link and map fds ride along
+ * (SCM_RIGHTS), in that order. */
+typedef struct LoadReply {
+        int r;
+        char reason[512];
+} LoadReply;
+
+_Noreturn static void load_child(int sock) {
+        _cleanup_free_ char *reason = NULL;
+        struct mapcount_bpf *skel = NULL;
+        LoadReply reply = {};
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(2 * sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        reply.r = load_here(&skel, &reason);
+        if (reply.r < 0)
+                strcpy_printable(reply.reason, sizeof(reply.reason), reason ? reason : "");
+        else {
+                int fds[2] = { bpf_link__fd(skel->links.report_map_counts),
+                               bpf_map__fd(skel->maps.watched_cgroups) };
+                struct cmsghdr *cmsg;
+
+                mh.msg_control = control.buf;
+                mh.msg_controllen = sizeof(control.buf);
+                cmsg = CMSG_FIRSTHDR(&mh);
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+                memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+        }
+        /* Exiting closes the child's own fds; the parent's copies keep the link, the program and
+         * the map alive. _exit(): no atexit handlers or stdio buffers of the parent run twice. */
+        _exit(sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0);
+}
+
+/* Loading parses the kernel's BTF (several MiB, for the CO-RE relocations) and libbpf keeps the
+ * heap it grew. A short-lived child does it and hands back only the two fds the counter uses, so
+ * the daemon's own memory never holds the BTF: its peak RSS stays that of a /proc scan. */
+static int load_in_child(BpfCounter *c, char **ret_reason) {
+        _cleanup_close_ int sock = -EBADF;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(2 * sizeof(int))];
+        } control = {};
+        LoadReply reply = {};
+        struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = control.buf,
+                .msg_controllen = sizeof(control.buf),
+        };
+        int sv[2], status, fds[2] = { -EBADF, -EBADF }, n_fds = 0, r;
+        struct cmsghdr *cmsg;
+        ssize_t n;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                r = -errno;
+                (void) reason_set(ret_reason, "cannot create a socket pair for the loader: %s", strerror(-r));
+                return r;
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                (void) reason_set(ret_reason, "cannot fork the loader: %s", strerror(-r));
+                return r;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                load_child(sv[1]);
+        }
+        close(sv[1]);
+        sock = sv[0];
+
+        do
+                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        r = n < 0 ? -errno : 0;
+
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        status = 0;
+                        break;
+                }
+
+        for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
+                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+                        n_fds = (int) ((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                        for (int i = 0; i < n_fds; i++) {
+                                int fd;
+
+                                memcpy(&fd, CMSG_DATA(cmsg) + (size_t) i * sizeof(int), sizeof(int));
+                                if (i < 2)
+                                        fds[i] = fd;
+                                else
+                                        close(fd);
+                        }
+                }
+
+        if (r < 0)
+                (void) reason_set(ret_reason, "cannot receive from the loader: %s", strerror(-r));
+        else if (n != (ssize_t) sizeof(reply) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+                if (WIFSIGNALED(status))
+                        (void) reason_set(ret_reason, "the loader process was killed by signal %d",
+                                          WTERMSIG(status));
+                else
+                        (void) reason_set(ret_reason, "the loader process exited without an answer");
+                r = -EIO;
+        } else if (reply.r < 0) {
+                r = reply.r;
+                reply.reason[sizeof(reply.reason) - 1] = '\0';
+                (void) reason_set(ret_reason, "%s", reply.reason[0] ? reply.reason : strerror(-r));
+        } else if (n_fds != 2) {
+                (void) reason_set(ret_reason, "the loader sent %d file descriptors instead of 2", n_fds);
+                r = -EIO;
+        }
+
+        if (r < 0) {
+                for (int i = 0; i < 2; i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
+                return r;
+        }
+        c->iter_link_fd = fds[0];
+        c->cgroups_map_fd = fds[1];
+        return 0;
+}
+
+int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
+        _cleanup_free_ BpfCounter *c = NULL;
         int r;
 
         if (!ret || !ret_reason)
@@ -157,42 +342,10 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
                 return r == -ENOENT ? -EOPNOTSUPP : r;
         }
 
-        /* The pids the daemon reads from cgroup.procs are those of its own pid namespace; the
-         * kernel's are those of the initial one. The inode number of the namespace file is the
-         * namespace's ns.inum, which the program compares. */
-        if (stat(PID_NS_PATH, &st) < 0) {
-                r = -errno;
-                (void) reason_set(ret_reason, "cannot find our pid namespace at " PID_NS_PATH ": %s",
-                                  strerror(-r));
-                return r;
-        }
-
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-
-        libbpf_first_warning[0] = '\0';
-        old_print = libbpf_set_print(libbpf_capture_print);
-
-        c->skel = mapcount_bpf__open();
-        if (!c->skel)
-                r = load_failure(errno > 0 ? -errno : -EIO, "open the BPF task iterator", ret_reason);
-        else {
-                /* 0 keeps the initial namespace's fast path: tgid is its pid. */
-                c->skel->rodata->target_pidns_inum =
-                        (uint32_t) st.st_ino == PROC_PID_INIT_INO ? 0 : (uint32_t) st.st_ino;
-                r = mapcount_bpf__load(c->skel);
-                if (r < 0)
-                        r = load_failure(r, "load the BPF task iterator", ret_reason);
-                else {
-                        r = mapcount_bpf__attach(c->skel);
-                        if (r < 0)
-                                r = load_failure(r, "attach the BPF task iterator", ret_reason);
-                }
-                if (r < 0)
-                        mapcount_bpf__destroy(c->skel);
-        }
-        (void) libbpf_set_print(old_print);
+        r = load_in_child(c, ret_reason);
         if (r < 0)
                 return r;
 
@@ -203,7 +356,8 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
 BpfCounter *bpf_counter_free(BpfCounter *c) {
         if (!c)
                 return NULL;
-        mapcount_bpf__destroy(c->skel);
+        close(c->iter_link_fd);
+        close(c->cgroups_map_fd);
         free(c->ids);
         free(c);
         return NULL;
@@ -220,7 +374,6 @@ static bool ids_contain(const uint64_t *ids, size_t n, uint64_t id) {
 
 int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n) {
         _cleanup_free_ uint64_t *ids = NULL;
-        struct bpf_map *map;
         size_t n_ids = 0, n_kept;
         const uint8_t one = 1;
         int r = 0;
@@ -246,17 +399,15 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
         if (n_ids > BPF_COUNTER_MAX_CGROUPS)
                 return -E2BIG;
 
-        map = c->skel->maps.watched_cgroups;
-
         /* Add first: should an update fail, removing what was just added restores the old set. */
         for (size_t i = 0; i < n_ids; i++) {
                 if (ids_contain(c->ids, c->n_ids, ids[i]))
                         continue;
-                r = bpf_map__update_elem(map, &ids[i], sizeof(uint64_t), &one, sizeof(one), BPF_ANY);
+                r = bpf_map_update_elem(c->cgroups_map_fd, &ids[i], &one, BPF_ANY);
                 if (r < 0) {
                         for (size_t j = 0; j < i; j++)
                                 if (!ids_contain(c->ids, c->n_ids, ids[j]))
-                                        (void) bpf_map__delete_elem(map, &ids[j], sizeof(uint64_t), 0);
+                                        (void) bpf_map_delete_elem(c->cgroups_map_fd, &ids[j]);
                         return r;
                 }
         }
@@ -267,7 +418,7 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
 
                 if (ids_contain(ids, n_kept, c->ids[i]))
                         continue;
-                k = bpf_map__delete_elem(map, &c->ids[i], sizeof(uint64_t), 0);
+                k = bpf_map_delete_elem(c->cgroups_map_fd, &c->ids[i]);
                 if (k < 0 && k != -ENOENT) {
                         ids[n_ids++] = c->ids[i];
                         if (r == 0)
@@ -298,7 +449,7 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
                 return -EINVAL;
 
         /* Each read() of a fresh iterator fd runs the program over the next batch of tasks. */
-        fd = bpf_iter_create(bpf_link__fd(c->skel->links.report_map_counts));
+        fd = bpf_iter_create(c->iter_link_fd);
         if (fd < 0)
                 return -errno;
 
