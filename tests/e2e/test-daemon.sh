@@ -153,4 +153,8 @@ e2e_run sh -c "timeout 3 busctl monitor --json=short --match=\"type='method_call
 tap_ok "a stopped unit is not asked about in a loop (fewer than 20 Get calls in 3 s)" \
         test "$(e2e_run sh -c 'grep -c "\"Get\"" /run/gets.json')" -lt 20
 
+# For the record (bench/ measures memory; no test asserts it): the running daemon's memory.
+tap_diag "mapguardd ($BACKEND backend) after the run: $(e2e_run sh -c \
+        "grep -E '^(VmHWM|VmRSS|RssAnon):' /proc/$(main_pid mapguardd.service)/status" | tr -s ' \t\n' ' ')"
+
 tap_done
