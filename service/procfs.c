@@ -31,6 +31,7 @@ typedef struct ProcStat {
         char state;
         unsigned long flags;
         uint64_t start_time;
+        uint64_t vsize; /* 0 when the task has no mm (any more): read from the mm, not the task */
 } ProcStat;
 
 char *procfs_root_path(const char *root, const char *path) {
@@ -118,7 +119,7 @@ static int parse_u64_token(const char *p, uint64_t *ret) {
 }
 
 /* comm may hold spaces and parentheses, so it runs from the first '(' to the last ')'. After it come
- * field 3 (state) and then fields 4..; flags is field 9, starttime field 22. */
+ * field 3 (state) and then fields 4..; flags is field 9, starttime field 22, vsize field 23. */
 static int proc_stat_parse(const char *buf, ProcStat *ret) {
         const char *open, *close, *p;
         ProcStat s = {};
@@ -141,15 +142,17 @@ static int proc_stat_parse(const char *buf, ProcStat *ret) {
         s.state = p[1];
         p += 2;
 
-        for (unsigned field = 4; field <= 22; field++) {
-                if (field == 9 || field == 22) {
+        for (unsigned field = 4; field <= 23; field++) {
+                if (field == 9 || field == 22 || field == 23) {
                         r = parse_u64_token(p, &v);
                         if (r < 0)
                                 return r;
                         if (field == 9)
                                 s.flags = (unsigned long) v;
-                        else
+                        else if (field == 22)
                                 s.start_time = v;
+                        else
+                                s.vsize = v;
                 }
                 p = skip_token(p);
                 if (!p)
@@ -224,6 +227,13 @@ static bool proc_stat_is_dead(const ProcStat *s) {
         return s->state == 'Z' || s->state == 'X';
 }
 
+/* A process that is exiting drops its mm (exit_mm()) before it becomes a zombie (exit_notify()):
+ * in between, its state still reads 'R' but vsize, taken from the mm, is 0. A maps read that
+ * overlapped that moment may be partial, so a vsize of 0 counts as "no mm" as much as 'Z' does. */
+static bool proc_stat_has_no_mm(const ProcStat *s) {
+        return s->state == 'Z' || s->state == 'X' || (s->flags & PF_KTHREAD) || s->vsize == 0;
+}
+
 /* When a process's main thread has exited (pthread_exit()) while others live on, the leader is a
  * zombie without an mm, but the process and its maps are alive: its threads share them. Returns an fd
  * of /proc/PID/task/TID of a live thread, -ENODATA when there is none (a real zombie). */
@@ -251,15 +261,11 @@ static int proc_open_live_thread(int dir_fd, pid_t pid) {
                 fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue;
-                if (proc_read_stat_at(fd, &st) >= 0 && !proc_stat_is_dead(&st))
+                if (proc_read_stat_at(fd, &st) >= 0 && !proc_stat_has_no_mm(&st))
                         return fd;
                 close(fd);
         }
         return -ENODATA;
-}
-
-static bool proc_stat_has_no_mm(const ProcStat *s) {
-        return s->state == 'Z' || s->state == 'X' || (s->flags & PF_KTHREAD);
 }
 
 /* The gate area is the only line whose name field is exactly "[vsyscall]": file names are absolute
@@ -446,7 +452,7 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
         if (thread_fd >= 0) {
                 /* Read through a thread: that thread must have outlived the read. */
                 r = proc_read_stat_at(thread_fd, &thread_after);
-                if (r < 0 || proc_stat_is_dead(&thread_after))
+                if (r < 0 || proc_stat_has_no_mm(&thread_after))
                         return -ENODATA;
         } else if (proc_stat_has_no_mm(&after))
                 return -ENODATA; /* it exited while we read: the count may be partial */

@@ -349,6 +349,7 @@ static void test_sample_bad_stat(void **state) {
                 "230 (x) S 1 1 1 0 -1 notanumber 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",
                 "230 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -5 0\n",
                 "230 (x)S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0\n",
+                "230 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n", /* cut before vsize */
         };
 
         make_proc(230, "x", 'S', 0, 5, 0, MAP_LINE);
@@ -445,6 +446,20 @@ static void test_sample_pid_vanished(void **state) {
         run_with_changer(241, &c, -ESRCH);
 }
 
+static void test_sample_exited_mid_read(void **state) {
+        /* The process drops its mm while the maps are read (exit_mm()), but is not a zombie yet:
+         * its state still reads R, its start time is the same, and only vsize (0: no mm) tells. The
+         * lines read so far may be a part: no count. */
+        _cleanup_free_ char *stat = pid_path(243, "stat"), *next = NULL;
+        Changer c;
+
+        make_proc(243, "exiting", 'S', 0, 1000, 0, NULL);
+        assert_true(asprintf(&next, "%s/stat-exiting", root) > 0);
+        write_str(next, "243 (exiting) R 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 1000 0 0\n");
+        c = (Changer) { .from = next, .to = stat };
+        run_with_changer(243, &c, -ENODATA);
+}
+
 static void test_sample_same_process(void **state) {
         /* The control for the two above: a change that keeps the start time is the same process. */
         _cleanup_free_ char *stat = pid_path(242, "stat"), *next = NULL;
@@ -452,7 +467,7 @@ static void test_sample_same_process(void **state) {
 
         make_proc(242, "same", 'S', 0, 1000, 0, NULL);
         assert_true(asprintf(&next, "%s/stat-same", root) > 0);
-        write_str(next, "242 (same) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1000 0\n");
+        write_str(next, "242 (same) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1000 1000000\n");
         c = (Changer) { .from = next, .to = stat };
 
         _cleanup_free_ char *maps = pid_path(242, "maps");
@@ -670,6 +685,7 @@ int main(void) {
                 cmocka_unit_test(test_sample_bad_stat),
                 cmocka_unit_test(test_sample_pid_reused),
                 cmocka_unit_test(test_sample_pid_vanished),
+                cmocka_unit_test(test_sample_exited_mid_read),
                 cmocka_unit_test(test_sample_same_process),
                 cmocka_unit_test(test_real_self),
                 cmocka_unit_test(test_real_zombie),
