@@ -170,6 +170,22 @@ void bench_host_set_helper(pid_t pid) {
         helper_pid = pid;
 }
 
+int bench_host_attach(const char *dir) {
+        int r;
+
+        r = snprintf(host_dir, sizeof(host_dir), "%s", dir);
+        if (r < 0 || (size_t) r >= sizeof(host_dir))
+                return -ENAMETOOLONG;
+        for (unsigned i = 0; i < BENCH_HOST_CGROUPS; i++) {
+                r = snprintf(sub_dirs[i], sizeof(sub_dirs[i]), "%s/w%u", host_dir, i);
+                if (r < 0 || (size_t) r >= sizeof(sub_dirs[i]))
+                        return -ENAMETOOLONG;
+                if (access(sub_dirs[i], F_OK) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
 const char *bench_host_dir(void) {
         return host_dir;
 }

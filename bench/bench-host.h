@@ -30,7 +30,12 @@ int bench_host_install_signal_handlers(void);
 int bench_host_setup(const char *mount, unsigned n_procs, unsigned vmas, unsigned n_big, unsigned big_vmas,
                      uint64_t *ret_total_maps);
 
-/* The top directory and sub-cgroup I (absolute paths), valid after a successful setup. */
+/* Makes the tree at DIR (set up by another process, see bench-rss.h) this process's host for
+ * bench_host_dir()/bench_host_cgroup(), without owning it: bench_host_cleanup() leaves it alone.
+ * Returns 0, -ENAMETOOLONG, or -errno when a sub-cgroup is missing. */
+int bench_host_attach(const char *dir);
+
+/* The top directory and sub-cgroup I (absolute paths), valid after a successful setup or attach. */
 const char *bench_host_dir(void);
 const char *bench_host_cgroup(unsigned i);
 

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,11 +12,12 @@
 #include "bench-manager.h"
 #include "bench-rss.h"
 #include "conf.h"
+#include "log.h"
 #include "util.h"
 
-/* A "Vm...: N kB" field of /proc/self/status, or -1. */
-static long status_kib(const char *field) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+/* The number after "FIELD:" at the start of a line of FILE (KiB in status and smaps_rollup), or -1. */
+static long file_kib(const char *file, const char *field) {
+        _cleanup_fclose_ FILE *f = fopen(file, "re");
         size_t l = strlen(field);
         char line[256];
 
@@ -29,47 +29,60 @@ static long status_kib(const char *field) {
         return -1;
 }
 
-static long maxrss_kib(void) {
-        struct rusage ru;
-
-        getrusage(RUSAGE_SELF, &ru);
-        return ru.ru_maxrss;
+static RssPoint rss_point(void) {
+        return (RssPoint) {
+                .rss_kib = file_kib("/proc/self/status", "VmRSS"),
+                .hwm_kib = file_kib("/proc/self/status", "VmHWM"),
+                .anon_kib = file_kib("/proc/self/status", "RssAnon"),
+                .pss_kib = file_kib("/proc/self/smaps_rollup", "Pss"),
+        };
 }
 
-/* The RSS child: only what the daemon's scan does, PASSES forced passes per backend. */
-static _Noreturn void rss_child_run(const char *mount, bool bpf, unsigned passes, int report_fd) {
-        RssReport rep = { .start_rss_kib = status_kib("VmRSS"), .start_anon_kib = status_kib("RssAnon"),
-                          .bpf_rss_kib = -1, .bpf_anon_kib = -1, .bpf_maxrss_kib = -1, .bpf_hwm_kib = -1 };
+/* Builds a Manager with BACKEND, runs PASSES forced passes, and reads the memory before freeing it. */
+static int run_backend(const char *mount, Backend backend, unsigned passes, RssPoint *ret) {
         Manager *m = NULL;
         int r;
 
-        r = bench_manager_new(mount, BACKEND_PROCFS, CONFIG_INTERVAL_USEC_DEFAULT, &m);
+        r = bench_manager_new(mount, backend, CONFIG_INTERVAL_USEC_DEFAULT, &m);
+        if (r >= 0 && m->backend != backend)
+                r = -EOPNOTSUPP;
         for (unsigned i = 0; r >= 0 && i < passes; i++)
                 r = manager_scan(m, true);
-        rep.procfs_rss_kib = status_kib("VmRSS");
-        rep.procfs_anon_kib = status_kib("RssAnon");
-        m = manager_free(m);
-        rep.procfs_maxrss_kib = maxrss_kib();
-        rep.procfs_hwm_kib = status_kib("VmHWM");
-
-        if (r >= 0 && bpf) {
-                r = bench_manager_new(mount, BACKEND_BPF, CONFIG_INTERVAL_USEC_DEFAULT, &m);
-                if (r >= 0 && m->backend != BACKEND_BPF)
-                        r = -EOPNOTSUPP;
-                for (unsigned i = 0; r >= 0 && i < passes; i++)
-                        r = manager_scan(m, true);
-                rep.bpf_rss_kib = status_kib("VmRSS");
-                rep.bpf_anon_kib = status_kib("RssAnon");
-                m = manager_free(m);
-                rep.bpf_maxrss_kib = maxrss_kib();
-                rep.bpf_hwm_kib = status_kib("VmHWM");
-        }
-        rep.error = r < 0 ? -r : 0;
-        (void) !write(report_fd, &rep, sizeof(rep));
-        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        *ret = rss_point();
+        manager_free(m);
+        return r;
 }
 
-int bench_rss_measure(const char *mount, bool bpf, unsigned passes, RssReport *ret) {
+int bench_rss_probe_main(int argc, char *argv[]) {
+        RssReport rep = { .floor = rss_point() };
+        const char *mount;
+        unsigned passes;
+        int fd, r;
+
+        if (argc != 6) {
+                fprintf(stderr, "scan-bench: --rss-probe takes FD PASSES BPF DIR.\n");
+                return EXIT_FAILURE;
+        }
+        fd = atoi(argv[2]);
+        passes = (unsigned) atoi(argv[3]);
+        log_set_max_priority(LOG_ERR);
+
+        r = bench_host_find_cgroup2(&mount);
+        if (r >= 0)
+                r = bench_host_attach(argv[5]);
+        if (r >= 0)
+                r = run_backend(mount, BACKEND_PROCFS, passes, &rep.procfs);
+        if (r >= 0 && streq(argv[4], "1")) {
+                rep.bpf_run = true;
+                r = run_backend(mount, BACKEND_BPF, passes, &rep.bpf);
+        }
+        rep.error = r < 0 ? -r : 0;
+        if (write(fd, &rep, sizeof(rep)) != (ssize_t) sizeof(rep))
+                return EXIT_FAILURE;
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int bench_rss_measure(bool bpf, unsigned passes, RssReport *ret) {
         int fds[2], status;
         RssReport rep;
         ssize_t n;
@@ -84,8 +97,19 @@ int bench_rss_measure(const char *mount, bool bpf, unsigned passes, RssReport *r
                 return -errno;
         }
         if (pid == 0) {
+                char fd_arg[16], passes_arg[16];
+
                 close(fds[0]);
-                rss_child_run(mount, bpf, passes, fds[1]);
+                /* The write end survives the exec; the report comes back through it. */
+                if (fcntl(fds[1], F_SETFD, 0) < 0)
+                        _exit(EXIT_FAILURE);
+                snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
+                snprintf(passes_arg, sizeof(passes_arg), "%u", passes);
+                execv("/proc/self/exe", (char *[]) { (char *) "scan-bench", (char *) "--rss-probe", fd_arg,
+                                                      passes_arg, (char *) (bpf ? "1" : "0"),
+                                                      (char *) bench_host_dir(), NULL });
+                fprintf(stderr, "scan-bench: cannot execute /proc/self/exe as the RSS probe: %m\n");
+                _exit(EXIT_FAILURE);
         }
         close(fds[1]);
         do

@@ -41,7 +41,7 @@
 /* Unswappable kernel memory per VMA, the high end of DESIGN.md's estimate: the workload may pin at
  * most half of MemAvailable this way. */
 #define VMA_KERNEL_BYTES 320U
-/* The RSS target, in KiB; the verdict takes the higher of ru_maxrss and VmHWM. */
+/* The RSS target, in KiB, against VmHWM (the peak VmRSS). */
 #define RSS_TARGET_KIB 2048L
 
 static unsigned arg_procs = 300;
@@ -525,11 +525,13 @@ static void print_bpf(Results *res) {
                median_usec(&res->s[METHOD_PLAIN_BPF]) / 1e3);
 }
 
-static void print_rss(const char *name, long maxrss_kib, long hwm_kib, long rss_kib, long anon_kib) {
-        printf("%-50s %9.2f MiB (VmHWM %.2f MiB)   <= 2 MiB: %s\n", name, maxrss_kib / 1024.0,
-               hwm_kib / 1024.0, verdict(maxrss_kib <= RSS_TARGET_KIB && hwm_kib <= RSS_TARGET_KIB));
-        printf("%-50s %9.2f MiB (RssAnon %.2f MiB)\n", "    VmRSS after the passes", rss_kib / 1024.0,
-               anon_kib / 1024.0);
+static void print_rss(const char *name, const RssPoint *p, const RssPoint *floor) {
+        printf("%-50s %9.2f MiB   +%.2f MiB over the floor, %.2fx   <= 2 MiB: %s\n", name,
+               p->hwm_kib / 1024.0, (p->hwm_kib - floor->hwm_kib) / 1024.0,
+               (double) p->hwm_kib / (double) (floor->hwm_kib > 0 ? floor->hwm_kib : 1),
+               verdict(p->hwm_kib <= RSS_TARGET_KIB));
+        printf("%-50s %9.2f MiB   RssAnon %.2f MiB, Pss %.2f MiB\n", "    VmRSS with the Manager", p->rss_kib / 1024.0,
+               p->anon_kib / 1024.0, p->pss_kib / 1024.0);
 }
 
 static void print_results(const char *mount, Results *res) {
@@ -565,16 +567,16 @@ static void print_results(const char *mount, Results *res) {
         print_adaptive(res, plain);
         print_bpf(res);
 
-        printf("\npeak RSS of a process running the daemon's scan code (a child forked before any pass:\n"
-               "it builds the Manager and runs %u forced passes per backend). At its start, VmRSS\n"
-               "%.2f MiB, of which RssAnon %.2f MiB: the rest is pages of shared libraries, shared with\n"
-               "others.\n",
-               arg_passes, rss->start_rss_kib / 1024.0, rss->start_anon_kib / 1024.0);
-        print_rss("  /proc backend: peak", rss->procfs_maxrss_kib, rss->procfs_hwm_kib, rss->procfs_rss_kib,
-                  rss->procfs_anon_kib);
-        if (rss->bpf_maxrss_kib >= 0)
-                print_rss("  then the BPF backend too: peak", rss->bpf_maxrss_kib, rss->bpf_hwm_kib,
-                          rss->bpf_rss_kib, rss->bpf_anon_kib);
+        printf("\nPeak RSS (VmHWM) of a fresh process running the daemon's scan code: the bench executes\n"
+               "itself, with the same libraries as mapguardd, builds the Manager and runs %u forced passes\n"
+               "per backend. The baseline, the floor, is that process at main(), before any Manager:\n"
+               "VmHWM %.2f MiB, RssAnon %.2f MiB, Pss %.2f MiB (the rest of VmRSS is pages of libc,\n"
+               "libsystemd and the libraries they bring, shared with every process that maps them).\n",
+               arg_passes, rss->floor.hwm_kib / 1024.0, rss->floor.anon_kib / 1024.0,
+               rss->floor.pss_kib / 1024.0);
+        print_rss("  /proc backend: peak", &rss->procfs, &rss->floor);
+        if (rss->bpf_run)
+                print_rss("  then the BPF backend too: peak", &rss->bpf, &rss->floor);
 }
 
 static int run(Results *res) {
@@ -614,11 +616,10 @@ static int run(Results *res) {
                 printf("BPF backend unavailable: %s; skipping method 5.\n",
                        res->bpf_reason ? res->bpf_reason : "unknown reason");
 
-        /* First, in a fresh process forked before this one allocates anything big. */
-        r = bench_rss_measure(mount, res->have_bpf, arg_passes, &res->rss);
+        r = bench_rss_measure(res->have_bpf, arg_passes, &res->rss);
         if (r < 0) {
                 errno = -r;
-                fprintf(stderr, "scan-bench: the RSS child failed: %m\n");
+                fprintf(stderr, "scan-bench: the RSS probe failed: %m\n");
                 return r;
         }
 
@@ -642,6 +643,10 @@ int main(int argc, char *argv[]) {
         Results res = {};
         sigset_t old;
         int r;
+
+        /* The RSS probe: this binary executed by bench_rss_measure(). */
+        if (argc > 1 && streq(argv[1], "--rss-probe"))
+                return bench_rss_probe_main(argc, argv);
 
         r = parse_argv(argc, argv);
         if (r < 0)
