@@ -154,7 +154,8 @@ tap_ok "a stopped unit is not asked about in a loop (fewer than 20 Get calls in 
         test "$(e2e_run sh -c 'grep -c "\"Get\"" /run/gets.json')" -lt 20
 
 # For the record (bench/ measures memory; no test asserts it): the running daemon's memory.
+MAINPID=$(main_pid mapguardd.service)
 tap_diag "mapguardd ($BACKEND backend) after the run: $(e2e_run sh -c \
-        "grep -E '^(VmHWM|VmRSS|RssAnon):' /proc/$(main_pid mapguardd.service)/status" | tr -s ' \t\n' ' ')"
+        "grep -hE '^(VmHWM|VmRSS|RssAnon|Pss):' /proc/$MAINPID/status /proc/$MAINPID/smaps_rollup" | tr -s ' \t\n' ' ')"
 
 tap_done
