@@ -644,6 +644,10 @@ int main(int argc, char *argv[]) {
         sigset_t old;
         int r;
 
+#ifdef BENCH_BPF_LOADER
+        /* bpf_counter_new() runs the loader of this build, not an installed one. */
+        (void) setenv("MAPGUARD_BPF_LOADER", BENCH_BPF_LOADER, false);
+#endif
         /* The RSS probe: this binary executed by bench_rss_measure(). */
         if (argc > 1 && streq(argv[1], "--rss-probe"))
                 return bench_rss_probe_main(argc, argv);

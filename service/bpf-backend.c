@@ -5,12 +5,16 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,13 +26,11 @@
 #endif
 
 #if HAVE_BPF
-#include <bpf/bpf.h>
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include <linux/types.h>
 
+#include "bpf/loader.h"
 #include "bpf/mapcount.h"
-#include "bpf/mapcount.skel.h"
 
 /* The records are read straight into the public array: the layouts must be one. */
 _Static_assert(sizeof(struct mapcount_record) == sizeof(BpfTaskCount), "record size");
@@ -46,14 +48,10 @@ _Static_assert(BPF_COUNTER_MAX_CGROUPS == MAPCOUNT_MAX_CGROUPS, "map size");
 
 #define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
 
-/* include/linux/proc_ns.h: the inode number of the initial pid namespace, fixed at build time. */
-#define PROC_PID_INIT_INO 0xEFFFFFFCU
-#define PID_NS_PATH "/proc/self/ns/pid"
-
 struct BpfCounter {
 #if HAVE_BPF
-        /* What the loading child handed over (see load_in_child()): the attached task iterator, of
-         * which bpf_iter_create() makes one pass, and the watched_cgroups map. */
+        /* What the loader handed over (see load_in_child()): the attached task iterator, of which
+         * each BPF_ITER_CREATE fd makes one pass, and the watched_cgroups map. */
         int iter_link_fd;
         int cgroups_map_fd;
         /* Sorted, without duplicates: exactly the keys of the watched_cgroups map. */
@@ -81,163 +79,50 @@ static int reason_set(char **ret_reason, const char *format, ...) {
 
 #if HAVE_BPF
 
-/* libbpf prints to stderr unless told otherwise; the daemon logs to the journal. While loading,
- * keep the first warning instead, to name the cause in the reason. Not thread-safe, as nothing in
- * mapguard is threaded. */
-static char libbpf_first_warning[256];
+/* The loader's path: $MAPGUARD_BPF_LOADER when set (the tests and the bench run the build tree's),
+ * else where meson installed it. */
+static const char *loader_path(void) {
+        const char *p = getenv(BPF_LOADER_ENV);
 
-static int libbpf_capture_print(enum libbpf_print_level level, const char *format, va_list ap) {
-        if (level != LIBBPF_WARN || libbpf_first_warning[0] != '\0')
-                return 0;
-
-        (void) vsnprintf(libbpf_first_warning, sizeof(libbpf_first_warning), format, ap);
-        libbpf_first_warning[strcspn(libbpf_first_warning, "\n")] = '\0';
-        return 0;
+        return p && p[0] == '/' ? p : BPF_LOADER_PATH;
 }
 
-/* Returns 1 when the running kernel has BPF task iterators, 0 when not, -errno when its BTF cannot be
- * read. */
-static int kernel_has_task_iterator(void) {
-        struct btf *btf;
-        int r;
+/* The forked child: becomes the loader, or says why it could not. Only async-signal-safe work before
+ * the exec would be needed in a threaded caller; mapguard is single-threaded. */
+_Noreturn static void exec_loader(int sock) {
+        BpfLoaderReply reply = { .r = -EIO };
+        const char *path = loader_path();
+        char fd_arg[16];
+        sigset_t all;
 
-        btf = btf__load_vmlinux_btf();
-        if (!btf)
-                return -errno;
-        /* The context type of "iter/task" programs; it came with them, in Linux 5.8. */
-        r = btf__find_by_name_kind(btf, "bpf_iter__task", BTF_KIND_STRUCT) >= 0;
-        btf__free(btf);
-        return r;
-}
-
-/* Returns r, or -EOPNOTSUPP when the kernel lacks task iterators, and the reason in *ret_reason. */
-static int load_failure(int r, const char *what, char **ret_reason) {
-        int k;
-
-        if (r == -EPERM) {
-                (void) reason_set(ret_reason,
-                                  "not permitted to %s: it needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN",
-                                  what);
-                return r;
-        }
-
-        /* Only now, as parsing the kernel's BTF once more costs as much as loading. */
-        k = kernel_has_task_iterator();
-        if (k < 0) {
-                (void) reason_set(ret_reason, "cannot read the kernel's BTF at " VMLINUX_BTF_PATH ": %s",
-                                  strerror(-k));
-                return r;
-        }
-        if (k == 0) {
-                (void) reason_set(ret_reason, "the kernel is too old for BPF task iterators "
-                                  "(they need Linux 5.8 or newer)");
-                return -EOPNOTSUPP;
-        }
-
-        if (libbpf_first_warning[0] != '\0')
-                (void) reason_set(ret_reason, "failed to %s: %s (%s)", what, strerror(-r),
-                                  libbpf_first_warning);
-        else
-                (void) reason_set(ret_reason, "failed to %s: %s", what, strerror(-r));
-        return r;
-}
-
-/* Loads, verifies and attaches the program in this process. Returns 0 with the skeleton in *ret, or
- * -errno and the reason. */
-static int load_here(struct mapcount_bpf **ret, char **ret_reason) {
-        struct mapcount_bpf *skel;
-        libbpf_print_fn_t old_print;
-        struct stat st;
-        int r;
-
-        /* The pids the daemon reads from cgroup.procs are those of its own pid namespace; the
-         * kernel's are those of the initial one. The inode number of the namespace file is the
-         * namespace's ns.inum, which the program compares. */
-        if (stat(PID_NS_PATH, &st) < 0) {
-                r = -errno;
-                (void) reason_set(ret_reason, "cannot find our pid namespace at " PID_NS_PATH ": %s",
-                                  strerror(-r));
-                return r;
-        }
-
-        libbpf_first_warning[0] = '\0';
-        old_print = libbpf_set_print(libbpf_capture_print);
-
-        skel = mapcount_bpf__open();
-        if (!skel)
-                r = load_failure(errno > 0 ? -errno : -EIO, "open the BPF task iterator", ret_reason);
+        /* The daemon blocks SIGTERM & co. for its signalfd; the loader must be killable. It also dies
+         * with the daemon rather than load a program nobody will use. */
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (fcntl(sock, F_SETFD, 0) < 0)
+                reply.r = -errno;
         else {
-                /* 0 keeps the initial namespace's fast path: tgid is its pid. */
-                skel->rodata->target_pidns_inum =
-                        (uint32_t) st.st_ino == PROC_PID_INIT_INO ? 0 : (uint32_t) st.st_ino;
-                r = mapcount_bpf__load(skel);
-                if (r < 0)
-                        r = load_failure(r, "load the BPF task iterator", ret_reason);
-                else {
-                        r = mapcount_bpf__attach(skel);
-                        if (r < 0)
-                                r = load_failure(r, "attach the BPF task iterator", ret_reason);
-                }
-                if (r < 0)
-                        mapcount_bpf__destroy(skel);
+                snprintf(fd_arg, sizeof(fd_arg), "%d", sock);
+                execl(path, path, fd_arg, (char *) NULL);
+                reply.r = -errno;
         }
-        (void) libbpf_set_print(old_print);
-        if (r < 0)
-                return r;
-
-        *ret = skel;
-        return 0;
+        snprintf(reply.reason, sizeof(reply.reason), "cannot execute the BPF loader %s: %s", path,
+                 strerror(-reply.r));
+        (void) !send(sock, &reply, sizeof(reply), MSG_NOSIGNAL);
+        _exit(EXIT_FAILURE);
 }
 
-/* What the loading child sends back in one datagram; on success the link and map fds ride along
- * (SCM_RIGHTS), in that order. */
-typedef struct LoadReply {
-        int r;
-        char reason[512];
-} LoadReply;
-
-_Noreturn static void load_child(int sock) {
-        _cleanup_free_ char *reason = NULL;
-        struct mapcount_bpf *skel = NULL;
-        LoadReply reply = {};
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-        reply.r = load_here(&skel, &reason);
-        if (reply.r < 0)
-                strcpy_printable(reply.reason, sizeof(reply.reason), reason ? reason : "");
-        else {
-                int fds[2] = { bpf_link__fd(skel->links.report_map_counts),
-                               bpf_map__fd(skel->maps.watched_cgroups) };
-                struct cmsghdr *cmsg;
-
-                mh.msg_control = control.buf;
-                mh.msg_controllen = sizeof(control.buf);
-                cmsg = CMSG_FIRSTHDR(&mh);
-                cmsg->cmsg_level = SOL_SOCKET;
-                cmsg->cmsg_type = SCM_RIGHTS;
-                cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-                memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
-        }
-        /* Exiting closes the child's own fds; the parent's copies keep the link, the program and
-         * the map alive. _exit(): no atexit handlers or stdio buffers of the parent run twice. */
-        _exit(sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? 1 : 0);
-}
-
-/* Loading parses the kernel's BTF (several MiB, for the CO-RE relocations) and libbpf keeps the
- * heap it grew. A short-lived child does it and hands back only the two fds the counter uses, so
- * the daemon's own memory never holds the BTF: its peak RSS stays that of a /proc scan. */
+/* Loading parses the kernel's BTF (several MiB, for the CO-RE relocations) and needs libbpf, libelf
+ * and libz. mapguard-bpf-loader does it in a process of its own and hands back only the two fds the
+ * counter uses (loader.h), so the daemon's memory never holds any of it. */
 static int load_in_child(BpfCounter *c, char **ret_reason) {
         _cleanup_close_ int sock = -EBADF;
         union {
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(2 * sizeof(int))];
         } control = {};
-        LoadReply reply = {};
+        BpfLoaderReply reply = {};
         struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
         struct msghdr mh = {
                 .msg_iov = &iov,
@@ -245,14 +130,15 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 .msg_control = control.buf,
                 .msg_controllen = sizeof(control.buf),
         };
-        int sv[2], status, fds[2] = { -EBADF, -EBADF }, n_fds = 0, r;
+        int sv[2], status = 0, fds[2] = { -EBADF, -EBADF }, n_fds = 0, r;
         struct cmsghdr *cmsg;
         ssize_t n;
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = -errno;
-                (void) reason_set(ret_reason, "cannot create a socket pair for the loader: %s", strerror(-r));
+                (void) reason_set(ret_reason, "cannot create a socket pair for the BPF loader: %s",
+                                  strerror(-r));
                 return r;
         }
         pid = fork();
@@ -260,12 +146,12 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 r = -errno;
                 close(sv[0]);
                 close(sv[1]);
-                (void) reason_set(ret_reason, "cannot fork the loader: %s", strerror(-r));
+                (void) reason_set(ret_reason, "cannot fork the BPF loader: %s", strerror(-r));
                 return r;
         }
         if (pid == 0) {
                 close(sv[0]);
-                load_child(sv[1]);
+                exec_loader(sv[1]);
         }
         close(sv[1]);
         sock = sv[0];
@@ -296,20 +182,21 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 }
 
         if (r < 0)
-                (void) reason_set(ret_reason, "cannot receive from the loader: %s", strerror(-r));
+                (void) reason_set(ret_reason, "cannot receive from the BPF loader: %s", strerror(-r));
         else if (n != (ssize_t) sizeof(reply) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
                 if (WIFSIGNALED(status))
-                        (void) reason_set(ret_reason, "the loader process was killed by signal %d",
-                                          WTERMSIG(status));
+                        (void) reason_set(ret_reason, "the BPF loader %s was killed by signal %d",
+                                          loader_path(), WTERMSIG(status));
                 else
-                        (void) reason_set(ret_reason, "the loader process exited without an answer");
+                        (void) reason_set(ret_reason, "the BPF loader %s exited without an answer",
+                                          loader_path());
                 r = -EIO;
         } else if (reply.r < 0) {
                 r = reply.r;
                 reply.reason[sizeof(reply.reason) - 1] = '\0';
                 (void) reason_set(ret_reason, "%s", reply.reason[0] ? reply.reason : strerror(-r));
         } else if (n_fds != 2) {
-                (void) reason_set(ret_reason, "the loader sent %d file descriptors instead of 2", n_fds);
+                (void) reason_set(ret_reason, "the BPF loader sent %d file descriptors instead of 2", n_fds);
                 r = -EIO;
         }
 
@@ -322,6 +209,43 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
         c->iter_link_fd = fds[0];
         c->cgroups_map_fd = fds[1];
         return 0;
+}
+
+/* bpf(2) on the fds from the loader: what libbpf's bpf_iter_create(), bpf_map_update_elem() and
+ * bpf_map_delete_elem() do, without linking libbpf. The attr is zeroed whole: the kernel accepts a
+ * longer attr than it knows when the tail is zero. */
+static int sys_bpf(int cmd, union bpf_attr *attr) {
+        long r = syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+
+        return r < 0 ? -errno : (int) r;
+}
+
+static int bpf_iter_open(int link_fd) {
+        union bpf_attr attr;
+
+        memset(&attr, 0, sizeof(attr));
+        attr.iter_create.link_fd = (__u32) link_fd;
+        return sys_bpf(BPF_ITER_CREATE, &attr);
+}
+
+static int bpf_map_set(int map_fd, const uint64_t *key, const uint8_t *value) {
+        union bpf_attr attr;
+
+        memset(&attr, 0, sizeof(attr));
+        attr.map_fd = (__u32) map_fd;
+        attr.key = (__u64) (uintptr_t) key;
+        attr.value = (__u64) (uintptr_t) value;
+        attr.flags = BPF_ANY;
+        return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr);
+}
+
+static int bpf_map_unset(int map_fd, const uint64_t *key) {
+        union bpf_attr attr;
+
+        memset(&attr, 0, sizeof(attr));
+        attr.map_fd = (__u32) map_fd;
+        attr.key = (__u64) (uintptr_t) key;
+        return sys_bpf(BPF_MAP_DELETE_ELEM, &attr);
 }
 
 int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
@@ -403,11 +327,11 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
         for (size_t i = 0; i < n_ids; i++) {
                 if (ids_contain(c->ids, c->n_ids, ids[i]))
                         continue;
-                r = bpf_map_update_elem(c->cgroups_map_fd, &ids[i], &one, BPF_ANY);
+                r = bpf_map_set(c->cgroups_map_fd, &ids[i], &one);
                 if (r < 0) {
                         for (size_t j = 0; j < i; j++)
                                 if (!ids_contain(c->ids, c->n_ids, ids[j]))
-                                        (void) bpf_map_delete_elem(c->cgroups_map_fd, &ids[j]);
+                                        (void) bpf_map_unset(c->cgroups_map_fd, &ids[j]);
                         return r;
                 }
         }
@@ -418,7 +342,7 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
 
                 if (ids_contain(ids, n_kept, c->ids[i]))
                         continue;
-                k = bpf_map_delete_elem(c->cgroups_map_fd, &c->ids[i]);
+                k = bpf_map_unset(c->cgroups_map_fd, &c->ids[i]);
                 if (k < 0 && k != -ENOENT) {
                         ids[n_ids++] = c->ids[i];
                         if (r == 0)
@@ -449,9 +373,9 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
                 return -EINVAL;
 
         /* Each read() of a fresh iterator fd runs the program over the next batch of tasks. */
-        fd = bpf_iter_create(c->iter_link_fd);
+        fd = bpf_iter_open(c->iter_link_fd);
         if (fd < 0)
-                return -errno;
+                return fd;
 
         for (;;) {
                 ssize_t k;

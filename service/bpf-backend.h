@@ -25,21 +25,24 @@ typedef struct BpfTaskCount {
         char comm[16];            /* NUL-terminated */
 } BpfTaskCount;
 
-/* Loads and verifies the BPF program and attaches the iterator, in a short-lived child process that
- * hands back only the iterator link and the cgroup map (fds over a socket pair): libbpf's parse of
- * the kernel's BTF (~10 MiB of heap) never lands in the caller's memory. The caller must be
- * single-threaded (it forks) and waits for the child, as long as a load takes (~0.1-0.3 s).
+/* Loads and verifies the BPF program and attaches the iterator by running mapguard-bpf-loader
+ * (bpf/loader.c; $MAPGUARD_BPF_LOADER when set to an absolute path, else the installed one), which
+ * hands back only the iterator link and the cgroup map as fds and exits: libbpf's parse of the
+ * kernel's BTF (~10 MiB of heap) never lands in the caller, which does not link libbpf at all. The
+ * loader has the caller's capabilities (for root: its bounding set); the caller waits for it, as
+ * long as a load takes (~0.1-0.3 s), and must be single-threaded (it forks).
  *
  * Returns 0 and a new BpfCounter in *ret, or -errno and in *ret_reason a malloc'd reason (the
  * caller frees it; lower case, no final period, made to follow "BPF backend unavailable: ") saying
  * why: -EOPNOTSUPP when mapguard was built without BPF support, the kernel has no BTF
  * (/sys/kernel/btf/vmlinux) or is too old for BPF task iterators; -EPERM when not permitted (needs
- * CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); -EIO when the child died without an answer (the
- * reason names the signal); another -errno, with libbpf's first warning, when loading failed
- * otherwise. *ret_reason is set only on failure (and left untouched when allocating it fails
- * too). libbpf's own output is silenced while loading. The counter reports pids as seen in the pid
- * namespace of the caller (read from /proc/self/ns/pid: -errno and a reason when that fails);
- * processes not visible there are not reported. Scan from the same namespace. */
+ * CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); the -errno of execve() when the loader cannot be run;
+ * -EIO when it died without an answer (the reason names the signal); another -errno, with
+ * libbpf's first warning, when loading failed otherwise. *ret_reason is set only on failure (and
+ * left untouched when allocating it fails too). libbpf's own output is silenced while loading. The
+ * counter reports pids as seen in the pid namespace of the caller (the loader reads
+ * /proc/self/ns/pid: -errno and a reason when that fails); processes not visible there are not
+ * reported. Scan from the same namespace. */
 int bpf_counter_new(BpfCounter **ret, char **ret_reason);
 
 /* Unloads the program. Accepts NULL; returns NULL. */

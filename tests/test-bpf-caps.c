@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,10 +70,24 @@ static uint64_t permitted_caps(void) {
         return (uint64_t) data[1].permitted << 32 | data[0].permitted;
 }
 
-/* Runs bpf_counter_new() and a scan of the root cgroup in a child whose effective capabilities
- * are exactly `caps`, and which with hide_btf sees an empty /sys/kernel/btf (a tmpfs mounted
- * over it in a mount namespace of its own). Returns 0, or -EPERM when the capabilities are not in
- * our permitted set. */
+/* Limits the bounding set to CAPS (CAP_SETPCAP, which dropping needs, goes last). bpf_counter_new()
+ * executes the loader, and a root process gets its bounding set as capabilities across execve(): the
+ * bounding set is what limits the loader, as the unit's CapabilityBoundingSet= does for mapguardd.
+ * Returns 0 or -errno. */
+static int bound_caps(uint64_t caps) {
+        for (int c = 0; c <= CAP_LAST_CAP; c++)
+                if (c != CAP_SETPCAP && !(caps & CAP(c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+                    errno != EINVAL)
+                        return -errno;
+        if (!(caps & CAP(CAP_SETPCAP)) && prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Runs bpf_counter_new() and a scan of the root cgroup in a child whose bounding, permitted and
+ * effective capabilities are exactly `caps`, and which with hide_btf sees an empty
+ * /sys/kernel/btf (a tmpfs mounted over it in a mount namespace of its own). Returns 0, or -EPERM
+ * when the capabilities are not in our permitted set. */
 static int load_in_child(uint64_t caps, bool hide_btf, LoadResult *ret) {
         struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct data[2] = {};
@@ -92,13 +108,16 @@ static int load_in_child(uint64_t caps, bool hide_btf, LoadResult *ret) {
                 char *reason = NULL;
 
                 close(p[0]);
-                data[0].effective = (uint32_t) caps;
-                data[1].effective = (uint32_t) (caps >> 32);
+                data[0].effective = data[0].permitted = (uint32_t) caps;
+                data[1].effective = data[1].permitted = (uint32_t) (caps >> 32);
+                data[0].inheritable = data[1].inheritable = 0;
                 if (hide_btf && (unshare(CLONE_NEWNS) < 0 ||
                                  mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
                                  mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, NULL) < 0)) {
                         result.r = -errno;
                         snprintf(result.reason, sizeof(result.reason), "hiding the BTF failed");
+                } else if ((result.r = bound_caps(caps)) < 0) {
+                        snprintf(result.reason, sizeof(result.reason), "PR_CAPBSET_DROP failed");
                 } else if (syscall(SYS_capset, &header, data) < 0) {
                         result.r = -errno;
                         snprintf(result.reason, sizeof(result.reason), "capset() failed");
@@ -183,6 +202,54 @@ static void test_load_without_btf_says_so(void **state) {
                             "CONFIG_DEBUG_INFO_BTF=y)");
 }
 
+/* Runs bpf_counter_new() with $MAPGUARD_BPF_LOADER set to LOADER; returns its result and reason. */
+static int new_with_loader(const char *loader, char **ret_reason) {
+        _cleanup_free_ char *saved = NULL;
+        BpfCounter *c = NULL;
+        const char *old = getenv("MAPGUARD_BPF_LOADER");
+        int r;
+
+        if (old)
+                assert_non_null(saved = strdup(old));
+        assert_int_equal(setenv("MAPGUARD_BPF_LOADER", loader, true), 0);
+        r = bpf_counter_new(&c, ret_reason);
+        if (saved)
+                assert_int_equal(setenv("MAPGUARD_BPF_LOADER", saved, true), 0);
+        else
+                assert_int_equal(unsetenv("MAPGUARD_BPF_LOADER"), 0);
+        assert_null(c);
+        return r;
+}
+
+static void test_loader_failures_say_so(void **state) {
+        _cleanup_free_ char *reason = NULL, *script = NULL;
+        char dir[] = "/tmp/mapguard-test-loader-XXXXXX";
+        FILE *f;
+
+        require_kernel();
+
+        assert_int_equal(new_with_loader("/nonexistent/mapguard-bpf-loader", &reason), -ENOENT);
+        assert_string_equal(reason, "cannot execute the BPF loader /nonexistent/mapguard-bpf-loader: "
+                            "No such file or directory");
+        free(TAKE_PTR(reason));
+
+        /* A loader that exits without answering, and one that is killed. */
+        assert_int_equal(new_with_loader("/bin/true", &reason), -EIO);
+        assert_string_equal(reason, "the BPF loader /bin/true exited without an answer");
+        free(TAKE_PTR(reason));
+
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&script, "%s/killed", dir) > 0);
+        assert_non_null(f = fopen(script, "we"));
+        fputs("#!/bin/sh\nkill -KILL $$\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(chmod(script, 0700), 0);
+        assert_int_equal(new_with_loader(script, &reason), -EIO);
+        assert_non_null(strstr(reason, "was killed by signal 9"));
+        assert_int_equal(unlink(script), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_built_without_bpf(void **state) {
         BpfCounter *c = (BpfCounter *) state; /* any non-NULL value: must stay untouched */
         char *reason = NULL;
@@ -202,6 +269,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_built_without_bpf),
                 cmocka_unit_test(test_load_without_btf_says_so),
+                cmocka_unit_test(test_loader_failures_say_so),
                 cmocka_unit_test(test_load_needs_bpf_and_perfmon),
         };
 
