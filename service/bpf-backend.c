@@ -87,8 +87,8 @@ static const char *loader_path(void) {
         return p && p[0] == '/' ? p : BPF_LOADER_PATH;
 }
 
-/* The forked child: becomes the loader, or says why it could not. Only async-signal-safe work before
- * the exec would be needed in a threaded caller; mapguard is single-threaded. */
+/* The forked child: becomes the loader, or says why it could not. snprintf() and strerror() are not
+ * async-signal-safe, which is fine after fork() in a single-threaded caller (see bpf-backend.h). */
 _Noreturn static void exec_loader(int sock) {
         BpfLoaderReply reply = { .r = -EIO };
         const char *path = loader_path();
