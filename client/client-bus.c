@@ -226,8 +226,11 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         if (r < 0)
                 return 0;
 
-        /* "auto-restart": it failed and systemd waits to start it again, likely to fail the same way. */
-        if (streq(active_state, "failed") || streq(sub_state, "auto-restart")) {
+        /* "auto-restart" with a failed Result: systemd waits to start it again, likely to fail the same
+         * way. With Result "success" the failure is no longer on record (`systemctl reset-failed` after a
+         * fix, or Restart=always after a clean exit): the start to come is waited for like any other. */
+        if (streq(active_state, "failed") ||
+            (streq(sub_state, "auto-restart") && !streq(result, "success"))) {
                 _cleanup_free_ char *why = format_sanitize(result);
 
                 snprintf(buf, size,

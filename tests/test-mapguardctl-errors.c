@@ -205,6 +205,11 @@ static void test_not_running_systemd(void **state) {
         /* Between two attempts of Restart=on-failure: failed as well, with the reason of the last one. */
         systemd_start((SystemdState) { "activating", "auto-restart", "exit-code", true, 0 });
         assert_ctl("list", 1, "", "mapguardd has failed (exit-code). " FAILED_SEE "\n");
+        /* The same after `systemctl reset-failed` (the fixed daemon about to be started again): nothing
+         * failed on record, so the call is made and waits for the start. This bus has no activation
+         * files, so it fails as on a bus without systemd. */
+        systemd_start((SystemdState) { "activating", "auto-restart", "success", true, 0 });
+        assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
 
         /* Stopped and not enabled: bus activation has no unit to start. */
         systemd_start((SystemdState) { "inactive", "dead", "success", false, 0 });
