@@ -101,6 +101,10 @@ void json_double(JsonWriter *w, double v) {
                 fputs("null", w->f);
                 return;
         }
+        /* -0.0 == 0: written "0". "-0" is valid JSON but reads as a falling value where nothing moves
+         * (a trend of a flat series can come out as -0.0). */
+        if (v == 0)
+                v = 0;
         /* The shortest of %.15g and %.17g that reads back as the same double: 120 stays "120", not
          * "120.00000000000001". The C locale is in effect (mapguardctl never calls setlocale()), so the
          * decimal point is a '.'. */

@@ -145,6 +145,8 @@ static void test_numbers(void **state) {
         json_double(&c.w, -0.5);
         json_double(&c.w, 1e300);
         json_double(&c.w, 5e-324);
+        /* A trend of a flat series can be -0.0: written as 0, not "-0". */
+        json_double(&c.w, -0.0);
         /* JSON has no NaN or infinity. */
         json_double(&c.w, NAN);
         json_double(&c.w, INFINITY);
@@ -153,7 +155,7 @@ static void test_numbers(void **state) {
         s = capture_finish(&c, &r);
         assert_int_equal(r, 0);
         assert_string_equal(s, "[0,4294967295,18446744073709551615,120,-3,0.1,-0.5,1e+300,"
-                               "4.94065645841247e-324,null,null,null]\n");
+                               "4.94065645841247e-324,0,null,null,null]\n");
 }
 
 static void test_double_roundtrip(void **state) {
