@@ -250,8 +250,8 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
 
         prev = p->level;
         p->level = level_next(prev, s.map_count, m->max_map_count, &t);
-        p->next_read_usec = now + schedule_interval(m->config->interval_usec, s.map_count, m->max_map_count, p->level,
-                                                    &t, p->growth_per_minute);
+        p->next_read_usec = now + schedule_interval(m->config->interval_usec, p->trend.n, s.map_count,
+                                                    m->max_map_count, p->level, &t, p->growth_per_minute);
         manager_notify_level(m, u, p, prev);
         return 0;
 }

@@ -14,8 +14,8 @@ static uint64_t next_threshold(Level level, unsigned max_map_count, const Thresh
         }
 }
 
-uint64_t schedule_interval(uint64_t slow_usec, unsigned map_count, unsigned max_map_count, Level level,
-                           const Thresholds *t, double growth_per_minute) {
+uint64_t schedule_interval(uint64_t slow_usec, unsigned readings, unsigned map_count, unsigned max_map_count,
+                           Level level, const Thresholds *t, double growth_per_minute) {
         uint64_t fast = slow_usec / SCHEDULE_FAST_DIVISOR, interval = slow_usec, target, distance;
 
         if (fast < SCHEDULE_MIN_USEC)
@@ -28,6 +28,14 @@ uint64_t schedule_interval(uint64_t slow_usec, unsigned map_count, unsigned max_
 
         if (distance * 100 <= (uint64_t) max_map_count * 2)
                 interval = slow_usec / 8;
+
+        /* Young: 1 reading -> SLOW / 16, 2 -> / 8, 3 -> / 4, 4 -> / 2. */
+        if (readings < SCHEDULE_YOUNG_READINGS) {
+                uint64_t young = slow_usec >> (SCHEDULE_YOUNG_READINGS - (readings > 0 ? readings : 1));
+
+                if (young < interval)
+                        interval = young;
+        }
 
         if (growth_per_minute > 0.0) {
                 double to_cross_usec = (double) distance / growth_per_minute * 60e6;

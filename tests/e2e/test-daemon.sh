@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 33
+tap_plan 35
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -152,6 +152,20 @@ e2e_run systemd-run --unit=grow-oneshot.service -p Type=oneshot true
 e2e_run sh -c "timeout 3 busctl monitor --json=short --match=\"type='method_call',destination='org.freedesktop.systemd1',member='Get'\" > /run/gets.json" || true
 tap_ok "a stopped unit is not asked about in a loop (fewer than 20 Get calls in 3 s)" \
         test "$(e2e_run sh -c 'grep -c "\"Get\"" /run/gets.json')" -lt 20
+
+# A process that grows soon after it starts and lives less than IntervalSec (one instance of a crash
+# loop): a new process is read again after IntervalSec/16, /8, /4, /2, so its warning is not missed.
+# With IntervalSec=10 it would otherwise be read at its start, small, and next after it is gone.
+e2e_run rm -f /etc/mapguard/mapguardd.conf.d/60-bad.conf
+e2e_write_file /etc/mapguard/mapguardd.conf.d/70-slow.conf "[Scan]
+IntervalSec=10"
+e2e_run systemctl reload mapguardd
+tap_is "IntervalSec=10 after a reload" "$(bus_u ScanIntervalUSec)" 10000000
+e2e_run systemd-run --unit=grow-young.service --property=Type=exec \
+        timeout 6 /usr/local/bin/vmagrow --step 20000 --interval-ms 1000 40000
+tap_ok "a process that reaches the warning 2 s after it starts and lives 6 s gets its warning" \
+        e2e_wait_for "young warning" 15 e2e_run sh -c \
+        "journalctl -u grow-young.service -p warning -o export MESSAGE_ID=$WARNING_ID | grep -q '^MAPGUARD_COMM=vmagrow\$'"
 
 # For the record (bench/ measures memory; no test asserts it): the running daemon's memory.
 MAINPID=$(main_pid mapguardd.service)
