@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
+#define _GNU_SOURCE 1 /* asprintf(), wcwidth() */
 #endif
 
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "format.h"
 #include "util.h"
@@ -237,14 +238,31 @@ char *format_sanitize(const char *s) {
         return out;
 }
 
+size_t format_char_width(const char *s, size_t *ret_len) {
+        uint32_t cp;
+        size_t len = format_utf8_decode(s, &cp);
+        int w;
+
+        if (len == 0) {
+                *ret_len = 1;
+                return 1;
+        }
+        *ret_len = len;
+        /* glibc's wchar_t is the Unicode code point in every locale (__STDC_ISO_10646__), so the decoded
+         * code point goes to wcwidth() as it is: the text is UTF-8 whatever the locale, and mbrtowc()
+         * would refuse it outside a UTF-8 locale. There wcwidth() cannot tell (-1) and one cell is the
+         * best guess; so it is for the control characters that format_sanitize() replaces anyway. */
+        w = wcwidth((wchar_t) cp);
+        return w < 0 ? 1 : (size_t) w;
+}
+
 size_t format_width(const char *s) {
         size_t w = 0;
 
         for (size_t i = 0; s[i];) {
-                uint32_t cp;
-                size_t len = format_utf8_decode(s + i, &cp);
-                i += len == 0 ? 1 : len;
-                w++;
+                size_t len;
+                w += format_char_width(s + i, &len);
+                i += len;
         }
         return w;
 }
@@ -282,10 +300,9 @@ static size_t width_n(const char *s, size_t n) {
         size_t w = 0;
 
         for (size_t i = 0; i < n;) {
-                uint32_t cp;
-                size_t len = format_utf8_decode(s + i, &cp);
-                i += len == 0 ? 1 : len;
-                w++;
+                size_t len;
+                w += format_char_width(s + i, &len);
+                i += len;
         }
         return w;
 }

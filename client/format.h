@@ -79,7 +79,12 @@ const char *format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
  * reach a terminal raw. Returns NULL when out of memory. */
 char *format_sanitize(const char *s);
 
-/* Returns the number of terminal cells s takes, counting each UTF-8 code point as one. */
+/* Returns the number of terminal cells the character at s (not at its end) takes, as wcwidth() says in
+ * the LC_CTYPE locale (2 for a wide CJK character, 0 for a combining mark; 1 where the locale cannot
+ * tell, as in "C", and for a byte that is not valid UTF-8), and its length in bytes in *ret_len. */
+size_t format_char_width(const char *s, size_t *ret_len);
+
+/* Returns the number of terminal cells s takes: the sum of format_char_width() over its characters. */
 size_t format_width(const char *s);
 
 /* Returns whether to colour output: only on a terminal, never when NO_COLOR is set (to any value) or

@@ -106,8 +106,8 @@ void json_double(JsonWriter *w, double v) {
         if (v == 0)
                 v = 0;
         /* The shortest of %.15g and %.17g that reads back as the same double: 120 stays "120", not
-         * "120.00000000000001". The C locale is in effect (mapguardctl never calls setlocale()), so the
-         * decimal point is a '.'. */
+         * "120.00000000000001". LC_NUMERIC stays "C" (mapguardctl sets only LC_CTYPE), so the decimal
+         * point is a '.'. */
         snprintf(buf, sizeof(buf), "%.15g", v);
         if (strtod(buf, NULL) != v)
                 snprintf(buf, sizeof(buf), "%.17g", v);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -688,6 +689,10 @@ int main(int argc, char *argv[]) {
         const Verb *verb = NULL;
         const char *name;
         int r, n_args;
+
+        /* Only the character type, so table widths follow the terminal's wide characters (wcwidth());
+         * numbers keep the C locale's decimal point, which JSON needs. */
+        (void) setlocale(LC_CTYPE, "");
 
         r = parse_argv(argc, argv);
         if (r <= 0)

@@ -102,40 +102,56 @@ size_t table_rows(const Table *t) {
         return t->n_cells / t->n_columns;
 }
 
-/* Returns the byte offset of the code point n cells into s (or the end of s). */
-static size_t utf8_offset(const char *s, size_t n) {
-        size_t i = 0;
+/* Returns the length in bytes of the longest start of s that takes at most n cells; a wide character
+ * that would straddle the limit is left out whole, combining marks stay with their character. */
+static size_t head_bytes(const char *s, size_t n) {
+        size_t i = 0, w = 0;
 
-        while (n > 0 && s[i]) {
-                uint32_t cp;
-                size_t len = format_utf8_decode(s + i, &cp);
-                i += len == 0 ? 1 : len;
-                n--;
+        while (s[i]) {
+                size_t len, cw = format_char_width(s + i, &len);
+                if (w + cw > n)
+                        break;
+                w += cw;
+                i += len;
+        }
+        return i;
+}
+
+/* Returns the offset of the longest end of s that takes at most n cells and does not start with a
+ * combining mark (which would lose its character). */
+static size_t tail_start(const char *s, size_t n) {
+        size_t i = 0, rest = format_width(s);
+
+        while (s[i]) {
+                size_t len, cw = format_char_width(s + i, &len);
+                if (rest <= n && cw > 0)
+                        break;
+                rest -= cw;
+                i += len;
         }
         return i;
 }
 
 char *table_ellipsize(const char *text, size_t width) {
-        size_t w = format_width(text), head, tail, head_bytes, tail_start;
+        size_t w = format_width(text), head, tail;
         char *out;
 
         if (w <= width)
                 return strdup(text);
         if (width <= 3)
-                return strndup(text, utf8_offset(text, width));
+                return strndup(text, head_bytes(text, width));
 
-        /* The end of a unit name (instance, ".service") tells units apart as often as the start does. */
-        head = (width - 3 + 1) / 2;
-        tail = (width - 3) / 2;
-        head_bytes = utf8_offset(text, head);
-        tail_start = utf8_offset(text, w - tail);
+        /* The end of a unit name (instance, ".service") tells units apart as often as the start does.
+         * With wide characters the result may be a cell short of width; the caller pads. */
+        head = head_bytes(text, (width - 3 + 1) / 2);
+        tail = tail_start(text, (width - 3) / 2);
 
-        out = malloc(head_bytes + 3 + strlen(text + tail_start) + 1);
+        out = malloc(head + 3 + strlen(text + tail) + 1);
         if (!out)
                 return NULL;
-        memcpy(out, text, head_bytes);
-        memcpy(out + head_bytes, "...", 3);
-        strcpy(out + head_bytes + 3, text + tail_start);
+        memcpy(out, text, head);
+        memcpy(out + head, "...", 3);
+        strcpy(out + head + 3, text + tail);
         return out;
 }
 

@@ -100,6 +100,9 @@ static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r >= 0 && scenario == SCENARIO_LONG_NAME)
                 r = sd_bus_message_append(reply, "(sosuuuu)", long_name(), "/org/mapguard1/unit/long",
                                           "critical", 1, 42, 63530, 2000);
+        if (r >= 0 && scenario == SCENARIO_WIDE_NAME)
+                r = sd_bus_message_append(reply, "(sosuuuu)", WIDE_NAME, "/org/mapguard1/unit/wide",
+                                          "critical", 1, 43, 63530, 2000);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

@@ -22,7 +22,11 @@ typedef enum Scenario {
         SCENARIO_UNKNOWN,
         SCENARIO_RELOAD_FAILS,  /* Reload() refuses a bad configuration. */
         SCENARIO_LONG_NAME,     /* ListUnits() has a unit named with 240 characters more. */
+        SCENARIO_WIDE_NAME,     /* ListUnits() has a unit WIDE_NAME more, of CJK characters. */
 } Scenario;
+
+/* Three CJK characters, two terminal cells each: 14 cells, 11 characters, 20 bytes. */
+#define WIDE_NAME "日本語.service"
 
 extern char *tmpdir, *bus_address, *mapguardctl;
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <pty.h>
 #include <stdio.h>
@@ -189,7 +190,6 @@ static void test_utf8(void **state) {
         assert_int_equal(format_width(""), 0);
         assert_int_equal(format_width("abc"), 3);
         assert_int_equal(format_width("prométhée"), 9);
-        assert_int_equal(format_width("日本"), 2);
         assert_int_equal(format_width("\xff" "a"), 2);
 }
 
@@ -364,6 +364,35 @@ static void test_wrap(void **state) {
         assert_wrapped("   ", 40, 0, "\n");
 }
 
+static void test_cell_width(void **state) {
+        size_t len = 0;
+
+        /* In the "C" locale wcwidth() knows nothing beyond ASCII: one cell per character, as before. */
+        assert_non_null(setlocale(LC_CTYPE, "C"));
+        assert_int_equal(format_width("日本"), 2);
+
+        if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+                print_message("# no C.UTF-8 locale, which the cell widths of wide characters need\n");
+                skip();
+        }
+        /* As a terminal shows them: CJK two cells, a combining mark none, invalid bytes one each. */
+        assert_int_equal(format_width("日本"), 4);
+        assert_int_equal(format_width("日本.service"), 12);
+        assert_int_equal(format_width("cafe\xcc\x81"), 4);
+        assert_int_equal(format_width("prométhée"), 9);
+        assert_int_equal(format_width("\xff" "a"), 2);
+        assert_int_equal(format_char_width("日本", &len), 2);
+        assert_int_equal(len, 3);
+        assert_int_equal(format_char_width("\xcc\x81", &len), 0);
+        assert_int_equal(len, 2);
+        assert_int_equal(format_char_width("\xe6\x97", &len), 1);
+        assert_int_equal(len, 1);
+
+        /* Wrapping counts cells too: ten wide characters fill a line of 20. */
+        assert_wrapped("日本語日本語日本語日 本", 20, 0, "日本語日本語日本語日\n本\n");
+        assert_non_null(setlocale(LC_CTYPE, "C"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_percent),
@@ -381,6 +410,7 @@ int main(void) {
                 cmocka_unit_test(test_columns_terminal),
                 cmocka_unit_test(test_check),
                 cmocka_unit_test(test_wrap),
+                cmocka_unit_test(test_cell_width),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

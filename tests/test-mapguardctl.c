@@ -370,6 +370,31 @@ static char *ctl_on_pty(const char *arg, unsigned short columns) {
         return strdup(buf);
 }
 
+static void test_wide_name(void **state) {
+        _cleanup_free_ char *utf8 = NULL, *c = NULL, *expected = NULL;
+
+        skip_without_bus();
+        server_start(SCENARIO_WIDE_NAME);
+
+        /* mapguardctl takes LC_CTYPE from the environment: in a UTF-8 locale each CJK character takes
+         * two cells, as on the terminal, and the columns after the name line up with the other rows. */
+        setenv("LC_ALL", "C.UTF-8", 1);
+        assert_int_equal(ctl("list", &utf8, NULL), 0);
+        /* In "C" the locale cannot tell: one cell per character. */
+        setenv("LC_ALL", "C", 1);
+        assert_int_equal(ctl("list", &c, NULL), 0);
+        unsetenv("LC_ALL");
+
+        /* The widest name, a-very-long-...-17.service, has 66 cells; the wide one takes 14 of them. */
+        assert_true(asprintf(&expected, "\n%s%*s  critical      1    43  63530    2000 (3%%)\n"
+                                        "hot.service%*s  critical      2    77  63000    2530 (3%%)\n",
+                             WIDE_NAME, 66 - 14, "", 66 - 11, "") >= 0);
+        assert_contains(utf8, expected);
+        free(expected);
+        assert_true(asprintf(&expected, "\n%s%*s  critical", WIDE_NAME, 66 - 11, "") >= 0);
+        assert_contains(c, expected);
+}
+
 static void test_long_name(void **state) {
         _cleanup_free_ char *piped = NULL, *narrow = NULL, *status = NULL, *tty = NULL, *tty_unsized = NULL,
                             *full = NULL;
@@ -500,6 +525,7 @@ int main(void) {
                 cmocka_unit_test(test_tune_apply),
                 cmocka_unit_test(test_rescan_reload),
                 cmocka_unit_test(test_long_name),
+                cmocka_unit_test(test_wide_name),
                 cmocka_unit_test(test_monitor),
         };
         return cmocka_run_group_tests(tests, mapguardctl_fixture_setup, mapguardctl_fixture_teardown);
