@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bpf-backend.h"
+#include "utf8.h"
 #include "util.h"
 
 #ifndef HAVE_BPF
@@ -419,6 +420,7 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
                         continue;
                 tasks[n_unique] = tasks[i];
                 tasks[n_unique].comm[sizeof(tasks[n_unique].comm) - 1] = '\0';
+                utf8_make_valid(tasks[n_unique].comm);
                 n_unique++;
         }
 

@@ -14,6 +14,7 @@
 
 #include "fileio.h"
 #include "procfs.h"
+#include "utf8.h"
 #include "util.h"
 
 /* PF_KTHREAD from include/linux/sched.h: the task is a kernel thread and has no mm of its own. */
@@ -135,6 +136,7 @@ static int proc_stat_parse(const char *buf, ProcStat *ret) {
         if (l >= sizeof(s.comm))
                 l = sizeof(s.comm) - 1;
         memcpy(s.comm, open + 1, l);
+        utf8_make_valid(s.comm);
 
         p = close + 1;
         if (p[0] != ' ' || p[1] == '\0' || (p[2] != ' ' && p[2] != '\0'))

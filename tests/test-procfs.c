@@ -338,6 +338,21 @@ static void test_sample_kernel_thread(void **state) {
         assert_int_equal(s.pid, 77);
 }
 
+static void test_sample_comm_not_utf8(void **state) {
+        /* The kernel cut a two-byte character in half at 15 bytes: the name is made valid UTF-8, as
+         * D-Bus and the journal need, by both readers. */
+        ProcSample s;
+
+        make_proc(231, "ingester-donne\xc3", 'S', 0, 5, 0, MAP_LINE);
+        assert_int_equal(proc_sample(root, 231, &s), 0);
+        assert_string_equal(s.comm, "ingester-donne?");
+        assert_int_equal(proc_sample_identity(root, 231, &s), 0);
+        assert_string_equal(s.comm, "ingester-donne?");
+        make_proc(232, "caf\xc3\xa9", 'S', 0, 5, 0, MAP_LINE);
+        assert_int_equal(proc_sample_count(root, 232, &s), 0);
+        assert_string_equal(s.comm, "caf\xc3\xa9");
+}
+
 static void test_sample_bad_stat(void **state) {
         _cleanup_free_ char *stat = pid_path(230, "stat"), *status = pid_path(230, "status");
         ProcSample s;
@@ -684,6 +699,7 @@ int main(void) {
                 cmocka_unit_test(test_sample_long_comm),
                 cmocka_unit_test(test_sample_zombie),
                 cmocka_unit_test(test_sample_kernel_thread),
+                cmocka_unit_test(test_sample_comm_not_utf8),
                 cmocka_unit_test(test_sample_bad_stat),
                 cmocka_unit_test(test_sample_pid_reused),
                 cmocka_unit_test(test_sample_pid_vanished),

@@ -5,9 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
+#include "utf8.h"
 #include "util.h"
 
 static void test_strcpy_printable(void **state) {
@@ -27,6 +29,38 @@ static void test_strcpy_printable(void **state) {
         assert_string_equal(buf, "");
 }
 
+static void test_utf8_make_valid(void **state) {
+        char buf[32];
+
+#define CHECK(in, out)                                          \
+        do {                                                    \
+                snprintf(buf, sizeof(buf), "%s", in);           \
+                assert_string_equal(utf8_make_valid(buf), out); \
+        } while (0)
+
+        /* Valid text stays as it is: ASCII, 2, 3 and 4 byte characters, control characters. */
+        CHECK("java", "java");
+        CHECK("caf\xc3\xa9", "caf\xc3\xa9");
+        CHECK("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac");
+        CHECK("\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!");
+        CHECK("a\tb", "a\tb");
+        CHECK("", "");
+        /* What the kernel's 15-byte cut of comm leaves: half a character at the end. */
+        CHECK("ingester-donne\xc3", "ingester-donne?");
+        CHECK("x\xe6\x97", "x??");
+        CHECK("x\xf0\x9f\x98", "x???");
+        /* Stray continuation bytes, overlong forms, surrogates, above U+10FFFF, bytes never used. */
+        CHECK("\x80\xbf", "??");
+        CHECK("\xc0\xaf", "??");
+        CHECK("\xe0\x80\xaf", "???");
+        CHECK("\xed\xa0\x80", "???");
+        CHECK("\xf4\x90\x80\x80", "????");
+        CHECK("\xf5\xff\xfe", "???");
+        /* A bad byte does not swallow the valid character after it. */
+        CHECK("\xc3\xc3\xa9", "?\xc3\xa9");
+#undef CHECK
+}
+
 static void test_strv_equal(void **state) {
         char *a[] = { (char *) "x.service", (char *) "*.scope", NULL };
         char *b[] = { (char *) "x.service", (char *) "*.scope", NULL };
@@ -43,6 +77,7 @@ static void test_strv_equal(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strcpy_printable),
+                cmocka_unit_test(test_utf8_make_valid),
                 cmocka_unit_test(test_strv_equal),
         };
 

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Names that processes choose for themselves (comm, from /proc/PID/stat or the BPF iterator) are bytes,
+ * not text: the kernel cuts comm at 15 bytes, also in the middle of a character, and prctl() takes
+ * anything. D-Bus strings must be valid UTF-8 (sd-bus refuses a message otherwise, failing the whole
+ * reply or signal) and so should journal fields: such names are made valid once, where they are read. */
+
+/* Replaces, in place, every byte of S that does not belong to a well-formed UTF-8 sequence (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF, no cut sequence) by '?'. Returns S. */
+char *utf8_make_valid(char *s);
