@@ -75,8 +75,10 @@ static void config_freep(Config **c) {
 bool config_matches_unit(const Config *c, const char *unit) {
         if (!c || !unit || !c->units)
                 return false;
+        /* FNM_NOESCAPE, as systemd matches unit globs (ListUnitsByPatterns, systemctl): a backslash
+         * is a character of the name, as in the escaped "mnt-data\x2d1.mount" or "foo@a\x2db.service". */
         for (char **p = c->units; *p; p++)
-                if (fnmatch(*p, unit, 0) == 0)
+                if (fnmatch(*p, unit, FNM_NOESCAPE) == 0)
                         return true;
         return false;
 }

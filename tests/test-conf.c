@@ -270,6 +270,15 @@ static void test_globs(void **state) {
         assert_true(config_matches_unit(c, "db-7.service"));
         assert_false(config_matches_unit(c, "db-x.service"));
         config_free(c);
+
+        /* systemd's escapes are part of the name, with or without a glob: a backslash escapes nothing. */
+        write_file(root, MAIN, "[Watch]\nUnits=\nUnits=esc\\x2dname.service ingester@a\\x2d*.service\n");
+        c = load_ok(root);
+        assert_true(config_matches_unit(c, "esc\\x2dname.service"));
+        assert_false(config_matches_unit(c, "escx2dname.service"));
+        assert_true(config_matches_unit(c, "ingester@a\\x2db.service"));
+        assert_false(config_matches_unit(c, "ingester@ax2db.service"));
+        config_free(c);
 }
 
 /* The shipped units/mapguardd.conf must load as is, and with every setting uncommented it must still
