@@ -44,10 +44,15 @@ double trend_growth_per_minute(const Trend *t) {
                         slopes[n++] = dc / dt * USEC_PER_MINUTE;
                 }
 
+        double median;
+
         if (n == 0)
                 return 0.0;
         qsort(slopes, n, sizeof(double), double_compare);
-        return n % 2 ? slopes[n / 2] : (slopes[n / 2 - 1] + slopes[n / 2]) / 2.0;
+        median = n % 2 ? slopes[n / 2] : (slopes[n / 2 - 1] + slopes[n / 2]) / 2.0;
+        /* A flat pair read in ring order (later sample first) gives 0 / -dt = -0, which clients
+         * would print as "-0": no growth is +0. */
+        return median == 0.0 ? 0.0 : median;
 }
 
 uint64_t trend_seconds_to_limit(const Trend *t, unsigned map_count, unsigned max_map_count) {

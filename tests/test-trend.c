@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Theil-Sen growth: steady, flat, shrinking, a noisy outlier; seconds to the limit. */
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +87,12 @@ static void test_flat(void **state) {
         assert_int_equal(trend_seconds_to_limit(&t, 4242, 65530), UINT64_MAX);
         assert_int_equal(trend_seconds_to_limit(&t, 65530, 65530), 0);
         assert_int_equal(trend_seconds_to_limit(&t, 70000, 65530), 0);
+
+        /* Once the ring has wrapped, pairs come later sample first: still +0, not -0. */
+        for (unsigned i = 0; i < TREND_SAMPLES + 3; i++)
+                trend_add(&t, (TREND_SAMPLES + i) * 10 * USEC_PER_SEC, 4242);
+        assert_true(trend_growth_per_minute(&t) == 0.0);
+        assert_false(signbit(trend_growth_per_minute(&t)));
 }
 
 static void test_shrinking(void **state) {
