@@ -177,11 +177,10 @@ static int proc_read_stat_at(int dir_fd, ProcStat *ret) {
         return proc_stat_parse(buf, ret);
 }
 
-/* Returns the number after "NAME:" at the start of a line of BUF (a status file), or -ENOENT. */
-static int status_field(const char *buf, const char *name, uint64_t *ret) {
+/* The numbers after "NAME:" at the start of a line of BUF (a status file): exactly N of them. */
+static int status_fields(const char *buf, const char *name, uint64_t *ret, size_t n) {
         size_t l = strlen(name);
         const char *p = buf;
-        char *end;
 
         for (;;) {
                 if (strncmp(p, name, l) == 0 && p[l] == ':')
@@ -192,35 +191,41 @@ static int status_field(const char *buf, const char *name, uint64_t *ret) {
                 p++;
         }
         p += l + 1;
-        while (*p == '\t' || *p == ' ')
-                p++;
-        if (!isdigit((unsigned char) *p))
-                return -EBADMSG;
-        errno = 0;
-        *ret = strtoull(p, &end, 10);
-        if (errno != 0)
-                return -EBADMSG;
+        for (size_t i = 0; i < n; i++) {
+                char *end;
+
+                while (*p == '\t' || *p == ' ')
+                        p++;
+                if (!isdigit((unsigned char) *p))
+                        return -EBADMSG;
+                errno = 0;
+                ret[i] = strtoull(p, &end, 10);
+                if (errno != 0)
+                        return -EBADMSG;
+                p = end;
+        }
         return 0;
 }
 
-/* The real uid and (0 when the file does not say) the thread-group id, from status. */
+/* Who owns the process, and (0 when the file does not say) the thread-group id, from status. The
+ * owner is the real uid when the effective and saved uids are the same; a process that changed its
+ * identity (a setuid program) belongs to root: the kernel's ptrace check, which guards maps, refuses
+ * it to its real user too. */
 static int proc_read_status_at(int dir_fd, uid_t *ret_uid, pid_t *ret_tgid) {
         char buf[4096];
-        uint64_t uid, tgid = 0;
+        uint64_t uids[3], tgid = 0;
         int r;
 
         r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        r = status_field(buf, "Uid", &uid);
-        if (r == -ENOENT)
+        r = status_fields(buf, "Uid", uids, ELEMENTSOF(uids));
+        if (r < 0 || uids[0] >= UINT32_MAX || uids[1] >= UINT32_MAX || uids[2] >= UINT32_MAX)
                 return -EBADMSG;
-        if (r < 0 || uid >= UINT32_MAX)
-                return -EBADMSG;
-        r = status_field(buf, "Tgid", &tgid);
+        r = status_fields(buf, "Tgid", &tgid, 1);
         if (r == -EBADMSG || tgid > INT32_MAX)
                 return -EBADMSG;
-        *ret_uid = (uid_t) uid;
+        *ret_uid = uids[0] == uids[1] && uids[1] == uids[2] ? (uid_t) uids[0] : 0;
         *ret_tgid = (pid_t) tgid;
         return 0;
 }

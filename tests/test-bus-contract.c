@@ -149,6 +149,12 @@ static void test_access_denied(void **state) {
         assert_int_equal(chmod(f->root, 0755), 0);
         assert_int_equal(listen(listen_fd, 1), 0);
 
+        /* 2002 is nobody's, through and through; 2003 is a setuid-root program that nobody started:
+         * the kernel refuses its maps to nobody, and so does GetProcess. */
+        fake_process(f->root, 2002, "mine", 65534, 10, 800);
+        fake_process(f->root, 2003, "setuid", 65534, 10, 900);
+        write_file(f->root, "proc/2003/status", "Name:\tsetuid\nTgid:\t2003\nPid:\t2003\nUid:\t65534\t0\t0\t0\n");
+
         child = fork();
         assert_true(child >= 0);
         if (child == 0) {
@@ -181,6 +187,15 @@ static void test_access_denied(void **state) {
                 if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
                     !strstr(e.message, "owner of process 2001"))
                         _exit(14);
+                sd_bus_error_free(&e);
+                if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e, NULL,
+                                       "u", 2002) < 0)
+                        _exit(16);
+                get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e, NULL,
+                                         "u", 2003);
+                if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
+                    !strstr(e.message, "owner of process 2003"))
+                        _exit(17);
                 sd_bus_error_free(&e);
                 /* Reading is for everyone. */
                 if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "ListUnits", &e, NULL,

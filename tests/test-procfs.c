@@ -88,7 +88,7 @@ static void make_proc(pid_t pid, const char *comm, char state, unsigned long fla
         assert_true(mkdir(dir, 0755) >= 0 || errno == EEXIST);
         write_stat(pid, comm, state, flags, start);
         n = asprintf(&s, "Name:\t%s\nUmask:\t0022\nState:\t%c\nTgid:\t%d\nPid:\t%d\nUid:\t%u\t%u\t%u\t%u\n",
-                     comm, state, (int) pid, (int) pid, uid, uid + 1, uid, uid);
+                     comm, state, (int) pid, (int) pid, uid, uid, uid, uid);
         assert_true(n > 0);
         write_file(status, s, (size_t) n);
         if (maps)
@@ -389,6 +389,20 @@ static void test_sample_bad_stat(void **state) {
         assert_int_equal(proc_sample_count(root, 230, &s), 0);
         assert_int_equal(s.uid, (uid_t) -1);
         assert_int_equal(s.map_count, 1);
+        /* A process that changed identity (a setuid-root program run by 42, or one that dropped to 42
+         * keeping root as its saved uid) is root's: the kernel refuses its maps to user 42 too. */
+        write_str(status, "Uid:\t42\t0\t0\t0\n");
+        assert_int_equal(proc_sample_identity(root, 230, &s), 0);
+        assert_int_equal(s.uid, 0);
+        write_str(status, "Uid:\t42\t42\t0\t42\n");
+        assert_int_equal(proc_sample(root, 230, &s), 0);
+        assert_int_equal(s.uid, 0);
+        /* Only the filesystem uid differs: still 42's. Fewer than three uids: garbage. */
+        write_str(status, "Uid:\t42\t42\t42\t0\n");
+        assert_int_equal(proc_sample(root, 230, &s), 0);
+        assert_int_equal(s.uid, 42);
+        write_str(status, "Uid:\t42\t42\n");
+        assert_int_equal(proc_sample(root, 230, &s), -EBADMSG);
         write_str(status, "Uid:\t42\t42\t42\t42\n");
         assert_int_equal(unlink(status), 0);
         assert_int_equal(proc_sample(root, 230, &s), -ESRCH);
