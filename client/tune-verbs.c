@@ -76,10 +76,51 @@ int tune_show_recommendation(sd_bus *bus, const TuneOptions *options) {
         return 0;
 }
 
+/* What tune --apply did, for the summary and the JSON document. */
+typedef struct TuneResult {
+        bool file_written;
+        bool live_updated;
+        bool overridden; /* boot says what the sysctl.d files set at boot instead of ours. */
+        TuneBoot boot;
+} TuneResult;
+
+/* Says on stderr that another sysctl.d file decides vm.max_map_count at boot, and how to fix it. */
+static void log_overridden(const TuneBoot *boot, const char *file, uint32_t target) {
+        const char *edit = boot->target ?: boot->source;
+        _cleanup_free_ char *link = NULL;
+
+        if (!boot->source) {
+                fprintf(stderr,
+                        "No sysctl.d file sets vm.max_map_count at boot: a file read after %s replaces "
+                        "its setting with a value the kernel refuses, marked '-' to ignore the failure. "
+                        "Find it with: grep -r max_map_count /etc/sysctl.d /run/sysctl.d "
+                        "/usr/local/lib/sysctl.d /usr/lib/sysctl.d\n",
+                        file);
+                return;
+        }
+        if (boot->target && asprintf(&link, " (a link to %s)", boot->target) < 0)
+                link = NULL;
+        if (boot->valid)
+                fprintf(stderr,
+                        "%s%s sets vm.max_map_count = %" PRIu32 " and is read after %s at boot, so it "
+                        "overrides it: the limit will be %" PRIu32 ", not %" PRIu32 ". Remove that line "
+                        "from %s, or set %" PRIu32 " there.\n",
+                        boot->source, link ?: "", boot->value, file, boot->value, target, edit, target);
+        else
+                fprintf(stderr,
+                        "%s%s sets vm.max_map_count to a value the kernel refuses and is read after %s "
+                        "at boot, so it overrides it: the setting fails and the kernel's default stays. "
+                        "Remove that line from %s, or set %" PRIu32 " there.\n",
+                        boot->source, link ?: "", file, edit, target);
+}
+
+/* Writes the sysctl.d file, reads the sysctl.d files back as the boot will, and writes the live value.
+ * Returns 0; EXIT_FAILURE when another file overrides ours at boot; or -errno (printed), -EROFS etc.
+ * when only the live value could not be written. *res says what was done in every case. */
 static int tune_apply(const TuneOptions *options, uint32_t target, const ManagerInfo *info, uint32_t value,
-                      const char *reason, bool *ret_live_updated) {
+                      const char *reason, TuneResult *res) {
         _cleanup_free_ char *why = NULL, *file = NULL, *proc = NULL;
-        int r;
+        int r, r_boot;
 
         if (asprintf(&why,
                      "mapguardd recommended %" PRIu32 ": %s\n"
@@ -100,44 +141,57 @@ static int tune_apply(const TuneOptions *options, uint32_t target, const Manager
                 fprintf(stderr, "Failed to write %s: %s\n", file, strerror(-r));
                 return r;
         }
+        res->file_written = true;
         if (!options->json)
                 printf("Wrote %s: vm.max_map_count = %" PRIu32 "\n", file, target);
 
+        /* A file whose name sorts later (Debian's 99-sysctl.conf, the /etc/sysctl.conf that guides tell
+         * users to edit) wins at boot: writing ours is not enough, the user must hear of it. */
+        r_boot = tune_check_boot(options->root, target, &res->boot);
+        if (r_boot < 0)
+                fprintf(stderr, "Failed to read the sysctl.d files back: %s\n", strerror(-r_boot));
+        res->overridden = r_boot > 0;
+
         if (target == info->max_map_count) {
-                *ret_live_updated = false;
                 if (!options->json)
                         printf("vm.max_map_count is already %" PRIu32
                                "; the running kernel needs no change.\n",
                                target);
-                return 0;
+                r = 0;
+        } else {
+                r = tune_apply_live(options->root, target);
+                if (r == -EROFS || r == -EACCES || r == -EPERM)
+                        fprintf(stderr,
+                                "Failed to apply it now: %s is %s (running in a container?). %s takes "
+                                "effect at the next boot, or on the host with 'sysctl --system'.\n",
+                                proc, r == -EROFS ? "on a read-only file system" : "not writable", file);
+                else if (r < 0)
+                        fprintf(stderr, "Failed to write %s: %s\n", proc, strerror(-r));
+                else {
+                        res->live_updated = true;
+                        if (!options->json)
+                                printf("Raised vm.max_map_count from %" PRIu32 " to %" PRIu32 ".\n",
+                                       info->max_map_count, target);
+                }
         }
 
-        r = tune_apply_live(options->root, target);
-        if (r == -EROFS || r == -EACCES || r == -EPERM) {
-                fprintf(stderr,
-                        "Failed to apply it now: %s is %s (running in a container?). %s takes effect at the "
-                        "next boot, or on the host with 'sysctl --system'.\n",
-                        proc, r == -EROFS ? "on a read-only file system" : "not writable", file);
+        /* Last, so that it is what the user reads. */
+        if (res->overridden)
+                log_overridden(&res->boot, file, target);
+        if (r < 0)
                 return r;
-        }
-        if (r < 0) {
-                fprintf(stderr, "Failed to write %s: %s\n", proc, strerror(-r));
-                return r;
-        }
-        *ret_live_updated = true;
-        if (!options->json)
-                printf("Raised vm.max_map_count from %" PRIu32 " to %" PRIu32 ".\n", info->max_map_count,
-                       target);
-        return 0;
+        if (r_boot < 0)
+                return r_boot;
+        return res->overridden ? EXIT_FAILURE : 0;
 }
 
 int tune_show(sd_bus *bus, const TuneOptions *options) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *clean = NULL;
+        TuneResult res = {};
         ManagerInfo info;
         const char *reason;
         uint32_t value, target;
-        bool live_updated = false;
         int r;
 
         r = manager_info_get(bus, &info);
@@ -149,14 +203,16 @@ int tune_show(sd_bus *bus, const TuneOptions *options) {
         target = tune_target(info.max_map_count, info.tuned_max_map_count, value);
 
         if (options->apply) {
-                r = tune_apply(options, target, &info, value, reason, &live_updated);
-                if (r < 0)
+                r = tune_apply(options, target, &info, value, reason, &res);
+                /* Once the file is written, the JSON document says so even when a later step failed. */
+                if (r != 0 && !(options->json && res.file_written))
                         goto finish;
         }
 
         if (options->json) {
                 JsonWriter w;
                 _cleanup_free_ char *file = NULL;
+                int k;
 
                 if (options->apply && tune_path(options->root, TUNE_SYSCTL_FILE, &file) < 0) {
                         r = -ENOMEM;
@@ -171,9 +227,25 @@ int tune_show(sd_bus *bus, const TuneOptions *options) {
                 json_key_uint(&w, "target", target);
                 json_key_bool(&w, "applied", options->apply);
                 json_key_string(&w, "file", file);
-                json_key_bool(&w, "live_updated", live_updated);
+                json_key_bool(&w, "live_updated", res.live_updated);
+                json_key(&w, "overridden_by");
+                if (res.overridden) {
+                        json_begin_object(&w);
+                        json_key_string(&w, "file", res.boot.source);
+                        json_key_string(&w, "link_to", res.boot.target);
+                        json_key(&w, "value");
+                        if (res.boot.valid)
+                                json_uint(&w, res.boot.value);
+                        else
+                                json_null(&w);
+                        json_end_object(&w);
+                } else
+                        json_null(&w);
                 json_end_object(&w);
-                r = json_writer_finish_log(&w);
+                k = json_writer_finish_log(&w);
+                /* The first failure decides the exit code: tune --apply's, else the writer's. */
+                if (r == 0)
+                        r = k;
                 goto finish;
         }
         if (options->apply)
@@ -198,6 +270,7 @@ int tune_show(sd_bus *bus, const TuneOptions *options) {
                 printf("      To apply: nothing to do, the limit already covers the recommendation\n");
 
 finish:
+        tune_boot_done(&res.boot);
         manager_info_done(&info);
         return r;
 }

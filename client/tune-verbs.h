@@ -17,6 +17,8 @@ int tune_show_recommendation(sd_bus *bus, const TuneOptions *options);
 
 /* `tune`: the recommendation beside MaxMapCount and TunedMaxMapCount; with options->apply, writes
  * max(live, tuned, recommended) to /etc/sysctl.d/90-mapguard-tuned.conf and /proc/sys/vm/max_map_count,
- * saying what it did. Returns 0, -errno (printed; -EROFS etc. after the file was written), or
- * EXIT_NOPERMISSION. */
+ * saying what it did, and reads the sysctl.d files back to say which file, if not ours, wins at boot. With
+ * options->json the document is printed whenever the file was written. Returns 0, -errno (printed; -EROFS
+ * etc. after the file was written), EXIT_FAILURE when another sysctl.d file overrides ours at boot
+ * (printed), or EXIT_NOPERMISSION. */
 int tune_show(sd_bus *bus, const TuneOptions *options);

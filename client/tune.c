@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "maxmapcount.h"
 #include "tune.h"
 #include "util.h"
 
@@ -162,4 +164,37 @@ int tune_apply_live(const char *root, uint32_t value) {
         /* One write(): a sysctl file takes the value of the first write at offset 0. */
         n = snprintf(buf, sizeof(buf), "%" PRIu32 "\n", value);
         return write_all(fd, buf, (size_t) n);
+}
+
+void tune_boot_done(TuneBoot *b) {
+        free(b->source);
+        free(b->target);
+        *b = (TuneBoot) {};
+}
+
+int tune_check_boot(const char *root, uint32_t value, TuneBoot *ret) {
+        _cleanup_free_ char *source = NULL, *target = NULL;
+        unsigned tuned = 0;
+        struct stat st;
+        int r;
+
+        r = limits_read_tuned(root, &tuned, &source);
+        if (r >= 0 && tuned == value)
+                return 0; /* Ours counts, or another file asks for the same: the boot sets value. */
+        if (r < 0 && r != -EBADMSG && r != -ENOENT)
+                return r;
+
+        /* Debian's 99-sysctl.conf is a link to /etc/sysctl.conf: the user edits the file it leads to. */
+        if (source && lstat(source, &st) >= 0 && S_ISLNK(st.st_mode)) {
+                target = realpath(source, NULL);
+                if (!target && errno == ENOMEM)
+                        return -ENOMEM;
+        }
+        *ret = (TuneBoot) {
+                .source = TAKE_PTR(source),
+                .target = TAKE_PTR(target),
+                .valid = r >= 0,
+                .value = r >= 0 ? tuned : 0,
+        };
+        return 1;
 }

@@ -4,6 +4,7 @@
 /* `mapguardctl tune --apply`: the only place the client touches the file system. Every path is taken
  * relative to a root directory (NULL or "/" for the real one) so the tests run it on a scratch tree. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TUNE_SYSCTL_FILE "/etc/sysctl.d/90-mapguard-tuned.conf"
@@ -30,3 +31,25 @@ int tune_write_sysctl_file(const char *root, uint32_t value, const char *why, ui
  * or -errno of open()/write(): -EROFS when /proc/sys is mounted read-only (a container), -EACCES/-EPERM
  * without the privilege, -ENOENT when the file does not exist. */
 int tune_apply_live(const char *root, uint32_t value);
+
+/* What the sysctl.d files ask for at boot, once tune --apply has written its file. */
+typedef struct TuneBoot {
+        /* The file whose vm.max_map_count counts (ROOT prefixed, as systemd-sysctl reads it: a link in a
+         * sysctl.d directory is named, not its target); NULL when none sets it. */
+        char *source;
+        /* When source is a symbolic link, the file it leads to (Debian's 99-sysctl.conf: /etc/sysctl.conf),
+         * where the line is to be edited; else NULL. */
+        char *target;
+        /* Whether value is set: false when the setting that counts is one the kernel refuses (or refuses
+         * with "-", which leaves nothing set): the kernel's default stays. */
+        bool valid;
+        uint32_t value;
+} TuneBoot;
+
+void tune_boot_done(TuneBoot *b);
+
+/* Reads back the sysctl.d files of ROOT merged as systemd-sysctl does at boot (limits_read_tuned() of the
+ * daemon's core) after tune --apply wrote value to TUNE_SYSCTL_FILE: a file whose name sorts later (as
+ * 99-sysctl.conf) overrides it. Returns 0 when the boot sets value; 1 when something else wins, described
+ * in *ret (free with tune_boot_done()); -errno when the files cannot be read (*ret untouched then). */
+int tune_check_boot(const char *root, uint32_t value, TuneBoot *ret);

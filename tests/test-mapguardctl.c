@@ -256,7 +256,8 @@ static void test_recommend_tune(void **state) {
         assert_ctl("--json tune", 0,
                    "{\"max_map_count\":65530,\"tuned_max_map_count\":1048576,\"value\":262144,"
                    "\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.\","
-                   "\"target\":1048576,\"applied\":false,\"file\":null,\"live_updated\":false}\n",
+                   "\"target\":1048576,\"applied\":false,\"file\":null,\"live_updated\":false,"
+                   "\"overridden_by\":null}\n",
                    NULL);
         assert_ctl("--apply status", 1, "", "--apply only goes with 'tune'.\n");
 }
@@ -299,6 +300,102 @@ static void test_tune_apply(void **state) {
                                            "2>'%s/err'; test $? -eq 4", mapguardctl, tmpdir) >= 0);
                 assert_int_equal(system(cmd), 0);
         }
+}
+
+static void test_tune_apply_overridden(void **state) {
+        _cleanup_free_ char *root = NULL, *real_root = NULL, *cmd = NULL, *args = NULL, *out = NULL,
+                            *err = NULL, *expected = NULL, *json = NULL;
+
+        skip_without_bus();
+        if (geteuid() != 0) {
+                print_message("# tune --apply is root only, and this test runs as uid %u\n", geteuid());
+                skip();
+        }
+        server_start(SCENARIO_WARNING);
+
+        /* Debian's /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf, where Elastic's guide puts the
+         * setting: it sorts after 90-mapguard-tuned.conf and wins at boot. */
+        assert_true(asprintf(&root, "%s/root-overridden", tmpdir) >= 0);
+        assert_true(asprintf(&cmd,
+                             "mkdir -p '%s/etc/sysctl.d' '%s/proc/sys/vm'"
+                             " && echo 65530 > '%s/proc/sys/vm/max_map_count'"
+                             " && echo vm.max_map_count=700000 > '%s/etc/sysctl.conf'"
+                             " && ln -s ../sysctl.conf '%s/etc/sysctl.d/99-sysctl.conf'",
+                             root, root, root, root, root) >= 0);
+        assert_int_equal(system(cmd), 0);
+        real_root = realpath(root, NULL);
+        assert_non_null(real_root);
+
+        assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
+        assert_int_equal(ctl(args, &out, &err), 1);
+        assert_true(asprintf(&expected,
+                             "Wrote %s/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 1048576\n"
+                             "Raised vm.max_map_count from 65530 to 1048576.\n",
+                             root) >= 0);
+        assert_string_equal(out, expected);
+        free(expected);
+        assert_true(asprintf(&expected,
+                             "%s/etc/sysctl.d/99-sysctl.conf (a link to %s/etc/sysctl.conf) sets "
+                             "vm.max_map_count = 700000 and is read after %s/etc/sysctl.d/90-mapguard-tuned.conf "
+                             "at boot, so it overrides it: the limit will be 700000, not 1048576. Remove that "
+                             "line from %s/etc/sysctl.conf, or set 1048576 there.\n",
+                             root, real_root, root, real_root) >= 0);
+        assert_string_equal(err, expected);
+
+        /* The JSON document names the file and its value. */
+        free(args);
+        free(out);
+        free(err);
+        assert_true(asprintf(&args, "--json --root='%s' tune --apply", root) >= 0);
+        assert_int_equal(ctl(args, &out, &err), 1);
+        assert_true(asprintf(&json,
+                             "\"file\":\"%s/etc/sysctl.d/90-mapguard-tuned.conf\",\"live_updated\":true,"
+                             "\"overridden_by\":{\"file\":\"%s/etc/sysctl.d/99-sysctl.conf\","
+                             "\"link_to\":\"%s/etc/sysctl.conf\",\"value\":700000}}\n",
+                             root, root, real_root) >= 0);
+        assert_contains(out, json);
+        assert_contains(err, "overrides it");
+
+        /* Fixed as told: the exit code says all is well. */
+        free(cmd);
+        assert_true(asprintf(&cmd, "echo vm.max_map_count=1048576 > '%s/etc/sysctl.conf'", root) >= 0);
+        assert_int_equal(system(cmd), 0);
+        free(args);
+        assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
+        assert_ctl(args, 0, NULL, NULL);
+}
+
+static void test_tune_apply_json_live_fails(void **state) {
+        _cleanup_free_ char *root = NULL, *cmd = NULL, *args = NULL, *out = NULL, *err = NULL,
+                            *expected = NULL;
+
+        skip_without_bus();
+        if (geteuid() != 0) {
+                print_message("# tune --apply is root only, and this test runs as uid %u\n", geteuid());
+                skip();
+        }
+        server_start(SCENARIO_WARNING);
+
+        /* No proc/sys/vm/max_map_count to write (as a read-only /proc/sys in a container): the file is
+         * written all the same, and the JSON document says so, with live_updated false and exit code 1. */
+        assert_true(asprintf(&root, "%s/root-no-proc", tmpdir) >= 0);
+        assert_true(asprintf(&cmd, "mkdir -p '%s/etc'", root) >= 0);
+        assert_int_equal(system(cmd), 0);
+        assert_true(asprintf(&args, "--json --root='%s' tune --apply", root) >= 0);
+        assert_int_equal(ctl(args, &out, &err), 1);
+        assert_true(asprintf(&expected,
+                             "{\"max_map_count\":65530,\"tuned_max_map_count\":1048576,\"value\":262144,"
+                             "\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.\","
+                             "\"target\":1048576,\"applied\":true,"
+                             "\"file\":\"%s/etc/sysctl.d/90-mapguard-tuned.conf\",\"live_updated\":false,"
+                             "\"overridden_by\":null}\n",
+                             root) >= 0);
+        assert_string_equal(out, expected);
+        free(expected);
+        assert_true(asprintf(&expected,
+                             "Failed to write %s/proc/sys/vm/max_map_count: No such file or directory\n",
+                             root) >= 0);
+        assert_string_equal(err, expected);
 }
 
 static void test_rescan_reload(void **state) {
@@ -523,6 +620,8 @@ int main(void) {
                 cmocka_unit_test(test_check),
                 cmocka_unit_test(test_recommend_tune),
                 cmocka_unit_test(test_tune_apply),
+                cmocka_unit_test(test_tune_apply_overridden),
+                cmocka_unit_test(test_tune_apply_json_live_fails),
                 cmocka_unit_test(test_rescan_reload),
                 cmocka_unit_test(test_long_name),
                 cmocka_unit_test(test_wide_name),

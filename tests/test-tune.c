@@ -223,6 +223,74 @@ static void test_apply_live_errors(void **state) {
         assert_int_equal(tune_apply_live(root, 1048576), -EISDIR);
 }
 
+/* Asserts what tune_check_boot() says after tune --apply wrote 1048576: r, and when r is 1, the file
+ * that wins (relative to root; NULL: none), the link's target (relative to root's real path; NULL: no
+ * link), and its value (0: invalid). */
+static void assert_boot(const char *root, int r, const char *source, const char *target, uint32_t value) {
+        _cleanup_free_ char *want_source = NULL, *real_root = NULL, *want_target = NULL;
+        TuneBoot b = {};
+
+        assert_int_equal(tune_check_boot(root, 1048576, &b), r);
+        if (r == 0) {
+                assert_null(b.source);
+                return;
+        }
+        if (source) {
+                assert_int_equal(tune_path(root, source, &want_source), 0);
+                assert_string_equal(b.source, want_source);
+        } else
+                assert_null(b.source);
+        if (target) {
+                real_root = realpath(root, NULL);
+                assert_non_null(real_root);
+                assert_int_equal(tune_path(real_root, target, &want_target), 0);
+                assert_string_equal(b.target, want_target);
+        } else
+                assert_null(b.target);
+        assert_int_equal(b.valid, value > 0);
+        assert_int_equal(b.value, value);
+        tune_boot_done(&b);
+        assert_null(b.source);
+}
+
+static void test_check_boot(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *link = NULL;
+
+        write_file(root, "/etc/hostname", "test\n");
+        assert_int_equal(tune_write_sysctl_file(root, 1048576, "why", NOW_USEC), 0);
+        /* Ours alone, or with a file that sorts before it: ours counts. */
+        assert_boot(root, 0, NULL, NULL, 0);
+        write_file(root, "/usr/lib/sysctl.d/50-default.conf", "vm.max_map_count = 65530\n");
+        assert_boot(root, 0, NULL, NULL, 0);
+
+        /* Debian: /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf, where guides put 262144. It sorts
+         * later and wins at boot; the line to edit is in the file the link leads to. */
+        write_file(root, "/etc/sysctl.conf", "# Elasticsearch\nvm.max_map_count=700000\n");
+        assert_int_equal(tune_path(root, "/etc/sysctl.d/99-sysctl.conf", &link), 0);
+        assert_int_equal(symlink("../sysctl.conf", link), 0);
+        assert_boot(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 700000);
+
+        /* The same value later: the boot sets ours all the same. */
+        write_file(root, "/etc/sysctl.conf", "vm.max_map_count = 1048576\n");
+        assert_boot(root, 0, NULL, NULL, 0);
+
+        /* A value the kernel refuses: systemd-sysctl fails to set it and the kernel's default stays. */
+        write_file(root, "/etc/sysctl.conf", "vm.max_map_count = lots\n");
+        assert_boot(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 0);
+        /* Refused with "-": nothing is set, and no file is to blame by name. */
+        write_file(root, "/etc/sysctl.conf", "-vm.max_map_count = lots\n");
+        assert_boot(root, 1, NULL, NULL, 0);
+
+        /* Any of the sysctl.d directories, merged by file name. */
+        assert_int_equal(unlink(link), 0);
+        write_file(root, "/run/sysctl.d/95-other.conf", "vm/max_map_count = 2000000\n");
+        assert_boot(root, 1, "/run/sysctl.d/95-other.conf", NULL, 2000000);
+        /* A file of the same name in /etc masks it. */
+        write_file(root, "/etc/sysctl.d/95-other.conf", "");
+        assert_boot(root, 0, NULL, NULL, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_target),
@@ -233,6 +301,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_write_errors, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_apply_live, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_apply_live_errors, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_check_boot, setup_root, teardown_root),
         };
         /* The header's timestamp is in local time. */
         if (setenv("TZ", "UTC", 1) < 0)
