@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -19,18 +20,29 @@
 #include "procfs.h"
 #include "util.h"
 
-/* Parses a kernel int sysctl value as the kernel writes it back: decimal, surrounded by whitespace. */
-static int parse_max_map_count(const char *s, unsigned *ret) {
+/* Parses a kernel int sysctl value surrounded by whitespace: as the kernel prints it (BASE 10), or as
+ * its proc_dointvec_minmax() reads what systemd-sysctl writes (BASE 0). The kernel's reader takes an
+ * optional '-', then C notation (0x hex, a leading 0 octal: "0500000" is 163840, not 500000), at
+ * most 20 characters with the sign; vm.max_map_count's range is 0..INT_MAX, so "-0" is 0 and any other negative
+ * value is refused. */
+static int parse_max_map_count(const char *s, int base, unsigned *ret) {
+        const char *start;
         unsigned long v;
+        bool neg = false;
         char *end;
 
         while (isspace((unsigned char) *s))
                 s++;
+        start = s;
+        if (base == 0 && *s == '-') {
+                neg = true;
+                s++;
+        }
         if (!isdigit((unsigned char) *s))
                 return -EBADMSG;
         errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0 || v > INT_MAX)
+        v = strtoul(s, &end, base);
+        if (errno != 0 || v > INT_MAX || (neg && v != 0) || (base == 0 && end - start > 20))
                 return -EBADMSG;
         while (isspace((unsigned char) *end))
                 end++;
@@ -59,7 +71,7 @@ int limits_read_live(const char *root, unsigned *ret) {
                 return -EBADMSG; /* no number is that long */
         if (strlen(buf) != (size_t) n)
                 return -EBADMSG;
-        return parse_max_map_count(buf, ret);
+        return parse_max_map_count(buf, 10, ret);
 }
 
 /* One sysctl.d file name and the path it resolves to, NULL when masked. */
@@ -259,7 +271,7 @@ static int parse_file(const char *path, Tuned *t) {
                         continue;
 
                 t->source = path;
-                if (parse_max_map_count(value, &v) >= 0) {
+                if (parse_max_map_count(value, 0, &v) >= 0) {
                         t->set = true;
                         t->bad = false;
                         t->value = v;

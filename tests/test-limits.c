@@ -192,6 +192,15 @@ static void test_tuned_spellings(void **state) {
         check_tuned(300000, "/usr/lib/sysctl.d/20-b.conf");
         put("/usr/lib/sysctl.d/30-c.conf", "\t- vm/max_map_count\t=\t400000\r\n");
         check_tuned(400000, "/usr/lib/sysctl.d/30-c.conf");
+        /* The kernel reads what systemd-sysctl writes in C notation: hex, and octal with a leading 0. */
+        put("/usr/lib/sysctl.d/40-d.conf", "vm.max_map_count = 0x100000\n");
+        check_tuned(1048576, "/usr/lib/sysctl.d/40-d.conf");
+        put("/usr/lib/sysctl.d/50-e.conf", "vm.max_map_count = 0500000\n");
+        check_tuned(163840, "/usr/lib/sysctl.d/50-e.conf");
+        put("/usr/lib/sysctl.d/60-f.conf", "vm.max_map_count = -0\n");
+        check_tuned(0, "/usr/lib/sysctl.d/60-f.conf");
+        put("/usr/lib/sysctl.d/70-g.conf", "vm.max_map_count = 0x000000000000040000\n"); /* 20 characters */
+        check_tuned(262144, "/usr/lib/sysctl.d/70-g.conf");
 }
 
 static void test_tuned_etc_masks_usr(void **state) {
@@ -282,6 +291,17 @@ static void test_tuned_garbage(void **state) {
         check_tuned_bad("/etc/sysctl.d/50-bad.conf");
         put("/etc/sysctl.d/50-bad.conf", "vm.max_map_count = -5\n");
         check_tuned_bad("/etc/sysctl.d/50-bad.conf");
+        /* 8 is no octal digit; "0x" has no hex digit; above INT_MAX in hex; more than 20 characters is
+         * too long for the kernel's reader. */
+        static const char *const refused[] = { "08", "0x", "0x80000000", "0x0000000000000040000",
+                                               "1e6", "+5", "262144k" };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                char line[64];
+
+                snprintf(line, sizeof(line), "vm.max_map_count = %s\n", refused[i]);
+                put("/etc/sysctl.d/50-bad.conf", line);
+                check_tuned_bad("/etc/sysctl.d/50-bad.conf");
+        }
         /* systemd-sysctl has no trailing comments: it would write "400000 # why" and fail. */
         put("/etc/sysctl.d/50-bad.conf", "vm.max_map_count = 400000 # why\n");
         check_tuned_bad("/etc/sysctl.d/50-bad.conf");
