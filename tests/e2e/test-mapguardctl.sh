@@ -4,8 +4,8 @@
 # python3's json module), check's exit codes as a workload crosses 80 % and 95 % of the kernel's
 # default limit (65530: /proc/sys is read-only in the container, so the workload moves, not the
 # limit), monitor catching a level change and exiting 0 on SIGINT, tune --apply (file written,
-# the read-only /proc/sys reported), the refusals for other users, and the error text once the
-# daemon is gone.
+# the read-only /proc/sys reported, in --json too; a later sysctl.d file that overrides ours named),
+# the refusals for other users, and the error text once the daemon is gone.
 # shellcheck disable=SC2317 # the check_* functions run through tap_ok
 set -u
 
@@ -19,7 +19,7 @@ WARN_AT=52424
 CRIT_AT=62253
 
 e2e_boot
-tap_plan 49
+tap_plan 52
 
 # Default thresholds (80/95 %), every unit watched; scan every second so levels follow quickly.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Scan]
@@ -199,15 +199,59 @@ check_tune_apply() {
                 e2e_run sh -c "[ \$(grep -vc '^#' /etc/sysctl.d/90-mapguard-tuned.conf) -eq 1 ]" &&
                 [ "$(e2e_run cat /proc/sys/vm/max_map_count)" = "$LIMIT" ]
 }
+# json_ok_rc RC EXPR ARGS...: `mapguardctl --json ARGS` exits RC and prints a document d for which EXPR holds.
+json_ok_rc() {
+        local want=$1 expr=$2 rc=0 out
+        shift 2
+        out=$(ctl --json "$@") || rc=$?
+        printf '%s\n' "$out"
+        [ "$rc" -eq "$want" ] || { echo "exit $rc, expected $want"; return 1; }
+        printf '%s' "$out" | "$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if eval(sys.argv[1]) else 1)' "$expr"
+}
+check_tune_overridden() {
+        local rc=0 out
+        out=$(ctl tune --apply 2>&1) || rc=$?
+        printf '%s\n' "$out"
+        [ "$rc" -eq 1 ] || { echo "exit $rc, expected 1"; return 1; }
+        printf '%s\n' "$out" | grep -q "^/etc/sysctl.d/99-sysctl.conf (a link to /etc/sysctl.conf) sets \
+vm.max_map_count = 65000 and is read after /etc/sysctl.d/90-mapguard-tuned.conf at boot, so it overrides it: \
+the limit will be 65000, not [0-9]*\. Remove that line from /etc/sysctl.conf, or set [0-9]* there\.\$"
+}
 if e2e_run test -w /proc/sys/vm/max_map_count; then
         # vm.max_map_count is not namespaced: applying it here would change the host's limit.
         tap_skip "tune --apply writes the sysctl.d file and reports the read-only /proc/sys" \
                 "/proc/sys is writable in this container"
         tap_skip "systemd-sysctl accepts the file" "/proc/sys is writable in this container"
+        tap_skip "tune --apply --json: the document, live_updated false" "/proc/sys is writable in this container"
+        tap_skip "tune --apply names the later sysctl.conf that overrides its file at boot" \
+                "/proc/sys is writable in this container"
+        tap_skip "tune --apply --json: overridden_by" "/proc/sys is writable in this container"
 else
         tap_ok "tune --apply writes the sysctl.d file and reports the read-only /proc/sys" check_tune_apply
         tap_ok "systemd-sysctl accepts the file" e2e_run sh -c \
                 "systemd-analyze cat-config sysctl.d/90-mapguard-tuned.conf | grep -qx 'vm.max_map_count = $TARGET'"
+        tap_ok "tune --apply --json: the document, live_updated false" json_ok_rc 1 "d['applied'] is True and \
+d['file'] == '/etc/sysctl.d/90-mapguard-tuned.conf' and d['live_updated'] is False and \
+d['overridden_by'] is None" tune --apply
+
+        # Debian's 99-sysctl.conf links to /etc/sysctl.conf, where guides put vm.max_map_count; it sorts
+        # later and wins at boot. 65000 is below the live limit, so the target is never the same value.
+        LINKED=0
+        if ! e2e_run test -L /etc/sysctl.d/99-sysctl.conf; then
+                e2e_run ln -s ../sysctl.conf /etc/sysctl.d/99-sysctl.conf
+                LINKED=1
+        fi
+        e2e_run sh -c "cp -a /etc/sysctl.conf /etc/sysctl.conf.e2e 2>/dev/null; echo vm.max_map_count=65000 >> /etc/sysctl.conf"
+        e2e_run mapguardctl reload
+        tap_ok "tune --apply names the later sysctl.conf that overrides its file at boot" check_tune_overridden
+        tap_ok "tune --apply --json: overridden_by" json_ok_rc 1 "d['overridden_by'] == \
+{'file': '/etc/sysctl.d/99-sysctl.conf', 'link_to': '/etc/sysctl.conf', 'value': 65000}" tune --apply
+        e2e_run sh -c "if [ -e /etc/sysctl.conf.e2e ]; then mv /etc/sysctl.conf.e2e /etc/sysctl.conf; \
+else rm /etc/sysctl.conf; fi"
+        [ "$LINKED" -eq 0 ] || e2e_run rm /etc/sysctl.d/99-sysctl.conf
+        e2e_run mapguardctl reload
 fi
 check_tune_apply_root() {
         e2e_run sh -c "mkdir -p /tmp/troot/etc /tmp/troot/proc/sys/vm && echo $LIMIT > /tmp/troot/proc/sys/vm/max_map_count &&
