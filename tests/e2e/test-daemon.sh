@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 35
+tap_plan 37
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -166,6 +166,15 @@ e2e_run systemd-run --unit=grow-young.service --property=Type=exec \
 tap_ok "a process that reaches the warning 2 s after it starts and lives 6 s gets its warning" \
         e2e_wait_for "young warning" 15 e2e_run sh -c \
         "journalctl -u grow-young.service -p warning -o export MESSAGE_ID=$WARNING_ID | grep -q '^MAPGUARD_COMM=vmagrow\$'"
+
+# A program named "ingester-donneé": the kernel cuts comm at 15 bytes, in the middle of the é. D-Bus
+# needs valid UTF-8; the name is answered made valid, and the answers keep working.
+e2e_run cp /usr/local/bin/vmagrow "/usr/local/bin/ingester-donneé"
+e2e_run systemd-run --unit=grow-utf8.service --property=Type=exec "/usr/local/bin/ingester-donneé" 100
+tap_ok "ListProcesses answers for a process whose comm is not UTF-8, with the name made valid" \
+        e2e_wait_for "utf8 name" 10 e2e_run sh -c \
+        "busctl call ${DEST[*]} ListProcesses s grow-utf8.service | grep -q '\"ingester-donne?\"'"
+tap_ok "GetHeadroom still answers" e2e_run busctl call "${DEST[@]}" GetHeadroom
 
 # For the record (bench/ measures memory; no test asserts it): the running daemon's memory.
 MAINPID=$(main_pid mapguardd.service)
