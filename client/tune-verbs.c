@@ -90,12 +90,9 @@ static void log_overridden(const TuneBoot *boot, const char *file, uint32_t targ
         _cleanup_free_ char *link = NULL;
 
         if (!boot->source) {
-                fprintf(stderr,
-                        "No sysctl.d file sets vm.max_map_count at boot: a file read after %s replaces "
-                        "its setting with a value the kernel refuses, marked '-' to ignore the failure. "
-                        "Find it with: grep -r max_map_count /etc/sysctl.d /run/sysctl.d "
-                        "/usr/local/lib/sysctl.d /usr/lib/sysctl.d\n",
-                        file);
+                /* limits_read_tuned() names the file whenever ours was read; here it was not. */
+                fprintf(stderr, "The sysctl.d files do not set vm.max_map_count at boot although %s does. "
+                        "Check: systemd-analyze cat-config sysctl.d\n", file);
                 return;
         }
         if (boot->target && asprintf(&link, " (a link to %s)", boot->target) < 0)

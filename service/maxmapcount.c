@@ -332,9 +332,10 @@ int limits_read_tuned(const char *root, unsigned *ret, char **ret_source) {
         /* Not /etc/sysctl.conf: systemd-sysctl does not read it (Debian links it into /etc/sysctl.d
          * as 99-sysctl.conf, and so it is read there, in its place by name). */
 
-        if (t.bad) {
-                r = -EBADMSG;
-                /* Say where: that file's value is what systemd-sysctl will try, and fail, to write. */
+        if (t.bad || (!t.set && t.source)) {
+                /* Say where: that file's value is what systemd-sysctl will try, and fail, to write;
+                 * or, with "-", what cancelled an earlier value. */
+                r = t.bad ? -EBADMSG : -ENOENT;
                 if (ret_source && t.source) {
                         char *src = strdup(t.source);
                         if (!src) {

@@ -21,7 +21,9 @@ int limits_read_live(const char *root, unsigned *ret);
  * the "-" prefix a bad value is what systemd-sysctl ignores, so nothing is set; without it the boot
  * would log a failure, and this returns -EBADMSG.
  * Returns 0 with the value and (if ret_source != NULL) a malloc'd path of the file that set it (with
- * ROOT prefixed); -ENOENT when no file sets it; -EBADMSG when the value that counts is one the kernel
+ * ROOT prefixed); -ENOENT when no file sets it (when one did and a later "-" assignment with a bad
+ * value cancelled it, that later file in *ret_source if not NULL, else *ret_source untouched);
+ * -EBADMSG when the value that counts is one the kernel
  * refuses (systemd-sysctl writes only the last assignment of a key; it fails, and the kernel's default
  * stays), with the file that sets it in *ret_source if not NULL; other -errno on I/O failure. */
 int limits_read_tuned(const char *root, unsigned *ret, char **ret_source);

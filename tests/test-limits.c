@@ -309,8 +309,13 @@ static void test_tuned_garbage(void **state) {
         put("/etc/sysctl.d/60-good.conf", "vm.max_map_count = 262144\n");
         check_tuned(262144, "/etc/sysctl.d/60-good.conf");
         /* A bad value with "-": systemd-sysctl ignores the failed write, so nothing takes effect. */
+        /* ... and names the file that cancelled the earlier value. */
+        _cleanup_free_ char *source = NULL, *expected = at("/etc/sysctl.d/70-ignored.conf");
+        unsigned v = 4242;
         put("/etc/sysctl.d/70-ignored.conf", "-vm.max_map_count = lots\n");
-        check_tuned_error(-ENOENT);
+        assert_int_equal(limits_read_tuned(root, &v, &source), -ENOENT);
+        assert_string_equal(source, expected);
+        assert_int_equal(v, 4242);
 }
 
 int main(void) {
