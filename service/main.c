@@ -109,7 +109,9 @@ int main(int argc, char *argv[]) {
         r = config_load(arg_root, arg_config_dir, &config, &error);
         if (r < 0) {
                 log_error("Failed to load the configuration: %s", error ? error : strerror(-r));
-                (void) sd_notifyf(false, "STATUS=Bad configuration: %s", error ? error : strerror(-r));
+                /* Not from the check that ExecReload= runs: only the main process may notify. */
+                if (!arg_check_config)
+                        (void) sd_notifyf(false, "STATUS=Bad configuration: %s", error ? error : strerror(-r));
                 return EXIT_FAILURE;
         }
         if (arg_check_config) {

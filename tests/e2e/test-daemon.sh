@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 37
+tap_plan 39
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -130,9 +130,14 @@ tap_ok "freeing the maps gives a recovery entry in journalctl -u grow.service" \
 MAINPID=$(main_pid mapguardd.service)
 e2e_write_file /etc/mapguard/mapguardd.conf.d/60-bad.conf "[Thresholds]
 WarningPercent=lots"
-e2e_run systemctl reload mapguardd
+tap_ok "systemctl reload fails on it (ExecReload= checks the configuration first)" \
+        e2e_run sh -c "! systemctl reload mapguardd"
 tap_ok "the reload error names file and line" e2e_wait_for "reload error" 10 e2e_run sh -c \
         "journalctl -u mapguardd --no-pager | grep -q '60-bad.conf:2'"
+# The daemon itself refuses it too, when told directly (SIGHUP, as kill or a script would).
+e2e_run systemctl kill -s HUP --kill-who=main mapguardd
+tap_ok "SIGHUP with the bad drop-in: the daemon says so itself" e2e_wait_for "daemon reload error" 10 \
+        e2e_run sh -c "journalctl -u mapguardd --no-pager _PID=$MAINPID | grep -q '60-bad.conf:2'"
 tap_is "the daemon still runs, same pid, old thresholds" \
         "$(e2e_run systemctl is-active mapguardd) $(main_pid mapguardd.service) $(bus_u WarningPercent)" \
         "active $MAINPID 50"
