@@ -261,6 +261,33 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(m->event, 0);
 }
 
+/* What the previous instance left in $RUNTIME_DIRECTORY (systemd sets it from RuntimeDirectory=; the
+ * first directory when there are several): the processes it had warned about. */
+static void manager_load_levels(Manager *m) {
+        const char *dir = getenv("RUNTIME_DIRECTORY");
+        size_t l;
+        int r;
+
+        if (!dir || dir[0] != '/')
+                return;
+        l = strcspn(dir, ":");
+        if (asprintf(&m->levels_path, "%.*s/levels", (int) l, dir) < 0) {
+                m->levels_path = NULL;
+                log_warning_errno(-ENOMEM, "Levels will not be kept across a restart: %m");
+                return;
+        }
+        r = level_state_load(m->levels_path, &m->saved_levels, &m->n_saved_levels);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the levels of the previous run from %s, ignoring them: %m",
+                                  m->levels_path);
+                return;
+        }
+        log_debug("%zu processes at warning or critical before the restart, from %s.", m->n_saved_levels,
+                  m->levels_path);
+}
+
 int manager_new(const char *root, const char *config_dir, Config *config, Manager **ret) {
         Manager *m;
         sigset_t mask;
@@ -327,6 +354,7 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
                                   "processes can be found: %m", m->root);
 
         manager_select_backend(m);
+        manager_load_levels(m);
 
         *ret = m;
         return 0;
@@ -356,6 +384,8 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
 
         config_free(m->config);
+        free(m->levels_path);
+        free(m->saved_levels);
         free(m->root);
         free(m->config_dir);
         free(m->hierarchy);

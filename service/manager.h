@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "level.h"
+#include "levelstate.h"
 #include "trend.h"
 
 typedef struct Manager Manager;
@@ -81,6 +82,15 @@ struct Manager {
         uint64_t last_scan_usec; /* CLOCK_REALTIME µs of the last pass, 0 before */
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         bool watching_systemd;        /* subscribed to systemd's signals */
+
+        /* The levels kept across restarts (levelstate.h): the file, NULL without $RUNTIME_DIRECTORY;
+         * what the previous instance left, until the first full pass has used it; and whether a
+         * level changed since the file was written. */
+        char *levels_path;
+        SavedLevel *saved_levels;
+        size_t n_saved_levels;
+        bool levels_dirty;
+        int levels_error; /* the last error writing the file, logged when it changes */
 };
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
@@ -101,6 +111,9 @@ int manager_scan(Manager *m, bool force_all);
 /* Tells the bus (LevelChanged to unknown) and the journal that P, at warning or critical, left our
  * sight; WHY completes "process N (comm) ...". Nothing for a process below warning (scan.c). */
 void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const char *why);
+
+/* Writes the processes at warning or critical to m->levels_path, when a level changed (scan.c). */
+void manager_save_levels(Manager *m);
 
 /* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
  * it fell back. Sets m->backend (scan.c). */

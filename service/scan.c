@@ -108,6 +108,7 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
 
         if (old == p->level || (old < LEVEL_WARNING && p->level < LEVEL_WARNING))
                 return;
+        m->levels_dirty = true;
 
         r = journal_level_changed(&jp);
         if (r < 0)
@@ -198,6 +199,7 @@ void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const c
 
         if (p->level < LEVEL_WARNING)
                 return;
+        m->levels_dirty = true;
         strcpy_printable(comm, sizeof(comm), p->comm);
         log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", u->name, (int) p->pid, comm, why,
                  level_to_string(p->level), p->map_count);
@@ -238,8 +240,13 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
 
         if (old && old->start_time == s.start_time)
                 *p = *old;
-        else
-                *p = (ProcState) { .level = LEVEL_UNKNOWN };
+        else {
+                /* New to us, but maybe not to the instance before a restart: its level goes on. */
+                const SavedLevel *saved = level_state_find(m->saved_levels, m->n_saved_levels, pid);
+
+                *p = (ProcState) { .level = saved && saved->start_time == s.start_time ? saved->level
+                                                                                       : LEVEL_UNKNOWN };
+        }
         p->pid = pid;
         p->start_time = s.start_time;
         memcpy(p->comm, s.comm, sizeof(p->comm));
@@ -390,6 +397,43 @@ static bool manager_read_limits(Manager *m, bool full) {
         return changed;
 }
 
+void manager_save_levels(Manager *m) {
+        _cleanup_free_ SavedLevel *levels = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
+        if (!m->levels_path) {
+                m->levels_dirty = false;
+                return;
+        }
+        for (size_t i = 0; i < m->n_units; i++)
+                for (size_t j = 0; j < m->units[i]->n_procs; j++) {
+                        const ProcState *p = &m->units[i]->procs[j];
+
+                        if (p->level < LEVEL_WARNING)
+                                continue;
+                        if (n == allocated) {
+                                size_t a = allocated ? allocated * 2 : 16;
+                                SavedLevel *l = reallocarray(levels, a, sizeof(SavedLevel));
+
+                                if (!l) {
+                                        log_warning_errno(-ENOMEM, "Failed to keep the levels for a restart: %m");
+                                        return; /* still dirty: tried again after the next pass */
+                                }
+                                levels = l;
+                                allocated = a;
+                        }
+                        levels[n++] = (SavedLevel) { .pid = p->pid, .start_time = p->start_time, .level = p->level };
+                }
+
+        r = level_state_save(m->levels_path, levels, n);
+        /* Said when the error changes, not on every pass. */
+        if (r < 0 && r != m->levels_error)
+                log_warning_errno(r, "Failed to write %s, a restart will announce levels again: %m", m->levels_path);
+        m->levels_error = r < 0 ? r : 0;
+        m->levels_dirty = r < 0;
+}
+
 int manager_scan(Manager *m, bool force_all) {
         _cleanup_free_ BpfTaskCount *bpf = NULL;
         uint64_t now = now_usec(CLOCK_MONOTONIC), next_wakeup;
@@ -429,6 +473,14 @@ int manager_scan(Manager *m, bool force_all) {
         }
 
         m->last_scan_usec = now_usec(CLOCK_REALTIME);
+
+        if (m->levels_dirty)
+                manager_save_levels(m);
+        /* A full pass has read every process the previous instance knew that is still there. */
+        if (full) {
+                free(TAKE_PTR(m->saved_levels));
+                m->n_saved_levels = 0;
+        }
 
         /* Re-armed whatever happened above: a pass that failed is tried again, never the last one. */
         if (m->scan_timer) {

@@ -108,8 +108,8 @@ static inline Fixture *fixture_new(void) {
         return f;
 }
 
-/* Serves the Manager on FD (one end of a connection) and runs the first pass. */
-static inline void fixture_serve(Fixture *f, int fd) {
+/* Serves the Manager on FD (one end of a connection). */
+static inline void fixture_attach(Fixture *f, int fd) {
         sd_id128_t id;
 
         assert_int_equal(sd_id128_randomize(&id), 0);
@@ -120,24 +120,38 @@ static inline void fixture_serve(Fixture *f, int fd) {
         assert_int_equal(sd_bus_negotiate_creds(f->server, 1, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID), 0);
         assert_int_equal(manager_attach_bus(f->m, f->server), 0);
         assert_int_equal(sd_bus_start(f->server), 0);
+}
 
+/* The fixture's units, and the first pass. */
+static inline void fixture_watch(Fixture *f) {
         assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
         assert_int_equal(manager_update_unit(f->m, UNIT_B, "/system.slice/" UNIT_B), 0);
         assert_int_equal(manager_scan(f->m, true), 0);
 }
 
-static inline int setup(void **state) {
-        Fixture *f = fixture_new();
+/* Serves the Manager on FD (one end of a connection) and runs the first pass. */
+static inline void fixture_serve(Fixture *f, int fd) {
+        fixture_attach(f, fd);
+        fixture_watch(f);
+}
+
+/* The Manager served to f->client over a socket pair; no units and no pass yet. */
+static inline void fixture_connect(Fixture *f) {
         int fds[2];
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-        fixture_serve(f, fds[0]);
-
+        fixture_attach(f, fds[0]);
         assert_int_equal(sd_bus_new(&f->client), 0);
         assert_int_equal(sd_bus_set_fd(f->client, fds[1], fds[1]), 0);
         assert_int_equal(sd_bus_start(f->client), 0);
         assert_int_equal(sd_bus_attach_event(f->client, f->m->event, 0), 0);
+}
 
+static inline int setup(void **state) {
+        Fixture *f = fixture_new();
+
+        fixture_connect(f);
+        fixture_watch(f);
         *state = f;
         return 0;
 }

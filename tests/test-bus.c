@@ -231,6 +231,107 @@ static void test_level_changed(void **state) {
                          870);
 }
 
+/* Counts LevelChanged in SEEN from now on (the match in *SLOT), and brings 1002 to warning. */
+static void warn_1002(Fixture *f, sd_bus_slot **slot, Seen *seen) {
+        assert_true(sd_bus_match_signal(f->client, slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
+                                        "LevelChanged", on_level_changed, seen) >= 0);
+        fake_process(f->root, 1002, "ingester", 1000, 850, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen->level_changed, 1);
+        assert_string_equal(seen->new_level, "warning");
+}
+
+/* The runtime directory of the levels file (levelstate.h), for the restart test. */
+static char runtime_dir[] = "/tmp/mapguard-test-run-XXXXXX";
+
+static int setup_runtime_dir(void **state) {
+        assert_non_null(mkdtemp(runtime_dir));
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", runtime_dir, true), 0);
+        return setup(state);
+}
+
+static int teardown_runtime_dir(void **state) {
+        char cmd[128];
+
+        assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", runtime_dir);
+        assert_int_equal(system(cmd), 0);
+        strcpy(runtime_dir, "/tmp/mapguard-test-run-XXXXXX");
+        return teardown(state);
+}
+
+/* Replaces F's Manager by a new one on the same fixture, as a restart of the daemon does, and counts
+ * its LevelChanged signals in SEEN from before its first pass. */
+static void restart(Fixture *f, Seen *seen, sd_bus_slot **slot) {
+        Config *c = config_new_default();
+
+        *slot = sd_bus_slot_unref(*slot);
+        sd_bus_flush_close_unref(f->client);
+        f->server = sd_bus_unref(f->server);
+        f->m = manager_free(f->m);
+
+        assert_non_null(c);
+        c->backend = BACKEND_PROCFS;
+        assert_int_equal(manager_new(f->root, NULL, c, &f->m), 0);
+        fixture_connect(f);
+        *seen = (Seen) {};
+        assert_true(sd_bus_match_signal(f->client, slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
+                                        "LevelChanged", on_level_changed, seen) >= 0);
+        fixture_watch(f);
+        drain(f);
+}
+
+/* A restart neither repeats a warning already given nor misses a recovery in between. */
+static void test_restart_keeps_levels(void **state) {
+        Fixture *f = *state;
+        sd_bus_slot *slot = NULL;
+        Seen seen = {};
+        char path[256], buf[256] = "";
+        FILE *fp;
+
+        warn_1002(f, &slot, &seen);
+
+        /* The file names it: pid, start time, level. */
+        snprintf(path, sizeof(path), "%s/levels", runtime_dir);
+        fp = fopen(path, "re");
+        assert_non_null(fp);
+        assert_true(fread(buf, 1, sizeof(buf) - 1, fp) > 0);
+        fclose(fp);
+        assert_non_null(strstr(buf, "\n1002 600 warning\n"));
+
+        /* Restarted with 1002 still at warning: nothing to say. */
+        restart(f, &seen, &slot);
+        assert_int_equal(seen.level_changed, 0);
+        assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
+
+        /* It recovered while the daemon was down: the new instance says so. */
+        fake_process(f->root, 1002, "ingester", 1000, 700, 600);
+        restart(f, &seen, &slot);
+        assert_int_equal(seen.level_changed, 1);
+        assert_string_equal(seen.old_level, "warning");
+        assert_string_equal(seen.new_level, "ok");
+
+        /* Another process under the same pid (another start time) is new: its warning is given. */
+        fake_process(f->root, 1002, "ingester", 1000, 850, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        fake_process(f->root, 1002, "newcomer", 1000, 960, 650);
+        restart(f, &seen, &slot);
+        assert_int_equal(seen.level_changed, 1);
+        assert_string_equal(seen.old_level, "unknown");
+        assert_string_equal(seen.new_level, "critical");
+
+        /* A garbled file is ignored, not trusted: levels are announced afresh. */
+        fp = fopen(path, "we");
+        assert_non_null(fp);
+        fputs("mapguardd levels 1\n1002 650 critical\n1003 garbage\n", fp);
+        fclose(fp);
+        restart(f, &seen, &slot);
+        assert_int_equal(seen.level_changed, 1);
+        assert_string_equal(seen.old_level, "unknown");
+        sd_bus_slot_unref(slot);
+}
+
 /* A process at warning that exits, or whose pid is taken by another process, leaves that level:
  * LevelChanged says so (to "unknown"); the newcomer starts afresh. */
 static void test_gone_at_warning(void **state) {
@@ -238,13 +339,7 @@ static void test_gone_at_warning(void **state) {
         Seen seen = {};
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
 
-        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
-                                        "LevelChanged", on_level_changed, &seen) >= 0);
-        fake_process(f->root, 1002, "ingester", 1000, 850, 600);
-        assert_int_equal(manager_scan(f->m, true), 0);
-        drain(f);
-        assert_int_equal(seen.level_changed, 1);
-        assert_string_equal(seen.new_level, "warning");
+        warn_1002(f, &slot, &seen);
 
         /* pid 1002 is now another process (another start time) with few maps */
         fake_process(f->root, 1002, "newcomer", 1000, 100, 900);
@@ -427,6 +522,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unit_properties, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_level_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gone_at_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_keeps_levels, setup_runtime_dir, teardown_runtime_dir),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),

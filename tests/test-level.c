@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Levels across thresholds, hysteresis without flapping, percent edge cases, headroom. */
+/* Levels across thresholds, hysteresis without flapping, percent edge cases, headroom; the levels file
+ * that carries them across a restart. */
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "level.h"
+#include "levelstate.h"
 #include "util.h"
 
 static const Thresholds defaults = { .warning_percent = 80, .critical_percent = 95, .hysteresis_percent = 5 };
@@ -151,6 +158,99 @@ static void test_headroom(void **state) {
         assert_int_equal(headroom(0, UINT_MAX), UINT_MAX);
 }
 
+static void write_text(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void test_state_round_trip(void **state) {
+        char dir[] = "/tmp/mapguard-test-levels-XXXXXX", path[64], tmp[64];
+        const SavedLevel in[] = {
+                { .pid = 4000, .start_time = 77, .level = LEVEL_CRITICAL },
+                { .pid = 12, .start_time = UINT64_MAX, .level = LEVEL_WARNING },
+                { .pid = INT32_MAX, .start_time = 0, .level = LEVEL_WARNING },
+        };
+        SavedLevel *out = NULL;
+        struct stat st;
+        size_t n = 42;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/levels", dir);
+        snprintf(tmp, sizeof(tmp), "%s/levels.tmp", dir);
+        assert_int_equal(level_state_load(path, &out, &n), -ENOENT);
+        assert_int_equal(n, 42);
+
+        assert_int_equal(level_state_save(path, in, ELEMENTSOF(in)), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
+        assert_int_equal(level_state_load(path, &out, &n), 0);
+        assert_int_equal(n, 3);
+        /* Sorted by pid, for level_state_find(). */
+        assert_int_equal(out[0].pid, 12);
+        assert_int_equal(out[0].start_time, UINT64_MAX);
+        assert_int_equal(out[1].pid, 4000);
+        assert_int_equal(out[1].level, LEVEL_CRITICAL);
+        assert_int_equal(out[2].pid, INT32_MAX);
+        assert_ptr_equal(level_state_find(out, n, 4000), &out[1]);
+        assert_null(level_state_find(out, n, 4001));
+        assert_null(level_state_find(NULL, 0, 4000));
+        free(out);
+
+        /* Nothing at warning: an empty list, read back as none. */
+        assert_int_equal(level_state_save(path, NULL, 0), 0);
+        out = (SavedLevel *) path;
+        assert_int_equal(level_state_load(path, &out, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(out);
+
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_state_garbage(void **state) {
+        static const char *const bad[] = {
+                "",
+                "something else\n12 77 warning\n",
+                "mapguardd levels 2\n12 77 warning\n",
+                "mapguardd levels 1\n12 77 warning",      /* cut short */
+                "mapguardd levels 1\n12 77 alarm\n",
+                "mapguardd levels 1\n0 77 warning\n",
+                "mapguardd levels 1\n-3 77 warning\n",
+                "mapguardd levels 1\n2147483648 77 warning\n",
+                "mapguardd levels 1\n12 seventy warning\n",
+                "mapguardd levels 1\n12 77 warning extra\n",
+                "mapguardd levels 1\n12 77\n",
+        };
+        char dir[] = "/tmp/mapguard-test-levels-XXXXXX", path[64];
+        SavedLevel *out = (SavedLevel *) dir;
+        size_t n = 42;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/levels", dir);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                write_text(path, bad[i]);
+                assert_int_equal(level_state_load(path, &out, &n), -EBADMSG);
+        }
+        assert_ptr_equal(out, (SavedLevel *) dir);
+        assert_int_equal(n, 42);
+        /* A NUL byte inside is garbage too. */
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        assert_int_equal(fwrite("mapguardd levels 1\n12\0 77 warning\n", 1, 35, f), 35);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(level_state_load(path, &out, &n), -EBADMSG);
+        /* Not followed through a symlink. */
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(symlink("/etc/hostname", path), 0);
+        assert_int_equal(level_state_load(path, &out, &n), -ELOOP);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strings),
@@ -161,6 +261,8 @@ int main(void) {
                 cmocka_unit_test(test_max_zero),
                 cmocka_unit_test(test_percent_edges),
                 cmocka_unit_test(test_headroom),
+                cmocka_unit_test(test_state_round_trip),
+                cmocka_unit_test(test_state_garbage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

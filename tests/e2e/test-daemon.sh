@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 39
+tap_plan 42
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -102,6 +102,14 @@ e2e_run busctl call "${DEST[@]}" Rescan
 tap_ok "after daemon-reload the unit is still watched, with its level" e2e_run sh -c \
         "busctl call ${DEST[*]} ListUnits | grep -q '\"grow.service\" \"/org/mapguard1/unit/grow_2eservice\" \"warning\"'"
 tap_is "and no second warning entry" \
+        "$(e2e_run journalctl -u grow.service -o export MESSAGE_ID=$WARNING_ID | grep -c '^MAPGUARD_PID=')" 1
+
+# A restart of mapguardd itself (an upgrade, Restart=on-failure): the level is kept in /run/mapguard.
+tap_ok "the level is kept in /run/mapguard/levels" e2e_run grep -q "^$PID [0-9]* warning\$" /run/mapguard/levels
+e2e_run systemctl restart mapguardd
+tap_ok "after a restart the unit is at warning again" e2e_run sh -c \
+        "busctl call ${DEST[*]} ListUnits | grep -q '\"grow.service\" \"/org/mapguard1/unit/grow_2eservice\" \"warning\"'"
+tap_is "and its warning is not given a second time" \
         "$(e2e_run journalctl -u grow.service -o export MESSAGE_ID=$WARNING_ID | grep -c '^MAPGUARD_PID=')" 1
 
 # Unprivileged callers.
