@@ -79,7 +79,7 @@ static int print_units(const UnitInfo *units, size_t n_shown, size_t n, uint32_t
 
         if (n_shown == 0) {
                 if (arg_legend)
-                        printf("No units watched yet.\n");
+                        printf("No units watched: no loaded unit matches Units= (see mapguardd.conf(5)).\n");
                 return 0;
         }
 

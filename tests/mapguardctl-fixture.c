@@ -88,7 +88,7 @@ static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(sosuuuu)");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(units); i++) {
+        for (size_t i = 0; r >= 0 && scenario != SCENARIO_NO_UNITS && i < ELEMENTSOF(units); i++) {
                 _cleanup_free_ char *path = NULL;
 
                 r = sd_bus_path_encode("/org/mapguard1/unit", units[i].unit, &path);

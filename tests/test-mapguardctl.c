@@ -221,6 +221,11 @@ static void test_check(void **state) {
                    NULL);
         server_start(SCENARIO_UNKNOWN);
         assert_ctl("check", 3, "MAPGUARD UNKNOWN - no watched process has been scanned yet\n", NULL);
+
+        /* Nothing watched: said as it is, not as "yet" (an empty Units= is a choice). */
+        server_start(SCENARIO_NO_UNITS);
+        assert_ctl("list", 0, "No units watched: no loaded unit matches Units= (see mapguardd.conf(5)).\n", NULL);
+        assert_ctl("--no-legend list", 0, "", NULL);
 }
 
 static void test_recommend_tune(void **state) {
