@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -80,6 +81,28 @@ static int reason_set(char **ret_reason, const char *format, ...) {
 
 #if HAVE_BPF
 
+/* How long the loader may take: loading takes 0.1-0.3 s, more on a slow or loaded machine. */
+#define BPF_LOADER_TIMEOUT_USEC (5 * USEC_PER_SEC)
+
+/* Waits until FD is readable (or hung up). Returns 1, 0 on timeout, or -errno. */
+static int fd_wait_readable(int fd, uint64_t timeout_usec) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_usec;
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                int k;
+
+                if (now >= deadline)
+                        return 0;
+                k = poll(&p, 1, (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+                if (k > 0)
+                        return 1;
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
 /* The loader's path: $MAPGUARD_BPF_LOADER when set (the tests and the bench run the build tree's),
  * else where meson installed it. */
 static const char *loader_path(void) {
@@ -101,6 +124,8 @@ _Noreturn static void exec_loader(int sock) {
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* A group of its own, so that a loader that hangs is killed with anything it started. */
+        (void) setpgid(0, 0);
         if (fcntl(sock, F_SETFD, 0) < 0)
                 reply.r = -errno;
         else {
@@ -132,8 +157,9 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 .msg_controllen = sizeof(control.buf),
         };
         int sv[2], status = 0, fds[2] = { -EBADF, -EBADF }, n_fds = 0, r;
+        bool timed_out = false;
         struct cmsghdr *cmsg;
-        ssize_t n;
+        ssize_t n = 0;
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -156,11 +182,23 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
         }
         close(sv[1]);
         sock = sv[0];
+        /* The child does the same: whichever runs first, the group exists before any kill(). */
+        (void) setpgid(pid, pid);
 
-        do
-                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        r = n < 0 ? -errno : 0;
+        /* A load takes well under a second; a loader that hangs must not hold up the daemon's start
+         * (or its event loop, on reload) until systemd's timeout or the watchdog kills it. */
+        r = fd_wait_readable(sock, BPF_LOADER_TIMEOUT_USEC);
+        if (r == 0) {
+                /* Its process group: whatever it started goes too. */
+                (void) kill(-pid, SIGKILL);
+                (void) kill(pid, SIGKILL);
+                timed_out = true;
+        } else if (r > 0) {
+                do
+                        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+                while (n < 0 && errno == EINTR);
+                r = n < 0 ? -errno : 0;
+        }
 
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR) {
@@ -182,7 +220,11 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                         }
                 }
 
-        if (r < 0)
+        if (timed_out) {
+                (void) reason_set(ret_reason, "the BPF loader %s did not answer within %u s", loader_path(),
+                                  (unsigned) (BPF_LOADER_TIMEOUT_USEC / USEC_PER_SEC));
+                r = -ETIMEDOUT;
+        } else if (r < 0)
                 (void) reason_set(ret_reason, "cannot receive from the BPF loader: %s", strerror(-r));
         else if (n != (ssize_t) sizeof(reply) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
                 if (WIFSIGNALED(status))

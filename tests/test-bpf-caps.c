@@ -246,6 +246,22 @@ static void test_loader_failures_say_so(void **state) {
         assert_int_equal(chmod(script, 0700), 0);
         assert_int_equal(new_with_loader(script, &reason), -EIO);
         assert_non_null(strstr(reason, "was killed by signal 9"));
+        free(TAKE_PTR(reason));
+
+        /* One that hangs, with a child of its own: given up after a few seconds, both killed. */
+        assert_non_null(f = fopen(script, "we"));
+        fputs("#!/bin/sh\nsleep 987654 &\nwait\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(new_with_loader(script, &reason), -ETIMEDOUT);
+        assert_non_null(strstr(reason, "did not answer within"));
+        /* SIGKILL takes effect asynchronously: wait, with a deadline, for the loader's child to go. */
+        int gone = -1;
+        for (int i = 0; i < 300 && gone != 0; i++) {
+                gone = system("! pgrep -f '^sleep 987654$' >/dev/null");
+                if (gone != 0)
+                        usleep(10000);
+        }
+        assert_int_equal(gone, 0);
         assert_int_equal(unlink(script), 0);
         assert_int_equal(rmdir(dir), 0);
 }
