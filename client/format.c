@@ -238,6 +238,15 @@ char *format_sanitize(const char *s) {
         return out;
 }
 
+char *format_check_sanitize(const char *s) {
+        char *out = format_sanitize(s);
+
+        /* '|' is ASCII, never part of a multi-byte UTF-8 sequence: replacing bytes is safe. */
+        for (char *p = out; p && (p = strchr(p, '|')); p++)
+                *p = '!';
+        return out;
+}
+
 size_t format_char_width(const char *s, size_t *ret_len) {
         uint32_t cp;
         size_t len = format_utf8_decode(s, &cp);
@@ -355,7 +364,8 @@ const char *format_check_status(int code) {
         }
 }
 
-int format_check(const Headroom *h, uint32_t warning_percent, uint32_t critical_percent, char **ret_line) {
+int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uint32_t critical_percent,
+                 char **ret_line) {
         _cleanup_free_ char *unit = NULL, *comm = NULL, *level = NULL;
         char *line;
         int code, r;
@@ -376,13 +386,16 @@ int format_check(const Headroom *h, uint32_t warning_percent, uint32_t critical_
         if (!h->unit || !*h->unit)
                 code = CHECK_UNKNOWN;
 
-        unit = format_sanitize(h->unit ?: "");
-        comm = format_sanitize(h->comm ?: "");
-        level = format_sanitize(h->level ?: "");
+        unit = format_check_sanitize(h->unit ?: "");
+        comm = format_check_sanitize(h->comm ?: "");
+        level = format_check_sanitize(h->level ?: "");
         if (!unit || !comm || !level)
                 return -ENOMEM;
 
-        if (!*unit)
+        /* An empty Units= is a choice, not a wait: "yet" would send the admin waiting for nothing. */
+        if (!*unit && !watching)
+                r = asprintf(&line, "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)");
+        else if (!*unit)
                 r = asprintf(&line, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
         else if (code == CHECK_UNKNOWN)
                 r = asprintf(&line, "MAPGUARD UNKNOWN - %s pid %" PRIu32 " (%s) level '%s', not scanned yet",

@@ -79,6 +79,12 @@ const char *format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
  * reach a terminal raw. Returns NULL when out of memory. */
 char *format_sanitize(const char *s);
 
+/* Returns a copy of s fit for the status text of a `check` line: format_sanitize()'s, and '|' becomes '!'.
+ * Monitoring systems split the line at the first '|' (performance data follows it) and read only its first
+ * line, so a process name such as "java|x=1;2;3" must not forge either; a newline is a control character
+ * and already becomes '?'. Returns NULL when out of memory. */
+char *format_check_sanitize(const char *s);
+
 /* Returns the number of terminal cells the character at s (not at its end) takes, as wcwidth() says in
  * the LC_CTYPE locale (2 for a wide CJK character, 0 for a combining mark; 1 where the locale cannot
  * tell, as in "C", and for a byte that is not valid UTF-8), and its length in bytes in *ret_len. */
@@ -99,8 +105,11 @@ size_t format_columns(const char *columns_env, int fd);
 /* Formats the one-line `check` result with its perfdata, e.g.
  *   MAPGUARD WARNING - a.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom (19%) | ...
  * Returns the plugin exit code (CHECK_*) and the malloc'd line in *ret_line, or -ENOMEM (then *ret_line
- * is untouched). An h with level "unknown" or without a unit gives CHECK_UNKNOWN. */
-int format_check(const Headroom *h, uint32_t warning_percent, uint32_t critical_percent, char **ret_line);
+ * is untouched). An h with level "unknown" or without a unit gives CHECK_UNKNOWN; without a unit, the
+ * line says why: nothing scanned yet when `watching` (WatchedUnits is not empty), else that no unit is
+ * watched at all. Text from h goes through format_check_sanitize(). */
+int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uint32_t critical_percent,
+                 char **ret_line);
 
 /* Returns the plugin status word of a CHECK_* code: "OK", "WARNING", "CRITICAL", "UNKNOWN". */
 const char *format_check_status(int code);

@@ -460,6 +460,8 @@ static int verb_monitor(sd_bus *bus, char **args) {
 /* Reports `check`'s UNKNOWN with the reason. A monitoring system reads the plugin's standard output, so
  * the reason goes there, not to stderr. Returns CHECK_UNKNOWN. */
 static int check_unknown(const char *why) {
+        _cleanup_free_ char *clean = NULL;
+
         if (arg_json) {
                 JsonWriter w;
 
@@ -469,14 +471,18 @@ static int check_unknown(const char *why) {
                 json_key_string(&w, "reason", why);
                 json_end_object(&w);
                 (void) json_writer_finish(&w);
-        } else
-                printf("MAPGUARD UNKNOWN - %s\n", why);
+                return CHECK_UNKNOWN;
+        }
+        /* The reason may quote the daemon or the bus; a '|' or a newline in it must not forge perfdata. */
+        clean = format_check_sanitize(why);
+        printf("MAPGUARD UNKNOWN - %s\n", clean ?: "out of memory");
         return CHECK_UNKNOWN;
 }
 
 static int verb_check(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **watched = NULL;
         _cleanup_free_ char *line = NULL;
         char why[1024];
         Headroom h = {};
@@ -504,7 +510,17 @@ static int verb_check(sd_bus *bus, char **args) {
                 goto unknown;
         }
 
-        code = format_check(&h, warning, critical, &line);
+        /* Without a unit in the answer, WatchedUnits tells "not scanned yet" from "nothing to scan". */
+        if (!*h.unit) {
+                r = sd_bus_get_property_strv(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "WatchedUnits", &error,
+                                             &watched);
+                if (r < 0) {
+                        (void) bus_error_explain("read the watched units", &error, r, why, sizeof(why));
+                        goto unknown;
+                }
+        }
+
+        code = format_check(&h, *h.unit || strv_length(watched) > 0, warning, critical, &line);
         if (code < 0)
                 return code;
 

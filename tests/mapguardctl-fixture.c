@@ -59,12 +59,14 @@ static int method_get_headroom(sd_bus_message *m, void *userdata, sd_bus_error *
                 return sd_bus_reply_method_return(m, "susuuus", "ingester.service", 1234, "prometheus", 53000,
                                                   65530, 12530, "warning");
         case SCENARIO_CRITICAL:
-                return sd_bus_reply_method_return(m, "susuuus", "hot.service", 77, "java", 63000, 65530, 2530,
-                                                  "critical");
+                /* Named with prctl(PR_SET_NAME) by its owner, who may write the plugin format's '|'. */
+                return sd_bus_reply_method_return(m, "susuuus", "hot.service", 77, "java|x=1;2;3", 63000, 65530,
+                                                  2530, "critical");
         case SCENARIO_OK:
                 return sd_bus_reply_method_return(m, "susuuus", "u01.service", 101, "nginx", 1001, 65530, 64529,
                                                   "ok");
         default:
+                /* Before the first scan, and always when nothing is watched (SCENARIO_NO_UNITS). */
                 return sd_bus_reply_method_return(m, "susuuus", "", 0, "", 0, 65530, 65530, "unknown");
         }
 }
@@ -172,7 +174,7 @@ static int property_get_watched(sd_bus *bus, const char *path, const char *inter
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(units); i++)
+        for (size_t i = 0; r >= 0 && scenario != SCENARIO_NO_UNITS && i < ELEMENTSOF(units); i++)
                 r = sd_bus_message_append(reply, "s", units[i].unit);
         if (r < 0)
                 return r;

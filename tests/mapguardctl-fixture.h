@@ -23,7 +23,7 @@ typedef enum Scenario {
         SCENARIO_RELOAD_FAILS,  /* Reload() refuses a bad configuration. */
         SCENARIO_LONG_NAME,     /* ListUnits() has a unit named with 240 characters more. */
         SCENARIO_WIDE_NAME,     /* ListUnits() has a unit WIDE_NAME more, of CJK characters. */
-        SCENARIO_NO_UNITS,      /* ListUnits() is empty: Units= matches nothing. */
+        SCENARIO_NO_UNITS,      /* ListUnits() and WatchedUnits are empty: Units= matches nothing. */
 } Scenario;
 
 /* Three CJK characters, two terminal cells each: 14 cells, 11 characters, 20 bytes. */

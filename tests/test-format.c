@@ -246,12 +246,18 @@ static void test_columns_terminal(void **state) {
         close(master);
 }
 
-static void assert_check(const Headroom *h, int expected_code, const char *expected_line) {
+static void assert_check_watching(const Headroom *h, bool watching, int expected_code,
+                                  const char *expected_line) {
         _cleanup_free_ char *line = NULL;
 
-        assert_int_equal(format_check(h, 80, 95, &line), expected_code);
+        assert_int_equal(format_check(h, watching, 80, 95, &line), expected_code);
         assert_non_null(line);
         assert_string_equal(line, expected_line);
+}
+
+/* format_check() as when WatchedUnits is not empty. */
+static void assert_check(const Headroom *h, int expected_code, const char *expected_line) {
+        assert_check_watching(h, true, expected_code, expected_line);
 }
 
 static void test_check(void **state) {
@@ -302,7 +308,18 @@ static void test_check(void **state) {
         h = (Headroom) { .level = "critical" };
         assert_check(&h, CHECK_UNKNOWN, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
 
-        /* The line is one line: a process name cannot add another or fake the perfdata. */
+        /* Nothing watched (an empty Units=, or none of its units loaded): GetHeadroom() answers as before
+         * the first scan, the line says that no scan will change it. */
+        h = (Headroom) { .unit = "", .comm = "", .level = "unknown", .max_map_count = 65530, .headroom = 65530 };
+        assert_check_watching(&h, false, CHECK_UNKNOWN,
+                              "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)");
+        /* A unit in the answer is watched, whatever the caller thought. */
+        h = (Headroom) { .unit = "a.service", .pid = 1, .comm = "x", .level = "unknown" };
+        assert_check_watching(&h, false, CHECK_UNKNOWN,
+                              "MAPGUARD UNKNOWN - a.service pid 1 (x) level 'unknown', not scanned yet");
+
+        /* The line is one line: a process name cannot add another or fake the perfdata, which begins at the
+         * first '|' of the line. */
         h = (Headroom) {
                 .unit = "a.service",
                 .pid = UINT32_MAX,
@@ -313,15 +330,52 @@ static void test_check(void **state) {
                 .level = "critical",
         };
         assert_check(&h, CHECK_CRITICAL,
-                     "MAPGUARD CRITICAL - a.service pid 4294967295 (x?| map_count=0) 4294967295/4294967295 maps, 0 "
+                     "MAPGUARD CRITICAL - a.service pid 4294967295 (x?! map_count=0) 4294967295/4294967295 maps, 0 "
                      "headroom (0%) | map_count=4294967295;3435973836;4080218930;0;4294967295 headroom=0 "
                      "max_map_count=4294967295");
+
+        /* prctl(PR_SET_NAME) lets any user name a process so; every '|' goes, not only the first. */
+        h = (Headroom) {
+                .unit = "pipe.service",
+                .pid = 6792,
+                .comm = "java|x=1;2;3|",
+                .map_count = 64020,
+                .max_map_count = 65530,
+                .headroom = 1510,
+                .level = "critical",
+        };
+        assert_check(&h, CHECK_CRITICAL,
+                     "MAPGUARD CRITICAL - pipe.service pid 6792 (java!x=1;2;3!) 64020/65530 maps, 1510 headroom "
+                     "(2%) | map_count=64020;52424;62253;0;65530 headroom=1510 max_map_count=65530");
+
+        /* Unit names cannot hold '|', nor levels; the line does not rely on it, without perfdata either. */
+        h = (Headroom) { .unit = "a|b.service", .pid = 7, .comm = "c|d", .level = "un|known" };
+        assert_check(&h, CHECK_UNKNOWN,
+                     "MAPGUARD UNKNOWN - a!b.service pid 7 (c!d) level 'un!known', not scanned yet");
 
         assert_string_equal(format_check_status(CHECK_OK), "OK");
         assert_string_equal(format_check_status(CHECK_WARNING), "WARNING");
         assert_string_equal(format_check_status(CHECK_CRITICAL), "CRITICAL");
         assert_string_equal(format_check_status(CHECK_UNKNOWN), "UNKNOWN");
         assert_string_equal(format_check_status(42), "UNKNOWN");
+}
+
+static void test_check_sanitize(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+        a = format_check_sanitize("java|x=1;2;3");
+        assert_string_equal(a, "java!x=1;2;3");
+        b = format_check_sanitize("||\n|\r|\t");
+        assert_string_equal(b, "!!?!?!?");
+        /* Multi-byte characters stay whole; a byte that is not UTF-8 becomes '?' as in format_sanitize(). */
+        c = format_check_sanitize("日本|\xff");
+        assert_string_equal(c, "日本!?");
+        d = format_check_sanitize("");
+        assert_string_equal(d, "");
+        /* The terminal's sanitizing keeps '|': only the plugin line gives it a meaning. */
+        free(a);
+        a = format_sanitize("a|b");
+        assert_string_equal(a, "a|b");
 }
 
 static char *wrapped(const char *text, size_t width, size_t indent) {
@@ -409,6 +463,7 @@ int main(void) {
                 cmocka_unit_test(test_columns),
                 cmocka_unit_test(test_columns_terminal),
                 cmocka_unit_test(test_check),
+                cmocka_unit_test(test_check_sanitize),
                 cmocka_unit_test(test_wrap),
                 cmocka_unit_test(test_cell_width),
         };

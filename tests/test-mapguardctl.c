@@ -214,10 +214,17 @@ static void test_check(void **state) {
                    "\"map_count\":53000,\"max_map_count\":65530,\"headroom\":12530,\"level\":\"warning\","
                    "\"warning_percent\":80,\"critical_percent\":95}\n",
                    NULL);
+        /* The process named itself "java|x=1;2;3": the first '|' of the line still begins the perfdata. */
         server_start(SCENARIO_CRITICAL);
         assert_ctl("check", 2,
-                   "MAPGUARD CRITICAL - hot.service pid 77 (java) 63000/65530 maps, 2530 headroom (3%) | "
+                   "MAPGUARD CRITICAL - hot.service pid 77 (java!x=1;2;3) 63000/65530 maps, 2530 headroom (3%) | "
                    "map_count=63000;52424;62253;0;65530 headroom=2530 max_map_count=65530\n",
+                   NULL);
+        /* JSON has no such syntax: the name is given as it is. */
+        assert_ctl("--json check", 2,
+                   "{\"status\":\"CRITICAL\",\"unit\":\"hot.service\",\"pid\":77,\"comm\":\"java|x=1;2;3\","
+                   "\"map_count\":63000,\"max_map_count\":65530,\"headroom\":2530,\"level\":\"critical\","
+                   "\"warning_percent\":80,\"critical_percent\":95}\n",
                    NULL);
         server_start(SCENARIO_UNKNOWN);
         assert_ctl("check", 3, "MAPGUARD UNKNOWN - no watched process has been scanned yet\n", NULL);
@@ -226,6 +233,7 @@ static void test_check(void **state) {
         server_start(SCENARIO_NO_UNITS);
         assert_ctl("list", 0, "No units watched: no loaded unit matches Units= (see mapguardd.conf(5)).\n", NULL);
         assert_ctl("--no-legend list", 0, "", NULL);
+        assert_ctl("check", 3, "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)\n", NULL);
 }
 
 static void test_recommend_tune(void **state) {
