@@ -658,7 +658,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "apply", no_argument, NULL, ARG_APPLY },
-                /* Hidden, for tests: where tune --apply finds /etc and /proc. */
+                /* Hidden, for tests: where tune finds /etc (and tune --apply /proc). */
                 { "root", required_argument, NULL, ARG_ROOT },
                 {},
         };

@@ -194,6 +194,10 @@ int tune_show(sd_bus *bus, const TuneOptions *options) {
         r = manager_info_get(bus, &info);
         if (r != 0)
                 return r;
+        /* The daemon reads the sysctl.d files once per pass; an admin who just edited one (and runs tune
+         * --apply right after) must not get a target below it, nor be told to lower their file to it. So
+         * the files are read here, now, and everything below (shown, JSON, target) uses that value. */
+        info.tuned_max_map_count = tune_read_tuned(options->root, info.tuned_max_map_count);
         r = call_recommend(bus, &reply, &value, &reason);
         if (r != 0)
                 goto finish;

@@ -8,15 +8,16 @@
 typedef struct TuneOptions {
         bool json;        /* One JSON document instead of text. */
         bool apply;       /* tune: write the sysctl.d file and the live value (caller checked: root). */
-        const char *root; /* tune --apply: where /etc and /proc are (NULL: /). */
+        const char *root; /* tune: where /etc (and for --apply /proc) are (NULL: /). */
         size_t columns;   /* Terminal width to wrap the reason to; 0: no wrapping. */
 } TuneOptions;
 
 /* `recommend`: Recommend()'s value and reason. Returns 0, -errno, or EXIT_NOPERMISSION (printed). */
 int tune_show_recommendation(sd_bus *bus, const TuneOptions *options);
 
-/* `tune`: the recommendation beside MaxMapCount and TunedMaxMapCount; with options->apply, writes
- * max(live, tuned, recommended) to /etc/sysctl.d/90-mapguard-tuned.conf and /proc/sys/vm/max_map_count,
+/* `tune`: the recommendation beside MaxMapCount and the tuned value, read from the sysctl.d files of
+ * options->root as they are now (tune_read_tuned(): TunedMaxMapCount only when they cannot be read); with
+ * options->apply, writes max(live, tuned, recommended) to /etc/sysctl.d/90-mapguard-tuned.conf and /proc/sys/vm/max_map_count,
  * saying what it did, and reads the sysctl.d files back to say which file, if not ours, wins at boot. With
  * options->json the document is printed whenever the file was written. Returns 0, -errno (printed; -EROFS
  * etc. after the file was written), EXIT_FAILURE when another sysctl.d file overrides ours at boot

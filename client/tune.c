@@ -29,6 +29,18 @@ uint32_t tune_target(uint32_t live, uint32_t tuned, uint32_t recommended) {
         return v;
 }
 
+uint32_t tune_read_tuned(const char *root, uint32_t fallback) {
+        unsigned tuned = 0;
+        int r;
+
+        r = limits_read_tuned(root, &tuned, NULL);
+        if (r == -ENOENT || r == -EBADMSG)
+                return 0;
+        if (r < 0)
+                return fallback;
+        return tuned;
+}
+
 int tune_path(const char *root, const char *path, char **ret_path) {
         char *p;
 

@@ -236,11 +236,28 @@ static void test_check(void **state) {
         assert_ctl("check", 3, "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)\n", NULL);
 }
 
+/* Makes tmpdir/name a root for `mapguardctl --root=`, run through sh: `shell` (may be "") runs in it after
+ * the sysctl.d directories are made. Returns its path. */
+static char *make_root(const char *name, const char *shell) {
+        _cleanup_free_ char *cmd = NULL;
+        char *root;
+
+        assert_true(asprintf(&root, "%s/%s", tmpdir, name) >= 0);
+        assert_true(asprintf(&cmd, "mkdir -p '%s/etc/sysctl.d' '%s/usr/lib/sysctl.d' && cd '%s' && true %s", root,
+                             root, root, shell) >= 0);
+        assert_int_equal(system(cmd), 0);
+        return root;
+}
+
+/* What the package installs: usr/lib/sysctl.d/10-mapguard.conf, the daemon fixture's TunedMaxMapCount. */
+#define DEFAULT_SYSCTL " && echo 'vm.max_map_count = 1048576' > usr/lib/sysctl.d/10-mapguard.conf"
+
 static void test_recommend_tune(void **state) {
-        _cleanup_free_ char *out = NULL;
+        _cleanup_free_ char *out = NULL, *root = NULL, *args = NULL;
 
         skip_without_bus();
         server_start(SCENARIO_WARNING);
+        root = make_root("root-show", DEFAULT_SYSCTL);
 
         assert_ctl("recommend", 0,
                    "vm.max_map_count = 262144\n"
@@ -258,7 +275,8 @@ static void test_recommend_tune(void **state) {
                    "{\"value\":262144,\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel "
                    "memory.\"}\n",
                    NULL);
-        assert_ctl("tune", 0,
+        assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
+        assert_ctl(args, 0,
                    "    Live limit: 65530 (vm.max_map_count)\n"
                    "   Tuned limit: 1048576 (sysctl.d)\n"
                    "Recommendation: 262144\n"
@@ -266,7 +284,9 @@ static void test_recommend_tune(void **state) {
                    "      To apply: mapguardctl tune --apply (as root) sets 1048576 now and in "
                    "/etc/sysctl.d/90-mapguard-tuned.conf\n",
                    NULL);
-        assert_ctl("--json tune", 0,
+        free(args);
+        assert_true(asprintf(&args, "--json --root='%s' tune", root) >= 0);
+        assert_ctl(args, 0,
                    "{\"max_map_count\":65530,\"tuned_max_map_count\":1048576,\"value\":262144,"
                    "\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.\","
                    "\"target\":1048576,\"applied\":false,\"file\":null,\"live_updated\":false,"
@@ -286,11 +306,7 @@ static void test_tune_apply(void **state) {
         }
         server_start(SCENARIO_WARNING);
 
-        assert_true(asprintf(&root, "%s/root", tmpdir) >= 0);
-        assert_true(asprintf(&cmd,
-                             "mkdir -p '%s/etc' '%s/proc/sys/vm' && echo 65530 > '%s/proc/sys/vm/max_map_count'",
-                             root, root, root) >= 0);
-        assert_int_equal(system(cmd), 0);
+        root = make_root("root", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm && echo 65530 > proc/sys/vm/max_map_count");
         assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
         assert_int_equal(ctl(args, &out, NULL), 0);
         assert_contains(out, "/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 1048576\n"
@@ -326,32 +342,28 @@ static void test_tune_apply_overridden(void **state) {
         }
         server_start(SCENARIO_WARNING);
 
-        /* Debian's /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf, where Elastic's guide puts the
-         * setting: it sorts after 90-mapguard-tuned.conf and wins at boot. */
-        assert_true(asprintf(&root, "%s/root-overridden", tmpdir) >= 0);
-        assert_true(asprintf(&cmd,
-                             "mkdir -p '%s/etc/sysctl.d' '%s/proc/sys/vm'"
-                             " && echo 65530 > '%s/proc/sys/vm/max_map_count'"
-                             " && echo vm.max_map_count=700000 > '%s/etc/sysctl.conf'"
-                             " && ln -s ../sysctl.conf '%s/etc/sysctl.d/99-sysctl.conf'",
-                             root, root, root, root, root) >= 0);
-        assert_int_equal(system(cmd), 0);
+        /* Debian's /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf, where an older guide put a lower
+         * value: it sorts after 90-mapguard-tuned.conf and wins at boot, below the recommendation. */
+        root = make_root("root-overridden", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
+                                            " && echo 65530 > proc/sys/vm/max_map_count"
+                                            " && echo vm.max_map_count=200000 > etc/sysctl.conf"
+                                            " && ln -s ../sysctl.conf etc/sysctl.d/99-sysctl.conf");
         real_root = realpath(root, NULL);
         assert_non_null(real_root);
 
         assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
         assert_int_equal(ctl(args, &out, &err), 1);
         assert_true(asprintf(&expected,
-                             "Wrote %s/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 1048576\n"
-                             "Raised vm.max_map_count from 65530 to 1048576.\n",
+                             "Wrote %s/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 262144\n"
+                             "Raised vm.max_map_count from 65530 to 262144.\n",
                              root) >= 0);
         assert_string_equal(out, expected);
         free(expected);
         assert_true(asprintf(&expected,
                              "%s/etc/sysctl.d/99-sysctl.conf (a link to %s/etc/sysctl.conf) sets "
-                             "vm.max_map_count = 700000 and is read after %s/etc/sysctl.d/90-mapguard-tuned.conf "
-                             "at boot, so it overrides it: the limit will be 700000, not 1048576. Remove that "
-                             "line from %s/etc/sysctl.conf, or set 1048576 there.\n",
+                             "vm.max_map_count = 200000 and is read after %s/etc/sysctl.d/90-mapguard-tuned.conf "
+                             "at boot, so it overrides it: the limit will be 200000, not 262144. Remove that "
+                             "line from %s/etc/sysctl.conf, or set 262144 there.\n",
                              root, real_root, root, real_root) >= 0);
         assert_string_equal(err, expected);
 
@@ -364,18 +376,86 @@ static void test_tune_apply_overridden(void **state) {
         assert_true(asprintf(&json,
                              "\"file\":\"%s/etc/sysctl.d/90-mapguard-tuned.conf\",\"live_updated\":true,"
                              "\"overridden_by\":{\"file\":\"%s/etc/sysctl.d/99-sysctl.conf\","
-                             "\"link_to\":\"%s/etc/sysctl.conf\",\"value\":700000}}\n",
+                             "\"link_to\":\"%s/etc/sysctl.conf\",\"value\":200000}}\n",
                              root, root, real_root) >= 0);
         assert_contains(out, json);
         assert_contains(err, "overrides it");
 
         /* Fixed as told: the exit code says all is well. */
-        free(cmd);
-        assert_true(asprintf(&cmd, "echo vm.max_map_count=1048576 > '%s/etc/sysctl.conf'", root) >= 0);
+        assert_true(asprintf(&cmd, "echo vm.max_map_count=262144 > '%s/etc/sysctl.conf'", root) >= 0);
         assert_int_equal(system(cmd), 0);
         free(args);
         assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
         assert_ctl(args, 0, NULL, NULL);
+}
+
+/* The daemon reads the sysctl.d files once per pass, so its TunedMaxMapCount may be older than a file the
+ * admin just wrote (here it says 1048576 where 95-es.conf asks for 2097152): tune reads the files itself. */
+static void test_tune_stale_property(void **state) {
+        _cleanup_free_ char *root = NULL, *args = NULL, *out = NULL, *path = NULL, *conf = NULL,
+                            *live = NULL, *expected = NULL;
+
+        skip_without_bus();
+        server_start(SCENARIO_WARNING);
+        root = make_root("root-stale", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
+                                       " && echo 65530 > proc/sys/vm/max_map_count"
+                                       " && echo 'vm.max_map_count = 2097152' > etc/sysctl.d/95-es.conf");
+
+        assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_contains(out, "   Tuned limit: 2097152 (sysctl.d)\n");
+        assert_contains(out, "      To apply: mapguardctl tune --apply (as root) sets 2097152 now");
+        free(args);
+        free(out);
+        assert_true(asprintf(&args, "--json --root='%s' tune", root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_contains(out, "\"tuned_max_map_count\":2097152,");
+        assert_contains(out, "\"target\":2097152,");
+
+        if (geteuid() != 0) {
+                print_message("# tune --apply is root only, and this test runs as uid %u\n", geteuid());
+                return;
+        }
+        /* The largest of live, tuned and recommended, and nobody told to lower their file. */
+        free(args);
+        assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
+        assert_true(asprintf(&expected,
+                             "Wrote %s/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 2097152\n"
+                             "Raised vm.max_map_count from 65530 to 2097152.\n",
+                             root) >= 0);
+        assert_ctl(args, 0, expected, NULL);
+        assert_true(asprintf(&path, "%s/etc/sysctl.d/90-mapguard-tuned.conf", root) >= 0);
+        conf = read_all(path);
+        assert_contains(conf, "sysctl.d files asked for 2097152;");
+        assert_contains(conf, "\nvm.max_map_count = 2097152\n");
+        free(path);
+        assert_true(asprintf(&path, "%s/proc/sys/vm/max_map_count", root) >= 0);
+        live = read_all(path);
+        assert_string_equal(live, "2097152\n");
+}
+
+/* No file sets it (the daemon has not seen them go), or the files cannot be read (the property stands). */
+static void test_tune_tuned_files(void **state) {
+        _cleanup_free_ char *root = NULL, *args = NULL, *out = NULL;
+
+        skip_without_bus();
+        server_start(SCENARIO_WARNING);
+
+        root = make_root("root-unset", "");
+        assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_contains(out, "   Tuned limit: not set in sysctl.d\n");
+        assert_contains(out, "      To apply: mapguardctl tune --apply (as root) sets 262144 now");
+
+        /* run/sysctl.d is a file: the files cannot be merged, TunedMaxMapCount is the best there is. */
+        free(root);
+        free(args);
+        free(out);
+        root = make_root("root-unreadable", " && mkdir -p run && : > run/sysctl.d"
+                                            " && echo 'vm.max_map_count = 2097152' > etc/sysctl.d/95-es.conf");
+        assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_contains(out, "   Tuned limit: 1048576 (sysctl.d)\n");
 }
 
 static void test_tune_apply_json_live_fails(void **state) {
@@ -391,9 +471,7 @@ static void test_tune_apply_json_live_fails(void **state) {
 
         /* No proc/sys/vm/max_map_count to write (as a read-only /proc/sys in a container): the file is
          * written all the same, and the JSON document says so, with live_updated false and exit code 1. */
-        assert_true(asprintf(&root, "%s/root-no-proc", tmpdir) >= 0);
-        assert_true(asprintf(&cmd, "mkdir -p '%s/etc'", root) >= 0);
-        assert_int_equal(system(cmd), 0);
+        root = make_root("root-no-proc", DEFAULT_SYSCTL);
         assert_true(asprintf(&args, "--json --root='%s' tune --apply", root) >= 0);
         assert_int_equal(ctl(args, &out, &err), 1);
         assert_true(asprintf(&expected,
@@ -635,6 +713,8 @@ int main(void) {
                 cmocka_unit_test(test_tune_apply),
                 cmocka_unit_test(test_tune_apply_overridden),
                 cmocka_unit_test(test_tune_apply_json_live_fails),
+                cmocka_unit_test(test_tune_stale_property),
+                cmocka_unit_test(test_tune_tuned_files),
                 cmocka_unit_test(test_rescan_reload),
                 cmocka_unit_test(test_long_name),
                 cmocka_unit_test(test_wide_name),

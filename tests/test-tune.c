@@ -291,6 +291,35 @@ static void test_check_boot(void **state) {
         assert_boot(root, 0, NULL, NULL, 0);
 }
 
+static void test_read_tuned(void **state) {
+        const char *root = *state;
+
+        /* No file sets it: 0, whatever the daemon last said (it may not have seen a file removed). */
+        assert_int_equal(tune_read_tuned(root, 7), 0);
+        write_file(root, "/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        assert_int_equal(tune_read_tuned(root, 7), 1048576);
+        /* A file written a moment ago counts at once: the daemon's property would lag a pass behind. */
+        write_file(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = 2097152\n");
+        assert_int_equal(tune_read_tuned(root, 1048576), 2097152);
+        /* Ours, from an earlier tune --apply, is one of the files: its value is read back like any. */
+        assert_int_equal(tune_write_sysctl_file(root, 3000000, "why", NOW_USEC), 0);
+        assert_int_equal(tune_read_tuned(root, 1048576), 2097152);
+        write_file(root, "/etc/sysctl.d/95-es.conf", "");
+        assert_int_equal(tune_read_tuned(root, 1048576), 3000000);
+        /* A value the kernel refuses sets nothing at boot, as the daemon's 0 says too. */
+        write_file(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = lots\n");
+        assert_int_equal(tune_read_tuned(root, 1048576), 0);
+}
+
+static void test_read_tuned_unreadable(void **state) {
+        const char *root = *state;
+
+        /* /run/sysctl.d is a file, not a directory: the files cannot be read, the daemon's value stands. */
+        write_file(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = 2097152\n");
+        write_file(root, "/run/sysctl.d", "");
+        assert_int_equal(tune_read_tuned(root, 1048576), 1048576);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_target),
@@ -302,6 +331,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_apply_live, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_apply_live_errors, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_check_boot, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_read_tuned, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_read_tuned_unreadable, setup_root, teardown_root),
         };
         /* The header's timestamp is in local time. */
         if (setenv("TZ", "UTC", 1) < 0)
