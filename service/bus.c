@@ -472,14 +472,14 @@ void bus_manager_changed(Manager *m, const char *property) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", property);
 }
 
-void bus_emit_level_changed(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
+void bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old) {
         int r;
 
         if (!m->bus || !m->object_slots[0])
                 return;
-        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LevelChanged", "susssuu", u->name,
+        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LevelChanged", "susssuu", unit,
                                (uint32_t) p->pid, p->comm, level_to_string(old), level_to_string(p->level),
                                p->map_count, m->max_map_count);
         if (r < 0)
-                log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", u->name, (int) p->pid);
+                log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", unit, (int) p->pid);
 }

@@ -22,5 +22,5 @@ void bus_unit_added(Manager *m, WatchedUnit *u);
 void bus_unit_removed(Manager *m, WatchedUnit *u);
 void bus_unit_changed(Manager *m, WatchedUnit *u, const BusUnitSnapshot *changed);
 void bus_manager_changed(Manager *m, const char *property);
-/* LevelChanged for P, which went from OLD to P->level. */
-void bus_emit_level_changed(Manager *m, WatchedUnit *u, const ProcState *p, Level old);
+/* LevelChanged for P of UNIT, which went from OLD to P->level. */
+void bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old);

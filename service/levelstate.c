@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
+#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
 #endif
 
 #include <errno.h>
@@ -16,15 +16,18 @@
 #include "levelstate.h"
 #include "util.h"
 
-/* The first line: what the file is and its format's version. */
-#define LEVEL_STATE_HEADER "mapguardd levels 1\n"
+/* The first line: what the file is and its format's version. Then, one per line:
+ *     below-tuned LIVE TUNED
+ *     process PID START_TIME LEVEL MAP_COUNT UNIT COMM
+ * COMM runs to the end of the line (it may hold spaces). */
+#define LEVEL_STATE_HEADER "mapguardd state 1\n"
 
-int level_state_save(const char *path, const SavedLevel *levels, size_t n) {
+int level_state_save(const char *path, const LevelState *s) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         int fd, r = 0;
 
-        if (!path || (!levels && n > 0))
+        if (!path || !s || (!s->levels && s->n_levels > 0))
                 return -EINVAL;
         if (asprintf(&tmp, "%s.tmp", path) < 0)
                 return -ENOMEM;
@@ -39,9 +42,16 @@ int level_state_save(const char *path, const SavedLevel *levels, size_t n) {
                 return r;
         }
         fputs(LEVEL_STATE_HEADER, f);
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%" PRIi32 " %" PRIu64 " %s\n", (int32_t) levels[i].pid, levels[i].start_time,
-                        level_to_string(levels[i].level) ?: "unknown");
+        if (s->below_tuned_live > 0 || s->below_tuned_tuned > 0)
+                fprintf(f, "below-tuned %u %u\n", s->below_tuned_live, s->below_tuned_tuned);
+        for (size_t i = 0; i < s->n_levels; i++) {
+                const SavedLevel *l = &s->levels[i];
+                char comm[sizeof(l->comm)];
+
+                strcpy_printable(comm, sizeof(comm), l->comm);
+                fprintf(f, "process %" PRIi32 " %" PRIu64 " %s %u %s %s\n", (int32_t) l->pid, l->start_time,
+                        level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-", comm);
+        }
         if (fflush(f) != 0 || ferror(f))
                 r = errno > 0 ? -errno : -EIO;
         if (fclose(TAKE_PTR(f)) != 0 && r == 0)
@@ -58,15 +68,40 @@ static int saved_level_compare(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-int level_state_load(const char *path, SavedLevel **ret, size_t *ret_n) {
+/* One "process ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
+static int parse_process(const char *line, SavedLevel *ret) {
+        char level[16], unit[256];
+        long long pid;
+        unsigned long long start_time;
+        unsigned map_count;
+        int consumed = -1;
+        Level l;
+
+        if (sscanf(line, "%lld %llu %15s %u %255s %n", &pid, &start_time, level, &map_count, unit, &consumed) != 5 ||
+            consumed < 0 || pid <= 0 || pid > INT32_MAX)
+                return -EBADMSG;
+        l = level_from_string(level);
+        if (l < LEVEL_WARNING)
+                return -EBADMSG; /* only warning and critical are kept */
+        if (strlen(line + consumed) >= sizeof(ret->comm))
+                return -EBADMSG;
+        *ret = (SavedLevel) { .pid = (pid_t) pid, .start_time = start_time, .level = l, .map_count = map_count };
+        snprintf(ret->unit, sizeof(ret->unit), "%s", streq(unit, "-") ? "" : unit);
+        snprintf(ret->comm, sizeof(ret->comm), "%s", line + consumed);
+        return 0;
+}
+
+int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) {
         _cleanup_free_ SavedLevel *levels = NULL;
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t len, n = 0, allocated = 0;
+        unsigned line_no = 1, bad_line = 0, live = 0, tuned = 0;
         char *line, *next;
+        bool has_nul;
         int r;
 
-        if (!path || !ret || !ret_n)
+        if (!path || !ret || !ret_bad_line)
                 return -EINVAL;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
@@ -74,49 +109,64 @@ int level_state_load(const char *path, SavedLevel **ret, size_t *ret_n) {
         r = read_fd_all(fd, &buf, &len);
         if (r < 0)
                 return r;
-        if (strlen(buf) != len || strncmp(buf, LEVEL_STATE_HEADER, strlen(LEVEL_STATE_HEADER)) != 0)
+        if (strncmp(buf, LEVEL_STATE_HEADER, strlen(LEVEL_STATE_HEADER)) != 0)
                 return -EBADMSG;
+        has_nul = strlen(buf) != len; /* before the lines are cut apart */
 
         for (line = buf + strlen(LEVEL_STATE_HEADER); *line; line = next) {
-                char level[16];
-                long long pid;
-                unsigned long long start_time;
-                int consumed = 0;
-                Level l;
+                SavedLevel l;
+                int consumed = -1;
 
+                line_no++;
                 next = strchr(line, '\n');
-                if (!next)
-                        return -EBADMSG; /* cut short */
-                *next++ = '\0';
-                if (sscanf(line, "%lld %llu %15s%n", &pid, &start_time, level, &consumed) != 3 ||
-                    line[consumed] != '\0' || pid <= 0 || pid > INT32_MAX)
-                        return -EBADMSG;
-                l = level_from_string(level);
-                if (l < 0)
-                        return -EBADMSG;
-                if (n == allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        SavedLevel *p = reallocarray(levels, a, sizeof(SavedLevel));
+                if (next)
+                        *next++ = '\0';
+                else
+                        next = line + strlen(line); /* a last line without a newline (a hand edit) */
 
-                        if (!p)
-                                return -ENOMEM;
-                        levels = p;
-                        allocated = a;
-                }
-                levels[n++] = (SavedLevel) { .pid = (pid_t) pid, .start_time = start_time, .level = l };
+                if (strncmp(line, "process ", 8) == 0 && parse_process(line + 8, &l) >= 0) {
+                        if (n == allocated) {
+                                size_t a = allocated ? allocated * 2 : 16;
+                                SavedLevel *p = reallocarray(levels, a, sizeof(SavedLevel));
+
+                                if (!p)
+                                        return -ENOMEM;
+                                levels = p;
+                                allocated = a;
+                        }
+                        levels[n++] = l;
+                } else if (sscanf(line, "below-tuned %u %u%n", &live, &tuned, &consumed) == 2 &&
+                           line[consumed] == '\0')
+                        continue;
+                else if (bad_line == 0)
+                        bad_line = line_no;
         }
+
+        /* A NUL byte ended the text early: the line it is on is bad, and what follows is not read. */
+        if (has_nul && bad_line == 0)
+                bad_line = line_no;
 
         if (n > 0)
                 qsort(levels, n, sizeof(SavedLevel), saved_level_compare);
-        *ret = TAKE_PTR(levels);
-        *ret_n = n;
+        *ret = (LevelState) {
+                .levels = TAKE_PTR(levels),
+                .n_levels = n,
+                .below_tuned_live = live,
+                .below_tuned_tuned = tuned,
+        };
+        *ret_bad_line = bad_line;
         return 0;
 }
 
-const SavedLevel *level_state_find(const SavedLevel *levels, size_t n, pid_t pid) {
+void level_state_done(LevelState *s) {
+        free(s->levels);
+        *s = (LevelState) {};
+}
+
+SavedLevel *level_state_find(const LevelState *s, pid_t pid) {
         SavedLevel key = { .pid = pid };
 
-        if (!levels || n == 0)
+        if (!s || !s->levels || s->n_levels == 0)
                 return NULL;
-        return bsearch(&key, levels, n, sizeof(SavedLevel), saved_level_compare);
+        return bsearch(&key, s->levels, s->n_levels, sizeof(SavedLevel), saved_level_compare);
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The levels of processes at warning or critical, kept in a file of the daemon's runtime directory
- * ($RUNTIME_DIRECTORY, kept across restarts by RuntimeDirectoryPreserve=restart), so that a restarted
- * mapguardd knows which processes it already warned about: a restart neither repeats their warning
- * nor misses their recovery. A process is the same only with the same pid and start time. Pure logic:
- * no logging. */
+/* What the daemon keeps in its runtime directory ($RUNTIME_DIRECTORY, kept across restarts by
+ * RuntimeDirectoryPreserve=restart) so that a restarted mapguardd knows what it already announced:
+ * the processes at warning or critical, and the "live limit below the tuned one" pair it logged. A
+ * restart then neither repeats a warning nor misses a recovery, or an exit, in between. A process is
+ * the same only with the same pid and start time. Pure logic: no logging. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,16 +18,30 @@ typedef struct SavedLevel {
         pid_t pid;
         uint64_t start_time; /* /proc/PID/stat field 22 */
         Level level;
+        unsigned map_count;  /* at its last read */
+        char unit[256];      /* its watched unit (systemd's names are at most 255 bytes) */
+        char comm[16];       /* printable: no control characters */
+        bool matched;        /* not saved: the new instance found it again */
 } SavedLevel;
 
-/* Writes the N entries of LEVELS to PATH, replacing it at once (PATH.tmp, then rename()). Returns 0 or
- * -errno. */
-int level_state_save(const char *path, const SavedLevel *levels, size_t n);
+typedef struct LevelState {
+        SavedLevel *levels; /* sorted by pid */
+        size_t n_levels;
+        /* The (live, tuned) pair of the last "live limit below the tuned one" entry; 0, 0 for none. */
+        unsigned below_tuned_live, below_tuned_tuned;
+} LevelState;
 
-/* Reads PATH into a malloc'd array sorted by pid (NULL when empty). Returns 0; -ENOENT when there is
- * no file; -EBADMSG when it is not such a file or a line is garbled (the whole file is then not to be
- * trusted); other -errno. Out-parameters untouched on failure. */
-int level_state_load(const char *path, SavedLevel **ret, size_t *ret_n);
+/* Writes S to PATH, replacing it at once (PATH.tmp, then rename()). The levels need not be sorted.
+ * Returns 0 or -errno. */
+int level_state_save(const char *path, const LevelState *s);
 
-/* The entry of PID in LEVELS (sorted, N entries), NULL when none. */
-const SavedLevel *level_state_find(const SavedLevel *levels, size_t n, pid_t pid);
+/* Reads PATH into *RET (levels sorted by pid). A line that cannot be parsed is skipped, each entry
+ * stands on its own: the first such line's number is in *RET_BAD_LINE (0 when all were good).
+ * Returns 0; -ENOENT when there is no file; -EBADMSG when it is not such a file (another first line);
+ * other -errno. Out-parameters untouched on failure. */
+int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line);
+
+void level_state_done(LevelState *s);
+
+/* The entry of PID in S, NULL when none. */
+SavedLevel *level_state_find(const LevelState *s, pid_t pid);

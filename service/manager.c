@@ -265,18 +265,19 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
  * first directory when there are several): the processes it had warned about. */
 static void manager_load_levels(Manager *m) {
         const char *dir = getenv("RUNTIME_DIRECTORY");
+        unsigned bad_line = 0;
         size_t l;
         int r;
 
         if (!dir || dir[0] != '/')
                 return;
         l = strcspn(dir, ":");
-        if (asprintf(&m->levels_path, "%.*s/levels", (int) l, dir) < 0) {
+        if (asprintf(&m->levels_path, "%.*s/state", (int) l, dir) < 0) {
                 m->levels_path = NULL;
                 log_warning_errno(-ENOMEM, "Levels will not be kept across a restart: %m");
                 return;
         }
-        r = level_state_load(m->levels_path, &m->saved_levels, &m->n_saved_levels);
+        r = level_state_load(m->levels_path, &m->saved, &bad_line);
         if (r == -ENOENT)
                 return;
         if (r < 0) {
@@ -284,7 +285,12 @@ static void manager_load_levels(Manager *m) {
                                   m->levels_path);
                 return;
         }
-        log_debug("%zu processes at warning or critical before the restart, from %s.", m->n_saved_levels,
+        if (bad_line > 0)
+                log_warning("%s:%u: cannot parse this line, skipped it (and any other bad one).", m->levels_path,
+                            bad_line);
+        m->below_tuned_logged_live = m->saved.below_tuned_live;
+        m->below_tuned_logged_tuned = m->saved.below_tuned_tuned;
+        log_debug("%zu processes at warning or critical before the restart, from %s.", m->saved.n_levels,
                   m->levels_path);
 }
 
@@ -385,7 +391,7 @@ Manager *manager_free(Manager *m) {
 
         config_free(m->config);
         free(m->levels_path);
-        free(m->saved_levels);
+        level_state_done(&m->saved);
         free(m->root);
         free(m->config_dir);
         free(m->hierarchy);

@@ -83,12 +83,11 @@ struct Manager {
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         bool watching_systemd;        /* subscribed to systemd's signals */
 
-        /* The levels kept across restarts (levelstate.h): the file, NULL without $RUNTIME_DIRECTORY;
-         * what the previous instance left, until the first full pass has used it; and whether a
-         * level changed since the file was written. */
+        /* What is kept across restarts (levelstate.h): the file, NULL without $RUNTIME_DIRECTORY;
+         * what the previous instance left, until the first full pass has used it; and whether
+         * something kept changed since the file was written. */
         char *levels_path;
-        SavedLevel *saved_levels;
-        size_t n_saved_levels;
+        LevelState saved;
         bool levels_dirty;
         int levels_error; /* the last error writing the file, logged when it changes */
 };

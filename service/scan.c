@@ -113,7 +113,7 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
         r = journal_level_changed(&jp);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name, (int) p->pid);
-        bus_emit_level_changed(m, u, p, old);
+        bus_emit_level_changed(m, u->name, p, old);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
@@ -205,7 +205,7 @@ void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const c
                  level_to_string(p->level), p->map_count);
         ProcState gone = *p;
         gone.level = LEVEL_UNKNOWN;
-        bus_emit_level_changed(m, u, &gone, p->level);
+        bus_emit_level_changed(m, u->name, &gone, p->level);
 }
 
 /* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
@@ -242,10 +242,13 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
                 *p = *old;
         else {
                 /* New to us, but maybe not to the instance before a restart: its level goes on. */
-                const SavedLevel *saved = level_state_find(m->saved_levels, m->n_saved_levels, pid);
+                SavedLevel *saved = level_state_find(&m->saved, pid);
 
-                *p = (ProcState) { .level = saved && saved->start_time == s.start_time ? saved->level
-                                                                                       : LEVEL_UNKNOWN };
+                *p = (ProcState) { .level = LEVEL_UNKNOWN };
+                if (saved && saved->start_time == s.start_time) {
+                        p->level = saved->level;
+                        saved->matched = true;
+                }
         }
         p->pid = pid;
         p->start_time = s.start_time;
@@ -392,6 +395,7 @@ static bool manager_read_limits(Manager *m, bool full) {
                                 log_warning_errno(r, "Failed to write the journal entry for the tuned limit: %m");
                         m->below_tuned_logged_live = m->max_map_count;
                         m->below_tuned_logged_tuned = tuned;
+                        m->levels_dirty = true; /* kept, so that a restart does not log it again */
                 }
         }
         return changed;
@@ -423,15 +427,46 @@ void manager_save_levels(Manager *m) {
                                 levels = l;
                                 allocated = a;
                         }
-                        levels[n++] = (SavedLevel) { .pid = p->pid, .start_time = p->start_time, .level = p->level };
+                        levels[n] = (SavedLevel) { .pid = p->pid, .start_time = p->start_time, .level = p->level,
+                                                   .map_count = p->map_count };
+                        snprintf(levels[n].unit, sizeof(levels[n].unit), "%s", m->units[i]->name);
+                        memcpy(levels[n].comm, p->comm, sizeof(levels[n].comm));
+                        n++;
                 }
 
-        r = level_state_save(m->levels_path, levels, n);
+        r = level_state_save(m->levels_path, &(LevelState) {
+                .levels = levels,
+                .n_levels = n,
+                .below_tuned_live = m->below_tuned_logged_live,
+                .below_tuned_tuned = m->below_tuned_logged_tuned,
+        });
         /* Said when the error changes, not on every pass. */
         if (r < 0 && r != m->levels_error)
                 log_warning_errno(r, "Failed to write %s, a restart will announce levels again: %m", m->levels_path);
         m->levels_error = r < 0 ? r : 0;
         m->levels_dirty = r < 0;
+}
+
+/* After the first full pass of a restarted daemon: a process the previous instance had at warning or
+ * critical that is not there any more (it exited, its pid went to another process, its unit is no
+ * longer watched) left that level while nobody watched. Said as for a process that goes while we
+ * watch (manager_notify_gone()): clients that track levels learn it. */
+static void manager_report_unmatched(Manager *m) {
+        for (size_t i = 0; i < m->saved.n_levels; i++) {
+                const SavedLevel *l = &m->saved.levels[i];
+                ProcState gone = { .pid = l->pid, .level = LEVEL_UNKNOWN, .map_count = l->map_count };
+                char comm[64];
+
+                if (l->matched)
+                        continue;
+                memcpy(gone.comm, l->comm, sizeof(gone.comm));
+                strcpy_printable(comm, sizeof(comm), l->comm);
+                log_info("%s: process %d (%s) is gone, or no longer watched, since mapguardd restarted; it was "
+                         "at %s with %u memory maps.", l->unit, (int) l->pid, comm, level_to_string(l->level),
+                         l->map_count);
+                bus_emit_level_changed(m, l->unit, &gone, l->level);
+                m->levels_dirty = true;
+        }
 }
 
 int manager_scan(Manager *m, bool force_all) {
@@ -474,13 +509,13 @@ int manager_scan(Manager *m, bool force_all) {
 
         m->last_scan_usec = now_usec(CLOCK_REALTIME);
 
+        /* A full pass has read every process the previous instance knew that is still there. */
+        if (full && m->saved.n_levels > 0)
+                manager_report_unmatched(m);
+        if (full)
+                level_state_done(&m->saved);
         if (m->levels_dirty)
                 manager_save_levels(m);
-        /* A full pass has read every process the previous instance knew that is still there. */
-        if (full) {
-                free(TAKE_PTR(m->saved_levels));
-                m->n_saved_levels = 0;
-        }
 
         /* Re-armed whatever happened above: a pass that failed is tried again, never the last one. */
         if (m->scan_timer) {

@@ -242,7 +242,7 @@ static void warn_1002(Fixture *f, sd_bus_slot **slot, Seen *seen) {
         assert_string_equal(seen->new_level, "warning");
 }
 
-/* The runtime directory of the levels file (levelstate.h), for the restart test. */
+/* The runtime directory of the state file (levelstate.h), for the restart test. */
 static char runtime_dir[] = "/tmp/mapguard-test-run-XXXXXX";
 
 static int setup_runtime_dir(void **state) {
@@ -287,23 +287,25 @@ static void test_restart_keeps_levels(void **state) {
         Fixture *f = *state;
         sd_bus_slot *slot = NULL;
         Seen seen = {};
-        char path[256], buf[256] = "";
+        char path[256], buf[512] = "";
         FILE *fp;
 
         warn_1002(f, &slot, &seen);
 
-        /* The file names it: pid, start time, level. */
-        snprintf(path, sizeof(path), "%s/levels", runtime_dir);
+        /* The file names it (pid, start time, level, count, unit, comm), and the limit entry logged. */
+        snprintf(path, sizeof(path), "%s/state", runtime_dir);
         fp = fopen(path, "re");
         assert_non_null(fp);
         assert_true(fread(buf, 1, sizeof(buf) - 1, fp) > 0);
         fclose(fp);
-        assert_non_null(strstr(buf, "\n1002 600 warning\n"));
+        assert_non_null(strstr(buf, "\nprocess 1002 600 warning 850 " UNIT_A " ingester\n"));
+        assert_non_null(strstr(buf, "\nbelow-tuned 1000 1048576\n"));
 
         /* Restarted with 1002 still at warning: nothing to say. */
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 0);
         assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
+        assert_int_equal(f->m->below_tuned_logged_tuned, 1048576);
 
         /* It recovered while the daemon was down: the new instance says so. */
         fake_process(f->root, 1002, "ingester", 1000, 700, 600);
@@ -312,23 +314,45 @@ static void test_restart_keeps_levels(void **state) {
         assert_string_equal(seen.old_level, "warning");
         assert_string_equal(seen.new_level, "ok");
 
-        /* Another process under the same pid (another start time) is new: its warning is given. */
+        /* Another process under the same pid (another start time): its own warning is given, and the
+         * one that was at warning is said to be gone. */
         fake_process(f->root, 1002, "ingester", 1000, 850, 600);
         assert_int_equal(manager_scan(f->m, true), 0);
         fake_process(f->root, 1002, "newcomer", 1000, 960, 650);
         restart(f, &seen, &slot);
-        assert_int_equal(seen.level_changed, 1);
-        assert_string_equal(seen.old_level, "unknown");
-        assert_string_equal(seen.new_level, "critical");
+        assert_int_equal(seen.level_changed, 2);
+        assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_CRITICAL);
+        assert_int_equal(seen.pid, 1002);
+        assert_string_equal(seen.old_level, "warning");
+        assert_string_equal(seen.new_level, "unknown");
 
-        /* A garbled file is ignored, not trusted: levels are announced afresh. */
+        /* It exits while the daemon is down: gone, from critical. */
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        restart(f, &seen, &slot);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(seen.pid, 1002);
+        assert_string_equal(seen.old_level, "critical");
+        assert_string_equal(seen.new_level, "unknown");
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+
+        /* A bad line is skipped, the others kept: 1002 goes on at critical, nothing to say. */
         fp = fopen(path, "we");
         assert_non_null(fp);
-        fputs("mapguardd levels 1\n1002 650 critical\n1003 garbage\n", fp);
+        fputs("mapguardd state 1\nprocess 1003 garbage\nprocess 1002 650 critical 960 " UNIT_A " newcomer\n", fp);
+        fclose(fp);
+        restart(f, &seen, &slot);
+        assert_int_equal(seen.level_changed, 0);
+
+        /* Not our file: announced afresh. */
+        fp = fopen(path, "we");
+        assert_non_null(fp);
+        fputs("something else\nprocess 1002 650 critical 960 " UNIT_A " newcomer\n", fp);
         fclose(fp);
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 1);
         assert_string_equal(seen.old_level, "unknown");
+        assert_string_equal(seen.new_level, "critical");
         sd_bus_slot_unref(slot);
 }
 

@@ -168,85 +168,131 @@ static void write_text(const char *path, const char *text) {
 
 static void test_state_round_trip(void **state) {
         char dir[] = "/tmp/mapguard-test-levels-XXXXXX", path[64], tmp[64];
-        const SavedLevel in[] = {
-                { .pid = 4000, .start_time = 77, .level = LEVEL_CRITICAL },
-                { .pid = 12, .start_time = UINT64_MAX, .level = LEVEL_WARNING },
-                { .pid = INT32_MAX, .start_time = 0, .level = LEVEL_WARNING },
+        SavedLevel in[] = {
+                { .pid = 4000, .start_time = 77, .level = LEVEL_CRITICAL, .map_count = 64000,
+                  .unit = "ingester@a\\x2db.service", .comm = "java" },
+                { .pid = 12, .start_time = UINT64_MAX, .level = LEVEL_WARNING, .map_count = 53000,
+                  .unit = "es.service", .comm = "a b (c)" },
+                { .pid = INT32_MAX, .start_time = 0, .level = LEVEL_WARNING, .map_count = 0, .unit = "",
+                  .comm = "" },
         };
-        SavedLevel *out = NULL;
+        LevelState out = {}, empty = { .below_tuned_live = 7 };
+        unsigned bad_line = 42;
         struct stat st;
-        size_t n = 42;
 
         assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/levels", dir);
-        snprintf(tmp, sizeof(tmp), "%s/levels.tmp", dir);
-        assert_int_equal(level_state_load(path, &out, &n), -ENOENT);
-        assert_int_equal(n, 42);
+        snprintf(path, sizeof(path), "%s/state", dir);
+        snprintf(tmp, sizeof(tmp), "%s/state.tmp", dir);
+        assert_int_equal(level_state_load(path, &out, &bad_line), -ENOENT);
+        assert_int_equal(bad_line, 42);
 
-        assert_int_equal(level_state_save(path, in, ELEMENTSOF(in)), 0);
+        assert_int_equal(level_state_save(path, &(LevelState) { .levels = in, .n_levels = ELEMENTSOF(in),
+                                                                .below_tuned_live = 65530,
+                                                                .below_tuned_tuned = 1048576 }),
+                         0);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0600);
         assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
-        assert_int_equal(level_state_load(path, &out, &n), 0);
-        assert_int_equal(n, 3);
-        /* Sorted by pid, for level_state_find(). */
-        assert_int_equal(out[0].pid, 12);
-        assert_int_equal(out[0].start_time, UINT64_MAX);
-        assert_int_equal(out[1].pid, 4000);
-        assert_int_equal(out[1].level, LEVEL_CRITICAL);
-        assert_int_equal(out[2].pid, INT32_MAX);
-        assert_ptr_equal(level_state_find(out, n, 4000), &out[1]);
-        assert_null(level_state_find(out, n, 4001));
-        assert_null(level_state_find(NULL, 0, 4000));
-        free(out);
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(bad_line, 0);
+        assert_int_equal(out.n_levels, 3);
+        assert_int_equal(out.below_tuned_live, 65530);
+        assert_int_equal(out.below_tuned_tuned, 1048576);
+        /* Sorted by pid, for level_state_find(); every field back, spaces in comm too. */
+        assert_int_equal(out.levels[0].pid, 12);
+        assert_int_equal(out.levels[0].start_time, UINT64_MAX);
+        assert_string_equal(out.levels[0].comm, "a b (c)");
+        assert_int_equal(out.levels[1].pid, 4000);
+        assert_int_equal(out.levels[1].level, LEVEL_CRITICAL);
+        assert_int_equal(out.levels[1].map_count, 64000);
+        assert_string_equal(out.levels[1].unit, "ingester@a\\x2db.service");
+        assert_string_equal(out.levels[1].comm, "java");
+        assert_false(out.levels[1].matched);
+        assert_int_equal(out.levels[2].pid, INT32_MAX);
+        assert_string_equal(out.levels[2].unit, "");
+        assert_string_equal(out.levels[2].comm, "");
+        assert_ptr_equal(level_state_find(&out, 4000), &out.levels[1]);
+        assert_null(level_state_find(&out, 4001));
+        assert_null(level_state_find(NULL, 4000));
+        level_state_done(&out);
+        assert_null(out.levels);
 
-        /* Nothing at warning: an empty list, read back as none. */
-        assert_int_equal(level_state_save(path, NULL, 0), 0);
-        out = (SavedLevel *) path;
-        assert_int_equal(level_state_load(path, &out, &n), 0);
-        assert_int_equal(n, 0);
-        assert_null(out);
+        /* Nothing at warning: read back as none. */
+        assert_int_equal(level_state_save(path, &empty), 0);
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(out.n_levels, 0);
+        assert_null(out.levels);
+        assert_int_equal(out.below_tuned_live, 7);
+        assert_int_equal(out.below_tuned_tuned, 0);
 
         assert_int_equal(unlink(path), 0);
         assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_state_garbage(void **state) {
+        /* Not such a file at all: nothing of it is used. */
+        static const char *const foreign[] = { "", "something else\nprocess 12 77 warning 1 a.service x\n",
+                                               "mapguardd state 2\nprocess 12 77 warning 1 a.service x\n" };
+        /* Bad lines: skipped one by one, the good ones kept. */
         static const char *const bad[] = {
-                "",
-                "something else\n12 77 warning\n",
-                "mapguardd levels 2\n12 77 warning\n",
-                "mapguardd levels 1\n12 77 warning",      /* cut short */
-                "mapguardd levels 1\n12 77 alarm\n",
-                "mapguardd levels 1\n0 77 warning\n",
-                "mapguardd levels 1\n-3 77 warning\n",
-                "mapguardd levels 1\n2147483648 77 warning\n",
-                "mapguardd levels 1\n12 seventy warning\n",
-                "mapguardd levels 1\n12 77 warning extra\n",
-                "mapguardd levels 1\n12 77\n",
+                "process 12 77 alarm 1 a.service x",
+                "process 12 77 ok 1 a.service x", /* only warning and critical are kept */
+                "process 0 77 warning 1 a.service x",
+                "process -3 77 warning 1 a.service x",
+                "process 2147483648 77 warning 1 a.service x",
+                "process 12 seventy warning 1 a.service x",
+                "process 12 77 warning 1",
+                "process 12 77 warning 1 a.service 0123456789abcdefX",
+                "below-tuned 1",
+                "below-tuned 1 2 3",
+                "hello",
         };
-        char dir[] = "/tmp/mapguard-test-levels-XXXXXX", path[64];
-        SavedLevel *out = (SavedLevel *) dir;
-        size_t n = 42;
+        char dir[] = "/tmp/mapguard-test-levels-XXXXXX", path[64], text[256];
+        LevelState out = { .n_levels = 42 };
+        unsigned bad_line = 42;
 
         assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/levels", dir);
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                write_text(path, bad[i]);
-                assert_int_equal(level_state_load(path, &out, &n), -EBADMSG);
+        snprintf(path, sizeof(path), "%s/state", dir);
+        for (size_t i = 0; i < ELEMENTSOF(foreign); i++) {
+                write_text(path, foreign[i]);
+                assert_int_equal(level_state_load(path, &out, &bad_line), -EBADMSG);
         }
-        assert_ptr_equal(out, (SavedLevel *) dir);
-        assert_int_equal(n, 42);
-        /* A NUL byte inside is garbage too. */
+        assert_int_equal(out.n_levels, 42);
+        assert_int_equal(bad_line, 42);
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(text, sizeof(text), "mapguardd state 1\nprocess 5 9 warning 100 a.service ok\n%s\n"
+                         "process 6 9 critical 200 b.service fine\n", bad[i]);
+                write_text(path, text);
+                assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+                assert_int_equal(bad_line, 3);
+                assert_int_equal(out.n_levels, 2);
+                assert_int_equal(out.levels[1].level, LEVEL_CRITICAL);
+                level_state_done(&out);
+        }
+
+        /* A last line without a newline (a hand edit) is fine. */
+        write_text(path, "mapguardd state 1\nprocess 5 9 warning 100 a.service ok");
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(bad_line, 0);
+        assert_int_equal(out.n_levels, 1);
+        assert_string_equal(out.levels[0].comm, "ok");
+        level_state_done(&out);
+
+        /* A NUL byte: the text ends there, and its line is reported. */
         FILE *f = fopen(path, "we");
         assert_non_null(f);
-        assert_int_equal(fwrite("mapguardd levels 1\n12\0 77 warning\n", 1, 35, f), 35);
+        assert_int_equal(fwrite("mapguardd state 1\nprocess 5 9 warning 100 a.service ok\nproc\0ess", 1, 62, f), 62);
         assert_int_equal(fclose(f), 0);
-        assert_int_equal(level_state_load(path, &out, &n), -EBADMSG);
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(out.n_levels, 1);
+        assert_int_equal(bad_line, 3);
+        level_state_done(&out);
+
         /* Not followed through a symlink. */
         assert_int_equal(unlink(path), 0);
         assert_int_equal(symlink("/etc/hostname", path), 0);
-        assert_int_equal(level_state_load(path, &out, &n), -ELOOP);
+        assert_int_equal(level_state_load(path, &out, &bad_line), -ELOOP);
         assert_int_equal(unlink(path), 0);
         assert_int_equal(rmdir(dir), 0);
 }

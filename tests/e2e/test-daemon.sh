@@ -105,7 +105,8 @@ tap_is "and no second warning entry" \
         "$(e2e_run journalctl -u grow.service -o export MESSAGE_ID=$WARNING_ID | grep -c '^MAPGUARD_PID=')" 1
 
 # A restart of mapguardd itself (an upgrade, Restart=on-failure): the level is kept in /run/mapguard.
-tap_ok "the level is kept in /run/mapguard/levels" e2e_run grep -q "^$PID [0-9]* warning\$" /run/mapguard/levels
+tap_ok "the level is kept in /run/mapguard/state" \
+        e2e_run grep -q "^process $PID [0-9]* warning [0-9]* grow.service vmagrow\$" /run/mapguard/state
 e2e_run systemctl restart mapguardd
 tap_ok "after a restart the unit is at warning again" e2e_run sh -c \
         "busctl call ${DEST[*]} ListUnits | grep -q '\"grow.service\" \"/org/mapguard1/unit/grow_2eservice\" \"warning\"'"
