@@ -37,7 +37,8 @@ typedef struct BpfTaskCount {
  * why: -EOPNOTSUPP when mapguard was built without BPF support, the kernel has no BTF
  * (/sys/kernel/btf/vmlinux) or is too old for BPF task iterators; -EPERM when not permitted (needs
  * CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); the -errno of execve() when the loader cannot be run;
- * -EIO when it died without an answer (the reason names the signal); another -errno, with
+ * -EIO when it died without an answer (the reason names the signal); -ETIMEDOUT when it did not
+ * answer within 5 s (it is killed, with its process group); another -errno, with
  * libbpf's first warning, when loading failed otherwise. *ret_reason is set only on failure (and
  * left untouched when allocating it fails too). libbpf's own output is silenced while loading. The
  * counter reports pids as seen in the pid namespace of the caller (the loader reads
