@@ -19,7 +19,7 @@ WARN_AT=52424
 CRIT_AT=62253
 
 e2e_boot
-tap_plan 52
+tap_plan 53
 
 # Default thresholds (80/95 %), every unit watched; scan every second so levels follow quickly.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Scan]
@@ -167,12 +167,14 @@ tap_ok "pid --json counts on demand: the kernel's count" json_ok "d == {'pid': $
 # --- critical, and back ----------------------------------------------------------------------------
 
 e2e_run systemctl stop grow.service
+# Its name, the executable's, is chosen by its owner: one with the plugin format's '|' in it.
+e2e_run cp /usr/local/bin/vmagrow '/usr/local/bin/java|x=1;2;3'
 tap_ok "a unit growing to 63000 maps (96 %) starts" \
-        e2e_run systemd-run --quiet --unit=grow-crit.service --property=Type=exec /usr/local/bin/vmagrow 63000
+        e2e_run systemd-run --quiet --unit=grow-crit.service --property=Type=exec '/usr/local/bin/java|x=1;2;3' 63000
 PID2=$(main_pid grow-crit.service)
 tap_ok "check exits 2 (CRITICAL)" e2e_wait_for "check CRITICAL" 30 check_exit 2
-tap_ok "check names it" e2e_run sh -c \
-        "mapguardctl check | grep -q '^MAPGUARD CRITICAL - grow-crit.service pid $PID2 (vmagrow) '"
+tap_ok "check names it, its '|' shown as '!': the perfdata begins at the first '|'" e2e_run sh -c \
+        "mapguardctl check | grep -q '^MAPGUARD CRITICAL - grow-crit.service pid $PID2 (java!x=1;2;3) [^|]* | map_count=6'"
 e2e_run systemctl kill -s SIGUSR1 grow-crit.service
 tap_ok "check exits 0 again once it freed its maps" e2e_wait_for "check OK again" 30 check_exit 0
 
@@ -302,6 +304,8 @@ Units=
 Units=nothing-matches-this-*.service"
 e2e_run mapguardctl reload
 tap_ok "check exits 3 (UNKNOWN) when nothing is watched" e2e_wait_for "check UNKNOWN" 30 check_exit 3
+tap_ok "check says no unit is watched, not that one is to be scanned" e2e_run sh -c \
+        "mapguardctl check | grep -qx 'MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)'"
 
 # A configuration with errors: reload keeps the old one and passes on the daemon's reason (file, line,
 # what is wrong), exit 1 -- not "access denied", though sd-bus maps the error's name to EACCES.
