@@ -84,31 +84,67 @@ typedef struct TuneResult {
         TuneBoot boot;
 } TuneResult;
 
-/* Says on stderr that another sysctl.d file decides vm.max_map_count at boot, and how to fix it. */
-static void log_overridden(const TuneBoot *boot, const char *file, uint32_t target) {
+/* Returns the sentences that say another sysctl.d file decides vm.max_map_count at boot, and how to fix
+ * it: once tune --apply wrote target to file (`written`), or in the preview, before anything is written.
+ * NULL when out of memory. */
+static char *overridden_text(const TuneBoot *boot, const char *file, uint32_t target, bool written) {
         const char *edit = boot->target ?: boot->source;
-        _cleanup_free_ char *link = NULL;
+        _cleanup_free_ char *link = NULL, *sets = NULL, *outcome = NULL;
+        char *text;
 
         if (!boot->source) {
                 /* limits_read_tuned() names the file whenever ours was read; here it was not. */
-                fprintf(stderr, "The sysctl.d files do not set vm.max_map_count at boot although %s does. "
-                        "Check: systemd-analyze cat-config sysctl.d\n", file);
-                return;
+                if (asprintf(&text,
+                             "The sysctl.d files do not set vm.max_map_count at boot although %s does. "
+                             "Check: systemd-analyze cat-config sysctl.d",
+                             file) < 0)
+                        return NULL;
+                return text;
         }
-        if (boot->target && asprintf(&link, " (a link to %s)", boot->target) < 0)
+        /* asprintf() leaves the pointer undefined on failure: reset it for the cleanup. */
+        if (boot->target && asprintf(&link, " (a link to %s)", boot->target) < 0) {
                 link = NULL;
-        if (boot->valid)
-                fprintf(stderr,
-                        "%s%s sets vm.max_map_count = %" PRIu32 " and is read after %s at boot, so it "
-                        "overrides it: the limit will be %" PRIu32 ", not %" PRIu32 ". Remove that line "
-                        "from %s, or set %" PRIu32 " there.\n",
-                        boot->source, link ?: "", boot->value, file, boot->value, target, edit, target);
+                return NULL;
+        }
+        if (boot->valid) {
+                if (asprintf(&sets, "= %" PRIu32, boot->value) < 0) {
+                        sets = NULL;
+                        return NULL;
+                }
+                if (asprintf(&outcome,
+                             written ? "the limit will be %" PRIu32 ", not %" PRIu32
+                                     : "--apply alone would not last past a reboot, the limit would then be "
+                                       "%" PRIu32 ", not %" PRIu32,
+                             boot->value, target) < 0) {
+                        outcome = NULL;
+                        return NULL;
+                }
+        } else {
+                sets = strdup("to a value the kernel refuses");
+                outcome = strdup(written ? "the setting fails and the kernel's default stays"
+                                         : "--apply alone would not last past a reboot, the setting would "
+                                           "fail and the kernel's default stay");
+                if (!sets || !outcome)
+                        return NULL;
+        }
+        if (asprintf(&text,
+                     "%s%s sets vm.max_map_count %s and is read after %s at boot, so it %s: %s. Remove that "
+                     "line from %s, or set %" PRIu32 " there.",
+                     boot->source, link ?: "", sets, file, written ? "overrides it" : "would override it",
+                     outcome, edit, target) < 0)
+                return NULL;
+        return text;
+}
+
+/* Says on stderr that another sysctl.d file decides vm.max_map_count at boot, and how to fix it. */
+static void log_overridden(const TuneBoot *boot, const char *file, uint32_t target) {
+        _cleanup_free_ char *text = overridden_text(boot, file, target, true);
+
+        if (!text)
+                fprintf(stderr, "Another sysctl.d file overrides %s at boot. "
+                        "Check: systemd-analyze cat-config sysctl.d\n", file);
         else
-                fprintf(stderr,
-                        "%s%s sets vm.max_map_count to a value the kernel refuses and is read after %s "
-                        "at boot, so it overrides it: the setting fails and the kernel's default stays. "
-                        "Remove that line from %s, or set %" PRIu32 " there.\n",
-                        boot->source, link ?: "", file, edit, target);
+                fprintf(stderr, "%s\n", text);
 }
 
 /* Writes the sysctl.d file, reads the sysctl.d files back as the boot will, and writes the live value.
@@ -144,7 +180,7 @@ static int tune_apply(const TuneOptions *options, uint32_t target, const Manager
 
         /* A file whose name sorts later (Debian's 99-sysctl.conf, the /etc/sysctl.conf that guides tell
          * users to edit) wins at boot: writing ours is not enough, the user must hear of it. */
-        r_boot = tune_check_boot(options->root, target, &res->boot);
+        r_boot = tune_check_boot(options->root, target, true, &res->boot);
         if (r_boot < 0)
                 fprintf(stderr, "Failed to read the sysctl.d files back: %s\n", strerror(-r_boot));
         res->overridden = r_boot > 0;
@@ -208,6 +244,17 @@ int tune_show(sd_bus *bus, const TuneOptions *options) {
                 /* Once the file is written, the JSON document says so even when a later step failed. */
                 if (r != 0 && !(options->json && res.file_written))
                         goto finish;
+        } else {
+                /* The preview writes nothing, but must not promise what --apply cannot keep: a file read
+                 * after ours would undo it at the next boot, and the admin is to hear it before applying.
+                 * The preview only informs, so its exit code stays 0 either way. */
+                int k = tune_check_boot(options->root, target, false, &res.boot);
+                if (k < 0)
+                        fprintf(stderr,
+                                "Failed to read the sysctl.d files, cannot tell whether one overrides %s at "
+                                "boot: %s\n",
+                                TUNE_SYSCTL_FILE, strerror(-k));
+                res.overridden = k > 0;
         }
 
         if (options->json) {
@@ -269,6 +316,21 @@ int tune_show(sd_bus *bus, const TuneOptions *options) {
                        target, TUNE_SYSCTL_FILE);
         else
                 printf("      To apply: nothing to do, the limit already covers the recommendation\n");
+        if (res.overridden) {
+                _cleanup_free_ char *file = NULL, *text = NULL, *clean_text = NULL;
+
+                r = tune_path(options->root, TUNE_SYSCTL_FILE, &file);
+                if (r < 0)
+                        goto finish;
+                text = overridden_text(&res.boot, file, target, false);
+                clean_text = text ? format_sanitize(text) : NULL;
+                if (!clean_text) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                printf("%16s", "At boot: ");
+                format_wrap(stdout, clean_text, options->columns, 16);
+        }
 
 finish:
         tune_boot_done(&res.boot);

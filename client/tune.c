@@ -184,17 +184,27 @@ void tune_boot_done(TuneBoot *b) {
         *b = (TuneBoot) {};
 }
 
-int tune_check_boot(const char *root, uint32_t value, TuneBoot *ret) {
+/* Whether systemd-sysctl reads the file at path (a sysctl.d file: it has a '/') after ours. */
+static bool sorts_after_ours(const char *path) {
+        return strcmp(strrchr(path, '/') + 1, strrchr(TUNE_SYSCTL_FILE, '/') + 1) > 0;
+}
+
+int tune_check_boot(const char *root, uint32_t value, bool written, TuneBoot *ret) {
         _cleanup_free_ char *source = NULL, *target = NULL;
         unsigned tuned = 0;
         struct stat st;
         int r;
 
         r = limits_read_tuned(root, &tuned, &source);
-        if (r >= 0 && tuned == value)
-                return 0; /* Ours counts, or another file asks for the same: the boot sets value. */
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
+        if (r >= 0 && tuned == value)
+                return 0; /* Ours counts, or another file asks for the same: the boot sets value. */
+        /* systemd-sysctl keeps the last assignment, in file name order across the directories, and a name
+         * in /etc masks the same name elsewhere: once ours is written, only a setting in a file whose name
+         * sorts after ours can still win. */
+        if (!written && (!source || !sorts_after_ours(source)))
+                return 0;
 
         /* Debian's 99-sysctl.conf is a link to /etc/sysctl.conf: the user edits the file it leads to. */
         if (source && lstat(source, &st) >= 0 && S_ISLNK(st.st_mode)) {

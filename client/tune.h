@@ -55,8 +55,12 @@ typedef struct TuneBoot {
 
 void tune_boot_done(TuneBoot *b);
 
-/* Reads back the sysctl.d files of ROOT merged as systemd-sysctl does at boot (limits_read_tuned() of the
- * daemon's core) after tune --apply wrote value to TUNE_SYSCTL_FILE: a file whose name sorts later (as
- * 99-sysctl.conf) overrides it. Returns 0 when the boot sets value; 1 when something else wins, described
- * in *ret (free with tune_boot_done()); -errno when the files cannot be read (*ret untouched then). */
-int tune_check_boot(const char *root, uint32_t value, TuneBoot *ret);
+/* Reads the sysctl.d files of ROOT merged as systemd-sysctl does at boot (limits_read_tuned() of the
+ * daemon's core) to tell whether the boot sets value once TUNE_SYSCTL_FILE holds it: a file whose name sorts
+ * later (as 99-sysctl.conf) overrides it. `written` says tune --apply has just written value there. When
+ * not (the preview), nothing is written and the files are judged as if it were: a setting that counts now
+ * but sorts at or before ours (10-mapguard.conf, an older 90-mapguard-tuned.conf, or one of that name in
+ * /run or /usr/lib, which ours masks) would give way to ours. Returns 0 when the boot sets value; 1 when
+ * something else wins, described in *ret (free with tune_boot_done()); -errno when the files cannot be read
+ * (*ret untouched then). */
+int tune_check_boot(const char *root, uint32_t value, bool written, TuneBoot *ret);

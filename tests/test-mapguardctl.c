@@ -389,6 +389,67 @@ static void test_tune_apply_overridden(void **state) {
         assert_ctl(args, 0, NULL, NULL);
 }
 
+/* tune without --apply, where a file read after 90-mapguard-tuned.conf sets another value: the preview says
+ * so, as --apply would after writing, before anything is written, and still exits 0. */
+static void test_tune_preview_overridden(void **state) {
+        _cleanup_free_ char *root = NULL, *real_root = NULL, *cmd = NULL, *args = NULL, *out = NULL,
+                            *expected = NULL, *path = NULL;
+
+        skip_without_bus();
+        server_start(SCENARIO_WARNING);
+        root = make_root("root-preview-overridden", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
+                                                    " && echo 65530 > proc/sys/vm/max_map_count"
+                                                    " && echo vm.max_map_count=200000 > etc/sysctl.conf"
+                                                    " && ln -s ../sysctl.conf etc/sysctl.d/99-sysctl.conf");
+        real_root = realpath(root, NULL);
+        assert_non_null(real_root);
+
+        assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
+        assert_true(asprintf(&expected,
+                             "    Live limit: 65530 (vm.max_map_count)\n"
+                             "   Tuned limit: 200000 (sysctl.d)\n"
+                             "Recommendation: 262144\n"
+                             "                Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel "
+                             "memory.\n"
+                             "      To apply: mapguardctl tune --apply (as root) sets 262144 now and in "
+                             "/etc/sysctl.d/90-mapguard-tuned.conf\n"
+                             "       At boot: %s/etc/sysctl.d/99-sysctl.conf (a link to %s/etc/sysctl.conf) "
+                             "sets vm.max_map_count = 200000 and is read after "
+                             "%s/etc/sysctl.d/90-mapguard-tuned.conf at boot, so it would override it: "
+                             "--apply alone would not last past a reboot, the limit would then be 200000, "
+                             "not 262144. Remove that line from %s/etc/sysctl.conf, or set 262144 there.\n",
+                             root, real_root, root, real_root) >= 0);
+        assert_ctl(args, 0, expected, NULL);
+
+        /* The JSON document names the file as --apply's does, and the file is still not written. */
+        free(args);
+        free(expected);
+        assert_true(asprintf(&args, "--json --root='%s' tune", root) >= 0);
+        assert_true(asprintf(&expected,
+                             "\"target\":262144,\"applied\":false,\"file\":null,\"live_updated\":false,"
+                             "\"overridden_by\":{\"file\":\"%s/etc/sysctl.d/99-sysctl.conf\","
+                             "\"link_to\":\"%s/etc/sysctl.conf\",\"value\":200000}}\n",
+                             root, real_root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_contains(out, expected);
+        assert_true(asprintf(&path, "%s/etc/sysctl.d/90-mapguard-tuned.conf", root) >= 0);
+        assert_int_equal(access(path, F_OK), -1);
+
+        /* Fixed as told: the preview has nothing more to say. */
+        assert_true(asprintf(&cmd, "echo vm.max_map_count=262144 > '%s/etc/sysctl.conf'", root) >= 0);
+        assert_int_equal(system(cmd), 0);
+        free(args);
+        free(out);
+        assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_true(strstr(out, "At boot:") == NULL);
+        free(args);
+        free(out);
+        assert_true(asprintf(&args, "--json --root='%s' tune", root) >= 0);
+        assert_int_equal(ctl(args, &out, NULL), 0);
+        assert_contains(out, "\"overridden_by\":null}\n");
+}
+
 /* The daemon reads the sysctl.d files once per pass, so its TunedMaxMapCount may be older than a file the
  * admin just wrote (here it says 1048576 where 95-es.conf asks for 2097152): tune reads the files itself. */
 static void test_tune_stale_property(void **state) {
@@ -712,6 +773,7 @@ int main(void) {
                 cmocka_unit_test(test_recommend_tune),
                 cmocka_unit_test(test_tune_apply),
                 cmocka_unit_test(test_tune_apply_overridden),
+                cmocka_unit_test(test_tune_preview_overridden),
                 cmocka_unit_test(test_tune_apply_json_live_fails),
                 cmocka_unit_test(test_tune_stale_property),
                 cmocka_unit_test(test_tune_tuned_files),

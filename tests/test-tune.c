@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <dirent.h>
@@ -223,14 +224,15 @@ static void test_apply_live_errors(void **state) {
         assert_int_equal(tune_apply_live(root, 1048576), -EISDIR);
 }
 
-/* Asserts what tune_check_boot() says after tune --apply wrote 1048576: r, and when r is 1, the file
- * that wins (relative to root; NULL: none), the link's target (relative to root's real path; NULL: no
- * link), and its value (0: invalid). */
-static void assert_boot(const char *root, int r, const char *source, const char *target, uint32_t value) {
+/* Asserts what tune_check_boot() says of 1048576, after tune --apply wrote it (`written`) or in the
+ * preview: r, and when r is 1, the file that wins (relative to root; NULL: none), the link's target
+ * (relative to root's real path; NULL: no link), and its value (0: invalid). */
+static void assert_boot_of(const char *root, bool written, int r, const char *source, const char *target,
+                           uint32_t value) {
         _cleanup_free_ char *want_source = NULL, *real_root = NULL, *want_target = NULL;
         TuneBoot b = {};
 
-        assert_int_equal(tune_check_boot(root, 1048576, &b), r);
+        assert_int_equal(tune_check_boot(root, 1048576, written, &b), r);
         if (r == 0) {
                 assert_null(b.source);
                 return;
@@ -251,6 +253,22 @@ static void assert_boot(const char *root, int r, const char *source, const char 
         assert_int_equal(b.value, value);
         tune_boot_done(&b);
         assert_null(b.source);
+}
+
+static void assert_boot(const char *root, int r, const char *source, const char *target, uint32_t value) {
+        assert_boot_of(root, true, r, source, target, value);
+}
+
+/* The preview must never write ours, whatever it finds. */
+static void assert_preview(const char *root, int r, const char *source, const char *target, uint32_t value) {
+        _cleanup_free_ char *ours = read_file(root, TUNE_SYSCTL_FILE);
+
+        assert_boot_of(root, false, r, source, target, value);
+        if (ours) {
+                _cleanup_free_ char *now = read_file(root, TUNE_SYSCTL_FILE);
+                assert_string_equal(now, ours);
+        } else
+                assert_null(read_file(root, TUNE_SYSCTL_FILE));
 }
 
 static void test_check_boot(void **state) {
@@ -289,6 +307,44 @@ static void test_check_boot(void **state) {
         /* A file of the same name in /etc masks it. */
         write_file(root, "/etc/sysctl.d/95-other.conf", "");
         assert_boot(root, 0, NULL, NULL, 0);
+}
+
+/* tune without --apply: the same verdict, before ours is written, from the files as they are. */
+static void test_check_preview(void **state) {
+        const char *root = *state;
+        _cleanup_free_ char *link = NULL;
+
+        /* Nothing sets it, or only files that sort before ours: ours would count. */
+        assert_preview(root, 0, NULL, NULL, 0);
+        write_file(root, "/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 65530\n");
+        assert_preview(root, 0, NULL, NULL, 0);
+        /* Even a value the kernel refuses: ours, read later, would replace it. */
+        write_file(root, "/etc/sysctl.d/50-bad.conf", "vm.max_map_count = lots\n");
+        assert_preview(root, 0, NULL, NULL, 0);
+        /* A file of our name elsewhere is masked by ours once written; an older ours is replaced. */
+        write_file(root, "/run/sysctl.d/90-mapguard-tuned.conf", "vm.max_map_count = 300000\n");
+        assert_preview(root, 0, NULL, NULL, 0);
+        assert_int_equal(tune_write_sysctl_file(root, 500000, "why", NOW_USEC), 0);
+        assert_preview(root, 0, NULL, NULL, 0);
+
+        /* Debian's 99-sysctl.conf, a link to /etc/sysctl.conf: read after ours, it would win at boot. */
+        write_file(root, "/etc/sysctl.conf", "vm.max_map_count=700000\n");
+        assert_int_equal(tune_path(root, "/etc/sysctl.d/99-sysctl.conf", &link), 0);
+        assert_int_equal(symlink("../sysctl.conf", link), 0);
+        assert_preview(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 700000);
+        /* Asking for the value --apply would write: nothing to warn of. */
+        write_file(root, "/etc/sysctl.conf", "vm.max_map_count = 1048576\n");
+        assert_preview(root, 0, NULL, NULL, 0);
+        /* Refused by the kernel, or with "-": it would still cancel ours. */
+        write_file(root, "/etc/sysctl.conf", "-vm.max_map_count = lots\n");
+        assert_preview(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 0);
+
+        /* Any of the directories, merged by name; the same name in /etc masks it. */
+        assert_int_equal(unlink(link), 0);
+        write_file(root, "/usr/lib/sysctl.d/99-z.conf", "vm.max_map_count = 300000\n");
+        assert_preview(root, 1, "/usr/lib/sysctl.d/99-z.conf", NULL, 300000);
+        write_file(root, "/etc/sysctl.d/99-z.conf", "");
+        assert_preview(root, 0, NULL, NULL, 0);
 }
 
 static void test_read_tuned(void **state) {
@@ -331,6 +387,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_apply_live, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_apply_live_errors, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_check_boot, setup_root, teardown_root),
+                cmocka_unit_test_setup_teardown(test_check_preview, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_read_tuned, setup_root, teardown_root),
                 cmocka_unit_test_setup_teardown(test_read_tuned_unreadable, setup_root, teardown_root),
         };

@@ -19,7 +19,7 @@ WARN_AT=52424
 CRIT_AT=62253
 
 e2e_boot
-tap_plan 53
+tap_plan 55
 
 # Default thresholds (80/95 %), every unit watched; scan every second so levels follow quickly.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Scan]
@@ -221,6 +221,30 @@ check_tune_overridden() {
 vm.max_map_count = 65000 and is read after /etc/sysctl.d/90-mapguard-tuned.conf at boot, so it overrides it: \
 the limit will be 65000, not [0-9]*\. Remove that line from /etc/sysctl.conf, or set [0-9]* there\.\$"
 }
+# The preview writes nothing, so it runs on a root of its own whatever /proc/sys allows: a later file
+# (Debian's 99-sysctl.conf link) that would undo --apply at boot is named before anything is written.
+check_tune_preview_overridden() {
+        local rc=0 out
+        e2e_run sh -c "rm -rf /tmp/proot && mkdir -p /tmp/proot/etc/sysctl.d &&
+                echo vm.max_map_count=65000 > /tmp/proot/etc/sysctl.conf &&
+                ln -s ../sysctl.conf /tmp/proot/etc/sysctl.d/99-sysctl.conf"
+        out=$(e2e_run mapguardctl --root=/tmp/proot tune 2>&1) || rc=$?
+        printf '%s\n' "$out"
+        [ "$rc" -eq 0 ] || { echo "exit $rc, expected 0"; return 1; }
+        printf '%s\n' "$out" | grep -q "^       At boot: /tmp/proot/etc/sysctl.d/99-sysctl.conf (a link to \
+/tmp/proot/etc/sysctl.conf) sets vm.max_map_count = 65000 and is read after \
+/tmp/proot/etc/sysctl.d/90-mapguard-tuned.conf at boot, so it would override it: --apply alone would not last \
+past a reboot, the limit would then be 65000, not [0-9]*\. Remove that line from /tmp/proot/etc/sysctl.conf, \
+or set [0-9]* there\.\$" &&
+                ! e2e_run test -e /tmp/proot/etc/sysctl.d/90-mapguard-tuned.conf
+}
+tap_ok "tune (preview) names the later sysctl.conf that would override --apply at boot, exits 0" \
+        check_tune_preview_overridden
+tap_ok "tune --json (preview): overridden_by" json_ok_rc 0 "d['applied'] is False and d['overridden_by'] == \
+{'file': '/tmp/proot/etc/sysctl.d/99-sysctl.conf', 'link_to': '/tmp/proot/etc/sysctl.conf', 'value': 65000}" \
+        --root=/tmp/proot tune
+e2e_run rm -rf /tmp/proot
+
 if e2e_run test -w /proc/sys/vm/max_map_count; then
         # vm.max_map_count is not namespaced: applying it here would change the host's limit.
         tap_skip "tune --apply writes the sysctl.d file and reports the read-only /proc/sys" \
