@@ -137,5 +137,5 @@ int main(int argc, char *argv[]) {
                  m->max_map_count, backend_to_string(m->backend));
         r = manager_run(m);
         manager_free(m);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        return r != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

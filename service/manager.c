@@ -386,6 +386,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        sd_bus_slot_unref(m->disconnected_slot);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
 
@@ -399,11 +400,25 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* sd-bus says "Disconnected" when the connection is gone (the bus daemon restarted or died). Without
+ * it the name is gone and every client waits out its timeout, while the watchdog is still fed:
+ * exit with failure, so that Restart=on-failure brings mapguardd back on the new bus. */
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+
+        log_error("Lost the connection to the bus; exiting so that systemd restarts mapguardd.");
+        return sd_event_exit(m->event, EXIT_FAILURE);
+}
+
 int manager_attach_bus(Manager *m, sd_bus *bus) {
         int r;
 
         m->bus = sd_bus_ref(bus);
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = sd_bus_match_signal(m->bus, &m->disconnected_slot, NULL, "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
         if (r < 0)
                 return r;
         return bus_register(m);
@@ -444,5 +459,5 @@ int manager_run(Manager *m) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to run the event loop: %m");
-        return r;
+        return r; /* the exit code: 0 on SIGTERM/SIGINT, EXIT_FAILURE when the bus went away */
 }

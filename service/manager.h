@@ -69,6 +69,7 @@ struct Manager {
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
         sd_bus_slot *systemd_match_slots[3];
         sd_bus_slot *object_slots[4];
+        sd_bus_slot *disconnected_slot; /* the bus connection went away: exit (manager.c) */
 
         Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */
         BpfCounter *bpf;
@@ -122,7 +123,8 @@ void manager_select_backend(Manager *m);
  * "file:line: reason" (malloc'd). */
 int manager_reload(Manager *m, char **ret_error);
 
-/* Runs the event loop until SIGTERM/SIGINT. Returns the exit code. */
+/* Runs the event loop until SIGTERM/SIGINT (returns 0) or the loss of the bus connection (returns
+ * EXIT_FAILURE). Returns -errno when the loop fails. */
 int manager_run(Manager *m);
 
 /* Watched-unit bookkeeping (watch.c calls these as systemd reports units). */
