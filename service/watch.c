@@ -48,9 +48,17 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
 
         e = sd_bus_message_get_error(reply);
         if (e) {
-                /* The unit was unloaded between the signal and our question: it is gone. */
-                log_debug("Unit %s vanished before its control group could be read: %s", req->unit, e->message);
-                manager_remove_unit(m, req->unit);
+                /* Only an answer that says so means the unit is gone. Any other error (no reply while
+                 * PID 1 re-executes itself, a timeout) says nothing about the unit: keep following it
+                 * as it was, or daemon-reexec would make every warning go and come again. */
+                if (sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit", SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                           SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+                        log_debug("Unit %s vanished before its control group could be read: %s", req->unit,
+                                  e->message);
+                        manager_remove_unit(m, req->unit);
+                } else
+                        log_debug("Could not ask systemd about unit %s, keeping it as it was: %s", req->unit,
+                                  e->message);
                 return 0;
         }
 
@@ -114,9 +122,11 @@ static int watch_refresh_unit(Manager *m, const char *unit, const char *unit_pat
                 refresh_request_free(req);
                 return r;
         }
-        /* The bus owns the pending call; REQ goes with it, answered or not (e.g. at shutdown). */
+        /* The bus owns the pending call; REQ goes with it, answered or not (e.g. at shutdown). A
+         * floating slot is referenced by the bus: drop ours, or neither is ever freed. */
         (void) sd_bus_slot_set_destroy_callback(slot, refresh_request_free);
         (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
         return 0;
 }
 
