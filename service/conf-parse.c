@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "conf-parse.h"
+#include "utf8.h"
 #include "util.h"
 
 #define UNIT_NAME_MAX 255
@@ -77,7 +78,10 @@ int parser_fail(Parser *p, int error_code, const char *path, unsigned line, cons
         if (r < 0 || asprintf(&p->error, "%s:%u: %s", path, line, reason) < 0) {
                 p->error = NULL;
                 p->error_code = -ENOMEM;
-        }
+        } else
+                /* It quotes the file (its name, a value): D-Bus refuses a string that is not UTF-8, and
+                 * the Reload() caller would get no answer at all. */
+                utf8_make_valid(p->error);
         return p->error_code;
 }
 
