@@ -242,6 +242,22 @@ static void warn_1002(Fixture *f, sd_bus_slot **slot, Seen *seen) {
         assert_string_equal(seen->new_level, "warning");
 }
 
+/* The bus connection goes away (the bus daemon restarted): the loop ends with a failure, so that
+ * Restart=on-failure brings the daemon back on the new bus, instead of running on without a name. */
+static void test_bus_disconnect_exits(void **state) {
+        Fixture *f = *state;
+        int code = -1;
+
+        /* Closed without flushing: the server, in the same loop, cannot read before we return. */
+        sd_bus_close(f->client);
+        f->client = sd_bus_unref(f->client);
+        for (int i = 0; i < 500 && sd_event_get_state(f->m->event) != SD_EVENT_FINISHED; i++)
+                assert_true(sd_event_run(f->m->event, 10000) >= 0);
+        assert_int_equal(sd_event_get_state(f->m->event), SD_EVENT_FINISHED);
+        assert_int_equal(sd_event_get_exit_code(f->m->event, &code), 0);
+        assert_int_equal(code, EXIT_FAILURE);
+}
+
 /* The runtime directory of the state file (levelstate.h), for the restart test. */
 static char runtime_dir[] = "/tmp/mapguard-test-run-XXXXXX";
 
@@ -520,6 +536,13 @@ static void test_reload(void **state) {
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"), 95);
 
+        /* Bytes that are not UTF-8 in the file: refused at once, the error made valid for D-Bus. */
+        write_file(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf", "[Watch]\nUnits=caf\xe9.service\n");
+        sd_bus_message_unref(bad);
+        bad = manager_call(f, "Reload", NULL);
+        assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf:2");
+        assert_non_null(strstr(sd_bus_message_get_error(bad)->message, "caf?.service"));
+
         rescan = manager_call(f, "Rescan", NULL);
         assert_null(sd_bus_message_get_error(rescan));
 }
@@ -547,6 +570,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_level_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gone_at_warning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_levels, setup_runtime_dir, teardown_runtime_dir),
+                cmocka_unit_test_setup_teardown(test_bus_disconnect_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),

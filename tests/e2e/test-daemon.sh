@@ -23,7 +23,7 @@ RECOVERED_ID=b265fd977bf9420197f5625598480b8b
 DEST=(org.mapguard1 /org/mapguard1 org.mapguard1.Manager)
 
 e2e_boot
-tap_plan 42
+tap_plan 47
 
 # The limit is the kernel default (65530; /proc/sys is read-only in the container): warn at 50 %
 # (32765 maps), critical at 90 % (58977), scan every second.
@@ -113,6 +113,17 @@ tap_ok "after a restart the unit is at warning again" e2e_run sh -c \
 tap_is "and its warning is not given a second time" \
         "$(e2e_run journalctl -u grow.service -o export MESSAGE_ID=$WARNING_ID | grep -c '^MAPGUARD_PID=')" 1
 
+# systemd re-executes itself (an upgrade of systemd): PID 1 is briefly off the bus. The units stay.
+e2e_run systemctl daemon-reexec
+e2e_run busctl call "${DEST[@]}" Rescan
+tap_ok "after daemon-reexec the unit is still watched, at warning" e2e_run sh -c \
+        "busctl call ${DEST[*]} ListUnits | grep -q '\"grow.service\" \"/org/mapguard1/unit/grow_2eservice\" \"warning\"'"
+tap_ok "and no LevelChanged to unknown for it" e2e_run sh -c \
+        "! grep -q '\"grow.service\",$PID,\"vmagrow\",\"warning\",\"unknown\"' /run/levelchanged.json"
+tap_is "and no second warning entry" \
+        "$(e2e_run journalctl -u grow.service -o export MESSAGE_ID=$WARNING_ID | grep -c '^MAPGUARD_PID=')" 1
+
+
 # Unprivileged callers.
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 tap_ok "Rescan is refused to uid 65534" e2e_run sh -c \
@@ -189,6 +200,16 @@ tap_ok "ListProcesses answers for a process whose comm is not UTF-8, with the na
         e2e_wait_for "utf8 name" 10 e2e_run sh -c \
         "busctl call ${DEST[*]} ListProcesses s grow-utf8.service | grep -q '\"ingester-donne?\"'"
 tap_ok "GetHeadroom still answers" e2e_run busctl call "${DEST[@]}" GetHeadroom
+
+# The system bus restarts: mapguardd exits (failure) and systemd starts it again on the new bus.
+# Last, as it ends the LevelChanged recorder too.
+MAINPID=$(main_pid mapguardd.service)
+e2e_run systemctl restart dbus
+tap_ok "after a restart of dbus, mapguardd is back with its name" e2e_wait_for "mapguardd back" 30 \
+        e2e_run sh -c "test \"\$(systemctl show -p MainPID --value mapguardd)\" != $MAINPID && \
+                       busctl get-property ${DEST[*]} Version >/dev/null"
+tap_ok "it said why it left" e2e_run sh -c \
+        "journalctl -u mapguardd _PID=$MAINPID --no-pager | grep -q 'Lost the connection to the bus'"
 
 # For the record (bench/ measures memory; no test asserts it): the running daemon's memory.
 MAINPID=$(main_pid mapguardd.service)
