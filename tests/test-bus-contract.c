@@ -210,9 +210,15 @@ static void test_access_denied(void **state) {
         close(listen_fd);
         fixture_serve(f, conn_fd);
 
+        /* The client's connection is the server's whole bus here: once the client is done and gone,
+         * the Manager ends its loop as it does when it loses the system bus. Then only wait. */
         for (int i = 0; i < 500; i++) {
                 if (waitpid(child, &status, WNOHANG) == child)
                         break;
+                if (sd_event_get_state(f->m->event) == SD_EVENT_FINISHED) {
+                        assert_int_equal(waitpid(child, &status, 0), child);
+                        break;
+                }
                 assert_true(sd_event_run(f->m->event, 10000) >= 0);
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
