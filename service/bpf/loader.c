@@ -177,22 +177,34 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r) {
         return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int main(int argc, char *argv[]) {
-        struct mapcount_bpf *skel = NULL;
+/* The fd number in S, if it is an open socket. Returns the fd or -EINVAL. */
+static int parse_socket_fd(const char *s) {
         struct stat st;
         char *end;
-        long sock;
-        int r;
+        long fd;
 
-        if (argc != 2 || (errno = 0, sock = strtol(argv[1], &end, 10), errno != 0 || *end != '\0') ||
-            sock < 0 || sock > INT32_MAX || fstat((int) sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        errno = 0;
+        fd = strtol(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || fd < 0 || fd > INT32_MAX)
+                return -EINVAL;
+        if (fstat((int) fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return -EINVAL;
+        return (int) fd;
+}
+
+int main(int argc, char *argv[]) {
+        struct mapcount_bpf *skel = NULL;
+        int sock, r;
+
+        sock = argc == 2 ? parse_socket_fd(argv[1]) : -EINVAL;
+        if (sock < 0) {
                 fprintf(stderr, "%s: mapguardd runs this program with the fd of a socket to answer on; "
                         "it is not meant to be run by hand.\n", program_invocation_short_name);
                 return EXIT_FAILURE;
         }
 
         r = load(&skel);
-        r = send_reply((int) sock, skel, r);
+        r = send_reply(sock, skel, r);
         /* The daemon's copies of the fds keep the program attached. */
         mapcount_bpf__destroy(skel);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
