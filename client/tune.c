@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "format.h"
 #include "maxmapcount.h"
 #include "tune.h"
@@ -51,20 +52,6 @@ int tune_path(const char *root, const char *path, char **ret_path) {
         if (!p)
                 return -ENOMEM;
         *ret_path = p;
-        return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                buf += k;
-                n -= (size_t) k;
-        }
         return 0;
 }
 
@@ -106,9 +93,7 @@ static char *sysctl_file_text(uint32_t value, const char *why, uint64_t realtime
 }
 
 int tune_write_sysctl_file(const char *root, uint32_t value, const char *why, uint64_t realtime_usec) {
-        _cleanup_free_ char *path = NULL, *dir = NULL, *tmp = NULL, *text = NULL;
-        _cleanup_close_ int fd = -1, dfd = -1;
-        char *slash;
+        _cleanup_free_ char *path = NULL, *dir = NULL, *text = NULL;
         int r;
 
         if (value > TUNE_VALUE_MAX)
@@ -120,12 +105,7 @@ int tune_write_sysctl_file(const char *root, uint32_t value, const char *why, ui
         dir = strdup(path);
         if (!dir)
                 return -ENOMEM;
-        slash = strrchr(dir, '/');
-        *slash = '\0';
-        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, slash + 1) < 0) {
-                tmp = NULL;
-                return -ENOMEM;
-        }
+        *strrchr(dir, '/') = '\0';
 
         text = sysctl_file_text(value, why, realtime_usec);
         if (!text)
@@ -133,29 +113,8 @@ int tune_write_sysctl_file(const char *root, uint32_t value, const char *why, ui
 
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                 return -errno;
-
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        /* mkostemp() creates 0600; sysctl.d files are world-readable like the rest of /etc. */
-        if (fchmod(fd, 0644) < 0)
-                r = -errno;
-        else
-                r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-
-        /* The rename itself must reach the disk, or a crash could bring back the old file. */
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
-                (void) fsync(dfd);
-        return 0;
+        /* sysctl.d files are world-readable like the rest of /etc. */
+        return write_file_atomic(path, text, 0644);
 }
 
 int tune_apply_live(const char *root, uint32_t value) {
@@ -175,7 +134,7 @@ int tune_apply_live(const char *root, uint32_t value) {
                 return -errno;
         /* One write(): a sysctl file takes the value of the first write at offset 0. */
         n = snprintf(buf, sizeof(buf), "%" PRIu32 "\n", value);
-        return write_all(fd, buf, (size_t) n);
+        return write_fd_all(fd, buf, (size_t) n);
 }
 
 void tune_boot_done(TuneBoot *b) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
+#define _GNU_SOURCE 1 /* reallocarray() */
 #endif
 
 #include <errno.h>
@@ -23,24 +23,15 @@
 #define LEVEL_STATE_HEADER "mapguardd state 1\n"
 
 int level_state_save(const char *path, const LevelState *s) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        int fd, r = 0;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f;
 
         if (!path || !s || (!s->levels && s->n_levels > 0))
                 return -EINVAL;
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
+        f = open_memstream(&text, &size);
+        if (!f)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(fd, "w");
-        if (!f) {
-                r = -errno;
-                close(fd);
-                (void) unlink(tmp);
-                return r;
-        }
         fputs(LEVEL_STATE_HEADER, f);
         if (s->below_tuned_live > 0 || s->below_tuned_tuned > 0)
                 fprintf(f, "below-tuned %u %u\n", s->below_tuned_live, s->below_tuned_tuned);
@@ -52,15 +43,9 @@ int level_state_save(const char *path, const LevelState *s) {
                 fprintf(f, "process %" PRIi32 " %" PRIu64 " %s %u %s %s\n", (int32_t) l->pid, l->start_time,
                         level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-", comm);
         }
-        if (fflush(f) != 0 || ferror(f))
-                r = errno > 0 ? -errno : -EIO;
-        if (fclose(TAKE_PTR(f)) != 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                (void) unlink(tmp);
-        return r;
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        return write_file_atomic(path, text, 0600);
 }
 
 static int saved_level_compare(const void *a, const void *b) {

@@ -31,7 +31,7 @@ typedef struct LevelState {
         unsigned below_tuned_live, below_tuned_tuned;
 } LevelState;
 
-/* Writes S to PATH, replacing it at once (PATH.tmp, then rename()). The levels need not be sorted.
+/* Writes S to PATH, replacing it at once (write_file_atomic()). The levels need not be sorted.
  * Returns 0 or -errno. */
 int level_state_save(const char *path, const LevelState *s);
 
