@@ -415,16 +415,9 @@ int unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units,
                                         &u.worst_pid, &u.map_count, &u.headroom);
                 if (r <= 0)
                         break;
-                if (n == allocated) {
-                        size_t k = allocated > 0 ? allocated * 2 : 16;
-                        UnitInfo *p = reallocarray(units, k, sizeof(UnitInfo));
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        units = p;
-                        allocated = k;
-                }
+                r = ARRAY_RESERVE(units, allocated, n, 16);
+                if (r < 0)
+                        break;
                 units[n++] = u;
         }
         if (r >= 0)
@@ -473,16 +466,9 @@ int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, 
                                         &p.level, &p.growth_per_minute, &p.seconds_to_limit);
                 if (r <= 0)
                         break;
-                if (n == allocated) {
-                        size_t k = allocated > 0 ? allocated * 2 : 16;
-                        ProcessInfo *q = reallocarray(procs, k, sizeof(ProcessInfo));
-                        if (!q) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        procs = q;
-                        allocated = k;
-                }
+                r = ARRAY_RESERVE(procs, allocated, n, 16);
+                if (r < 0)
+                        break;
                 procs[n++] = p;
         }
         if (r >= 0)

@@ -83,14 +83,8 @@ int table_set_ellipsize_column(Table *t, size_t column) {
 int table_add_cell(Table *t, const char *text, const char *color) {
         char *s;
 
-        if (t->n_cells == t->n_allocated) {
-                size_t n = t->n_allocated > 0 ? t->n_allocated * 2 : t->n_columns * 8;
-                TableCell *c = reallocarray(t->cells, n, sizeof(TableCell));
-                if (!c)
-                        return -ENOMEM;
-                t->cells = c;
-                t->n_allocated = n;
-        }
+        if (ARRAY_RESERVE(t->cells, t->n_allocated, t->n_cells, t->n_columns * 8) < 0)
+                return -ENOMEM;
         s = format_sanitize(text ?: "");
         if (!s)
                 return -ENOMEM;

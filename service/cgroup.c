@@ -73,14 +73,8 @@ typedef struct PidSet {
 } PidSet;
 
 static int pidset_add(PidSet *s, pid_t pid) {
-        if (s->n >= s->allocated) {
-                size_t a = s->allocated ? s->allocated * 2 : 64;
-                pid_t *p = reallocarray(s->pids, a, sizeof(pid_t));
-                if (!p)
-                        return -ENOMEM;
-                s->pids = p;
-                s->allocated = a;
-        }
+        if (ARRAY_RESERVE(s->pids, s->allocated, s->n, 64) < 0)
+                return -ENOMEM;
         s->pids[s->n++] = pid;
         return 0;
 }

@@ -110,15 +110,8 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
                         next = line + strlen(line); /* a last line without a newline (a hand edit) */
 
                 if (strncmp(line, "process ", 8) == 0 && parse_process(line + 8, &l) >= 0) {
-                        if (n == allocated) {
-                                size_t a = allocated ? allocated * 2 : 16;
-                                SavedLevel *p = reallocarray(levels, a, sizeof(SavedLevel));
-
-                                if (!p)
-                                        return -ENOMEM;
-                                levels = p;
-                                allocated = a;
-                        }
+                        if (ARRAY_RESERVE(levels, allocated, n, 16) < 0)
+                                return -ENOMEM;
                         levels[n++] = l;
                 } else if (sscanf(line, "below-tuned %u %u%n", &live, &tuned, &consumed) == 2 &&
                            line[consumed] == '\0')

@@ -416,16 +416,9 @@ void manager_save_levels(Manager *m) {
 
                         if (p->level < LEVEL_WARNING)
                                 continue;
-                        if (n == allocated) {
-                                size_t a = allocated ? allocated * 2 : 16;
-                                SavedLevel *l = reallocarray(levels, a, sizeof(SavedLevel));
-
-                                if (!l) {
-                                        log_warning_errno(-ENOMEM, "Failed to keep the levels for a restart: %m");
-                                        return; /* still dirty: tried again after the next pass */
-                                }
-                                levels = l;
-                                allocated = a;
+                        if (ARRAY_RESERVE(levels, allocated, n, 16) < 0) {
+                                log_warning_errno(-ENOMEM, "Failed to keep the levels for a restart: %m");
+                                return; /* still dirty: tried again after the next pass */
                         }
                         levels[n] = (SavedLevel) { .pid = p->pid, .start_time = p->start_time, .level = p->level,
                                                    .map_count = p->map_count };

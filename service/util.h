@@ -26,6 +26,28 @@
 #define USEC_PER_MSEC UINT64_C(1000)
 #define NSEC_PER_USEC UINT64_C(1000)
 
+/* Makes room in the array *P, of *ALLOCATED elements of SIZE bytes, for element N (the next one to be
+ * added): doubles it when full, starting with INITIAL elements. Returns 0, or -ENOMEM with *P and
+ * *ALLOCATED untouched. Use ARRAY_RESERVE(). */
+static inline int array_reserve(void **p, size_t *allocated, size_t n, size_t size, size_t initial) {
+        size_t a;
+        void *q;
+
+        if (n < *allocated)
+                return 0;
+        if (*allocated > SIZE_MAX / 2)
+                return -ENOMEM;
+        a = *allocated > 0 ? *allocated * 2 : initial;
+        q = reallocarray(*p, a, size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = a;
+        return 0;
+}
+#define ARRAY_RESERVE(p, allocated, n, initial) \
+        array_reserve((void **) &(p), &(allocated), (n), sizeof(*(p)), (initial))
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }
