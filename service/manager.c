@@ -160,7 +160,8 @@ void manager_remove_unit(Manager *m, const char *name) {
                 return;
         /* Its processes went with it (stopped, crashed): those at warning or critical leave that level. */
         for (size_t j = 0; j < u->n_procs; j++)
-                manager_notify_gone(m, u, &u->procs[j], "is no longer watched: its unit stopped or left Units=");
+                manager_notify_gone(m, u->name, &u->procs[j],
+                                    "is no longer watched: its unit stopped or left Units=");
 
         /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
         log_debug("No longer watching %s.", name);

@@ -110,7 +110,7 @@ int manager_scan(Manager *m, bool force_all);
 
 /* Tells the bus (LevelChanged to unknown) and the journal that P, at warning or critical, left our
  * sight; WHY completes "process N (comm) ...". Nothing for a process below warning (scan.c). */
-void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const char *why);
+void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why);
 
 /* Writes the processes at warning or critical to m->levels_path, when a level changed (scan.c). */
 void manager_save_levels(Manager *m);

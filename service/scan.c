@@ -194,18 +194,18 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
 /* A process that was at warning or critical and is gone (exited, or its pid now belongs to another
  * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
  * recover, and the service's own log says how it ended. */
-void manager_notify_gone(Manager *m, WatchedUnit *u, const ProcState *p, const char *why) {
+void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why) {
         char comm[64];
 
         if (p->level < LEVEL_WARNING)
                 return;
         m->levels_dirty = true;
         strcpy_printable(comm, sizeof(comm), p->comm);
-        log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", u->name, (int) p->pid, comm, why,
+        log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,
                  level_to_string(p->level), p->map_count);
         ProcState gone = *p;
         gone.level = LEVEL_UNKNOWN;
-        bus_emit_level_changed(m, u->name, &gone, p->level);
+        bus_emit_level_changed(m, unit, &gone, p->level);
 }
 
 /* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
@@ -321,7 +321,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                                                : NULL;
 
                 if (!now_p || now_p->start_time != u->procs[i].start_time)
-                        manager_notify_gone(m, u, &u->procs[i], "is gone");
+                        manager_notify_gone(m, u->name, &u->procs[i], "is gone");
         }
 
         free(u->procs);
@@ -447,18 +447,12 @@ void manager_save_levels(Manager *m) {
 static void manager_report_unmatched(Manager *m) {
         for (size_t i = 0; i < m->saved.n_levels; i++) {
                 const SavedLevel *l = &m->saved.levels[i];
-                ProcState gone = { .pid = l->pid, .level = LEVEL_UNKNOWN, .map_count = l->map_count };
-                char comm[64];
+                ProcState p = { .pid = l->pid, .level = l->level, .map_count = l->map_count };
 
                 if (l->matched)
                         continue;
-                memcpy(gone.comm, l->comm, sizeof(gone.comm));
-                strcpy_printable(comm, sizeof(comm), l->comm);
-                log_info("%s: process %d (%s) is gone, or no longer watched, since mapguardd restarted; it was "
-                         "at %s with %u memory maps.", l->unit, (int) l->pid, comm, level_to_string(l->level),
-                         l->map_count);
-                bus_emit_level_changed(m, l->unit, &gone, l->level);
-                m->levels_dirty = true;
+                memcpy(p.comm, l->comm, sizeof(p.comm));
+                manager_notify_gone(m, l->unit, &p, "is gone, or no longer watched, since mapguardd restarted");
         }
 }
 
