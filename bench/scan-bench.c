@@ -27,7 +27,7 @@
 #include "bench-host.h"
 #include "bench-manager.h"
 #include "bench-rss.h"
-#include "bpf-backend.h"
+#include "bpf-counter.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "log.h"

@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), program_invocation_short_name */
-#endif
-
 /* mapguardctl: the command line client of mapguardd. It only talks D-Bus (org.mapguard1); the one
  * exception is `tune --apply`, which writes the sysctl settings as root. */
 

@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* reallocarray(), strndup() */
-#endif
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,10 +3,6 @@
 /* `mapguardctl recommend` and `mapguardctl tune [--apply]`: the daemon's recommendation beside the live
  * and tuned limits, and applying it. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,7 +89,7 @@ static char *overridden_text(const TuneBoot *boot, const char *file, uint32_t ta
         char *text;
 
         if (!boot->source) {
-                /* limits_read_tuned() names the file whenever ours was read; here it was not. */
+                /* max_map_count_read_tuned() names the file whenever ours was read; here it was not. */
                 if (asprintf(&text,
                              "The sysctl.d files do not set vm.max_map_count at boot although %s does. "
                              "Check: systemd-analyze cat-config sysctl.d",

@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), mkostemp() */
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,7 +12,7 @@
 
 #include "fileio.h"
 #include "format.h"
-#include "maxmapcount.h"
+#include "max-map-count.h"
 #include "tune.h"
 #include "util.h"
 
@@ -34,7 +30,7 @@ uint32_t tune_read_tuned(const char *root, uint32_t fallback) {
         unsigned tuned = 0;
         int r;
 
-        r = limits_read_tuned(root, &tuned, NULL);
+        r = max_map_count_read_tuned(root, &tuned, NULL);
         if (r == -ENOENT || r == -EBADMSG)
                 return 0;
         if (r < 0)
@@ -154,7 +150,7 @@ int tune_check_boot(const char *root, uint32_t value, bool written, TuneBoot *re
         struct stat st;
         int r;
 
-        r = limits_read_tuned(root, &tuned, &source);
+        r = max_map_count_read_tuned(root, &tuned, &source);
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
         if (r >= 0 && tuned == value)

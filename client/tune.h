@@ -17,7 +17,7 @@
  * for and the recommendation, so applying never lowers the limit. */
 uint32_t tune_target(uint32_t live, uint32_t tuned, uint32_t recommended);
 
-/* Returns the vm.max_map_count the sysctl.d files of ROOT ask for at this moment (limits_read_tuned()): 0
+/* Returns the vm.max_map_count the sysctl.d files of ROOT ask for at this moment (max_map_count_read_tuned()): 0
  * when none sets it or the setting that counts is one the kernel refuses (the kernel's default stays, as
  * the daemon's TunedMaxMapCount says too); `fallback` (that property) only when the files cannot be read.
  * The property is as old as the daemon's last pass: a file written since would be missed, and tune --apply
@@ -55,7 +55,7 @@ typedef struct TuneBoot {
 
 void tune_boot_done(TuneBoot *b);
 
-/* Reads the sysctl.d files of ROOT merged as systemd-sysctl does at boot (limits_read_tuned() of the
+/* Reads the sysctl.d files of ROOT merged as systemd-sysctl does at boot (max_map_count_read_tuned() of the
  * daemon's core) to tell whether the boot sets value once TUNE_SYSCTL_FILE holds it: a file whose name sorts
  * later (as 99-sysctl.conf) overrides it. `written` says tune --apply has just written value there. When
  * not (the preview), nothing is written and the files are judged as if it were: a setting that counts now

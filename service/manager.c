@@ -9,13 +9,13 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "bpf-backend.h"
-#include "bus.h"
+#include "bpf-counter.h"
+#include "manager-bus.h"
 #include "cgroup.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
-#include "watch.h"
+#include "manager-watch.h"
 
 Thresholds manager_thresholds(const Manager *m) {
         return (Thresholds) {
@@ -147,7 +147,7 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
         m->bpf_cgroups_dirty = true;
 
         log_debug("Watching %s (control group %s).", name, cgroup);
-        bus_unit_added(m, u);
+        manager_bus_unit_added(m, u);
         manager_schedule_now(m);
         return 0;
 }
@@ -165,7 +165,7 @@ void manager_remove_unit(Manager *m, const char *name) {
 
         /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
         log_debug("No longer watching %s.", name);
-        bus_unit_removed(m, u);
+        manager_bus_unit_removed(m, u);
 
         for (i = 0; i < m->n_units; i++)
                 if (m->units[i] == u)
@@ -228,21 +228,21 @@ int manager_reload(Manager *m, char **ret_error) {
         if (units_changed) {
                 manager_prune_units(m);
                 if (m->watching_systemd) {
-                        r = watch_relist(m);
+                        r = manager_watch_relist(m);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to list units after reload: %m");
                 }
         }
         if (backend_changed) {
                 manager_select_backend(m);
-                bus_manager_changed(m, "Backend");
+                manager_bus_manager_changed(m, "Backend");
         }
         if (thresholds_changed) {
-                bus_manager_changed(m, "WarningPercent");
-                bus_manager_changed(m, "CriticalPercent");
+                manager_bus_manager_changed(m, "WarningPercent");
+                manager_bus_manager_changed(m, "CriticalPercent");
         }
         if (interval_changed)
-                bus_manager_changed(m, "ScanIntervalUSec");
+                manager_bus_manager_changed(m, "ScanIntervalUSec");
 
         log_info("Reloaded the configuration.");
         (void) manager_scan(m, true);
@@ -376,8 +376,8 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        watch_stop(m);
-        bus_detach(m);
+        manager_watch_stop(m);
+        manager_bus_detach(m);
         for (size_t i = 0; i < m->n_units; i++)
                 watched_unit_free(m->units[i]);
         free(m->units);
@@ -422,7 +422,7 @@ int manager_attach_bus(Manager *m, sd_bus *bus) {
                                 "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
         if (r < 0)
                 return r;
-        return bus_register(m);
+        return manager_bus_register(m);
 }
 
 int manager_connect_system(Manager *m) {
@@ -445,7 +445,7 @@ int manager_connect_system(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name org.mapguard1: %m");
 
-        r = watch_start(m);
+        r = manager_watch_start(m);
         if (r < 0)
                 return r;
 

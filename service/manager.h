@@ -10,7 +10,7 @@
 
 #include "conf.h"
 #include "level.h"
-#include "levelstate.h"
+#include "level-state.h"
 #include "trend.h"
 
 typedef struct Manager Manager;

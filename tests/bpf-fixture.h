@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "bpf-backend.h"
+#include "bpf-counter.h"
 #include "util.h"
 
 #ifndef HAVE_BPF

@@ -4,10 +4,6 @@
 /* Fixture trees for the config tests: a fresh temporary root per test (setup/teardown), files written into
  * it, and config_load() on it expecting success or a "file:line: reason" error. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>

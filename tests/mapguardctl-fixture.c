@@ -2,10 +2,6 @@
 /* The fixture of the mapguardctl tests (see mapguardctl-fixture.h): the scripted org.mapguard1 and the
  * helpers that run the built binary. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -6,10 +6,6 @@
  * come from /proc/PID/maps, read independently. What loading says without BPF support, capabilities
  * or BTF is in test-bpf-caps.c. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -36,7 +32,7 @@
 
 #include <cmocka.h>
 
-#include "bpf-backend.h"
+#include "bpf-counter.h"
 #include "bpf-fixture.h"
 #include "cgroup.h"
 #include "util.h"

@@ -6,10 +6,6 @@
  * namespace of its own. Needs what test-bpf-backend.c needs (root, kernel BTF, a writable cgroup2, a
  * build with BPF); without them the tests skip, and print why. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -30,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "bpf-backend.h"
+#include "bpf-counter.h"
 #include "bpf-fixture.h"
 #include "cgroup.h"
 #include "util.h"

@@ -10,10 +10,6 @@
  * cgroup2, a build with BPF and the right to create pid namespaces; without them it skips, and
  * says why. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -35,7 +31,7 @@
 
 #include <cmocka.h>
 
-#include "bpf-backend.h"
+#include "bpf-counter.h"
 #include "bpf-fixture.h"
 #include "util.h"
 

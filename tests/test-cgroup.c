@@ -3,10 +3,6 @@
  * this test's own cgroup on the host; cgroup_id_from_path() on the host's cgroup2 mount and, as root, on
  * a cgroup made for the test. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/magic.h>

@@ -14,8 +14,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "level-state.h"
 #include "level.h"
-#include "levelstate.h"
+#include "max-map-count.h"
 #include "util.h"
 
 static const Thresholds defaults = { .warning_percent = 80, .critical_percent = 95, .hysteresis_percent = 5 };
@@ -150,12 +151,12 @@ static void test_percent_edges(void **state) {
 }
 
 static void test_headroom(void **state) {
-        assert_int_equal(headroom(0, 65530), 65530);
-        assert_int_equal(headroom(65529, 65530), 1);
-        assert_int_equal(headroom(65530, 65530), 0);
-        assert_int_equal(headroom(70000, 65530), 0);
-        assert_int_equal(headroom(5, 0), 0);
-        assert_int_equal(headroom(0, UINT_MAX), UINT_MAX);
+        assert_int_equal(max_map_count_headroom(0, 65530), 65530);
+        assert_int_equal(max_map_count_headroom(65529, 65530), 1);
+        assert_int_equal(max_map_count_headroom(65530, 65530), 0);
+        assert_int_equal(max_map_count_headroom(70000, 65530), 0);
+        assert_int_equal(max_map_count_headroom(5, 0), 0);
+        assert_int_equal(max_map_count_headroom(0, UINT_MAX), UINT_MAX);
 }
 
 static void write_text(const char *path, const char *text) {

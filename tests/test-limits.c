@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* limits_read_live() and limits_read_tuned() on generated /proc and sysctl.d trees. */
-
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
+/* max_map_count_read_live() and max_map_count_read_tuned() on generated /proc and sysctl.d trees. */
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -17,7 +13,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "maxmapcount.h"
+#include "max-map-count.h"
 #include "util.h"
 
 static char base[] = "/tmp/mapguard-test-limits-XXXXXX";
@@ -86,12 +82,12 @@ static void check_tuned(unsigned value, const char *source_rel) {
         _cleanup_free_ char *source = NULL, *expected = at(source_rel);
         unsigned v = 0;
 
-        assert_int_equal(limits_read_tuned(root, &v, &source), 0);
+        assert_int_equal(max_map_count_read_tuned(root, &v, &source), 0);
         assert_int_equal(v, value);
         assert_string_equal(source, expected);
         /* ret_source is optional. */
         v = 0;
-        assert_int_equal(limits_read_tuned(root, &v, NULL), 0);
+        assert_int_equal(max_map_count_read_tuned(root, &v, NULL), 0);
         assert_int_equal(v, value);
 }
 
@@ -99,7 +95,7 @@ static void check_tuned_error(int error) {
         unsigned v = 4242;
         char *source = (char *) "untouched";
 
-        assert_int_equal(limits_read_tuned(root, &v, &source), error);
+        assert_int_equal(max_map_count_read_tuned(root, &v, &source), error);
         assert_int_equal(v, 4242);
         assert_string_equal(source, "untouched");
 }
@@ -110,7 +106,7 @@ static void check_tuned_bad(const char *rel) {
         unsigned v = 4242;
         char *source = NULL;
 
-        assert_int_equal(limits_read_tuned(root, &v, &source), -EBADMSG);
+        assert_int_equal(max_map_count_read_tuned(root, &v, &source), -EBADMSG);
         assert_int_equal(v, 4242);
         assert_non_null(source);
         assert_string_equal(source, want);
@@ -121,13 +117,13 @@ static void test_live(void **state) {
         unsigned v = 0;
 
         put("/proc/sys/vm/max_map_count", "65530\n");
-        assert_int_equal(limits_read_live(root, &v), 0);
+        assert_int_equal(max_map_count_read_live(root, &v), 0);
         assert_int_equal(v, 65530);
         put("/proc/sys/vm/max_map_count", " 2147483647 \n");
-        assert_int_equal(limits_read_live(root, &v), 0);
+        assert_int_equal(max_map_count_read_live(root, &v), 0);
         assert_int_equal(v, 2147483647);
         put("/proc/sys/vm/max_map_count", "0");
-        assert_int_equal(limits_read_live(root, &v), 0);
+        assert_int_equal(max_map_count_read_live(root, &v), 0);
         assert_int_equal(v, 0);
 }
 
@@ -140,7 +136,7 @@ static void test_live_garbage(void **state) {
 
         for (size_t i = 0; i < ELEMENTSOF(garbage); i++) {
                 put("/proc/sys/vm/max_map_count", garbage[i]);
-                assert_int_equal(limits_read_live(root, &v), -EBADMSG);
+                assert_int_equal(max_map_count_read_live(root, &v), -EBADMSG);
         }
         assert_int_equal(v, 4242);
 }
@@ -148,7 +144,7 @@ static void test_live_garbage(void **state) {
 static void test_live_missing(void **state) {
         unsigned v = 4242;
 
-        assert_int_equal(limits_read_live(root, &v), -ENOENT);
+        assert_int_equal(max_map_count_read_live(root, &v), -ENOENT);
         assert_int_equal(v, 4242);
 }
 
@@ -162,9 +158,9 @@ static void test_live_host(void **state) {
         }
         assert_int_equal(fscanf(f, "%u", &expected), 1);
         fclose(f);
-        assert_int_equal(limits_read_live("/", &v), 0);
+        assert_int_equal(max_map_count_read_live("/", &v), 0);
         assert_int_equal(v, expected);
-        assert_int_equal(limits_read_live(NULL, &v), 0);
+        assert_int_equal(max_map_count_read_live(NULL, &v), 0);
         assert_int_equal(v, expected);
 }
 
@@ -313,7 +309,7 @@ static void test_tuned_garbage(void **state) {
         _cleanup_free_ char *source = NULL, *expected = at("/etc/sysctl.d/70-ignored.conf");
         unsigned v = 4242;
         put("/etc/sysctl.d/70-ignored.conf", "-vm.max_map_count = lots\n");
-        assert_int_equal(limits_read_tuned(root, &v, &source), -ENOENT);
+        assert_int_equal(max_map_count_read_tuned(root, &v, &source), -ENOENT);
         assert_string_equal(source, expected);
         assert_int_equal(v, 4242);
 }

@@ -3,10 +3,6 @@
  * org.mapguard1, no bus at all, and a scripted systemd saying mapguardd failed, is restarting, is stopped
  * (enabled or not) or is starting; and the argument errors said before any bus is asked. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

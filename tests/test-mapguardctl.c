@@ -5,10 +5,6 @@
  * The scripted daemon answers from fixed tables, so the expected output is exact. Not running, a scripted
  * systemd and argument errors are in test-mapguardctl-errors.c. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,10 +2,6 @@
 /* proc_count_maps(), proc_sample(), proc_sample_identity() on fixture trees generated in a mkdtemp()
  * directory, plus a few checks against the real /proc of this test's own children. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "path-util.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -114,19 +111,19 @@ static char *repeat(const char *line, unsigned n, const char *tail) {
 static void test_root_path(void **state) {
         char *p;
 
-        p = procfs_root_path(NULL, "/proc/1/maps");
+        p = path_prefix_root(NULL, "/proc/1/maps");
         assert_string_equal(p, "/proc/1/maps");
         free(p);
-        p = procfs_root_path("", "/proc");
+        p = path_prefix_root("", "/proc");
         assert_string_equal(p, "/proc");
         free(p);
-        p = procfs_root_path("/", "/proc");
+        p = path_prefix_root("/", "/proc");
         assert_string_equal(p, "/proc");
         free(p);
-        p = procfs_root_path("/tmp/x//", "/proc");
+        p = path_prefix_root("/tmp/x//", "/proc");
         assert_string_equal(p, "/tmp/x/proc");
         free(p);
-        p = procfs_root_path("/tmp/x", "/etc/sysctl.conf");
+        p = path_prefix_root("/tmp/x", "/etc/sysctl.conf");
         assert_string_equal(p, "/tmp/x/etc/sysctl.conf");
         free(p);
 }

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The recommendation formula and its reason text, with and without a readable slabinfo. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>

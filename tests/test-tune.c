@@ -3,10 +3,6 @@
  * replaced atomically with a comment header that no daemon text can escape, and the live value is written
  * to proc/sys/vm/max_map_count; errors leave nothing behind. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

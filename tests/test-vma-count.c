@@ -11,10 +11,6 @@
  * VMAs are also counted one by one through it, a count that does not parse text at all.
  * vm.max_map_count is read, never changed. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,7 +28,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "maxmapcount.h"
+#include "max-map-count.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -250,7 +246,7 @@ static void check_n(unsigned n) {
         unsigned max = 0, count = 0;
         Child c;
 
-        assert_int_equal(limits_read_live(NULL, &max), 0);
+        assert_int_equal(max_map_count_read_live(NULL, &max), 0);
         /* Stay well below the limit: the child's own baseline and the test's slack come on top. */
         if ((uint64_t) n + 2000 >= max) {
                 print_message("# vm.max_map_count is %u here, too low for %u extra VMAs, skipping\n", max, n);

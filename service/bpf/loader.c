@@ -9,10 +9,6 @@
  * libz. In a short-lived process none of that stays in the long-running daemon, which then needs
  * nothing of libbpf: it drives the iterator and the map with bpf(2) on the fds it received. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* program_invocation_short_name */
-#endif
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -28,8 +24,8 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
-#include "bpf/loader.h"
-#include "bpf/mapcount.skel.h"
+#include "loader.h"
+#include "mapcount.skel.h"
 #include "util.h"
 
 #define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"

@@ -62,7 +62,3 @@ Level level_next(Level old, unsigned map_count, unsigned max_map_count, const Th
 
         return LEVEL_OK;
 }
-
-unsigned headroom(unsigned map_count, unsigned max_map_count) {
-        return map_count >= max_map_count ? 0 : max_map_count - map_count;
-}

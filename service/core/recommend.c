@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
-#endif
-
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "path-util.h"
 #include "procfs.h"
 #include "recommend.h"
 #include "util.h"
@@ -19,7 +16,7 @@ unsigned recommend_vma_object_size(const char *root) {
         _cleanup_fclose_ FILE *f = NULL;
         size_t allocated = 0;
 
-        path = procfs_root_path(root, "/proc/slabinfo");
+        path = path_prefix_root(root, "/proc/slabinfo");
         if (!path)
                 return RECOMMEND_VM_AREA_STRUCT_BYTES;
         f = fopen(path, "re");

@@ -4,10 +4,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "bus.h"
+#include "cgroup-unit.h"
 #include "config.h"
+#include "max-map-count.h"
 #include "log.h"
-#include "pidunit.h"
+#include "manager-bus.h"
 #include "procfs.h"
 #include "recommend.h"
 #include "util.h"
@@ -19,7 +20,7 @@
 
 /* The caller's effective uid, as the bus (dbus-daemon) or the socket's peer (a direct connection)
  * vouches for it. Not augmented from /proc/PID of the sender: that pid could have been reused. */
-static int bus_sender_uid(sd_bus_message *message, uid_t *ret) {
+static int manager_bus_sender_uid(sd_bus_message *message, uid_t *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         int r;
 
@@ -32,11 +33,11 @@ static int bus_sender_uid(sd_bus_message *message, uid_t *ret) {
         return r;
 }
 
-static int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error) {
+static int manager_bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error) {
         uid_t uid;
         int r;
 
-        r = bus_sender_uid(message, &uid);
+        r = manager_bus_sender_uid(message, &uid);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Could not determine the caller's user, so %s is refused.", what);
@@ -48,7 +49,7 @@ static int bus_check_root(sd_bus_message *message, const char *what, sd_bus_erro
 
 static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
         return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
-                                     headroom(p->map_count, m->max_map_count), level_to_string(p->level),
+                                     max_map_count_headroom(p->map_count, m->max_map_count), level_to_string(p->level),
                                      p->growth_per_minute, p->seconds_to_limit);
 }
 
@@ -88,7 +89,7 @@ static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_e
                                                   m->max_map_count, level_to_string(LEVEL_UNKNOWN));
 
         return sd_bus_reply_method_return(message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count,
-                                          m->max_map_count, headroom(p->map_count, m->max_map_count),
+                                          m->max_map_count, max_map_count_headroom(p->map_count, m->max_map_count),
                                           level_to_string(p->level));
 }
 
@@ -154,7 +155,7 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
         if (pid == 0 || pid > INT_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.", pid);
 
-        r = bus_sender_uid(message, &caller);
+        r = manager_bus_sender_uid(message, &caller);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Could not determine the caller's user, so GetProcess is refused.");
@@ -186,14 +187,14 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
         if (u)
                 unit_name = strdup(u->name);
         else
-                (void) pid_get_unit(m->root, (pid_t) pid, &unit_name);
+                (void) cgroup_unit_of_pid(m->root, (pid_t) pid, &unit_name);
 
         /* A watched process keeps its hysteresis; any other is judged afresh. */
         level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN, s.map_count,
                            m->max_map_count, &t);
 
         return sd_bus_reply_method_return(message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count,
-                                          m->max_map_count, headroom(s.map_count, m->max_map_count),
+                                          m->max_map_count, max_map_count_headroom(s.map_count, m->max_map_count),
                                           level_to_string(level));
 }
 
@@ -213,7 +214,7 @@ static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = bus_check_root(message, "Rescan", error);
+        r = manager_bus_check_root(message, "Rescan", error);
         if (r < 0)
                 return r;
         r = manager_scan(m, true);
@@ -227,7 +228,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = bus_check_root(message, "Reload", error);
+        r = manager_bus_check_root(message, "Reload", error);
         if (r < 0)
                 return r;
         r = manager_reload(m, &reason);
@@ -387,7 +388,7 @@ static int unit_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
         return 0;
 }
 
-int bus_register(Manager *m) {
+int manager_bus_register(Manager *m) {
         int r;
 
         r = sd_bus_add_object_vtable(m->bus, &m->object_slots[0], MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, m);
@@ -403,12 +404,12 @@ int bus_register(Manager *m) {
         return sd_bus_add_object_manager(m->bus, &m->object_slots[3], MANAGER_PATH);
 }
 
-void bus_detach(Manager *m) {
+void manager_bus_detach(Manager *m) {
         for (size_t i = 0; i < ELEMENTSOF(m->object_slots); i++)
                 m->object_slots[i] = sd_bus_slot_unref(m->object_slots[i]);
 }
 
-void bus_unit_added(Manager *m, WatchedUnit *u) {
+void manager_bus_unit_added(Manager *m, WatchedUnit *u) {
         int r;
 
         if (!m->bus || !m->object_slots[0])
@@ -416,10 +417,10 @@ void bus_unit_added(Manager *m, WatchedUnit *u) {
         r = sd_bus_emit_object_added(m->bus, u->object_path);
         if (r < 0)
                 log_debug_errno(r, "Failed to announce %s on the bus: %m", u->object_path);
-        bus_manager_changed(m, "WatchedUnits");
+        manager_bus_manager_changed(m, "WatchedUnits");
 }
 
-void bus_unit_removed(Manager *m, WatchedUnit *u) {
+void manager_bus_unit_removed(Manager *m, WatchedUnit *u) {
         int r;
 
         if (!m->bus || !m->object_slots[0])
@@ -427,10 +428,10 @@ void bus_unit_removed(Manager *m, WatchedUnit *u) {
         r = sd_bus_emit_object_removed(m->bus, u->object_path);
         if (r < 0)
                 log_debug_errno(r, "Failed to announce the removal of %s on the bus: %m", u->object_path);
-        bus_manager_changed(m, "WatchedUnits");
+        manager_bus_manager_changed(m, "WatchedUnits");
 }
 
-void bus_unit_changed(Manager *m, WatchedUnit *u, const BusUnitSnapshot *c) {
+void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask *c) {
         const char *names[9];
         size_t n = 0;
         int r;
@@ -462,7 +463,7 @@ void bus_unit_changed(Manager *m, WatchedUnit *u, const BusUnitSnapshot *c) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", u->name);
 }
 
-void bus_manager_changed(Manager *m, const char *property) {
+void manager_bus_manager_changed(Manager *m, const char *property) {
         int r;
 
         if (!m->bus || !m->object_slots[0])
@@ -472,7 +473,7 @@ void bus_manager_changed(Manager *m, const char *property) {
                 log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", property);
 }
 
-void bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old) {
+void manager_bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old) {
         int r;
 
         if (!m->bus || !m->object_slots[0])

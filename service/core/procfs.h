@@ -17,11 +17,6 @@ typedef struct ProcSample {
         unsigned map_count;   /* the kernel's mm->map_count */
 } ProcSample;
 
-/* Returns ROOT + PATH as a malloc'd string ("/" , "" and NULL roots give PATH unchanged; a trailing
- * slash of ROOT is dropped), NULL when out of memory. PATH must be absolute. Every reader of /proc,
- * /sys, /etc, /run and /usr in the core goes through this, so that tests can run on fixture trees. */
-char *procfs_root_path(const char *root, const char *path);
-
 /* Counts lines of ROOT/proc/PID/maps with open()+read()+memchr() (no stdio, never smaps, no
  * PROCMAP_QUERY), minus the gate area line ("[vsyscall]", only where present; it is the last line).
  * A last line without a newline (truncated read) still counts.

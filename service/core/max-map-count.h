@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
 
-/* vm.max_map_count: the live value, and the value the sysctl.d files ask for. Pure logic. */
+/* vm.max_map_count: the live value, the value the sysctl.d files ask for, and the headroom below it.
+ * Pure logic. */
 
 #include <limits.h>
 
-#ifndef MAPGUARD_MAXMAPCOUNT_H
-#define MAPGUARD_MAXMAPCOUNT_H
-
 /* ROOT/proc/sys/vm/max_map_count. Returns 0 and the value, -errno on failure, -EBADMSG on garbage
  * (anything but a decimal number from 0 to INT_MAX, the kernel's range, with optional whitespace). */
-int limits_read_live(const char *root, unsigned *ret);
+int max_map_count_read_live(const char *root, unsigned *ret);
 
 /* The vm.max_map_count (also accepting the "vm/max_map_count" spelling, and the "-" prefix meaning
  * ignore errors, as systemd-sysctl does) that the sysctl.d files of ROOT ask for, merged like
@@ -26,6 +25,7 @@ int limits_read_live(const char *root, unsigned *ret);
  * -EBADMSG when the value that counts is one the kernel
  * refuses (systemd-sysctl writes only the last assignment of a key; it fails, and the kernel's default
  * stays), with the file that sets it in *ret_source if not NULL; other -errno on I/O failure. */
-int limits_read_tuned(const char *root, unsigned *ret, char **ret_source);
+int max_map_count_read_tuned(const char *root, unsigned *ret, char **ret_source);
 
-#endif /* MAPGUARD_MAXMAPCOUNT_H */
+/* Returns MAX_MAP_COUNT - MAP_COUNT, clamped at 0 (the limit may be lowered below a live count). */
+unsigned max_map_count_headroom(unsigned map_count, unsigned max_map_count);

@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* vasprintf() */
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bpf-backend.h"
+#include "bpf-counter.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -31,8 +27,8 @@
 #include <linux/bpf.h>
 #include <linux/types.h>
 
-#include "bpf/loader.h"
-#include "bpf/mapcount.h"
+#include "loader.h"
+#include "mapcount.h"
 
 /* The records are read straight into the public array: the layouts must be one. */
 _Static_assert(sizeof(struct mapcount_record) == sizeof(BpfTaskCount), "record size");

@@ -32,6 +32,3 @@ typedef struct Thresholds {
  * MAX_MAP_COUNT == 0 (limit unknown) returns LEVEL_UNKNOWN; an OLD that is not a level counts as
  * LEVEL_UNKNOWN. Thresholds are expected validated (warning < critical) by the config loader. */
 Level level_next(Level old, unsigned map_count, unsigned max_map_count, const Thresholds *t);
-
-/* Returns MAX_MAP_COUNT - MAP_COUNT, clamped at 0 (the limit may be lowered below a live count). */
-unsigned headroom(unsigned map_count, unsigned max_map_count);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pidunit.h"
+#include "cgroup-unit.h"
 #include "util.h"
 
 static bool is_unit_name(const char *s, size_t n) {
@@ -22,7 +22,7 @@ static bool is_unit_name(const char *s, size_t n) {
         return false;
 }
 
-int cgroup_path_get_unit(const char *path, char **ret_unit) {
+int cgroup_unit_from_path(const char *path, char **ret_unit) {
         const char *p = path;
 
         for (;;) {
@@ -44,7 +44,7 @@ int cgroup_path_get_unit(const char *path, char **ret_unit) {
         }
 }
 
-int pid_get_unit(const char *root, pid_t pid, char **ret_unit) {
+int cgroup_unit_of_pid(const char *root, pid_t pid, char **ret_unit) {
         _cleanup_free_ char *path = NULL, *unified = NULL, *legacy = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         char line[4096];
@@ -71,9 +71,9 @@ int pid_get_unit(const char *root, pid_t pid, char **ret_unit) {
         }
 
         /* On hybrid systems the cgroup2 line can be empty ("0::/") while name=systemd has the unit. */
-        if (unified && cgroup_path_get_unit(unified, ret_unit) == 0)
+        if (unified && cgroup_unit_from_path(unified, ret_unit) == 0)
                 return 0;
         if (legacy)
-                return cgroup_path_get_unit(legacy, ret_unit);
+                return cgroup_unit_from_path(legacy, ret_unit);
         return -ENXIO;
 }

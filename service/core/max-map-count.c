@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
-#endif
-
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,8 +12,9 @@
 #include <sys/stat.h>
 
 #include "fileio.h"
-#include "maxmapcount.h"
-#include "procfs.h"
+#include "dropin.h"
+#include "max-map-count.h"
+#include "path-util.h"
 #include "util.h"
 
 /* Parses a kernel int sysctl value surrounded by whitespace: as the kernel prints it (BASE 10), or as
@@ -52,13 +49,13 @@ static int parse_max_map_count(const char *s, int base, unsigned *ret) {
         return 0;
 }
 
-int limits_read_live(const char *root, unsigned *ret) {
+int max_map_count_read_live(const char *root, unsigned *ret) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
         char buf[64];
         ssize_t n;
 
-        path = procfs_root_path(root, "/proc/sys/vm/max_map_count");
+        path = path_prefix_root(root, "/proc/sys/vm/max_map_count");
         if (!path)
                 return -ENOMEM;
         fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -72,138 +69,6 @@ int limits_read_live(const char *root, unsigned *ret) {
         if (strlen(buf) != (size_t) n)
                 return -EBADMSG;
         return parse_max_map_count(buf, 10, ret);
-}
-
-/* One sysctl.d file name and the path it resolves to, NULL when masked. */
-typedef struct ConfFile {
-        char *name;
-        char *path;
-} ConfFile;
-
-typedef struct ConfList {
-        ConfFile *files;
-        size_t n;
-} ConfList;
-
-static void conflist_done(ConfList *l) {
-        for (size_t i = 0; i < l->n; i++) {
-                free(l->files[i].name);
-                free(l->files[i].path);
-        }
-        free(l->files);
-        *l = (ConfList) {};
-}
-
-static bool conflist_has(const ConfList *l, const char *name) {
-        for (size_t i = 0; i < l->n; i++)
-                if (streq(l->files[i].name, name))
-                        return true;
-        return false;
-}
-
-static bool endswith_conf(const char *name) {
-        size_t l = strlen(name);
-        return l > 5 && streq(name + l - 5, ".conf");
-}
-
-/* Decides what DIR/NAME stands for: NULL path when it masks (a symlink to /dev/null, or an empty
- * file, both of which systemd treats as masking), else the file to read. An absolute symlink target
- * is taken inside ROOT, as systemd-sysctl --root would. */
-static int resolve_entry(const char *root, const char *dir, const char *name, char **ret_path) {
-        _cleanup_free_ char *path = NULL;
-        struct stat st;
-
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
-        if (lstat(path, &st) < 0)
-                return -errno;
-        if (S_ISLNK(st.st_mode)) {
-                char target[PATH_MAX];
-                ssize_t n = readlink(path, target, sizeof(target) - 1);
-                if (n < 0)
-                        return -errno;
-                target[n] = '\0';
-                if (streq(target, "/dev/null")) {
-                        *ret_path = NULL;
-                        return 0;
-                }
-                if (target[0] == '/') {
-                        char *p = procfs_root_path(root, target);
-                        if (!p)
-                                return -ENOMEM;
-                        free(path);
-                        path = p;
-                }
-                if (stat(path, &st) < 0)
-                        return -errno;
-        }
-        if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0)) {
-                *ret_path = NULL;
-                return 0;
-        }
-        if (!S_ISREG(st.st_mode))
-                return -EISDIR;
-        *ret_path = TAKE_PTR(path);
-        return 0;
-}
-
-static int collect_dir(const char *root, const char *rel, ConfList *l) {
-        _cleanup_free_ char *dir = NULL;
-        DIR *d;
-        int r = 0;
-
-        dir = procfs_root_path(root, rel);
-        if (!dir)
-                return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-
-        for (;;) {
-                struct dirent *de;
-                char *path = NULL;
-                ConfFile *f;
-
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        r = -errno;
-                        break;
-                }
-                if (de->d_name[0] == '.' || !endswith_conf(de->d_name))
-                        continue;
-                /* A name seen in an earlier (higher priority) directory masks this one. */
-                if (conflist_has(l, de->d_name))
-                        continue;
-                r = resolve_entry(root, dir, de->d_name, &path);
-                /* A dangling or looping symlink, or a directory: systemd-sysctl skips them too. */
-                if (r == -ENOENT || r == -ELOOP || r == -EISDIR) {
-                        r = 0;
-                        continue;
-                }
-                if (r < 0)
-                        break;
-                f = reallocarray(l->files, l->n + 1, sizeof(ConfFile));
-                if (!f) {
-                        free(path);
-                        r = -ENOMEM;
-                        break;
-                }
-                l->files = f;
-                l->files[l->n] = (ConfFile) { .name = strdup(de->d_name), .path = path };
-                if (!l->files[l->n].name) {
-                        free(path);
-                        r = -ENOMEM;
-                        break;
-                }
-                l->n++;
-        }
-        closedir(d);
-        return r;
-}
-
-static int conffile_compare(const void *a, const void *b) {
-        return strcmp(((const ConfFile *) a)->name, ((const ConfFile *) b)->name);
 }
 
 static char *strip(char *s) {
@@ -234,12 +99,18 @@ typedef struct Tuned {
 /* Applies the vm.max_map_count assignments of one file to T. A missing file is no assignment. */
 static int parse_file(const char *path, Tuned *t) {
         _cleanup_fclose_ FILE *f = NULL;
+        struct stat st;
         _cleanup_free_ char *line = NULL;
         size_t allocated = 0;
 
         f = fopen(path, "re");
         if (!f)
                 return errno == ENOENT ? 0 : -errno;
+        /* A directory or a FIFO named *.conf: systemd-sysctl ignores it. */
+        if (fstat(fileno(f), &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return 0;
 
         for (;;) {
                 char *l, *eq, *key, *value;
@@ -285,42 +156,41 @@ static int parse_file(const char *path, Tuned *t) {
         return 0;
 }
 
-int limits_read_tuned(const char *root, unsigned *ret, char **ret_source) {
-        static const char *const dirs[] = {
-                "/etc/sysctl.d",
-                "/run/sysctl.d",
-                "/usr/local/lib/sysctl.d",
-                "/usr/lib/sysctl.d",
+/* The sysctl.d directories of ROOT, highest priority first, as systemd-sysctl reads them. */
+static int sysctl_dropins(const char *root, DropInList *ret) {
+        static const char *const rel[] = {
+                "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d",
         };
-        _cleanup_free_ char *lib = NULL, *lib_sysctl = NULL;
-        ConfList l = {};
-        Tuned t = {};
+        char *dirs[ELEMENTSOF(rel)] = {};
+        _cleanup_free_ char *lib = NULL;
+        size_t n = ELEMENTSOF(rel);
         struct stat st;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                r = collect_dir(root, dirs[i], &l);
-                if (r < 0)
-                        goto finish;
-        }
-
-        /* On merged-/usr systems /lib is a symlink to usr/lib: the same files again. */
-        lib = procfs_root_path(root, "/lib");
-        lib_sysctl = procfs_root_path(root, "/lib/sysctl.d");
-        if (!lib || !lib_sysctl) {
-                r = -ENOMEM;
+        lib = path_prefix_root(root, "/lib");
+        for (size_t i = 0; i < ELEMENTSOF(rel); i++)
+                dirs[i] = path_prefix_root(root, rel[i]);
+        r = -ENOMEM;
+        if (!lib || !dirs[0] || !dirs[1] || !dirs[2] || !dirs[3] || !dirs[4])
                 goto finish;
-        }
-        if (!(lstat(lib, &st) >= 0 && S_ISLNK(st.st_mode)) &&
-            !(lstat(lib_sysctl, &st) >= 0 && S_ISLNK(st.st_mode))) {
-                r = collect_dir(root, "/lib/sysctl.d", &l);
-                if (r < 0)
-                        goto finish;
-        }
+        /* On merged-/usr systems /lib is a symlink to usr/lib: the same files again. */
+        if ((lstat(lib, &st) >= 0 && S_ISLNK(st.st_mode)) || (lstat(dirs[4], &st) >= 0 && S_ISLNK(st.st_mode)))
+                n--;
+        r = dropin_list(root, (const char *const *) dirs, n, ret, NULL);
+finish:
+        for (size_t i = 0; i < ELEMENTSOF(rel); i++)
+                free(dirs[i]);
+        return r;
+}
 
-        if (l.n > 0)
-                qsort(l.files, l.n, sizeof(ConfFile), conffile_compare);
+int max_map_count_read_tuned(const char *root, unsigned *ret, char **ret_source) {
+        DropInList l = {};
+        Tuned t = {};
+        int r;
 
+        r = sysctl_dropins(root, &l);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < l.n; i++) {
                 if (!l.files[i].path)
                         continue; /* masked */
@@ -359,6 +229,10 @@ int limits_read_tuned(const char *root, unsigned *ret, char **ret_source) {
                 r = 0;
         }
 finish:
-        conflist_done(&l);
+        dropin_list_done(&l);
         return r;
+}
+
+unsigned max_map_count_headroom(unsigned map_count, unsigned max_map_count) {
+        return map_count < max_map_count ? max_map_count - map_count : 0;
 }

@@ -6,21 +6,21 @@
 #include "manager.h"
 
 /* Which of a unit's properties changed in a pass: PropertiesChanged names exactly those. */
-typedef struct BusUnitSnapshot {
+typedef struct UnitChangedMask {
         bool level, processes, worst_pid, map_count, peak_map_count, headroom, growth_per_minute,
                 seconds_to_limit;
-} BusUnitSnapshot;
+} UnitChangedMask;
 
 /* Registers the Manager object, the unit objects (fallback + enumerator) and the object manager on
  * m->bus. Returns 0 or -errno. */
-int bus_register(Manager *m);
+int manager_bus_register(Manager *m);
 /* Drops the object slots (before the bus goes away). */
-void bus_detach(Manager *m);
+void manager_bus_detach(Manager *m);
 
 /* Signals to clients; all are no-ops without a bus. Errors are logged, never fatal. */
-void bus_unit_added(Manager *m, WatchedUnit *u);
-void bus_unit_removed(Manager *m, WatchedUnit *u);
-void bus_unit_changed(Manager *m, WatchedUnit *u, const BusUnitSnapshot *changed);
-void bus_manager_changed(Manager *m, const char *property);
+void manager_bus_unit_added(Manager *m, WatchedUnit *u);
+void manager_bus_unit_removed(Manager *m, WatchedUnit *u);
+void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask *changed);
+void manager_bus_manager_changed(Manager *m, const char *property);
 /* LevelChanged for P of UNIT, which went from OLD to P->level. */
-void bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old);
+void manager_bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old);

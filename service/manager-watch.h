@@ -8,13 +8,13 @@
 
 /* Subscribes to org.freedesktop.systemd1 (Subscribe(), UnitRemoved, JobRemoved and unit
  * PropertiesChanged) and lists the matching active units once, synchronously. Returns 0 or -errno. */
-int watch_start(Manager *m);
+int manager_watch_start(Manager *m);
 /* Drops units that no longer match and lists the matching ones again, asynchronously (after a
  * reload changed Units=). Returns 0 or -errno. */
-int watch_relist(Manager *m);
+int manager_watch_relist(Manager *m);
 /* Drops the signal matches. */
-void watch_stop(Manager *m);
+void manager_watch_stop(Manager *m);
 
 /* Returns the systemd interface that carries ControlGroup for a unit name by its suffix
  * ("org.freedesktop.systemd1.Service" for foo.service), or NULL for types without a cgroup. */
-const char *watch_cgroup_interface(const char *unit);
+const char *manager_watch_cgroup_interface(const char *unit);

@@ -8,7 +8,7 @@
  * line "0::", else the "name=systemd" line). /system.slice/foo.service/x -> "foo.service".
  * Returns 0 and a malloc'd name, -ENXIO when the process is in no unit (e.g. the root cgroup),
  * -ESRCH when the process is gone, other -errno on read failure. */
-int pid_get_unit(const char *root, pid_t pid, char **ret_unit);
+int cgroup_unit_of_pid(const char *root, pid_t pid, char **ret_unit);
 
 /* Same, from a control-group path. Returns 0 and a malloc'd name or -ENXIO. */
-int cgroup_path_get_unit(const char *path, char **ret_unit);
+int cgroup_unit_from_path(const char *path, char **ret_unit);

@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), reallocarray(), name_to_handle_at() */
-#endif
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +12,7 @@
 
 #include "cgroup.h"
 #include "fileio.h"
+#include "path-util.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -56,7 +53,7 @@ int cgroup_find_hierarchy(const char *root, char **ret_dir) {
         bool host = root_is_host(root);
 
         for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
-                _cleanup_free_ char *dir = procfs_root_path(root, candidates[i].path);
+                _cleanup_free_ char *dir = path_prefix_root(root, candidates[i].path);
                 if (!dir)
                         return -ENOMEM;
                 if (hierarchy_usable(dir, candidates[i].marker, host, candidates[i].magic)) {

@@ -6,13 +6,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "bpf-backend.h"
-#include "bus.h"
+#include "bpf-counter.h"
+#include "manager-bus.h"
 #include "cgroup.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
-#include "maxmapcount.h"
+#include "max-map-count.h"
 #include "procfs.h"
 #include "schedule.h"
 #include "util.h"
@@ -100,7 +100,7 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
                 .comm = p->comm,
                 .map_count = p->map_count,
                 .max_map_count = m->max_map_count,
-                .headroom = headroom(p->map_count, m->max_map_count),
+                .headroom = max_map_count_headroom(p->map_count, m->max_map_count),
                 .old_level = old,
                 .new_level = p->level,
         };
@@ -113,7 +113,7 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
         r = journal_level_changed(&jp);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name, (int) p->pid);
-        bus_emit_level_changed(m, u->name, p, old);
+        manager_bus_emit_level_changed(m, u->name, p, old);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
@@ -178,7 +178,7 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
         /* A unit without processes has the whole limit ahead of it. */
-        u->headroom = worst ? headroom(worst->map_count, m->max_map_count) : m->max_map_count;
+        u->headroom = worst ? max_map_count_headroom(worst->map_count, m->max_map_count) : m->max_map_count;
         for (size_t i = 0; i < u->n_procs; i++)
                 if (u->procs[i].map_count > u->peak_map_count)
                         u->peak_map_count = u->procs[i].map_count;
@@ -205,7 +205,7 @@ void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const
                  level_to_string(p->level), p->map_count);
         ProcState gone = *p;
         gone.level = LEVEL_UNKNOWN;
-        bus_emit_level_changed(m, unit, &gone, p->level);
+        manager_bus_emit_level_changed(m, unit, &gone, p->level);
 }
 
 /* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
@@ -333,7 +333,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         *next_wakeup = u->procs[i].next_read_usec;
 
         unit_recompute(m, u);
-        bus_unit_changed(m, u, &(BusUnitSnapshot) {
+        manager_bus_unit_changed(m, u, &(UnitChangedMask) {
                 .level = before.level != u->level,
                 .processes = before.n_procs != u->n_procs,
                 .worst_pid = before.worst_pid != u->worst_pid,
@@ -353,7 +353,7 @@ static bool manager_read_limits(Manager *m, bool full) {
         bool changed = false;
         int r;
 
-        r = limits_read_live(m->root, &live);
+        r = max_map_count_read_live(m->root, &live);
         /* Read errors are said when they change, not on every pass. */
         if (r < 0 && r != m->live_error)
                 log_warning_errno(r, "Failed to read %s/proc/sys/vm/max_map_count: %m", m->root);
@@ -367,14 +367,14 @@ static bool manager_read_limits(Manager *m, bool full) {
                 m->max_map_count = live;
                 changed = true;
                 full = true;
-                bus_manager_changed(m, "MaxMapCount");
+                manager_bus_manager_changed(m, "MaxMapCount");
         }
 
         if (full) {
                 _cleanup_free_ char *source = NULL;
                 unsigned tuned = 0;
 
-                r = limits_read_tuned(m->root, &tuned, &source);
+                r = max_map_count_read_tuned(m->root, &tuned, &source);
                 if (r == -EBADMSG && r != m->tuned_error)
                         log_warning("%s sets vm.max_map_count to a value the kernel refuses; systemd-sysctl will "
                                     "leave the kernel's default in place.", source ? source : "A sysctl.d file");
@@ -385,7 +385,7 @@ static bool manager_read_limits(Manager *m, bool full) {
                         tuned = 0;
                 if (tuned != m->tuned_max_map_count) {
                         m->tuned_max_map_count = tuned;
-                        bus_manager_changed(m, "TunedMaxMapCount");
+                        manager_bus_manager_changed(m, "TunedMaxMapCount");
                 }
                 /* Once per distinct (live, tuned) pair, not on every pass. */
                 if (tuned > 0 && m->max_map_count > 0 && m->max_map_count < tuned &&
@@ -478,7 +478,7 @@ int manager_scan(Manager *m, bool force_all) {
                         log_warning_errno(r, "Failed to run the BPF pass, reading map counts from /proc instead: %m");
                         m->bpf = bpf_counter_free(m->bpf);
                         m->backend = BACKEND_PROCFS;
-                        bus_manager_changed(m, "Backend");
+                        manager_bus_manager_changed(m, "Backend");
                         force_all = true;
                 }
         }

@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), reallocarray() */
-#endif
-
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,6 +9,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "path-util.h"
 #include "procfs.h"
 #include "utf8.h"
 #include "util.h"
@@ -35,20 +32,6 @@ typedef struct ProcStat {
         uint64_t vsize; /* 0 when the task has no mm (any more): read from the mm, not the task */
 } ProcStat;
 
-char *procfs_root_path(const char *root, const char *path) {
-        char *p;
-        size_t l;
-
-        if (!root)
-                root = "";
-        l = strlen(root);
-        while (l > 0 && root[l - 1] == '/')
-                l--;
-        if (asprintf(&p, "%.*s%s", (int) l, root, path) < 0)
-                return NULL;
-        return p;
-}
-
 /* Opens ROOT/proc/PID/NAME. A missing pid directory means the process is gone: -ESRCH. */
 static int proc_open(const char *root, pid_t pid, const char *name) {
         _cleanup_free_ char *rel = NULL, *path = NULL;
@@ -58,7 +41,7 @@ static int proc_open(const char *root, pid_t pid, const char *name) {
                 return -EINVAL;
         if (asprintf(&rel, "/proc/%" PRIi32 "/%s", (int32_t) pid, name) < 0)
                 return -ENOMEM;
-        path = procfs_root_path(root, rel);
+        path = path_prefix_root(root, rel);
         if (!path)
                 return -ENOMEM;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

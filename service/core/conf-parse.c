@@ -3,10 +3,6 @@
 /* The text of one mapguardd.conf file: inih, the keys and their values, and the checks between keys once
  * every file is applied. Finding and reading the files is conf.c's. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf(), vasprintf() */
-#endif
-
 #include <ctype.h>
 #include <ini.h>
 #include <stdarg.h>

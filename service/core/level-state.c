@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* reallocarray() */
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,7 +9,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
-#include "levelstate.h"
+#include "level-state.h"
 #include "util.h"
 
 /* The first line: what the file is and its format's version. Then, one per line:

@@ -3,10 +3,6 @@
 /* The Config object, and config_load(): finding the main file and the drop-ins, merging them by name,
  * reading each one. What a file says is conf-parse.c's. */
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* asprintf() */
-#endif
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -16,7 +12,9 @@
 
 #include "conf-parse.h"
 #include "conf.h"
+#include "dropin.h"
 #include "fileio.h"
+#include "path-util.h"
 #include "procfs.h"
 #include "util.h"
 
@@ -134,81 +132,6 @@ static int parser_parse_file(Parser *p, const char *path) {
         return parser_parse_buffer(p, path, buf, size);
 }
 
-typedef struct DropIn {
-        char *name;
-        char *path;
-} DropIn;
-
-static void dropins_free(DropIn *d, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(d[i].name);
-                free(d[i].path);
-        }
-        free(d);
-}
-
-static int dropin_compare(const void *a, const void *b) {
-        return strcmp(((const DropIn *)a)->name, ((const DropIn *)b)->name);
-}
-
-static bool dropin_name_valid(const char *name) {
-        size_t n = strlen(name);
-        /* Hidden files are editor and package-manager leftovers, as for systemd's own drop-ins. */
-        return name[0] != '.' && n > strlen(".conf") && streq(name + n - strlen(".conf"), ".conf");
-}
-
-/* Adds the *.conf entries of DIR to the list, replacing same-named entries of earlier (lower-priority)
- * directories. A missing DIR is fine. Returns 0 or the recorded error. */
-static int dropins_add_dir(Parser *p, const char *dir, DropIn **list, size_t *n) {
-        _cleanup_(closedirp) DIR *d = opendir(dir);
-        if (!d) {
-                if (errno == ENOENT)
-                        return 0;
-                if (errno == ENOTDIR)
-                        return parser_fail(p, -ENOTDIR, dir, 0, "is not a directory");
-                return parser_fail_errno(p, errno, dir, "cannot open directory");
-        }
-
-        for (;;) {
-                errno = 0;
-                struct dirent *de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return parser_fail_errno(p, errno, dir, "cannot read directory");
-                        break;
-                }
-                if (!dropin_name_valid(de->d_name))
-                        continue;
-
-                _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
-                        path = NULL;
-                        return parser_fail(p, -ENOMEM, dir, 0, "out of memory");
-                }
-
-                size_t i;
-                for (i = 0; i < *n; i++)
-                        if (streq((*list)[i].name, de->d_name))
-                                break;
-                if (i < *n) {
-                        free((*list)[i].path);
-                        (*list)[i].path = TAKE_PTR(path);
-                        continue;
-                }
-
-                char *name = strdup(de->d_name);
-                DropIn *t = name ? realloc(*list, (*n + 1) * sizeof(DropIn)) : NULL;
-                if (!t) {
-                        free(name);
-                        return parser_fail(p, -ENOMEM, dir, 0, "out of memory");
-                }
-                t[*n] = (DropIn){.name = name, .path = TAKE_PTR(path)};
-                *list = t;
-                (*n)++;
-        }
-        return 0;
-}
-
 static char *config_dir_resolve(const char *root, const char *config_dir) {
         char *s;
 
@@ -218,7 +141,7 @@ static char *config_dir_resolve(const char *root, const char *config_dir) {
                 /* systemd sets this from ConfigurationDirectory=: a list, ours is the first entry. */
                 const char *e = getenv("CONFIGURATION_DIRECTORY");
                 size_t n = e ? strcspn(e, ":") : 0;
-                s = n > 0 ? strndup(e, n) : procfs_root_path(root, CONFIG_DIR_DEFAULT);
+                s = n > 0 ? strndup(e, n) : path_prefix_root(root, CONFIG_DIR_DEFAULT);
         }
         if (!s)
                 return NULL;
@@ -234,15 +157,14 @@ int config_load(const char *root, const char *config_dir, Config **ret, char **r
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *dir = NULL, *main_path = NULL;
         _cleanup_free_ char *vendor_dir = NULL, *run_dir = NULL, *etc_dir = NULL;
-        DropIn *dropins = NULL;
-        size_t n_dropins = 0;
+        DropInList dropins = {};
         Parser p = {};
         int r;
 
         c = config_new_default();
         dir = config_dir_resolve(root, config_dir);
-        vendor_dir = procfs_root_path(root, "/usr/lib/mapguard/" CONFIG_DROPIN_DIR_NAME);
-        run_dir = procfs_root_path(root, "/run/mapguard/" CONFIG_DROPIN_DIR_NAME);
+        vendor_dir = path_prefix_root(root, "/usr/lib/mapguard/" CONFIG_DROPIN_DIR_NAME);
+        run_dir = path_prefix_root(root, "/run/mapguard/" CONFIG_DROPIN_DIR_NAME);
         /* asprintf() leaves the pointer undefined on failure. */
         if (dir && asprintf(&main_path, "%s/" CONFIG_FILE_NAME, dir) < 0)
                 main_path = NULL;
@@ -258,17 +180,26 @@ int config_load(const char *root, const char *config_dir, Config **ret, char **r
         if (r < 0)
                 goto finish;
 
-        /* Ascending priority: a later directory's file replaces an earlier one of the same name. */
-        const char *dirs[] = {vendor_dir, run_dir, etc_dir};
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                r = dropins_add_dir(&p, dirs[i], &dropins, &n_dropins);
-                if (r < 0)
-                        goto finish;
+        /* Highest priority first: /etc's file hides a same-named one in /run and /usr/lib. */
+        const char *dirs[] = { etc_dir, run_dir, vendor_dir };
+        const char *failed_dir = NULL;
+        r = dropin_list(root, dirs, ELEMENTSOF(dirs), &dropins, &failed_dir);
+        if (r == -ENOMEM) {
+                r = parser_fail(&p, -ENOMEM, dir, 0, "out of memory");
+                goto finish;
         }
-        if (n_dropins > 0)
-                qsort(dropins, n_dropins, sizeof(DropIn), dropin_compare);
-        for (size_t i = 0; i < n_dropins; i++) {
-                r = parser_parse_file(&p, dropins[i].path);
+        if (r == -ENOTDIR) {
+                r = parser_fail(&p, -ENOTDIR, failed_dir, 0, "is not a directory");
+                goto finish;
+        }
+        if (r < 0) {
+                r = parser_fail_errno(&p, -r, failed_dir, "cannot open directory");
+                goto finish;
+        }
+        for (size_t i = 0; i < dropins.n; i++) {
+                if (!dropins.files[i].path)
+                        continue; /* masked */
+                r = parser_parse_file(&p, dropins.files[i].path);
                 if (r < 0)
                         goto finish;
         }
@@ -283,7 +214,7 @@ int config_load(const char *root, const char *config_dir, Config **ret, char **r
 finish:
         if (r < 0 && ret_error)
                 *ret_error = TAKE_PTR(p.error);
-        dropins_free(dropins, n_dropins);
+        dropin_list_done(&dropins);
         parser_done(&p);
         return r;
 }

@@ -5,14 +5,14 @@
 
 #include "log.h"
 #include "util.h"
-#include "watch.h"
+#include "manager-watch.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
 
-const char *watch_cgroup_interface(const char *unit) {
+const char *manager_watch_cgroup_interface(const char *unit) {
         static const struct {
                 const char *suffix;
                 const char *interface;
@@ -89,9 +89,9 @@ static void refresh_request_free(void *userdata) {
 }
 
 /* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set). */
-static int watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
+static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
         _cleanup_free_ char *path = NULL;
-        const char *interface = watch_cgroup_interface(unit);
+        const char *interface = manager_watch_cgroup_interface(unit);
         RefreshRequest *req;
         sd_bus_slot *slot = NULL;
         int r;
@@ -130,12 +130,12 @@ static int watch_refresh_unit(Manager *m, const char *unit, const char *unit_pat
         return 0;
 }
 
-/* The synchronous twin of watch_refresh_unit(), for the initial listing: the first pass, and so
+/* The synchronous twin of manager_watch_refresh_unit(), for the initial listing: the first pass, and so
  * READY=1, must already see every unit that was running when we started. */
-static int watch_read_unit(Manager *m, const char *unit, const char *unit_path) {
+static int manager_watch_read_unit(Manager *m, const char *unit, const char *unit_path) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *cgroup = NULL;
-        const char *interface = watch_cgroup_interface(unit);
+        const char *interface = manager_watch_cgroup_interface(unit);
         int r;
 
         if (!interface || !config_matches_unit(m->config, unit))
@@ -168,7 +168,7 @@ static int on_unit_removed(sd_bus_message *message, void *userdata, sd_bus_error
         }
         if (!manager_find_unit(m, unit))
                 return 0;
-        r = watch_refresh_unit(m, unit, path);
+        r = manager_watch_refresh_unit(m, unit, path);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);
         return 0;
@@ -185,7 +185,7 @@ static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error 
                 log_debug_errno(r, "Failed to parse JobRemoved signal: %m");
                 return 0;
         }
-        r = watch_refresh_unit(m, unit, NULL);
+        r = manager_watch_refresh_unit(m, unit, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);
         return 0;
@@ -206,7 +206,7 @@ static int on_unit_properties_changed(sd_bus_message *message, void *userdata, s
         if (!config_matches_unit(m->config, unit) && !manager_find_unit(m, unit))
                 return 0;
 
-        r = watch_refresh_unit(m, unit, path);
+        r = manager_watch_refresh_unit(m, unit, path);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);
         return 0;
@@ -247,7 +247,7 @@ static int apply_unit_list(Manager *m, sd_bus_message *reply, bool sync) {
                         return r;
                 if (r == 0)
                         break;
-                r = sync ? watch_read_unit(m, name, path) : watch_refresh_unit(m, name, path);
+                r = sync ? manager_watch_read_unit(m, name, path) : manager_watch_refresh_unit(m, name, path);
                 if (r < 0)
                         log_warning_errno(r, "Failed to query unit %s: %m", name);
         }
@@ -269,7 +269,7 @@ static int on_unit_list(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-int watch_relist(Manager *m) {
+int manager_watch_relist(Manager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         int r;
 
@@ -287,7 +287,7 @@ int watch_relist(Manager *m) {
 
 /* The first listing, synchronous: the first pass, and so READY=1, must already see every unit that was
  * running when we started. */
-static int watch_list_initial(Manager *m) {
+static int manager_watch_list_initial(Manager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
@@ -312,7 +312,7 @@ static int watch_list_initial(Manager *m) {
         return apply_unit_list(m, reply, true);
 }
 
-int watch_start(Manager *m) {
+int manager_watch_start(Manager *m) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
@@ -346,10 +346,10 @@ int watch_start(Manager *m) {
         }
         m->watching_systemd = true;
 
-        return watch_list_initial(m);
+        return manager_watch_list_initial(m);
 }
 
-void watch_stop(Manager *m) {
+void manager_watch_stop(Manager *m) {
         for (size_t i = 0; i < ELEMENTSOF(m->systemd_match_slots); i++)
                 m->systemd_match_slots[i] = sd_bus_slot_unref(m->systemd_match_slots[i]);
         m->watching_systemd = false;
