@@ -53,7 +53,7 @@ static uint64_t mono_usec(void) {
 
 static void rmdir_retry(const char *path) {
         for (unsigned try = 0; try < RMDIR_TRIES && rmdir(path) < 0 && errno == EBUSY; try++)
-                (void) nanosleep(&(struct timespec) { .tv_nsec = RMDIR_RETRY_NSEC }, NULL);
+                (void) nanosleep(&(struct timespec){ .tv_nsec = RMDIR_RETRY_NSEC }, NULL);
 }
 
 void bench_host_cleanup(void) {
@@ -240,8 +240,8 @@ static _Noreturn void workload_run(const char *cgroup_dir, unsigned vmas, int re
                 r = proc_count_maps(NULL, ready.pid, &base);
         if (r >= 0 && vmas > base + 1) {
                 size_t n = vmas - base;
-                char *region = mmap(NULL, n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                                    -1, 0);
+                char *region =
+                        mmap(NULL, n * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
                 if (region == MAP_FAILED)
                         r = -errno;
@@ -291,8 +291,10 @@ static int wait_ready(int fd, unsigned total, uint64_t *ret_sum) {
                 ssize_t n;
 
                 if (now >= deadline) {
-                        fprintf(stderr, "scan-bench: only %u of %u workload processes were ready after "
-                                "%u s.\n", got, total, (unsigned) (SETUP_TIMEOUT_USEC / USEC_PER_SEC));
+                        fprintf(stderr,
+                                "scan-bench: only %u of %u workload processes were ready after "
+                                "%u s.\n",
+                                got, total, (unsigned) (SETUP_TIMEOUT_USEC / USEC_PER_SEC));
                         return -ETIMEDOUT;
                 }
                 r = poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
@@ -309,8 +311,10 @@ static int wait_ready(int fd, unsigned total, uint64_t *ret_sum) {
                 }
                 if (ready.error != 0) {
                         errno = ready.error;
-                        fprintf(stderr, "scan-bench: workload process %d failed to set up its mappings: "
-                                "%m\n", (int) ready.pid);
+                        fprintf(stderr,
+                                "scan-bench: workload process %d failed to set up its mappings: "
+                                "%m\n",
+                                (int) ready.pid);
                         return -ready.error;
                 }
                 sum += ready.map_count;

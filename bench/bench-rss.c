@@ -30,7 +30,7 @@ static long file_kib(const char *file, const char *field) {
 }
 
 static RssPoint rss_point(void) {
-        return (RssPoint) {
+        return (RssPoint){
                 .rss_kib = file_kib("/proc/self/status", "VmRSS"),
                 .hwm_kib = file_kib("/proc/self/status", "VmHWM"),
                 .anon_kib = file_kib("/proc/self/status", "RssAnon"),
@@ -105,9 +105,9 @@ int bench_rss_measure(bool bpf, unsigned passes, RssReport *ret) {
                         _exit(EXIT_FAILURE);
                 snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
                 snprintf(passes_arg, sizeof(passes_arg), "%u", passes);
-                execv("/proc/self/exe", (char *[]) { (char *) "scan-bench", (char *) "--rss-probe", fd_arg,
-                                                      passes_arg, (char *) (bpf ? "1" : "0"),
-                                                      (char *) bench_host_dir(), NULL });
+                execv("/proc/self/exe",
+                      (char *[]){ (char *) "scan-bench", (char *) "--rss-probe", fd_arg, passes_arg,
+                                  (char *) (bpf ? "1" : "0"), (char *) bench_host_dir(), NULL });
                 fprintf(stderr, "scan-bench: cannot execute /proc/self/exe as the RSS probe: %m\n");
                 _exit(EXIT_FAILURE);
         }

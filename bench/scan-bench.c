@@ -54,13 +54,13 @@ static unsigned arg_seconds = 30;
  * host hits them alike, and each ratio is against the plain pass of the same round. */
 typedef enum Method {
         METHOD_WC,
-        METHOD_PLAIN,           /* the baseline of the /proc rounds */
-        METHOD_COUNT_MAPS,      /* proc_count_maps() alone, over the pids cgroup_read_pids() finds */
-        METHOD_SAMPLE,          /* proc_sample_count(): stat, maps, stat (what a pass reads) */
-        METHOD_PROCFS,          /* manager_scan(m, true), Backend=procfs */
-        METHOD_PLAIN_BPF,       /* the baseline of the BPF rounds */
-        METHOD_BPF_SCAN,        /* manager_scan(m, true), Backend=bpf */
-        METHOD_BPF_RAW,         /* bpf_counter_scan() */
+        METHOD_PLAIN,      /* the baseline of the /proc rounds */
+        METHOD_COUNT_MAPS, /* proc_count_maps() alone, over the pids cgroup_read_pids() finds */
+        METHOD_SAMPLE,     /* proc_sample_count(): stat, maps, stat (what a pass reads) */
+        METHOD_PROCFS,     /* manager_scan(m, true), Backend=procfs */
+        METHOD_PLAIN_BPF,  /* the baseline of the BPF rounds */
+        METHOD_BPF_SCAN,   /* manager_scan(m, true), Backend=bpf */
+        METHOD_BPF_RAW,    /* bpf_counter_scan() */
         _METHOD_MAX,
 } Method;
 
@@ -103,7 +103,7 @@ static uint64_t children_cpu_usec(void) {
 
         getrusage(RUSAGE_CHILDREN, &ru);
         return (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
-               (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+                (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static int parse_unsigned(const char *option, const char *s, unsigned min, unsigned max, unsigned *ret) {
@@ -135,15 +135,13 @@ static void help(void) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "procs", required_argument, NULL, 'p' },
-                { "vmas", required_argument, NULL, 'v' },
-                { "big", required_argument, NULL, 'b' },
-                { "passes", required_argument, NULL, 'n' },
-                { "seconds", required_argument, NULL, 's' },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "procs", required_argument, NULL, 'p' },
+                                                 { "vmas", required_argument, NULL, 'v' },
+                                                 { "big", required_argument, NULL, 'b' },
+                                                 { "passes", required_argument, NULL, 'n' },
+                                                 { "seconds", required_argument, NULL, 's' },
+                                                 {} };
         int c, r = 0;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -201,7 +199,7 @@ static int samples_init(Samples *s, size_t n) {
 static void samples_done(Samples *s) {
         free(s->usec);
         free(s->ratio);
-        *s = (Samples) {};
+        *s = (Samples){};
 }
 
 static void samples_add(Samples *s, uint64_t usec, uint64_t plain_usec) {
@@ -260,7 +258,8 @@ static int check_memory(void) {
         long avail_kib = mem_available_kib();
 
         if (avail_kib > 0 && want_kib > (uint64_t) avail_kib / 2) {
-                fprintf(stderr, "scan-bench: %" PRIu64 " mappings would pin about %" PRIu64 " MiB of kernel "
+                fprintf(stderr,
+                        "scan-bench: %" PRIu64 " mappings would pin about %" PRIu64 " MiB of kernel "
                         "memory, more than half of MemAvailable (%ld MiB); use fewer --procs or --vmas.\n",
                         maps, want_kib / 1024, avail_kib / 1024);
                 return -ENOMEM;
@@ -280,7 +279,8 @@ static unsigned host_tasks(void) {
 
 /* The /proc backend's reads without the Manager around them, for the breakdown: proc_count_maps()
  * alone (what the plain pass does, through the core's code), or proc_sample_count() (stat, maps,
- * stat again: what a pass reads per process), over the pids cgroup_read_pids() finds in the Manager's units. */
+ * stat again: what a pass reads per process), over the pids cgroup_read_pids() finds in the Manager's units.
+ */
 static int procfs_reads_pass(const Manager *m, bool sample) {
         for (size_t i = 0; i < m->n_units; i++) {
                 _cleanup_free_ pid_t *pids = NULL;
@@ -466,7 +466,8 @@ static int time_adaptive(const char *mount, Results *res) {
                 res->fast_usec = res->interval_usec;
 
         printf("Running the /proc backend's event loop for %u s (IntervalSec=%.3g s), after a warm-up of "
-               "IntervalSec ...\n", arg_seconds, (double) res->interval_usec / 1e6);
+               "IntervalSec ...\n",
+               arg_seconds, (double) res->interval_usec / 1e6);
         fflush(stdout);
 
         r = bench_manager_new(mount, BACKEND_PROCFS, res->interval_usec, &m);
@@ -549,8 +550,8 @@ static void print_rss(const char *name, const RssPoint *p, const RssPoint *floor
                p->hwm_kib / 1024.0, (p->hwm_kib - floor->hwm_kib) / 1024.0,
                (double) p->hwm_kib / (double) (floor->hwm_kib > 0 ? floor->hwm_kib : 1),
                verdict(p->hwm_kib <= RSS_TARGET_KIB));
-        printf("%-50s %9.2f MiB   RssAnon %.2f MiB, Pss %.2f MiB\n", "    VmRSS with the Manager", p->rss_kib / 1024.0,
-               p->anon_kib / 1024.0, p->pss_kib / 1024.0);
+        printf("%-50s %9.2f MiB   RssAnon %.2f MiB, Pss %.2f MiB\n", "    VmRSS with the Manager",
+               p->rss_kib / 1024.0, p->anon_kib / 1024.0, p->pss_kib / 1024.0);
 }
 
 static void print_results(const char *mount, Results *res) {
@@ -566,7 +567,8 @@ static void print_results(const char *mount, Results *res) {
                sysconf(_SC_NPROCESSORS_ONLN), host_tasks(), mount, arg_passes);
         if (res->plain_lines != res->total_maps)
                 printf("The plain pass counts lines: %" PRIu64 ", the maps plus each process's gate-area "
-                       "line.\n", res->plain_lines);
+                       "line.\n",
+                       res->plain_lines);
         printf("\n%-50s %12s %9s   %s\n", "method", "CPU/pass", "ratio", "target");
 
         print_row("1 wc -l /proc/PID/maps, one spawn per process", median_usec(&res->s[METHOD_WC]),
@@ -605,7 +607,8 @@ static int run(Results *res) {
 
         r = bench_host_find_cgroup2(&mount);
         if (r < 0) {
-                fprintf(stderr, "scan-bench: no cgroup2 file system at /sys/fs/cgroup or "
+                fprintf(stderr,
+                        "scan-bench: no cgroup2 file system at /sys/fs/cgroup or "
                         "/sys/fs/cgroup/unified; the bench needs one to place its processes.\n");
                 return r;
         }
@@ -675,7 +678,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
         if (geteuid() != 0) {
-                fprintf(stderr, "scan-bench: must run as root: it creates cgroups and reads other "
+                fprintf(stderr,
+                        "scan-bench: must run as root: it creates cgroups and reads other "
                         "processes' maps.\n");
                 return EXIT_FAILURE;
         }

@@ -24,8 +24,8 @@ static bool bus_error_is_not_running(const sd_bus_error *e) {
                 return false;
         return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                       SD_BUS_ERROR_DISCONNECTED) ||
-               strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0 ||
-               strncmp(e->name, "org.freedesktop.systemd1.", 25) == 0;
+                strncmp(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0 ||
+                strncmp(e->name, "org.freedesktop.systemd1.", 25) == 0;
 }
 
 /* Puts a sentence for a failed call into buf and returns the exit code it deserves (positive). */
@@ -240,7 +240,8 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
 
                 /* Starting again after failures (a crash loop): the call would wait out its timeout for
                  * a name that never comes. A first start is quick: wait for it. */
-                if (systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >= 0 &&
+                if (systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >=
+                            0 &&
                     restarts > 0) {
                         _cleanup_free_ char *why = format_sanitize(result);
 
@@ -265,7 +266,7 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
 }
 
 int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
-                        const char *types, ...) {
+                 const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;

@@ -402,8 +402,7 @@ int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uin
                 r = asprintf(&line,
                              "MAPGUARD %s - %s pid %" PRIu32 " (%s) %" PRIu32 "/%" PRIu32 " maps, %" PRIu32
                              " headroom (%" PRIu64 "%%) | map_count=%" PRIu32 ";%" PRIu64 ";%" PRIu64
-                             ";0;%" PRIu32
-                             " headroom=%" PRIu32 " max_map_count=%" PRIu32,
+                             ";0;%" PRIu32 " headroom=%" PRIu32 " max_map_count=%" PRIu32,
                              format_check_status(code), unit, h->pid, comm, h->map_count, h->max_map_count,
                              h->headroom, format_percent(h->headroom, h->max_map_count), h->map_count,
                              format_threshold(h->max_map_count, warning_percent),

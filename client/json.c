@@ -10,7 +10,7 @@
 #include "json.h"
 
 void json_writer_init(JsonWriter *w, FILE *f) {
-        *w = (JsonWriter) {
+        *w = (JsonWriter){
                 .f = f,
                 .first[0] = true,
         };

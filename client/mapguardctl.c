@@ -380,8 +380,8 @@ static int pid_arg(const char *arg, uint32_t *ret) {
         int r = parse_pid(arg, ret);
 
         if (r == -ERANGE)
-                fprintf(stderr, "Invalid process ID '%s': out of range, Linux process IDs go up to %d.\n", arg,
-                        PID_MAX_LIMIT);
+                fprintf(stderr, "Invalid process ID '%s': out of range, Linux process IDs go up to %d.\n",
+                        arg, PID_MAX_LIMIT);
         else if (r < 0)
                 fprintf(stderr, "Invalid process ID '%s': expected a positive number.\n", arg);
         return r;

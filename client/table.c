@@ -84,7 +84,7 @@ int table_add_cell(Table *t, const char *text, const char *color) {
         s = format_sanitize(text ?: "");
         if (!s)
                 return -ENOMEM;
-        t->cells[t->n_cells++] = (TableCell) { .text = s, .color = color };
+        t->cells[t->n_cells++] = (TableCell){ .text = s, .color = color };
         return 0;
 }
 

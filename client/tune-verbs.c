@@ -137,8 +137,10 @@ static void log_overridden(const TuneBoot *boot, const char *file, uint32_t targ
         _cleanup_free_ char *text = overridden_text(boot, file, target, true);
 
         if (!text)
-                fprintf(stderr, "Another sysctl.d file overrides %s at boot. "
-                        "Check: systemd-analyze cat-config sysctl.d\n", file);
+                fprintf(stderr,
+                        "Another sysctl.d file overrides %s at boot. "
+                        "Check: systemd-analyze cat-config sysctl.d\n",
+                        file);
         else
                 fprintf(stderr, "%s\n", text);
 }

@@ -18,9 +18,9 @@ int tune_show_recommendation(sd_bus *bus, const TuneOptions *options);
 /* `tune`: the recommendation beside MaxMapCount and the tuned value, read from the sysctl.d files of
  * options->root as they are now (tune_read_tuned(): TunedMaxMapCount only when they cannot be read), and
  * which file, if one sorts after ours and sets another value, would undo --apply at boot (exit code 0); with
- * options->apply, writes max(live, tuned, recommended) to /etc/sysctl.d/90-mapguard-tuned.conf and /proc/sys/vm/max_map_count,
- * saying what it did, and reads the sysctl.d files back to say which file, if not ours, wins at boot. With
- * options->json the document is printed whenever the file was written. Returns 0, -errno (printed; -EROFS
- * etc. after the file was written), EXIT_FAILURE when another sysctl.d file overrides ours at boot
- * (printed), or EXIT_NOPERMISSION. */
+ * options->apply, writes max(live, tuned, recommended) to /etc/sysctl.d/90-mapguard-tuned.conf and
+ * /proc/sys/vm/max_map_count, saying what it did, and reads the sysctl.d files back to say which file, if
+ * not ours, wins at boot. With options->json the document is printed whenever the file was written. Returns
+ * 0, -errno (printed; -EROFS etc. after the file was written), EXIT_FAILURE when another sysctl.d file
+ * overrides ours at boot (printed), or EXIT_NOPERMISSION. */
 int tune_show(sd_bus *bus, const TuneOptions *options);

@@ -136,7 +136,7 @@ int tune_apply_live(const char *root, uint32_t value) {
 void tune_boot_done(TuneBoot *b) {
         free(b->source);
         free(b->target);
-        *b = (TuneBoot) {};
+        *b = (TuneBoot){};
 }
 
 /* Whether systemd-sysctl reads the file at path (a sysctl.d file: it has a '/') after ours. */
@@ -167,7 +167,7 @@ int tune_check_boot(const char *root, uint32_t value, bool written, TuneBoot *re
                 if (!target && errno == ENOMEM)
                         return -ENOMEM;
         }
-        *ret = (TuneBoot) {
+        *ret = (TuneBoot){
                 .source = TAKE_PTR(source),
                 .target = TAKE_PTR(target),
                 .valid = r >= 0,

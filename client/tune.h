@@ -17,11 +17,11 @@
  * for and the recommendation, so applying never lowers the limit. */
 uint32_t tune_target(uint32_t live, uint32_t tuned, uint32_t recommended);
 
-/* Returns the vm.max_map_count the sysctl.d files of ROOT ask for at this moment (max_map_count_read_tuned()): 0
- * when none sets it or the setting that counts is one the kernel refuses (the kernel's default stays, as
- * the daemon's TunedMaxMapCount says too); `fallback` (that property) only when the files cannot be read.
- * The property is as old as the daemon's last pass: a file written since would be missed, and tune --apply
- * would write less than it asks for. */
+/* Returns the vm.max_map_count the sysctl.d files of ROOT ask for at this moment
+ * (max_map_count_read_tuned()): 0 when none sets it or the setting that counts is one the kernel refuses
+ * (the kernel's default stays, as the daemon's TunedMaxMapCount says too); `fallback` (that property) only
+ * when the files cannot be read. The property is as old as the daemon's last pass: a file written since
+ * would be missed, and tune --apply would write less than it asks for. */
 uint32_t tune_read_tuned(const char *root, uint32_t fallback);
 
 /* Returns root + path in *ret_path (malloc'd); root NULL or "/" means path itself. 0 or -ENOMEM. */

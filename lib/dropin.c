@@ -18,7 +18,7 @@ void dropin_list_done(DropInList *l) {
                 free(l->files[i].path);
         }
         free(l->files);
-        *l = (DropInList) {};
+        *l = (DropInList){};
 }
 
 static bool dropin_list_has(const DropInList *l, const char *name) {
@@ -105,7 +105,7 @@ static int dropin_list_add_dir(DropInList *l, size_t *allocated, const char *roo
                         free(path);
                         return -ENOMEM;
                 }
-                l->files[l->n++] = (DropIn) { .name = name, .path = path };
+                l->files[l->n++] = (DropIn){ .name = name, .path = path };
         }
 }
 

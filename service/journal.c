@@ -56,45 +56,33 @@ int journal_level_changed(const JournalProc *p) {
                          p->headroom);
         else
                 snprintf(message, sizeof(message),
-                         "%s: process %d (%s) uses %u of %u memory maps (%u%%), headroom %u: %s.",
-                         p->unit, (int) p->pid, comm, p->map_count, p->max_map_count, percent,
-                         p->headroom, new_s);
+                         "%s: process %d (%s) uses %u of %u memory maps (%u%%), headroom %u: %s.", p->unit,
+                         (int) p->pid, comm, p->map_count, p->max_map_count, percent, p->headroom, new_s);
 
-        return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,
-                                             "MESSAGE_ID=%s", id,
-                                             "PRIORITY=%i", priority,
-                                             "MESSAGE=%s", message,
-                                             "MAPGUARD_UNIT=%s", p->unit,
-                                             "MAPGUARD_PID=%d", (int) p->pid,
-                                             "MAPGUARD_COMM=%s", p->comm,
-                                             "MAPGUARD_MAP_COUNT=%u", p->map_count,
-                                             "MAPGUARD_MAX_MAP_COUNT=%u", p->max_map_count,
-                                             "MAPGUARD_HEADROOM=%u", p->headroom,
-                                             "MAPGUARD_LEVEL=%s", new_s,
-                                             "MAPGUARD_OLD_LEVEL=%s", old_s,
-                                             "OBJECT_PID=%d", (int) p->pid,
-                                             NULL);
+        return sd_journal_send_with_location(
+                "CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__, "MESSAGE_ID=%s", id,
+                "PRIORITY=%i", priority, "MESSAGE=%s", message, "MAPGUARD_UNIT=%s", p->unit,
+                "MAPGUARD_PID=%d", (int) p->pid, "MAPGUARD_COMM=%s", p->comm, "MAPGUARD_MAP_COUNT=%u",
+                p->map_count, "MAPGUARD_MAX_MAP_COUNT=%u", p->max_map_count, "MAPGUARD_HEADROOM=%u",
+                p->headroom, "MAPGUARD_LEVEL=%s", new_s, "MAPGUARD_OLD_LEVEL=%s", old_s, "OBJECT_PID=%d",
+                (int) p->pid, NULL);
 }
 
 int journal_limit_changed(unsigned old_max, unsigned new_max) {
-        return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,
-                                             "MESSAGE_ID=%s", MAPGUARD_MESSAGE_LIMIT_CHANGED_STR,
-                                             "PRIORITY=%i", LOG_NOTICE,
-                                             "MESSAGE=vm.max_map_count changed from %u to %u.", old_max, new_max,
-                                             "MAPGUARD_MAX_MAP_COUNT=%u", new_max,
-                                             "MAPGUARD_OLD_MAX_MAP_COUNT=%u", old_max,
-                                             NULL);
+        return sd_journal_send_with_location(
+                "CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__, "MESSAGE_ID=%s",
+                MAPGUARD_MESSAGE_LIMIT_CHANGED_STR, "PRIORITY=%i", LOG_NOTICE,
+                "MESSAGE=vm.max_map_count changed from %u to %u.", old_max, new_max,
+                "MAPGUARD_MAX_MAP_COUNT=%u", new_max, "MAPGUARD_OLD_MAX_MAP_COUNT=%u", old_max, NULL);
 }
 
 int journal_below_tuned(unsigned live_max, unsigned tuned_max, const char *source) {
-        return sd_journal_send_with_location("CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__,
-                                             "MESSAGE_ID=%s", MAPGUARD_MESSAGE_BELOW_TUNED_STR,
-                                             "PRIORITY=%i", LOG_WARNING,
-                                             "MESSAGE=vm.max_map_count is %u, below the %u that %s asks for; "
-                                             "systemd-sysctl did not apply it, or something lowered it since.",
-                                             live_max, tuned_max, source ? source : "sysctl.d",
-                                             "MAPGUARD_MAX_MAP_COUNT=%u", live_max,
-                                             "MAPGUARD_TUNED_MAX_MAP_COUNT=%u", tuned_max,
-                                             "MAPGUARD_TUNED_SOURCE=%s", source ? source : "",
-                                             NULL);
+        return sd_journal_send_with_location(
+                "CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__, "MESSAGE_ID=%s",
+                MAPGUARD_MESSAGE_BELOW_TUNED_STR, "PRIORITY=%i", LOG_WARNING,
+                "MESSAGE=vm.max_map_count is %u, below the %u that %s asks for; "
+                "systemd-sysctl did not apply it, or something lowered it since.",
+                live_max, tuned_max, source ? source : "sysctl.d", "MAPGUARD_MAX_MAP_COUNT=%u", live_max,
+                "MAPGUARD_TUNED_MAX_MAP_COUNT=%u", tuned_max, "MAPGUARD_TUNED_SOURCE=%s",
+                source ? source : "", NULL);
 }

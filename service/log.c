@@ -23,7 +23,8 @@ int log_get_max_priority(void) {
 }
 
 int log_priority_from_string(const char *s) {
-        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+        static const char *const names[] = { "emerg",   "alert",  "crit", "err",
+                                             "warning", "notice", "info", "debug" };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (streq(s, names[i]))
@@ -33,7 +34,8 @@ int log_priority_from_string(const char *s) {
         return -EINVAL;
 }
 
-int log_internal(int priority, int error, const char *file, int line, const char *func, const char *format, ...) {
+int log_internal(int priority, int error, const char *file, int line, const char *func, const char *format,
+                 ...) {
         char message[2048];
         char code_file[512], code_line[32];
         va_list ap;
@@ -52,16 +54,11 @@ int log_internal(int priority, int error, const char *file, int line, const char
         snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
         snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", line);
         if (error > 0)
-                r = sd_journal_send_with_location(code_file, code_line, func,
-                                                  "PRIORITY=%i", priority,
-                                                  "ERRNO=%i", error,
-                                                  "MESSAGE=%s", message,
-                                                  NULL);
+                r = sd_journal_send_with_location(code_file, code_line, func, "PRIORITY=%i", priority,
+                                                  "ERRNO=%i", error, "MESSAGE=%s", message, NULL);
         else
-                r = sd_journal_send_with_location(code_file, code_line, func,
-                                                  "PRIORITY=%i", priority,
-                                                  "MESSAGE=%s", message,
-                                                  NULL);
+                r = sd_journal_send_with_location(code_file, code_line, func, "PRIORITY=%i", priority,
+                                                  "MESSAGE=%s", message, NULL);
         /* Started by hand (a terminal, a script, a test) the caller reads stderr, and there may be no
          * journal at all; under systemd stderr is the journal itself (JOURNAL_STREAM), so say it once. */
         if (r < 0 || !getenv("JOURNAL_STREAM"))

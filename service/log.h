@@ -12,8 +12,8 @@ int log_get_max_priority(void);
 int log_priority_from_string(const char *s);
 
 /* Always returns -abs(error) (or 0 when error is 0), so callers can `return log_error_errno(r, ...)`. */
-int log_internal(int priority, int error, const char *file, int line, const char *func, const char *format, ...)
-        __attribute__((format(printf, 6, 7)));
+int log_internal(int priority, int error, const char *file, int line, const char *func, const char *format,
+                 ...) __attribute__((format(printf, 6, 7)));
 
 #define log_full_errno(priority, error, ...) \
         log_internal(priority, error, __FILE__, __LINE__, __func__, __VA_ARGS__)

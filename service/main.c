@@ -33,15 +33,13 @@ static void help(void) {
 
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_CONFIG_DIR, ARG_CHECK_CONFIG, ARG_LOG_LEVEL, ARG_ROOT };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
-                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
-                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-                { "root", required_argument, NULL, ARG_ROOT },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
+                                                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                                                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                                                 { "root", required_argument, NULL, ARG_ROOT },
+                                                 {} };
         int c, p;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -61,8 +59,10 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_LOG_LEVEL:
                         p = log_priority_from_string(optarg);
                         if (p < 0) {
-                                fprintf(stderr, "mapguardd: invalid --log-level=%s (use debug, info, notice, "
-                                                "warning or err)\n", optarg);
+                                fprintf(stderr,
+                                        "mapguardd: invalid --log-level=%s (use debug, info, notice, "
+                                        "warning or err)\n",
+                                        optarg);
                                 return -EINVAL;
                         }
                         log_set_max_priority(p);
@@ -91,8 +91,9 @@ static void print_config(const Config *c) {
         printf("\n\n[Thresholds]\nWarningPercent=%u\nCriticalPercent=%u\nHysteresisPercent=%u\n\n"
                "[Scan]\nIntervalSec=%llu%s\nBackend=%s\n",
                c->warning_percent, c->critical_percent, c->hysteresis_percent,
-               (unsigned long long) (c->interval_usec % USEC_PER_SEC == 0 ? c->interval_usec / USEC_PER_SEC
-                                                                          : c->interval_usec / USEC_PER_MSEC),
+               (unsigned long long) (c->interval_usec % USEC_PER_SEC == 0
+                                             ? c->interval_usec / USEC_PER_SEC
+                                             : c->interval_usec / USEC_PER_MSEC),
                c->interval_usec % USEC_PER_SEC == 0 ? "s" : "ms", backend_to_string(c->backend));
 }
 
@@ -111,7 +112,8 @@ int main(int argc, char *argv[]) {
                 log_error("Failed to load the configuration: %s", error ? error : strerror(-r));
                 /* Not from the check that ExecReload= runs: only the main process may notify. */
                 if (!arg_check_config)
-                        (void) sd_notifyf(false, "STATUS=Bad configuration: %s", error ? error : strerror(-r));
+                        (void) sd_notifyf(false, "STATUS=Bad configuration: %s",
+                                          error ? error : strerror(-r));
                 return EXIT_FAILURE;
         }
         if (arg_check_config) {

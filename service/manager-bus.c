@@ -49,8 +49,8 @@ static int manager_bus_check_root(sd_bus_message *message, const char *what, sd_
 
 static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
         return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
-                                     max_map_count_headroom(p->map_count, m->max_map_count), level_to_string(p->level),
-                                     p->growth_per_minute, p->seconds_to_limit);
+                                     max_map_count_headroom(p->map_count, m->max_map_count),
+                                     level_to_string(p->level), p->growth_per_minute, p->seconds_to_limit);
 }
 
 static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) {
@@ -88,9 +88,9 @@ static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_e
                 return sd_bus_reply_method_return(message, "susuuus", "", 0, "", 0, m->max_map_count,
                                                   m->max_map_count, level_to_string(LEVEL_UNKNOWN));
 
-        return sd_bus_reply_method_return(message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count,
-                                          m->max_map_count, max_map_count_headroom(p->map_count, m->max_map_count),
-                                          level_to_string(p->level));
+        return sd_bus_reply_method_return(
+                message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count, m->max_map_count,
+                max_map_count_headroom(p->map_count, m->max_map_count), level_to_string(p->level));
 }
 
 static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -107,8 +107,9 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
 
-                r = sd_bus_message_append(reply, "(sosuuuu)", u->name, u->object_path, level_to_string(u->level),
-                                          (uint32_t) u->n_procs, (uint32_t) u->worst_pid, u->map_count, u->headroom);
+                r = sd_bus_message_append(reply, "(sosuuuu)", u->name, u->object_path,
+                                          level_to_string(u->level), (uint32_t) u->n_procs,
+                                          (uint32_t) u->worst_pid, u->map_count, u->headroom);
                 if (r < 0)
                         return r;
         }
@@ -131,9 +132,11 @@ static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The unit name is empty.");
         u = manager_find_unit(m, name);
         if (!u)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unit %s is not watched by mapguardd (not running, or not matched by "
-                                         "[Watch] Units=).", name);
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "Unit %s is not watched by mapguardd (not running, or not matched by "
+                        "[Watch] Units=).",
+                        name);
         return reply_processes(message, m, u);
 }
 
@@ -153,7 +156,8 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
         if (pid == 0 || pid > INT_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.", pid);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.",
+                                         pid);
 
         r = manager_bus_sender_uid(message, &caller);
         if (r < 0)
@@ -179,9 +183,11 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
         if (r == -ENODATA)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Process %u has no memory maps (a kernel thread or a zombie).", pid);
+                                         "Process %u has no memory maps (a kernel thread or a zombie).",
+                                         pid);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m", pid);
+                return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m",
+                                               pid);
 
         u = manager_find_pid(m, (pid_t) pid, &known);
         if (u)
@@ -190,12 +196,12 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
                 (void) cgroup_unit_of_pid(m->root, (pid_t) pid, &unit_name);
 
         /* A watched process keeps its hysteresis; any other is judged afresh. */
-        level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN, s.map_count,
-                           m->max_map_count, &t);
+        level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN,
+                           s.map_count, m->max_map_count, &t);
 
-        return sd_bus_reply_method_return(message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count,
-                                          m->max_map_count, max_map_count_headroom(s.map_count, m->max_map_count),
-                                          level_to_string(level));
+        return sd_bus_reply_method_return(
+                message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count, m->max_map_count,
+                max_map_count_headroom(s.map_count, m->max_map_count), level_to_string(level));
 }
 
 static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -233,9 +239,10 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r;
         r = manager_reload(m, &reason);
         if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
-                                         "The configuration was not reloaded, the previous one stays in force: %s",
-                                         reason ? reason : strerror(-r));
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_FAILED,
+                        "The configuration was not reloaded, the previous one stays in force: %s",
+                        reason ? reason : strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -248,19 +255,22 @@ static int property_get_config_u(sd_bus *bus, const char *path, const char *inte
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
-        return sd_bus_message_append(reply, "u", streq(property, "WarningPercent") ? m->config->warning_percent
-                                                                                   : m->config->critical_percent);
+        return sd_bus_message_append(reply, "u",
+                                     streq(property, "WarningPercent") ? m->config->warning_percent
+                                                                       : m->config->critical_percent);
 }
 
-static int property_get_scan_interval(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_scan_interval(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
         Manager *m = userdata;
 
         return sd_bus_message_append(reply, "t", m->config->interval_usec);
 }
 
-static int property_get_watched_units(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_watched_units(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
         Manager *m = userdata;
         int r;
 
@@ -289,46 +299,53 @@ static const sd_bus_vtable manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("TunedMaxMapCount", "u", NULL, offsetof(Manager, tuned_max_map_count),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("WarningPercent", "u", property_get_config_u, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("CriticalPercent", "u", property_get_config_u, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ScanIntervalUSec", "t", property_get_scan_interval, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WarningPercent", "u", property_get_config_u, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CriticalPercent", "u", property_get_config_u, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ScanIntervalUSec", "t", property_get_scan_interval, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Manager, last_scan_usec), 0),
-        SD_BUS_PROPERTY("WatchedUnits", "as", property_get_watched_units, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WatchedUnits", "as", property_get_watched_units, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetHeadroom", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("s", unit, "u", pid, "s", comm, "u", map_count, "u", max_map_count,
-                                              "u", headroom, "s", level),
+                                SD_BUS_RESULT("s", unit, "u", pid, "s", comm, "u", map_count, "u",
+                                              max_map_count, "u", headroom, "s", level),
                                 method_get_headroom, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sosuuuu)", units), method_list_units,
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sosuuuu)", units),
+                                method_list_units, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_ARGS("s", unit),
+                                SD_BUS_RESULT("a(usuusdt)", processes), method_list_processes,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a(usuusdt)", processes),
-                                method_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetProcess", SD_BUS_ARGS("u", pid),
-                                SD_BUS_RESULT("s", unit, "s", comm, "u", map_count, "u", max_map_count, "u", headroom,
-                                              "s", level),
+                                SD_BUS_RESULT("s", unit, "s", comm, "u", map_count, "u", max_map_count, "u",
+                                              headroom, "s", level),
                                 method_get_process, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Recommend", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", value, "s", reason), method_recommend,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Recommend", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", value, "s", reason),
+                                method_recommend, SD_BUS_VTABLE_UNPRIVILEGED),
         /* Root only, checked in the handlers by uid (and by the bus policy). Marked UNPRIVILEGED so that
          * sd-bus's own CAP_SYS_ADMIN test does not decide in their place. */
         SD_BUS_METHOD("Rescan", NULL, NULL, method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("LevelChanged",
-                                SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", old_level, "s", new_level, "u",
-                                            map_count, "u", max_map_count),
+                                SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", old_level, "s", new_level,
+                                            "u", map_count, "u", max_map_count),
                                 0),
         SD_BUS_VTABLE_END,
 };
 
-static int property_get_unit_level(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_unit_level(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
         WatchedUnit *u = userdata;
 
         return sd_bus_message_append(reply, "s", level_to_string(u->level));
 }
 
-static int property_get_unit_processes(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_unit_processes(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
         WatchedUnit *u = userdata;
 
         return sd_bus_message_append(reply, "u", (uint32_t) u->n_procs);
@@ -344,12 +361,16 @@ static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", NULL, offsetof(WatchedUnit, name), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Level", "s", property_get_unit_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Processes", "u", property_get_unit_processes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("WorstPID", "u", NULL, offsetof(WatchedUnit, worst_pid), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("MapCount", "u", NULL, offsetof(WatchedUnit, map_count), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Processes", "u", property_get_unit_processes, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorstPID", "u", NULL, offsetof(WatchedUnit, worst_pid),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MapCount", "u", NULL, offsetof(WatchedUnit, map_count),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeakMapCount", "u", NULL, offsetof(WatchedUnit, peak_map_count),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Headroom", "u", NULL, offsetof(WatchedUnit, headroom), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Headroom", "u", NULL, offsetof(WatchedUnit, headroom),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("GrowthPerMinute", "d", NULL, offsetof(WatchedUnit, growth_per_minute),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecondsToLimit", "t", NULL, offsetof(WatchedUnit, seconds_to_limit),
@@ -359,8 +380,8 @@ static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-static int unit_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **ret_found,
-                            sd_bus_error *error) {
+static int unit_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                            void **ret_found, sd_bus_error *error) {
         WatchedUnit *u = manager_find_unit_by_path(userdata, path);
 
         if (!u)
@@ -391,7 +412,8 @@ static int unit_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
 int manager_bus_register(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, &m->object_slots[0], MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, &m->object_slots[0], MANAGER_PATH, MANAGER_INTERFACE,
+                                     manager_vtable, m);
         if (r < 0)
                 return r;
         r = sd_bus_add_fallback_vtable(m->bus, &m->object_slots[1], UNIT_PREFIX, UNIT_INTERFACE, unit_vtable,

@@ -112,7 +112,8 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
 
         r = journal_level_changed(&jp);
         if (r < 0)
-                log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name, (int) p->pid);
+                log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name,
+                                  (int) p->pid);
         manager_bus_emit_level_changed(m, u->name, p, old);
 }
 
@@ -126,13 +127,15 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, con
                 /* In clock ticks, as /proc/PID/stat has it (the kernel rounds down the same way), so that
                  * a process read once through /proc and once through BPF stays the same process. */
                 long hz = sysconf(_SC_CLK_TCK);
-                uint64_t start_time = bpf->start_time_ns / (UINT64_C(1000000000) / (uint64_t) (hz > 0 ? hz : 100));
+                uint64_t start_time =
+                        bpf->start_time_ns / (UINT64_C(1000000000) / (uint64_t) (hz > 0 ? hz : 100));
 
                 /* Identity from /proc only for processes we have not seen: the pass already gave the
                  * count, and its start time tells a reused pid apart. */
                 if (old && old->start_time == start_time) {
-                        *ret = (ProcSample) { .pid = pid, .start_time = old->start_time,
-                                              .map_count = bpf->map_count };
+                        *ret = (ProcSample){ .pid = pid,
+                                             .start_time = old->start_time,
+                                             .map_count = bpf->map_count };
                         memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
                         return 0;
                 }
@@ -211,8 +214,8 @@ void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const
 /* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
  * not there (gone, reused, without an mm): it is left out. A process that cannot be read (no
  * access) is kept, at level unknown, so that the unit does not look empty. */
-static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfTaskCount *b, const ProcState *old,
-                               uint64_t now, ProcState *p) {
+static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfTaskCount *b,
+                               const ProcState *old, uint64_t now, ProcState *p) {
         Thresholds t = manager_thresholds(m);
         ProcSample s;
         Level prev;
@@ -229,8 +232,10 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
                         log_warning_errno(r, "Failed to read the memory maps of pid %d of %s: %m", (int) pid,
                                           u->name);
                 u->read_error_logged = true;
-                *p = (ProcState) { .pid = pid, .level = LEVEL_UNKNOWN, .seconds_to_limit = UINT64_MAX,
-                                   .next_read_usec = now + m->config->interval_usec };
+                *p = (ProcState){ .pid = pid,
+                                  .level = LEVEL_UNKNOWN,
+                                  .seconds_to_limit = UINT64_MAX,
+                                  .next_read_usec = now + m->config->interval_usec };
                 if (proc_sample_identity(m->root, pid, &s) >= 0) {
                         memcpy(p->comm, s.comm, sizeof(p->comm));
                         p->start_time = s.start_time;
@@ -244,7 +249,7 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
                 /* New to us, but maybe not to the instance before a restart: its level goes on. */
                 SavedLevel *saved = level_state_find(&m->saved, pid);
 
-                *p = (ProcState) { .level = LEVEL_UNKNOWN };
+                *p = (ProcState){ .level = LEVEL_UNKNOWN };
                 if (saved && saved->start_time == s.start_time) {
                         p->level = saved->level;
                         saved->matched = true;
@@ -260,15 +265,16 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
 
         prev = p->level;
         p->level = level_next(prev, s.map_count, m->max_map_count, &t);
-        p->next_read_usec = now + schedule_interval(m->config->interval_usec, p->trend.n, s.map_count,
-                                                    m->max_map_count, p->level, &t, p->growth_per_minute);
+        p->next_read_usec = now +
+                schedule_interval(m->config->interval_usec, p->trend.n, s.map_count, m->max_map_count,
+                                  p->level, &t, p->growth_per_minute);
         manager_notify_level(m, u, p, prev);
         return 0;
 }
 
 /* One pass over one unit: its cgroup's processes, reading those that are due. */
-static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all, const BpfTaskCount *bpf,
-                             size_t n_bpf, uint64_t *next_wakeup) {
+static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all,
+                             const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ ProcState *procs = NULL;
         /* The aggregates as they were, to tell which properties changed (its procs are not used). */
@@ -283,8 +289,8 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         else if (r < 0) {
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
-                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name, m->hierarchy,
-                                          u->cgroup);
+                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
+                                          m->hierarchy, u->cgroup);
                 u->cgroup_error = r;
                 return r;
         }
@@ -296,14 +302,14 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
 
         for (size_t i = 0; i < n_pids; i++) {
                 pid_t pid = pids[i];
-                const ProcState *old = u->n_procs > 0 ? bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState),
-                                                                proc_state_compare)
-                                                      : NULL;
+                const ProcState *old = u->n_procs > 0
+                        ? bsearch(&pid, u->procs, u->n_procs, sizeof(ProcState), proc_state_compare)
+                        : NULL;
                 /* Not in the BPF pass: a kernel thread, or it exited, or it was born after the pass
                  * started; /proc tells which. */
-                const BpfTaskCount *b = n_bpf > 0 ? bsearch(&pid, bpf, n_bpf, sizeof(BpfTaskCount),
-                                                            bpf_count_compare)
-                                                  : NULL;
+                const BpfTaskCount *b = n_bpf > 0
+                        ? bsearch(&pid, bpf, n_bpf, sizeof(BpfTaskCount), bpf_count_compare)
+                        : NULL;
 
                 /* A count from the BPF pass costs nothing more; a /proc read waits until it is due. */
                 if (old && !b && !force_all && old->next_read_usec > now) {
@@ -316,9 +322,9 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
 
         /* Who left: processes we knew that are not there any more as the same process. */
         for (size_t i = 0; i < u->n_procs; i++) {
-                const ProcState *now_p = n > 0 ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState),
-                                                         proc_state_compare)
-                                               : NULL;
+                const ProcState *now_p = n > 0
+                        ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
+                        : NULL;
 
                 if (!now_p || now_p->start_time != u->procs[i].start_time)
                         manager_notify_gone(m, u->name, &u->procs[i], "is gone");
@@ -333,16 +339,18 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         *next_wakeup = u->procs[i].next_read_usec;
 
         unit_recompute(m, u);
-        manager_bus_unit_changed(m, u, &(UnitChangedMask) {
-                .level = before.level != u->level,
-                .processes = before.n_procs != u->n_procs,
-                .worst_pid = before.worst_pid != u->worst_pid,
-                .map_count = before.map_count != u->map_count,
-                .peak_map_count = before.peak_map_count != u->peak_map_count,
-                .headroom = before.headroom != u->headroom,
-                .growth_per_minute = before.growth_per_minute != u->growth_per_minute,
-                .seconds_to_limit = before.seconds_to_limit != u->seconds_to_limit,
-        });
+        manager_bus_unit_changed(
+                m, u,
+                &(UnitChangedMask){
+                        .level = before.level != u->level,
+                        .processes = before.n_procs != u->n_procs,
+                        .worst_pid = before.worst_pid != u->worst_pid,
+                        .map_count = before.map_count != u->map_count,
+                        .peak_map_count = before.peak_map_count != u->peak_map_count,
+                        .headroom = before.headroom != u->headroom,
+                        .growth_per_minute = before.growth_per_minute != u->growth_per_minute,
+                        .seconds_to_limit = before.seconds_to_limit != u->seconds_to_limit,
+                });
         return 0;
 }
 
@@ -362,7 +370,8 @@ static bool manager_read_limits(Manager *m, bool full) {
                 if (m->max_map_count != 0) {
                         r = journal_limit_changed(m->max_map_count, live);
                         if (r < 0)
-                                log_warning_errno(r, "Failed to write the journal entry for the limit change: %m");
+                                log_warning_errno(
+                                        r, "Failed to write the journal entry for the limit change: %m");
                 }
                 m->max_map_count = live;
                 changed = true;
@@ -376,10 +385,13 @@ static bool manager_read_limits(Manager *m, bool full) {
 
                 r = max_map_count_read_tuned(m->root, &tuned, &source);
                 if (r == -EBADMSG && r != m->tuned_error)
-                        log_warning("%s sets vm.max_map_count to a value the kernel refuses; systemd-sysctl will "
-                                    "leave the kernel's default in place.", source ? source : "A sysctl.d file");
+                        log_warning("%s sets vm.max_map_count to a value the kernel refuses; systemd-sysctl "
+                                    "will "
+                                    "leave the kernel's default in place.",
+                                    source ? source : "A sysctl.d file");
                 else if (r < 0 && r != -ENOENT && r != m->tuned_error)
-                        log_warning_errno(r, "Failed to read the vm.max_map_count the sysctl.d files ask for: %m");
+                        log_warning_errno(
+                                r, "Failed to read the vm.max_map_count the sysctl.d files ask for: %m");
                 m->tuned_error = r < 0 && r != -ENOENT ? r : 0;
                 if (r < 0)
                         tuned = 0;
@@ -389,10 +401,12 @@ static bool manager_read_limits(Manager *m, bool full) {
                 }
                 /* Once per distinct (live, tuned) pair, not on every pass. */
                 if (tuned > 0 && m->max_map_count > 0 && m->max_map_count < tuned &&
-                    (m->below_tuned_logged_live != m->max_map_count || m->below_tuned_logged_tuned != tuned)) {
+                    (m->below_tuned_logged_live != m->max_map_count ||
+                     m->below_tuned_logged_tuned != tuned)) {
                         r = journal_below_tuned(m->max_map_count, tuned, source);
                         if (r < 0)
-                                log_warning_errno(r, "Failed to write the journal entry for the tuned limit: %m");
+                                log_warning_errno(
+                                        r, "Failed to write the journal entry for the tuned limit: %m");
                         m->below_tuned_logged_live = m->max_map_count;
                         m->below_tuned_logged_tuned = tuned;
                         m->levels_dirty = true; /* kept, so that a restart does not log it again */
@@ -420,22 +434,26 @@ void manager_save_levels(Manager *m) {
                                 log_warning_errno(-ENOMEM, "Failed to keep the levels for a restart: %m");
                                 return; /* still dirty: tried again after the next pass */
                         }
-                        levels[n] = (SavedLevel) { .pid = p->pid, .start_time = p->start_time, .level = p->level,
-                                                   .map_count = p->map_count };
+                        levels[n] = (SavedLevel){ .pid = p->pid,
+                                                  .start_time = p->start_time,
+                                                  .level = p->level,
+                                                  .map_count = p->map_count };
                         snprintf(levels[n].unit, sizeof(levels[n].unit), "%s", m->units[i]->name);
                         memcpy(levels[n].comm, p->comm, sizeof(levels[n].comm));
                         n++;
                 }
 
-        r = level_state_save(m->levels_path, &(LevelState) {
-                .levels = levels,
-                .n_levels = n,
-                .below_tuned_live = m->below_tuned_logged_live,
-                .below_tuned_tuned = m->below_tuned_logged_tuned,
-        });
+        r = level_state_save(m->levels_path,
+                             &(LevelState){
+                                     .levels = levels,
+                                     .n_levels = n,
+                                     .below_tuned_live = m->below_tuned_logged_live,
+                                     .below_tuned_tuned = m->below_tuned_logged_tuned,
+                             });
         /* Said when the error changes, not on every pass. */
         if (r < 0 && r != m->levels_error)
-                log_warning_errno(r, "Failed to write %s, a restart will announce levels again: %m", m->levels_path);
+                log_warning_errno(r, "Failed to write %s, a restart will announce levels again: %m",
+                                  m->levels_path);
         m->levels_error = r < 0 ? r : 0;
         m->levels_dirty = r < 0;
 }
@@ -452,7 +470,8 @@ static void manager_report_unmatched(Manager *m) {
                 if (l->matched)
                         continue;
                 memcpy(p.comm, l->comm, sizeof(p.comm));
-                manager_notify_gone(m, l->unit, &p, "is gone, or no longer watched, since mapguardd restarted");
+                manager_notify_gone(m, l->unit, &p,
+                                    "is gone, or no longer watched, since mapguardd restarted");
         }
 }
 
@@ -464,7 +483,7 @@ int manager_scan(Manager *m, bool force_all) {
         int r;
 
         full = force_all || m->last_full_pass_usec == 0 ||
-               now >= m->last_full_pass_usec + m->config->interval_usec;
+                now >= m->last_full_pass_usec + m->config->interval_usec;
         if (manager_read_limits(m, full))
                 force_all = true;
         if (full)
@@ -475,7 +494,8 @@ int manager_scan(Manager *m, bool force_all) {
                 if (r >= 0)
                         r = bpf_counter_scan(m->bpf, &bpf, &n_bpf);
                 if (r < 0) {
-                        log_warning_errno(r, "Failed to run the BPF pass, reading map counts from /proc instead: %m");
+                        log_warning_errno(
+                                r, "Failed to run the BPF pass, reading map counts from /proc instead: %m");
                         m->bpf = bpf_counter_free(m->bpf);
                         m->backend = BACKEND_PROCFS;
                         manager_bus_manager_changed(m, "Backend");

@@ -51,8 +51,9 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
                 /* Only an answer that says so means the unit is gone. Any other error (no reply while
                  * PID 1 re-executes itself, a timeout) says nothing about the unit: keep following it
                  * as it was, or daemon-reexec would make every warning go and come again. */
-                if (sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit", SD_BUS_ERROR_UNKNOWN_OBJECT,
-                                           SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+                if (sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit",
+                                           SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                           SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
                         log_debug("Unit %s vanished before its control group could be read: %s", req->unit,
                                   e->message);
                         manager_remove_unit(m, req->unit);
@@ -116,8 +117,9 @@ static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *
                 return -ENOMEM;
         }
 
-        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, unit_path, "org.freedesktop.DBus.Properties",
-                                     "Get", on_control_group, req, "ss", interface, "ControlGroup");
+        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, unit_path,
+                                     "org.freedesktop.DBus.Properties", "Get", on_control_group, req, "ss",
+                                     interface, "ControlGroup");
         if (r < 0) {
                 refresh_request_free(req);
                 return r;
@@ -222,8 +224,9 @@ static int new_list_call(Manager *m, sd_bus_message **ret) {
                                            "ListUnitsByPatterns");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_strv(call, (char *[]) { (char *) "active", (char *) "reloading",
-                                                          (char *) "activating", (char *) "deactivating", NULL });
+        r = sd_bus_message_append_strv(call,
+                                       (char *[]){ (char *) "active", (char *) "reloading",
+                                                   (char *) "activating", (char *) "deactivating", NULL });
         if (r >= 0)
                 r = sd_bus_message_append_strv(call, m->config->units);
         if (r < 0)
@@ -241,13 +244,14 @@ static int apply_unit_list(Manager *m, sd_bus_message *reply, bool sync) {
         if (r < 0)
                 return r;
         for (;;) {
-                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path, NULL,
-                                        NULL, NULL);
+                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path,
+                                        NULL, NULL, NULL);
                 if (r < 0)
                         return r;
                 if (r == 0)
                         break;
-                r = sync ? manager_watch_read_unit(m, name, path) : manager_watch_refresh_unit(m, name, path);
+                r = sync ? manager_watch_read_unit(m, name, path)
+                         : manager_watch_refresh_unit(m, name, path);
                 if (r < 0)
                         log_warning_errno(r, "Failed to query unit %s: %m", name);
         }
@@ -319,23 +323,25 @@ int manager_watch_start(Manager *m) {
         /* Not UnitNew: a unit is loaded long before it runs (and our own question about an unloaded
          * unit loads it again, which would answer with another UnitNew). Starting takes a job, and
          * JobRemoved says when it is done. */
-        r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[0], SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                "UnitRemoved", on_unit_removed, m);
+        r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[0], SYSTEMD_DEST, SYSTEMD_PATH,
+                                SYSTEMD_MANAGER, "UnitRemoved", on_unit_removed, m);
         if (r >= 0)
                 r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[1], SYSTEMD_DEST, SYSTEMD_PATH,
                                         SYSTEMD_MANAGER, "JobRemoved", on_job_removed, m);
         if (r >= 0)
-                r = sd_bus_add_match(m->bus, &m->systemd_match_slots[2],
-                                     "type='signal',sender='" SYSTEMD_DEST "',"
-                                     "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                                     "arg0='org.freedesktop.systemd1.Unit',"
-                                     "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
-                                     on_unit_properties_changed, m);
+                r = sd_bus_add_match(
+                        m->bus, &m->systemd_match_slots[2],
+                        "type='signal',sender='" SYSTEMD_DEST "',"
+                        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                        "arg0='org.freedesktop.systemd1.Unit',"
+                        "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
+                        on_unit_properties_changed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to systemd's unit signals: %m");
 
         /* systemd sends unit signals only while someone is subscribed. */
-        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error, NULL, "");
+        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error,
+                               NULL, "");
         if (r < 0) {
                 if (error.message)
                         log_error("Failed to subscribe to systemd: %s", error.message);

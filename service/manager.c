@@ -18,7 +18,7 @@
 #include "manager-watch.h"
 
 Thresholds manager_thresholds(const Manager *m) {
-        return (Thresholds) {
+        return (Thresholds){
                 .warning_percent = m->config->warning_percent,
                 .critical_percent = m->config->critical_percent,
                 .hysteresis_percent = m->config->hysteresis_percent,
@@ -207,8 +207,10 @@ int manager_reload(Manager *m, char **ret_error) {
 
         r = config_load(m->root, m->config_dir, &c, &error);
         if (r < 0) {
-                log_error("Failed to reload the configuration, keeping the old one: %s", error ? error : strerror(-r));
-                (void) sd_notify(false, "READY=1\nSTATUS=Reload failed, running with the previous configuration.");
+                log_error("Failed to reload the configuration, keeping the old one: %s",
+                          error ? error : strerror(-r));
+                (void) sd_notify(false,
+                                 "READY=1\nSTATUS=Reload failed, running with the previous configuration.");
                 if (ret_error)
                         *ret_error = TAKE_PTR(error);
                 return r;
@@ -217,8 +219,8 @@ int manager_reload(Manager *m, char **ret_error) {
         old = m->config;
         units_changed = !strv_equal(old->units, c->units);
         thresholds_changed = old->warning_percent != c->warning_percent ||
-                             old->critical_percent != c->critical_percent ||
-                             old->hysteresis_percent != c->hysteresis_percent;
+                old->critical_percent != c->critical_percent ||
+                old->hysteresis_percent != c->hysteresis_percent;
         backend_changed = old->backend != c->backend;
         interval_changed = old->interval_usec != c->interval_usec;
 
@@ -282,13 +284,14 @@ static void manager_load_levels(Manager *m) {
         if (r == -ENOENT)
                 return;
         if (r < 0) {
-                log_warning_errno(r, "Failed to read the levels of the previous run from %s, ignoring them: %m",
+                log_warning_errno(r,
+                                  "Failed to read the levels of the previous run from %s, ignoring them: %m",
                                   m->levels_path);
                 return;
         }
         if (bad_line > 0)
-                log_warning("%s:%u: cannot parse this line, skipped it (and any other bad one).", m->levels_path,
-                            bad_line);
+                log_warning("%s:%u: cannot parse this line, skipped it (and any other bad one).",
+                            m->levels_path, bad_line);
         m->below_tuned_logged_live = m->saved.below_tuned_live;
         m->below_tuned_logged_tuned = m->saved.below_tuned_tuned;
         log_debug("%zu processes at warning or critical before the restart, from %s.", m->saved.n_levels,
@@ -357,8 +360,10 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
 
         r = cgroup_find_hierarchy(m->root, &m->hierarchy);
         if (r < 0)
-                log_warning_errno(r, "Failed to find the cgroup hierarchy under %s/sys/fs/cgroup, no unit's "
-                                  "processes can be found: %m", m->root);
+                log_warning_errno(r,
+                                  "Failed to find the cgroup hierarchy under %s/sys/fs/cgroup, no unit's "
+                                  "processes can be found: %m",
+                                  m->root);
 
         manager_select_backend(m);
         manager_load_levels(m);

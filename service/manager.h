@@ -26,16 +26,16 @@ typedef struct ProcState {
         Trend trend;
         double growth_per_minute;  /* of the trend, computed once per read */
         uint64_t seconds_to_limit; /* at that growth; UINT64_MAX when not growing */
-        uint64_t next_read_usec; /* CLOCK_MONOTONIC: when the scheduler reads it next */
-        bool seen;               /* found in the unit's cgroup during the current pass */
+        uint64_t next_read_usec;   /* CLOCK_MONOTONIC: when the scheduler reads it next */
+        bool seen;                 /* found in the unit's cgroup during the current pass */
 } ProcState;
 
 /* A loaded systemd unit that matches the configured names/globs and has a control group. */
 typedef struct WatchedUnit {
         Manager *manager;
         char *name;
-        char *object_path; /* ours: /org/mapguard1/unit/<encoded name> */
-        char *cgroup;      /* systemd's ControlGroup property, relative to the hierarchy */
+        char *object_path;  /* ours: /org/mapguard1/unit/<encoded name> */
+        char *cgroup;       /* systemd's ControlGroup property, relative to the hierarchy */
         uint64_t cgroup_id; /* cgroup2 id of that directory (BPF backend), 0 when unknown */
 
         ProcState *procs;
@@ -50,8 +50,8 @@ typedef struct WatchedUnit {
         double growth_per_minute;
         uint64_t seconds_to_limit;
 
-        int cgroup_error;        /* the last error reading its cgroup, logged when it changes */
-        bool read_error_logged;  /* a process could not be read (said once per unit) */
+        int cgroup_error;       /* the last error reading its cgroup, logged when it changes */
+        bool read_error_logged; /* a process could not be read (said once per unit) */
 } WatchedUnit;
 
 struct Manager {
@@ -78,9 +78,9 @@ struct Manager {
         unsigned max_map_count;       /* live, re-read on every pass; 0 before the first */
         unsigned tuned_max_map_count; /* from sysctl.d; 0 when no file sets it */
         unsigned below_tuned_logged_live, below_tuned_logged_tuned;
-        int live_error, tuned_error; /* the last errors reading the limits, logged when they change */
-        unsigned peak_map_count; /* highest map_count of any watched process since start */
-        uint64_t last_scan_usec; /* CLOCK_REALTIME µs of the last pass, 0 before */
+        int live_error, tuned_error;  /* the last errors reading the limits, logged when they change */
+        unsigned peak_map_count;      /* highest map_count of any watched process since start */
+        uint64_t last_scan_usec;      /* CLOCK_REALTIME µs of the last pass, 0 before */
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         bool watching_systemd;        /* subscribed to systemd's signals */
 

@@ -62,8 +62,7 @@ static inline const char *kernel_tests_missing(void) {
         /* What the host lacks (privileges, kernel support) skips; anything else (the loader cannot be
          * executed, dies, or fails to load the program) is mapguard's fault: the tests run, and fail. */
         if (r == -EPERM || r == -EOPNOTSUPP) {
-                snprintf(reason, sizeof(reason), "BPF backend unavailable: %s",
-                         load_reason ?: strerror(-r));
+                snprintf(reason, sizeof(reason), "BPF backend unavailable: %s", load_reason ?: strerror(-r));
                 return reason;
         }
         return NULL;

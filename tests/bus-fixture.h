@@ -51,7 +51,7 @@ static inline void write_file(const char *root, const char *rel, const char *con
 
 /* A fake process PID of UID with MAPS memory maps (plus the gate line, which is not counted). */
 static inline void fake_process(const char *root, int pid, const char *comm, unsigned uid, unsigned maps,
-                         unsigned long long start_time) {
+                                unsigned long long start_time) {
         char rel[128], buf[512];
         char *content;
         size_t size = (size_t) maps * 80 + 128, off = 0;
@@ -64,8 +64,9 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
         write_file(root, rel, buf);
 
         snprintf(rel, sizeof(rel), "proc/%d/status", pid);
-        snprintf(buf, sizeof(buf), "Name:\t%s\nState:\tS (sleeping)\nTgid:\t%d\nPid:\t%d\nUid:\t%u\t%u\t%u\t%u\n", comm,
-                 pid, pid, uid, uid, uid, uid);
+        snprintf(buf, sizeof(buf),
+                 "Name:\t%s\nState:\tS (sleeping)\nTgid:\t%d\nPid:\t%d\nUid:\t%u\t%u\t%u\t%u\n", comm, pid,
+                 pid, uid, uid, uid, uid);
         write_file(root, rel, buf);
 
         snprintf(rel, sizeof(rel), "proc/%d/cgroup", pid);
@@ -76,8 +77,9 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
         for (unsigned i = 0; i < maps; i++)
                 off += (size_t) snprintf(content + off, size - off,
                                          "7f%010x000-7f%010x000 r--p 00000000 00:00 0 \n", i * 2, i * 2 + 1);
-        off += (size_t) snprintf(content + off, size - off,
-                                 "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0      [vsyscall]\n");
+        off += (size_t) snprintf(
+                content + off, size - off,
+                "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0      [vsyscall]\n");
         snprintf(rel, sizeof(rel), "proc/%d/maps", pid);
         write_file(root, rel, content);
         free(content);
@@ -201,11 +203,12 @@ static inline sd_bus_message *call_message(Fixture *f, sd_bus_message *call) {
 }
 
 static inline sd_bus_message *call(Fixture *f, const char *path, const char *interface, const char *member,
-                            const char *types, ...) {
+                                   const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
 
-        assert_int_equal(sd_bus_message_new_method_call(f->client, &m, "org.mapguard1", path, interface, member), 0);
+        assert_int_equal(
+                sd_bus_message_new_method_call(f->client, &m, "org.mapguard1", path, interface, member), 0);
         if (types) {
                 va_start(ap, types);
                 assert_true(sd_bus_message_appendv(m, types, ap) >= 0);
@@ -240,14 +243,17 @@ static inline void assert_error(sd_bus_message *reply, const char *name, const c
         }
 }
 
-static inline sd_bus_message *get_property(Fixture *f, const char *path, const char *interface, const char *property) {
-        sd_bus_message *reply = call(f, path, "org.freedesktop.DBus.Properties", "Get", "ss", interface, property);
+static inline sd_bus_message *get_property(Fixture *f, const char *path, const char *interface,
+                                           const char *property) {
+        sd_bus_message *reply =
+                call(f, path, "org.freedesktop.DBus.Properties", "Get", "ss", interface, property);
 
         assert_null(sd_bus_message_get_error(reply));
         return reply;
 }
 
-static inline uint32_t get_property_u(Fixture *f, const char *path, const char *interface, const char *property) {
+static inline uint32_t get_property_u(Fixture *f, const char *path, const char *interface,
+                                      const char *property) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
         uint32_t v;
 

@@ -47,7 +47,7 @@ static inline void write_file_len(const char *root, const char *rel, const char 
         assert_true(fd >= 0);
         if (len == SIZE_MAX)
                 len = strlen(content);
-        assert_int_equal(write(fd, content, len), (ssize_t)len);
+        assert_int_equal(write(fd, content, len), (ssize_t) len);
 }
 
 static inline void write_file(const char *root, const char *rel, const char *content) {
@@ -94,7 +94,7 @@ static inline Config *load_ok(const char *root) {
 /* Loads from ROOT and expects failure R with a message that starts with ROOT+REL:LINE: and contains
  * every string in the NULL-terminated varargs. *ret must stay untouched. */
 static inline void load_fail(const char *root, int expected_r, const char *rel, unsigned line, ...) {
-        Config *sentinel = (Config *)(uintptr_t)0x1, *c = sentinel;
+        Config *sentinel = (Config *) (uintptr_t) 0x1, *c = sentinel;
         _cleanup_free_ char *error = NULL, *prefix = NULL;
         int r = config_load(root, NULL, &c, &error);
 

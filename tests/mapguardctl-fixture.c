@@ -52,15 +52,15 @@ static const struct {
 static int method_get_headroom(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         switch (scenario) {
         case SCENARIO_WARNING:
-                return sd_bus_reply_method_return(m, "susuuus", "ingester.service", 1234, "prometheus", 53000,
-                                                  65530, 12530, "warning");
+                return sd_bus_reply_method_return(m, "susuuus", "ingester.service", 1234, "prometheus",
+                                                  53000, 65530, 12530, "warning");
         case SCENARIO_CRITICAL:
                 /* Named with prctl(PR_SET_NAME) by its owner, who may write the plugin format's '|'. */
-                return sd_bus_reply_method_return(m, "susuuus", "hot.service", 77, "java|x=1;2;3", 63000, 65530,
-                                                  2530, "critical");
+                return sd_bus_reply_method_return(m, "susuuus", "hot.service", 77, "java|x=1;2;3", 63000,
+                                                  65530, 2530, "critical");
         case SCENARIO_OK:
-                return sd_bus_reply_method_return(m, "susuuus", "u01.service", 101, "nginx", 1001, 65530, 64529,
-                                                  "ok");
+                return sd_bus_reply_method_return(m, "susuuus", "u01.service", 101, "nginx", 1001, 65530,
+                                                  64529, "ok");
         default:
                 /* Before the first scan, and always when nothing is watched (SCENARIO_NO_UNITS). */
                 return sd_bus_reply_method_return(m, "susuuus", "", 0, "", 0, 65530, 65530, "unknown");
@@ -119,10 +119,10 @@ static int method_list_processes(sd_bus_message *m, void *userdata, sd_bus_error
                 return sd_bus_reply_method_return(m, "a(usuusdt)", 0);
         if (!streq(unit, "ingester.service"))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit %s is not watched.", unit);
-        return sd_bus_reply_method_return(m, "a(usuusdt)", 3,
-                                          1240, "evil\033[2J\n", 10, 65520, "ok", 0.0, UINT64_MAX,
-                                          1234, "prometheus", 53000, 12530, "warning", 120.0, (uint64_t) 6264,
-                                          1235, "sidecar", 900, 64630, "ok", -3.2, UINT64_MAX);
+        return sd_bus_reply_method_return(m, "a(usuusdt)", 3, 1240, "evil\033[2J\n", 10, 65520, "ok", 0.0,
+                                          UINT64_MAX, 1234, "prometheus", 53000, 12530, "warning", 120.0,
+                                          (uint64_t) 6264, 1235, "sidecar", 900, 64630, "ok", -3.2,
+                                          UINT64_MAX);
 }
 
 static int method_get_process(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -139,8 +139,8 @@ static int method_get_process(sd_bus_message *m, void *userdata, sd_bus_error *e
 }
 
 static int method_recommend(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return sd_bus_reply_method_return(m, "us", 262144,
-                                          "Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.");
+        return sd_bus_reply_method_return(
+                m, "us", 262144, "Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.");
 }
 
 /* Rescan stands in for a scan that changes a level: it emits LevelChanged. */
@@ -334,8 +334,8 @@ void assert_ctl(const char *args, int code, const char *expected_out, const char
         int r = ctl(args, &out, &err);
 
         if (r != code)
-                fail_msg("mapguardctl %s: exit %d, expected %d; stdout: '%s' stderr: '%s'", args, r, code, out,
-                         err);
+                fail_msg("mapguardctl %s: exit %d, expected %d; stdout: '%s' stderr: '%s'", args, r, code,
+                         out, err);
         if (expected_out)
                 assert_string_equal(out, expected_out);
         assert_string_equal(err, expected_err ?: "");
@@ -347,8 +347,8 @@ void assert_json_valid(const char *args) {
 
         if (system("command -v python3 >/dev/null 2>&1") != 0)
                 return;
-        assert_true(asprintf(&cmd, "'%s' %s | python3 -c 'import json, sys; json.load(sys.stdin)'", mapguardctl,
-                             args) >= 0);
+        assert_true(asprintf(&cmd, "'%s' %s | python3 -c 'import json, sys; json.load(sys.stdin)'",
+                             mapguardctl, args) >= 0);
         if (system(cmd) != 0)
                 fail_msg("mapguardctl %s: not valid JSON", args);
 }

@@ -11,8 +11,8 @@
 #include <systemd/sd-bus.h>
 
 #define WAIT_MSEC 10000
-#define RELOAD_FAILED                                                                                   \
-        "The configuration was not reloaded, the previous one stays in force: "                         \
+#define RELOAD_FAILED \
+        "The configuration was not reloaded, the previous one stays in force: " \
         "/etc/mapguard/mapguardd.conf:3: IntervalSec=banana: not a time span"
 
 typedef enum Scenario {
@@ -20,10 +20,10 @@ typedef enum Scenario {
         SCENARIO_CRITICAL,
         SCENARIO_OK,
         SCENARIO_UNKNOWN,
-        SCENARIO_RELOAD_FAILS,  /* Reload() refuses a bad configuration. */
-        SCENARIO_LONG_NAME,     /* ListUnits() has a unit named with 240 characters more. */
-        SCENARIO_WIDE_NAME,     /* ListUnits() has a unit WIDE_NAME more, of CJK characters. */
-        SCENARIO_NO_UNITS,      /* ListUnits() and WatchedUnits are empty: Units= matches nothing. */
+        SCENARIO_RELOAD_FAILS, /* Reload() refuses a bad configuration. */
+        SCENARIO_LONG_NAME,    /* ListUnits() has a unit named with 240 characters more. */
+        SCENARIO_WIDE_NAME,    /* ListUnits() has a unit WIDE_NAME more, of CJK characters. */
+        SCENARIO_NO_UNITS,     /* ListUnits() and WatchedUnits are empty: Units= matches nothing. */
 } Scenario;
 
 /* Three CJK characters, two terminal cells each: 14 cells, 11 characters, 20 bytes. */

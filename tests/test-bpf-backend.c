@@ -74,8 +74,8 @@ static const ChildSpec child_specs[] = {
 
 /* What a child sends once its mappings and threads are in place. */
 typedef struct ChildReady {
-        int error;          /* errno of what failed in the child, 0 when ready */
-        pid_t tids[8];      /* its threads other than the main one */
+        int error;     /* errno of what failed in the child, 0 when ready */
+        pid_t tids[8]; /* its threads other than the main one */
 } ChildReady;
 
 typedef struct Child {
@@ -85,14 +85,14 @@ typedef struct Child {
 } Child;
 
 static struct {
-        const char *missing;    /* why the kernel tests cannot run here, NULL when they can */
+        const char *missing; /* why the kernel tests cannot run here, NULL when they can */
         BpfCounter *counter;
         char *cgroup_dir;
         char *nested_dir;
         uint64_t cgroup_id;
         uint64_t nested_id;
         uint64_t root_id;
-        int release_fd;     /* write end: closing it makes every child exit */
+        int release_fd; /* write end: closing it makes every child exit */
         Child children[N_CHILDREN];
 } F = { .release_fd = -EBADF };
 
@@ -133,8 +133,11 @@ static uint64_t proc_start_ticks(pid_t pid) {
         p = strrchr(buf, ')');
         assert_non_null(p);
         /* After ")": state is field 3; skip 19 fields to reach field 22. */
-        assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                                "%*d %*d %llu", &ticks), 1);
+        assert_int_equal(sscanf(p + 2,
+                                "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                                "%*d %*d %llu",
+                                &ticks),
+                         1);
         return ticks;
 }
 
@@ -156,7 +159,6 @@ static uint64_t now_nsec(clockid_t clock) {
         assert_int_equal(clock_gettime(clock, &ts), 0);
         return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
 }
-
 
 typedef struct ChildThread {
         pthread_barrier_t *barrier;
@@ -213,10 +215,11 @@ static _Noreturn void child_main(const ChildSpec *spec, int ready_fd, int releas
                 r = make_vmas(spec->extra_vmas);
 
         if (r == 0 && spec->n_threads > 0) {
-                r = spec->n_threads <= ELEMENTSOF(threads) ?
-                        -pthread_barrier_init(&barrier, NULL, spec->n_threads + 1) : -E2BIG;
+                r = spec->n_threads <= ELEMENTSOF(threads)
+                        ? -pthread_barrier_init(&barrier, NULL, spec->n_threads + 1)
+                        : -E2BIG;
                 for (unsigned i = 0; r == 0 && i < spec->n_threads; i++) {
-                        threads[i] = (ChildThread) { .barrier = &barrier, .release_fd = release_fd };
+                        threads[i] = (ChildThread){ .barrier = &barrier, .release_fd = release_fd };
                         r = -pthread_create(&thread, NULL, child_thread, &threads[i]);
                 }
                 if (r == 0) {

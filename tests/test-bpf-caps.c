@@ -32,8 +32,8 @@
 #include "util.h"
 
 static struct {
-        const char *missing;    /* why the kernel tests cannot run here, NULL when they can */
-        uint64_t root_id;       /* the cgroup2 root's id: the children's scans watch every process */
+        const char *missing; /* why the kernel tests cannot run here, NULL when they can */
+        uint64_t root_id;    /* the cgroup2 root's id: the children's scans watch every process */
 } F;
 
 static int setup_all(void **state) {
@@ -49,8 +49,8 @@ static void require_kernel(void) {
 }
 
 typedef struct LoadResult {
-        int r;              /* of bpf_counter_new(), then of bpf_counter_scan() */
-        int n;              /* processes the scan reported */
+        int r; /* of bpf_counter_new(), then of bpf_counter_scan() */
+        int n; /* processes the scan reported */
         char reason[256];
 } LoadResult;
 
@@ -107,9 +107,9 @@ static int load_in_child(uint64_t caps, bool hide_btf, LoadResult *ret) {
                 data[0].effective = data[0].permitted = (uint32_t) caps;
                 data[1].effective = data[1].permitted = (uint32_t) (caps >> 32);
                 data[0].inheritable = data[1].inheritable = 0;
-                if (hide_btf && (unshare(CLONE_NEWNS) < 0 ||
-                                 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                                 mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, NULL) < 0)) {
+                if (hide_btf &&
+                    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                     mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, NULL) < 0)) {
                         result.r = -errno;
                         snprintf(result.reason, sizeof(result.reason), "hiding the BTF failed");
                 } else if ((result.r = bound_caps(caps)) < 0) {
@@ -225,7 +225,8 @@ static void test_loader_failures_say_so(void **state) {
         require_kernel();
 
         assert_int_equal(new_with_loader("/nonexistent/mapguard-bpf-loader", &reason), -ENOENT);
-        assert_string_equal(reason, "cannot execute the BPF loader /nonexistent/mapguard-bpf-loader: "
+        assert_string_equal(reason,
+                            "cannot execute the BPF loader /nonexistent/mapguard-bpf-loader: "
                             "No such file or directory");
         free(TAKE_PTR(reason));
 

@@ -42,7 +42,7 @@
 typedef struct WorkerSpec {
         const char *comm;
         unsigned extra_vmas;
-        bool nested;        /* in a pid namespace below the loader's */
+        bool nested; /* in a pid namespace below the loader's */
 } WorkerSpec;
 
 static const WorkerSpec worker_specs[] = {
@@ -56,18 +56,18 @@ static const WorkerSpec worker_specs[] = {
 
 /* What a worker's spawner learns once its mappings are in place. */
 typedef struct WorkerReady {
-        int error;          /* errno of what failed, 0 when ready */
-        pid_t loader_pid;   /* its pid in the loader's namespace */
-        pid_t own_pid;      /* getpid() in its own namespace */
+        int error;        /* errno of what failed, 0 when ready */
+        pid_t loader_pid; /* its pid in the loader's namespace */
+        pid_t own_pid;    /* getpid() in its own namespace */
 } WorkerReady;
 
 /* What the loader, pid 1 of the new namespace, sends back: all of it in one write below PIPE_BUF. */
 typedef struct LoaderResult {
-        int error;          /* -errno of what failed in the loader, 0 when the scan ran */
-        char what[128];     /* what failed */
+        int error;      /* -errno of what failed in the loader, 0 when the scan ran */
+        char what[128]; /* what failed */
         WorkerReady workers[N_WORKERS];
-        pid_t loader_pid;   /* the loader's getpid() */
-        size_t n_tasks;     /* processes the scan reported; only MAX_REPORTED are sent */
+        pid_t loader_pid; /* the loader's getpid() */
+        size_t n_tasks;   /* processes the scan reported; only MAX_REPORTED are sent */
         BpfTaskCount tasks[MAX_REPORTED];
 } LoaderResult;
 
@@ -75,11 +75,10 @@ static struct {
         const char *missing; /* why the test cannot run here, NULL when it can */
         char *cgroup_dir;
         uint64_t cgroup_id;
-        int release_fd;      /* write end: closing it makes every child exit */
+        int release_fd; /* write end: closing it makes every child exit */
         pid_t outsider;
         pid_t loader_parent;
 } F = { .release_fd = -EBADF };
-
 
 static int join_cgroup(const char *dir) {
         _cleanup_free_ char *path = NULL;

@@ -26,7 +26,8 @@ static char *canonical_introspection(const char *xml) {
                 /* Each member starts at "<method", "<property" or "<signal" and runs to the next one. */
                 const char *q = name_end;
                 for (;;) {
-                        const char *cands[] = { strstr(q, "<method"), strstr(q, "<property"), strstr(q, "<signal") };
+                        const char *cands[] = { strstr(q, "<method"), strstr(q, "<property"),
+                                                strstr(q, "<signal") };
                         const char *start = NULL, *next = NULL;
                         for (size_t i = 0; i < 3; i++)
                                 if (cands[i] && cands[i] < end && (!start || cands[i] < start))
@@ -47,7 +48,8 @@ static char *canonical_introspection(const char *xml) {
                         for (const char *c = start; c < next && b < sizeof(buf) - 2; c++) {
                                 if (*c == '<')
                                         in_tag = true;
-                                if (in_tag && !(*c == ' ' && (c[1] == ' ' || c[1] == '/' || c[1] == '>')) && *c != '\n')
+                                if (in_tag && !(*c == ' ' && (c[1] == ' ' || c[1] == '/' || c[1] == '>')) &&
+                                    *c != '\n')
                                         buf[b++] = *c;
                                 if (*c == '>')
                                         in_tag = false;
@@ -55,7 +57,7 @@ static char *canonical_introspection(const char *xml) {
                         buf[b] = '\0';
                         /* Closing tags of the member carry no information. */
                         for (char *t; (t = strstr(buf, "</method>")) || (t = strstr(buf, "</property>")) ||
-                                      (t = strstr(buf, "</signal>"));)
+                             (t = strstr(buf, "</signal>"));)
                                 memmove(t, strchr(t, '>') + 1, strlen(strchr(t, '>') + 1) + 1);
                         /* <x .../> and <x ...></x> mean the same. */
                         for (char *t; (t = strstr(buf, "/>"));)
@@ -115,7 +117,8 @@ static void test_introspection_matches_xml(void **state) {
         want = canonical_introspection(file);
 
         mi = call(f, "/org/mapguard1", "org.freedesktop.DBus.Introspectable", "Introspect", NULL);
-        ui = call(f, "/org/mapguard1/unit/a_2eservice", "org.freedesktop.DBus.Introspectable", "Introspect", NULL);
+        ui = call(f, "/org/mapguard1/unit/a_2eservice", "org.freedesktop.DBus.Introspectable", "Introspect",
+                  NULL);
         assert_true(sd_bus_message_read(mi, "s", &xm) > 0);
         assert_true(sd_bus_message_read(ui, "s", &xu) > 0);
         assert_non_null(strstr(xm, "<node name=\"unit\"/>"));
@@ -123,7 +126,8 @@ static void test_introspection_matches_xml(void **state) {
         got = canonical_introspection(both);
 
         if (!streq(want, got))
-                fail_msg("live introspection differs from dbus/org.mapguard1.xml:\n--- xml\n%s--- live\n%s", want, got);
+                fail_msg("live introspection differs from dbus/org.mapguard1.xml:\n--- xml\n%s--- live\n%s",
+                         want, got);
         assert_non_null(strstr(want, "LevelChanged"));
         assert_non_null(strstr(want, "org.mapguard1.Unit"));
 }
@@ -153,7 +157,8 @@ static void test_access_denied(void **state) {
          * the kernel refuses its maps to nobody, and so does GetProcess. */
         fake_process(f->root, 2002, "mine", 65534, 10, 800);
         fake_process(f->root, 2003, "setuid", 65534, 10, 900);
-        write_file(f->root, "proc/2003/status", "Name:\tsetuid\nTgid:\t2003\nPid:\t2003\nUid:\t65534\t0\t0\t0\n");
+        write_file(f->root, "proc/2003/status",
+                   "Name:\tsetuid\nTgid:\t2003\nPid:\t2003\nUid:\t65534\t0\t0\t0\n");
 
         child = fork();
         assert_true(child >= 0);
@@ -168,38 +173,38 @@ static void test_access_denied(void **state) {
                 snprintf(address, sizeof(address), "unix:path=%s", sa.sun_path);
                 if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 || sd_bus_start(bus) < 0)
                         _exit(11);
-                rescan = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "Rescan", &e, NULL,
-                                            "");
+                rescan = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "Rescan",
+                                            &e, NULL, "");
                 /* Our own check answers, not only sd-bus's: it names the rule. */
                 if (rescan >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
                     !strstr(e.message, "Only root may call Rescan"))
                         _exit(12);
                 sd_bus_error_free(&e);
-                reload = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "Reload", &e, NULL,
-                                            "");
+                reload = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "Reload",
+                                            &e, NULL, "");
                 if (reload >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
                     !strstr(e.message, "Only root may call Reload"))
                         _exit(13);
                 sd_bus_error_free(&e);
                 /* Process 2001 belongs to root: its owner only. 1002 belongs to uid 1000: not us either. */
-                get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e, NULL,
-                                         "u", 2001);
+                get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess",
+                                         &e, NULL, "u", 2001);
                 if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
                     !strstr(e.message, "owner of process 2001"))
                         _exit(14);
                 sd_bus_error_free(&e);
-                if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e, NULL,
-                                       "u", 2002) < 0)
+                if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess",
+                                       &e, NULL, "u", 2002) < 0)
                         _exit(16);
-                get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e, NULL,
-                                         "u", 2003);
+                get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess",
+                                         &e, NULL, "u", 2003);
                 if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) ||
                     !strstr(e.message, "owner of process 2003"))
                         _exit(17);
                 sd_bus_error_free(&e);
                 /* Reading is for everyone. */
-                if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "ListUnits", &e, NULL,
-                                       "") < 0)
+                if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "ListUnits", &e,
+                                       NULL, "") < 0)
                         _exit(15);
                 sd_bus_unref(bus);
                 _exit(0);
@@ -222,7 +227,8 @@ static void test_access_denied(void **state) {
                 assert_true(sd_event_run(f->m->event, 10000) >= 0);
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                fail_msg("unprivileged client failed at step %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                fail_msg("unprivileged client failed at step %d",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 int main(void) {

@@ -9,9 +9,11 @@ static void test_properties(void **state) {
         const char *s, *a, *b;
 
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "MaxMapCount"), 1000);
-        assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "TunedMaxMapCount"), 1048576);
+        assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "TunedMaxMapCount"),
+                         1048576);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 80);
-        assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"), 95);
+        assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"),
+                         95);
 
         backend = get_property(f, "/org/mapguard1", "org.mapguard1.Manager", "Backend");
         assert_true(sd_bus_message_read(backend, "v", "s", &s) > 0);
@@ -47,7 +49,8 @@ static void test_headroom_and_units(void **state) {
         l = manager_call(f, "ListUnits", NULL);
         assert_null(sd_bus_message_get_error(l));
         assert_true(sd_bus_message_enter_container(l, 'a', "(sosuuuu)") > 0);
-        assert_true(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room) > 0);
+        assert_true(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room) >
+                    0);
         assert_string_equal(unit, UNIT_A);
         assert_string_equal(path, "/org/mapguard1/unit/a_2eservice");
         assert_string_equal(level, "ok");
@@ -55,10 +58,12 @@ static void test_headroom_and_units(void **state) {
         assert_int_equal(worst, 1002);
         assert_int_equal(count, 700);
         assert_int_equal(room, 300);
-        assert_true(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room) > 0);
+        assert_true(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room) >
+                    0);
         assert_string_equal(unit, UNIT_B);
         assert_int_equal(count, 10);
-        assert_int_equal(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room), 0);
+        assert_int_equal(
+                sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room), 0);
 }
 
 static void check_processes(sd_bus_message *reply) {
@@ -69,7 +74,8 @@ static void check_processes(sd_bus_message *reply) {
 
         assert_null(sd_bus_message_get_error(reply));
         assert_true(sd_bus_message_enter_container(reply, 'a', "(usuusdt)") > 0);
-        assert_true(sd_bus_message_read(reply, "(usuusdt)", &pid, &comm, &count, &room, &level, &growth, &seconds) > 0);
+        assert_true(sd_bus_message_read(reply, "(usuusdt)", &pid, &comm, &count, &room, &level, &growth,
+                                        &seconds) > 0);
         assert_int_equal(pid, 1001);
         assert_string_equal(comm, "worker");
         assert_int_equal(count, 300);
@@ -77,16 +83,19 @@ static void check_processes(sd_bus_message *reply) {
         assert_string_equal(level, "ok");
         assert_true(growth == 0.0);
         assert_true(seconds == UINT64_MAX);
-        assert_true(sd_bus_message_read(reply, "(usuusdt)", &pid, &comm, &count, &room, &level, &growth, &seconds) > 0);
+        assert_true(sd_bus_message_read(reply, "(usuusdt)", &pid, &comm, &count, &room, &level, &growth,
+                                        &seconds) > 0);
         assert_int_equal(pid, 1002);
         assert_int_equal(count, 700);
-        assert_int_equal(sd_bus_message_read(reply, "(usuusdt)", &pid, &comm, &count, &room, &level, &growth, &seconds),
+        assert_int_equal(sd_bus_message_read(reply, "(usuusdt)", &pid, &comm, &count, &room, &level, &growth,
+                                             &seconds),
                          0);
 }
 
 static void test_list_processes(void **state) {
         Fixture *f = *state;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL, *bad = NULL, *empty = NULL, *wrong = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL, *bad = NULL, *empty = NULL,
+                                                        *wrong = NULL;
 
         a = manager_call(f, "ListProcesses", "s", UNIT_A);
         check_processes(a);
@@ -105,7 +114,8 @@ static void test_list_processes(void **state) {
 
 static void test_get_process(void **state) {
         Fixture *f = *state;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *ok = NULL, *gone = NULL, *zero = NULL, *thread = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *ok = NULL, *gone = NULL, *zero = NULL,
+                                                        *thread = NULL;
         const char *unit, *comm, *level;
         uint32_t count, max, room;
 
@@ -121,7 +131,8 @@ static void test_get_process(void **state) {
 
         /* A thread's id is not a process: /proc/1003 is a thread of 1002. */
         fake_process(f->root, 1003, "worker-thread", 1000, 850, 600);
-        write_file(f->root, "proc/1003/status", "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
+        write_file(f->root, "proc/1003/status",
+                   "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
         thread = manager_call(f, "GetProcess", "u", 1003);
         assert_error(thread, SD_BUS_ERROR_INVALID_ARGS, "thread of process 1002");
 
@@ -146,8 +157,8 @@ static void test_unit_properties(void **state) {
         assert_int_equal(get_property_u(f, path, "org.mapguard1.Unit", "PeakMapCount"), 700);
         assert_int_equal(get_property_u(f, path, "org.mapguard1.Unit", "Headroom"), 300);
 
-        missing = call(f, "/org/mapguard1/unit/nope_2eservice", "org.freedesktop.DBus.Properties", "Get", "ss",
-                       "org.mapguard1.Unit", "Name");
+        missing = call(f, "/org/mapguard1/unit/nope_2eservice", "org.freedesktop.DBus.Properties", "Get",
+                       "ss", "org.mapguard1.Unit", "Name");
         assert_non_null(sd_bus_message_get_error(missing));
 }
 
@@ -198,8 +209,8 @@ static void test_level_changed(void **state) {
         assert_true(sd_bus_match_signal(f->client, &s1, NULL, "/org/mapguard1", "org.mapguard1.Manager",
                                         "LevelChanged", on_level_changed, &seen) >= 0);
         assert_true(sd_bus_match_signal(f->client, &s2, NULL, "/org/mapguard1/unit/a_2eservice",
-                                        "org.freedesktop.DBus.Properties", "PropertiesChanged", on_unit_props,
-                                        &seen) >= 0);
+                                        "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                        on_unit_props, &seen) >= 0);
 
         /* 850 of 1000 is past the 80 % warning threshold. */
         fake_process(f->root, 1002, "ingester", 1000, 850, 600);
@@ -227,8 +238,9 @@ static void test_level_changed(void **state) {
         assert_int_equal(seen.level_changed, 2);
         assert_string_equal(seen.old_level, "warning");
         assert_string_equal(seen.new_level, "ok");
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "PeakMapCount"),
-                         870);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "PeakMapCount"),
+                870);
 }
 
 /* Counts LevelChanged in SEEN from now on (the match in *SLOT), and brings 1002 to warning. */
@@ -291,7 +303,7 @@ static void restart(Fixture *f, Seen *seen, sd_bus_slot **slot) {
         c->backend = BACKEND_PROCFS;
         assert_int_equal(manager_new(f->root, NULL, c, &f->m), 0);
         fixture_connect(f);
-        *seen = (Seen) {};
+        *seen = (Seen){};
         assert_true(sd_bus_match_signal(f->client, slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
                                         "LevelChanged", on_level_changed, seen) >= 0);
         fixture_watch(f);
@@ -355,7 +367,8 @@ static void test_restart_keeps_levels(void **state) {
         /* A bad line is skipped, the others kept: 1002 goes on at critical, nothing to say. */
         fp = fopen(path, "we");
         assert_non_null(fp);
-        fputs("mapguardd state 1\nprocess 1003 garbage\nprocess 1002 650 critical 960 " UNIT_A " newcomer\n", fp);
+        fputs("mapguardd state 1\nprocess 1003 garbage\nprocess 1002 650 critical 960 " UNIT_A " newcomer\n",
+              fp);
         fclose(fp);
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 0);
@@ -390,7 +403,8 @@ static void test_gone_at_warning(void **state) {
         assert_string_equal(seen.old_level, "warning");
         assert_string_equal(seen.new_level, "unknown");
         assert_int_equal(f->m->units[0]->level, LEVEL_OK);
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "MapCount"), 300);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "MapCount"), 300);
 
         /* the newcomer grows into warning and then exits: one more of each */
         fake_process(f->root, 1002, "newcomer", 1000, 900, 900);
@@ -431,7 +445,8 @@ static void test_unreadable_process(void **state) {
                 assert_int_equal(chmod(path, 0), 0);
         }
         assert_int_equal(manager_scan(f->m, true), 0);
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
         assert_int_equal(f->m->units[0]->procs[0].pid, 1001);
         assert_int_equal(f->m->units[0]->procs[0].level, LEVEL_UNKNOWN);
         assert_string_equal(f->m->units[0]->procs[0].comm, "worker");
@@ -451,15 +466,21 @@ static void test_vanished_and_reused(void **state) {
         snprintf(path, sizeof(path), "rm -rf '%s/proc/1001'", f->root);
         assert_int_equal(system(path), 0);
         assert_int_equal(manager_scan(f->m, true), 0);
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 1);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 1);
 
         /* The whole cgroup vanishes (unit stopped before systemd told us): no processes, no error. */
         snprintf(path, sizeof(path), "rm -rf '%s/sys/fs/cgroup/system.slice/" UNIT_B "'", f->root);
         assert_int_equal(system(path), 0);
         assert_int_equal(manager_scan(f->m, true), 0);
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Processes"), 0);
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Headroom"), 1000);
-        assert_int_equal(get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "MapCount"), 0);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Processes"),
+                0);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Headroom"),
+                1000);
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "MapCount"), 0);
 }
 
 typedef struct Removed {
@@ -486,8 +507,9 @@ static void test_units_come_and_go(void **state) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         Removed removed = {};
 
-        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1", "org.freedesktop.DBus.ObjectManager",
-                                        "InterfacesRemoved", on_interfaces_removed, &removed) >= 0);
+        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1",
+                                        "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                                        on_interfaces_removed, &removed) >= 0);
         manager_remove_unit(f->m, UNIT_B);
         drain(f);
         assert_true(removed.seen);
@@ -530,11 +552,13 @@ static void test_reload(void **state) {
         assert_null(sd_bus_message_get_error(good));
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
 
-        write_file(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf", "[Thresholds]\nCriticalPercent=60\n");
+        write_file(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
+                   "[Thresholds]\nCriticalPercent=60\n");
         bad = manager_call(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf");
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
-        assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"), 95);
+        assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"),
+                         95);
 
         /* Bytes that are not UTF-8 in the file: refused at once, the error made valid for D-Bus. */
         write_file(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf", "[Watch]\nUnits=caf\xe9.service\n");
@@ -569,7 +593,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unit_properties, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_level_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gone_at_warning, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_restart_keeps_levels, setup_runtime_dir, teardown_runtime_dir),
+                cmocka_unit_test_setup_teardown(test_restart_keeps_levels, setup_runtime_dir,
+                                                teardown_runtime_dir),
                 cmocka_unit_test_setup_teardown(test_bus_disconnect_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),

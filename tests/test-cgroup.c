@@ -123,11 +123,11 @@ static void make_unit_tree(const char *hier) {
 
         assert_true(asprintf(&u, "%s/system.slice/foo.service", hier) > 0);
         char *p;
-#define PUT(rel, text)                                                          \
-        do {                                                                    \
-                assert_true(asprintf(&p, "%s/%s", u, rel) > 0);                 \
-                put(p, text);                                                   \
-                free(p);                                                        \
+#define PUT(rel, text) \
+        do { \
+                assert_true(asprintf(&p, "%s/%s", u, rel) > 0); \
+                put(p, text); \
+                free(p); \
         } while (0)
         PUT("cgroup.procs", "300\n100\n");
         PUT("cgroup.controllers", "memory pids\n");
@@ -347,18 +347,12 @@ static void test_cgroup_id_from_path(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_find_unified),
-                cmocka_unit_test(test_find_hybrid),
-                cmocka_unit_test(test_find_legacy),
-                cmocka_unit_test(test_find_none),
-                cmocka_unit_test(test_pids_unified),
-                cmocka_unit_test(test_pids_hybrid),
-                cmocka_unit_test(test_pids_legacy),
-                cmocka_unit_test(test_pids_empty),
-                cmocka_unit_test(test_pids_missing),
-                cmocka_unit_test(test_pids_bad_input),
-                cmocka_unit_test(test_pids_other_namespace),
-                cmocka_unit_test(test_host_own_cgroup),
+                cmocka_unit_test(test_find_unified),         cmocka_unit_test(test_find_hybrid),
+                cmocka_unit_test(test_find_legacy),          cmocka_unit_test(test_find_none),
+                cmocka_unit_test(test_pids_unified),         cmocka_unit_test(test_pids_hybrid),
+                cmocka_unit_test(test_pids_legacy),          cmocka_unit_test(test_pids_empty),
+                cmocka_unit_test(test_pids_missing),         cmocka_unit_test(test_pids_bad_input),
+                cmocka_unit_test(test_pids_other_namespace), cmocka_unit_test(test_host_own_cgroup),
                 cmocka_unit_test(test_cgroup_id_from_path),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);

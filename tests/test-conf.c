@@ -73,14 +73,14 @@ static void test_interval_spans(void **state) {
                 const char *value;
                 uint64_t usec;
         } good[] = {
-                {"10", 10 * USEC_PER_SEC},         {"500ms", 500 * USEC_PER_MSEC},
-                {"100ms", 100 * USEC_PER_MSEC},    {"0.1", 100 * USEC_PER_MSEC},
-                {"1.5", 1500 * USEC_PER_MSEC},     {"2s", 2 * USEC_PER_SEC},
-                {"2 sec", 2 * USEC_PER_SEC},       {"1min", 60 * USEC_PER_SEC},
-                {"1m", 60 * USEC_PER_SEC},         {"1min 30s", 90 * USEC_PER_SEC},
-                {"1min30s", 90 * USEC_PER_SEC},    {"1h", 3600 * USEC_PER_SEC},
-                {"3600", 3600 * USEC_PER_SEC},     {"59min 60s", 3600 * USEC_PER_SEC},
-                {"250000us", 250 * USEC_PER_MSEC}, {"0.5minutes", 30 * USEC_PER_SEC},
+                { "10", 10 * USEC_PER_SEC },         { "500ms", 500 * USEC_PER_MSEC },
+                { "100ms", 100 * USEC_PER_MSEC },    { "0.1", 100 * USEC_PER_MSEC },
+                { "1.5", 1500 * USEC_PER_MSEC },     { "2s", 2 * USEC_PER_SEC },
+                { "2 sec", 2 * USEC_PER_SEC },       { "1min", 60 * USEC_PER_SEC },
+                { "1m", 60 * USEC_PER_SEC },         { "1min 30s", 90 * USEC_PER_SEC },
+                { "1min30s", 90 * USEC_PER_SEC },    { "1h", 3600 * USEC_PER_SEC },
+                { "3600", 3600 * USEC_PER_SEC },     { "59min 60s", 3600 * USEC_PER_SEC },
+                { "250000us", 250 * USEC_PER_MSEC }, { "0.5minutes", 30 * USEC_PER_SEC },
         };
         const char *root = *state;
 
@@ -90,7 +90,8 @@ static void test_interval_spans(void **state) {
                 write_file(root, MAIN, content);
                 Config *c = load_ok(root);
                 if (c->interval_usec != good[i].usec)
-                        print_error("IntervalSec=%s gave %ju\n", good[i].value, (uintmax_t)c->interval_usec);
+                        print_error("IntervalSec=%s gave %ju\n", good[i].value,
+                                    (uintmax_t) c->interval_usec);
                 assert_true(c->interval_usec == good[i].usec);
                 config_free(c);
         }
@@ -99,19 +100,19 @@ static void test_interval_spans(void **state) {
                 const char *value;
                 const char *reason;
         } bad[] = {
-                {"99ms", "out of range"},
-                {"0", "out of range"},
-                {"1h 1s", "out of range"},
-                {"2d", "out of range"},
-                {"99999999999999999999", "out of range"},
-                {"18446744073709551615w", "out of range"},
-                {"10 parsecs", "not a time span"},
-                {"-5", "not a time span"},
-                {"1.min", "not a time span"},
-                {"min", "not a time span"},
-                {"5s,", "not a time span"},
-                {"10 # seconds", "comments must be on a line of their own"},
-                {"", "needs a value"},
+                { "99ms", "out of range" },
+                { "0", "out of range" },
+                { "1h 1s", "out of range" },
+                { "2d", "out of range" },
+                { "99999999999999999999", "out of range" },
+                { "18446744073709551615w", "out of range" },
+                { "10 parsecs", "not a time span" },
+                { "-5", "not a time span" },
+                { "1.min", "not a time span" },
+                { "min", "not a time span" },
+                { "5s,", "not a time span" },
+                { "10 # seconds", "comments must be on a line of their own" },
+                { "", "needs a value" },
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_free_ char *content = NULL, *needle = NULL;
@@ -129,60 +130,60 @@ static void test_bad_input(void **state) {
                 unsigned line;
                 const char *needle1, *needle2;
         } cases[] = {
-                {"[Watch]\n[Foo]\nBar=1\n", 2, "[Foo]", "unknown section"},
-                {"[watch]\n", 1, "[watch]", "unknown section"},
-                {"[Scan]\nFoo=1\n", 2, "Foo=1", "unknown key in [Scan]"},
-                {"[Watch]\nBackend=bpf\n", 2, "Backend=bpf", "belongs in [Scan]"},
-                {"Units=a.service\n", 1, "Units=a.service", "outside of a section"},
-                {"[Watch\nUnits=a.service\n", 1, "[Watch", "lacks ']'"},
-                {"[Watch] Units=a.service\n", 1, "[Watch] Units=a.service", "after the section header"},
-                {"[Watch]\nUnits\n", 2, "'Units'", "expected Key=value"},
-                {"[Watch]\n  Units=a.service\n", 2, "Units=a.service", "starts with whitespace"},
-                {"[Watch]\nUnits=a.service\n\tb.service\n", 3, "b.service", "starts with whitespace"},
-                {"[Thresholds]\nWarningPercent=abc\n", 2, "WarningPercent=abc", "not an integer"},
-                {"[Thresholds]\nWarningPercent=80x\n", 2, "WarningPercent=80x", "not an integer"},
-                {"[Thresholds]\nWarningPercent=80 %\n", 2, "WarningPercent=80 %", "not an integer"},
-                {"[Thresholds]\nWarningPercent=80%%\n", 2, "WarningPercent=80%%", "not an integer"},
-                {"[Thresholds]\nWarningPercent=-1\n", 2, "WarningPercent=-1", "not an integer"},
-                {"[Thresholds]\nWarningPercent=+1\n", 2, "WarningPercent=+1", "not an integer"},
-                {"[Thresholds]\nWarningPercent=0x10\n", 2, "WarningPercent=0x10", "not an integer"},
-                {"[Thresholds]\nWarningPercent=80 # warn\n", 2, "WarningPercent=80 # warn", "own"},
-                {"[Thresholds]\nWarningPercent=\n", 2, "WarningPercent=", "needs a value"},
-                {"[Thresholds]\nWarningPercent=0\n", 2, "WarningPercent=0", "1..99"},
-                {"[Thresholds]\nWarningPercent=100\n", 2, "WarningPercent=100", "1..99"},
-                {"[Thresholds]\nCriticalPercent=0\n", 2, "CriticalPercent=0", "1..100"},
-                {"[Thresholds]\nCriticalPercent=101%\n", 2, "CriticalPercent=101%", "1..100"},
-                {"[Thresholds]\nCriticalPercent=99999999999999999999\n", 2, "CriticalPercent=9999",
-                 "1..100"},
-                {"[Thresholds]\nHysteresisPercent=51\n", 2, "HysteresisPercent=51", "0..50"},
-                {"[Scan]\nBackend=ebpf\n", 2, "Backend=ebpf", "auto, bpf or procfs"},
-                {"[Scan]\nBackend=BPF\n", 2, "Backend=BPF", "auto, bpf or procfs"},
-                {"[Scan]\nBackend=\n", 2, "Backend=", "auto, bpf or procfs"},
-                {"[Watch]\nUnits=a.service,b.service\n", 2, "'a.service,b.service'", "with spaces"},
-                {"[Watch]\nUnits=a/b.service\n", 2, "Units=a/b.service", "not a unit name or glob"},
-                {"[Watch]\nUnits=ingester\n", 2, "'ingester'", "unit type suffix"},
-                {"[Watch]\nUnits=ingester.servcie\n", 2, "'ingester.servcie'", "unit type suffix"},
-                {"[Watch]\nUnits=ingester@.service\n", 2, "'ingester@.service' is a template",
-                 "use ingester@*.service"},
-                {"[Watch]\nunits=a.service\n", 2, "units=a.service", "case-sensitive: Units"},
-                {"[Watch]\nUnits: a.service\n", 2, "'Units: a.service'", "expected Key=value"},
+                { "[Watch]\n[Foo]\nBar=1\n", 2, "[Foo]", "unknown section" },
+                { "[watch]\n", 1, "[watch]", "unknown section" },
+                { "[Scan]\nFoo=1\n", 2, "Foo=1", "unknown key in [Scan]" },
+                { "[Watch]\nBackend=bpf\n", 2, "Backend=bpf", "belongs in [Scan]" },
+                { "Units=a.service\n", 1, "Units=a.service", "outside of a section" },
+                { "[Watch\nUnits=a.service\n", 1, "[Watch", "lacks ']'" },
+                { "[Watch] Units=a.service\n", 1, "[Watch] Units=a.service", "after the section header" },
+                { "[Watch]\nUnits\n", 2, "'Units'", "expected Key=value" },
+                { "[Watch]\n  Units=a.service\n", 2, "Units=a.service", "starts with whitespace" },
+                { "[Watch]\nUnits=a.service\n\tb.service\n", 3, "b.service", "starts with whitespace" },
+                { "[Thresholds]\nWarningPercent=abc\n", 2, "WarningPercent=abc", "not an integer" },
+                { "[Thresholds]\nWarningPercent=80x\n", 2, "WarningPercent=80x", "not an integer" },
+                { "[Thresholds]\nWarningPercent=80 %\n", 2, "WarningPercent=80 %", "not an integer" },
+                { "[Thresholds]\nWarningPercent=80%%\n", 2, "WarningPercent=80%%", "not an integer" },
+                { "[Thresholds]\nWarningPercent=-1\n", 2, "WarningPercent=-1", "not an integer" },
+                { "[Thresholds]\nWarningPercent=+1\n", 2, "WarningPercent=+1", "not an integer" },
+                { "[Thresholds]\nWarningPercent=0x10\n", 2, "WarningPercent=0x10", "not an integer" },
+                { "[Thresholds]\nWarningPercent=80 # warn\n", 2, "WarningPercent=80 # warn", "own" },
+                { "[Thresholds]\nWarningPercent=\n", 2, "WarningPercent=", "needs a value" },
+                { "[Thresholds]\nWarningPercent=0\n", 2, "WarningPercent=0", "1..99" },
+                { "[Thresholds]\nWarningPercent=100\n", 2, "WarningPercent=100", "1..99" },
+                { "[Thresholds]\nCriticalPercent=0\n", 2, "CriticalPercent=0", "1..100" },
+                { "[Thresholds]\nCriticalPercent=101%\n", 2, "CriticalPercent=101%", "1..100" },
+                { "[Thresholds]\nCriticalPercent=99999999999999999999\n", 2, "CriticalPercent=9999",
+                  "1..100" },
+                { "[Thresholds]\nHysteresisPercent=51\n", 2, "HysteresisPercent=51", "0..50" },
+                { "[Scan]\nBackend=ebpf\n", 2, "Backend=ebpf", "auto, bpf or procfs" },
+                { "[Scan]\nBackend=BPF\n", 2, "Backend=BPF", "auto, bpf or procfs" },
+                { "[Scan]\nBackend=\n", 2, "Backend=", "auto, bpf or procfs" },
+                { "[Watch]\nUnits=a.service,b.service\n", 2, "'a.service,b.service'", "with spaces" },
+                { "[Watch]\nUnits=a/b.service\n", 2, "Units=a/b.service", "not a unit name or glob" },
+                { "[Watch]\nUnits=ingester\n", 2, "'ingester'", "unit type suffix" },
+                { "[Watch]\nUnits=ingester.servcie\n", 2, "'ingester.servcie'", "unit type suffix" },
+                { "[Watch]\nUnits=ingester@.service\n", 2, "'ingester@.service' is a template",
+                  "use ingester@*.service" },
+                { "[Watch]\nunits=a.service\n", 2, "units=a.service", "case-sensitive: Units" },
+                { "[Watch]\nUnits: a.service\n", 2, "'Units: a.service'", "expected Key=value" },
                 /* No newline at the end of the file. */
-                {"[Watch]\nUnits=a.service\n[Scan] x", 3, "[Scan] x", "after the section header"},
-                {"[Watch]\nUnits=a.service\n[Sca", 3, "'[Sca'", "lacks ']'"},
+                { "[Watch]\nUnits=a.service\n[Scan] x", 3, "[Scan] x", "after the section header" },
+                { "[Watch]\nUnits=a.service\n[Sca", 3, "'[Sca'", "lacks ']'" },
                 /* Cross-key checks point at whichever of the pair was assigned last. */
-                {"[Thresholds]\nWarningPercent=95\n", 2,
-                 "WarningPercent=95 must be below CriticalPercent=95", "(the default)"},
-                {"[Thresholds]\nWarningPercent=85\nCriticalPercent=85\n", 3,
-                 "CriticalPercent=85 must be above WarningPercent=85", "mapguardd.conf:2)"},
-                {"[Thresholds]\nCriticalPercent=70\nWarningPercent=75\n", 3,
-                 "WarningPercent=75 must be below CriticalPercent=70", "mapguardd.conf:2)"},
-                {"[Thresholds]\nHysteresisPercent=30\nWarningPercent=30\n", 3,
-                 "WarningPercent=30 must be above HysteresisPercent=30", NULL},
-                {"[Thresholds]\nWarningPercent=20\nHysteresisPercent=25\n", 3,
-                 "HysteresisPercent=25 must be below WarningPercent=20", NULL},
+                { "[Thresholds]\nWarningPercent=95\n", 2,
+                  "WarningPercent=95 must be below CriticalPercent=95", "(the default)" },
+                { "[Thresholds]\nWarningPercent=85\nCriticalPercent=85\n", 3,
+                  "CriticalPercent=85 must be above WarningPercent=85", "mapguardd.conf:2)" },
+                { "[Thresholds]\nCriticalPercent=70\nWarningPercent=75\n", 3,
+                  "WarningPercent=75 must be below CriticalPercent=70", "mapguardd.conf:2)" },
+                { "[Thresholds]\nHysteresisPercent=30\nWarningPercent=30\n", 3,
+                  "WarningPercent=30 must be above HysteresisPercent=30", NULL },
+                { "[Thresholds]\nWarningPercent=20\nHysteresisPercent=25\n", 3,
+                  "HysteresisPercent=25 must be below WarningPercent=20", NULL },
                 /* The first error wins, also over inih's own syntax errors. */
-                {"[Watch]\nnonsense\n[Scan]\nFoo=1\n", 2, "'nonsense'", NULL},
-                {"[Scan]\nFoo=1\nnonsense\n", 2, "Foo=1", NULL},
+                { "[Watch]\nnonsense\n[Scan]\nFoo=1\n", 2, "'nonsense'", NULL },
+                { "[Scan]\nFoo=1\nnonsense\n", 2, "Foo=1", NULL },
         };
         const char *root = *state;
 
@@ -201,7 +202,7 @@ static void test_long_lines(void **state) {
         strcpy(line, "Units=a.service");
         size_t n = strlen(line);
         while (n < 198 - strlen(" z.service"))
-                n += (size_t)sprintf(line + n, " %c.service", (char)('a' + (n % 26)));
+                n += (size_t) sprintf(line + n, " %c.service", (char) ('a' + (n % 26)));
         while (n < 198)
                 line[n++] = ' ';
         assert_int_equal(strlen(line), 198);

@@ -102,7 +102,8 @@ static void test_time_to_limit(void **state) {
         assert_string_equal(format_time_to_limit(buf, sizeof(buf), 86400 - 1), "in 23 h 59 min");
         assert_string_equal(format_time_to_limit(buf, sizeof(buf), 86400), "in 1 d");
         assert_string_equal(format_time_to_limit(buf, sizeof(buf), 2 * 86400 + 3 * 3600 + 59), "in 2 d 3 h");
-        assert_string_equal(format_time_to_limit(buf, sizeof(buf), UINT64_MAX - 1), "in 213503982334601 d 7 h");
+        assert_string_equal(format_time_to_limit(buf, sizeof(buf), UINT64_MAX - 1),
+                            "in 213503982334601 d 7 h");
 }
 
 static void test_timespan(void **state) {
@@ -119,7 +120,8 @@ static void test_timespan(void **state) {
                             "2h 5min");
         /* A zero in the middle ends it: "1h 7s" would read as a typo. */
         assert_string_equal(format_timespan(buf, sizeof(buf), (3600 + 7) * USEC_PER_SEC), "1h");
-        assert_string_equal(format_timespan(buf, sizeof(buf), (3 * 86400 + 4 * 3600) * USEC_PER_SEC), "3d 4h");
+        assert_string_equal(format_timespan(buf, sizeof(buf), (3 * 86400 + 4 * 3600) * USEC_PER_SEC),
+                            "3d 4h");
         assert_string_equal(format_timespan(buf, sizeof(buf), UINT64_MAX), "213503982d 8h");
 }
 
@@ -160,13 +162,15 @@ static void test_sanitize(void **state) {
         assert_sanitized("evil\033[2J\n", "evil?[2J?");
         assert_sanitized("a\tb\rc\x7f", "a?b?c?");
         /* C1 controls (CSI as U+009B) are escape sequences to many terminals too. */
-        assert_sanitized("x\xc2\x9b" "31m", "x?31m");
+        assert_sanitized("x\xc2\x9b"
+                         "31m",
+                         "x?31m");
         /* Valid UTF-8 passes, invalid bytes (a name cut inside a character) become '?'. */
         assert_sanitized("prométhée 日本 🙂", "prométhée 日本 🙂");
         assert_sanitized("ab\xe6\x97", "ab??");
         assert_sanitized("\xff\xfe", "??");
-        assert_sanitized("\xc0\xaf", "??");         /* overlong '/' */
-        assert_sanitized("\xed\xa0\x80", "???");    /* a surrogate */
+        assert_sanitized("\xc0\xaf", "??");           /* overlong '/' */
+        assert_sanitized("\xed\xa0\x80", "???");      /* a surrogate */
         assert_sanitized("\xf4\x90\x80\x80", "????"); /* beyond U+10FFFF */
 }
 
@@ -190,7 +194,9 @@ static void test_utf8(void **state) {
         assert_int_equal(format_width(""), 0);
         assert_int_equal(format_width("abc"), 3);
         assert_int_equal(format_width("prométhée"), 9);
-        assert_int_equal(format_width("\xff" "a"), 2);
+        assert_int_equal(format_width("\xff"
+                                      "a"),
+                         2);
 }
 
 static void test_want_color(void **state) {
@@ -271,16 +277,18 @@ static void test_check(void **state) {
                 .level = "warning",
         };
 
-        assert_check(&h, CHECK_WARNING,
-                     "MAPGUARD WARNING - ingester.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom "
-                     "(19%) | map_count=53000;52424;62253;0;65530 headroom=12530 max_map_count=65530");
+        assert_check(
+                &h, CHECK_WARNING,
+                "MAPGUARD WARNING - ingester.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom "
+                "(19%) | map_count=53000;52424;62253;0;65530 headroom=12530 max_map_count=65530");
 
         h.level = "critical";
         h.map_count = 63000;
         h.headroom = 2530;
-        assert_check(&h, CHECK_CRITICAL,
-                     "MAPGUARD CRITICAL - ingester.service pid 1234 (prometheus) 63000/65530 maps, 2530 headroom "
-                     "(3%) | map_count=63000;52424;62253;0;65530 headroom=2530 max_map_count=65530");
+        assert_check(
+                &h, CHECK_CRITICAL,
+                "MAPGUARD CRITICAL - ingester.service pid 1234 (prometheus) 63000/65530 maps, 2530 headroom "
+                "(3%) | map_count=63000;52424;62253;0;65530 headroom=2530 max_map_count=65530");
 
         h.level = "ok";
         h.map_count = 100;
@@ -291,36 +299,40 @@ static void test_check(void **state) {
 
         h.level = "unknown";
         assert_check(&h, CHECK_UNKNOWN,
-                     "MAPGUARD UNKNOWN - ingester.service pid 1234 (prometheus) level 'unknown', not scanned yet");
+                     "MAPGUARD UNKNOWN - ingester.service pid 1234 (prometheus) level 'unknown', not "
+                     "scanned yet");
 
         /* A level this client does not know is not OK. */
         h.level = "bogus\n";
-        assert_check(&h, CHECK_UNKNOWN,
-                     "MAPGUARD UNKNOWN - ingester.service pid 1234 (prometheus) level 'bogus?', not scanned yet");
+        assert_check(
+                &h, CHECK_UNKNOWN,
+                "MAPGUARD UNKNOWN - ingester.service pid 1234 (prometheus) level 'bogus?', not scanned yet");
 
-        h = (Headroom) { .unit = "", .comm = "", .level = "unknown" };
+        h = (Headroom){ .unit = "", .comm = "", .level = "unknown" };
         assert_check(&h, CHECK_UNKNOWN, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
 
         /* Even a level of "ok" without a unit means nothing was measured. */
-        h = (Headroom) { .unit = "", .comm = "", .level = "ok", .max_map_count = 65530, .headroom = 65530 };
+        h = (Headroom){ .unit = "", .comm = "", .level = "ok", .max_map_count = 65530, .headroom = 65530 };
         assert_check(&h, CHECK_UNKNOWN, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
 
-        h = (Headroom) { .level = "critical" };
+        h = (Headroom){ .level = "critical" };
         assert_check(&h, CHECK_UNKNOWN, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
 
         /* Nothing watched (an empty Units=, or none of its units loaded): GetHeadroom() answers as before
          * the first scan, the line says that no scan will change it. */
-        h = (Headroom) { .unit = "", .comm = "", .level = "unknown", .max_map_count = 65530, .headroom = 65530 };
+        h = (Headroom){
+                .unit = "", .comm = "", .level = "unknown", .max_map_count = 65530, .headroom = 65530
+        };
         assert_check_watching(&h, false, CHECK_UNKNOWN,
                               "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)");
         /* A unit in the answer is watched, whatever the caller thought. */
-        h = (Headroom) { .unit = "a.service", .pid = 1, .comm = "x", .level = "unknown" };
+        h = (Headroom){ .unit = "a.service", .pid = 1, .comm = "x", .level = "unknown" };
         assert_check_watching(&h, false, CHECK_UNKNOWN,
                               "MAPGUARD UNKNOWN - a.service pid 1 (x) level 'unknown', not scanned yet");
 
         /* The line is one line: a process name cannot add another or fake the perfdata, which begins at the
          * first '|' of the line. */
-        h = (Headroom) {
+        h = (Headroom){
                 .unit = "a.service",
                 .pid = UINT32_MAX,
                 .comm = "x\n| map_count=0",
@@ -330,12 +342,13 @@ static void test_check(void **state) {
                 .level = "critical",
         };
         assert_check(&h, CHECK_CRITICAL,
-                     "MAPGUARD CRITICAL - a.service pid 4294967295 (x?! map_count=0) 4294967295/4294967295 maps, 0 "
+                     "MAPGUARD CRITICAL - a.service pid 4294967295 (x?! map_count=0) 4294967295/4294967295 "
+                     "maps, 0 "
                      "headroom (0%) | map_count=4294967295;3435973836;4080218930;0;4294967295 headroom=0 "
                      "max_map_count=4294967295");
 
         /* prctl(PR_SET_NAME) lets any user name a process so; every '|' goes, not only the first. */
-        h = (Headroom) {
+        h = (Headroom){
                 .unit = "pipe.service",
                 .pid = 6792,
                 .comm = "java|x=1;2;3|",
@@ -344,12 +357,13 @@ static void test_check(void **state) {
                 .headroom = 1510,
                 .level = "critical",
         };
-        assert_check(&h, CHECK_CRITICAL,
-                     "MAPGUARD CRITICAL - pipe.service pid 6792 (java!x=1;2;3!) 64020/65530 maps, 1510 headroom "
-                     "(2%) | map_count=64020;52424;62253;0;65530 headroom=1510 max_map_count=65530");
+        assert_check(
+                &h, CHECK_CRITICAL,
+                "MAPGUARD CRITICAL - pipe.service pid 6792 (java!x=1;2;3!) 64020/65530 maps, 1510 headroom "
+                "(2%) | map_count=64020;52424;62253;0;65530 headroom=1510 max_map_count=65530");
 
         /* Unit names cannot hold '|', nor levels; the line does not rely on it, without perfdata either. */
-        h = (Headroom) { .unit = "a|b.service", .pid = 7, .comm = "c|d", .level = "un|known" };
+        h = (Headroom){ .unit = "a|b.service", .pid = 7, .comm = "c|d", .level = "un|known" };
         assert_check(&h, CHECK_UNKNOWN,
                      "MAPGUARD UNKNOWN - a!b.service pid 7 (c!d) level 'un!known', not scanned yet");
 
@@ -395,24 +409,30 @@ static void assert_wrapped(const char *text, size_t width, size_t indent, const 
 }
 
 static void test_wrap(void **state) {
-        const char *reason = "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel memory.";
+        const char *reason =
+                "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel memory.";
 
         /* No terminal: one line, as is. */
-        assert_wrapped(reason, 0, 16, "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel "
-                                      "memory.\n");
-        assert_wrapped(reason, 40, 0, "Peak of 52525 maps in one process;\n"
-                                      "1048576 maps cost 288 MiB of kernel\n"
-                                      "memory.\n");
+        assert_wrapped(reason, 0, 16,
+                       "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel "
+                       "memory.\n");
+        assert_wrapped(reason, 40, 0,
+                       "Peak of 52525 maps in one process;\n"
+                       "1048576 maps cost 288 MiB of kernel\n"
+                       "memory.\n");
         /* Continuation lines line up under the first, which starts after the caller's label. */
-        assert_wrapped(reason, 40, 16, "Peak of 52525 maps in\n"
-                                       "                one process; 1048576\n"
-                                       "                maps cost 288 MiB of\n"
-                                       "                kernel memory.\n");
+        assert_wrapped(reason, 40, 16,
+                       "Peak of 52525 maps in\n"
+                       "                one process; 1048576\n"
+                       "                maps cost 288 MiB of\n"
+                       "                kernel memory.\n");
         /* Too narrow for the indent: not wrapped rather than one word a line. */
-        assert_wrapped(reason, 30, 16, "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel "
-                                       "memory.\n");
+        assert_wrapped(reason, 30, 16,
+                       "Peak of 52525 maps in one process; 1048576 maps cost 288 MiB of kernel "
+                       "memory.\n");
         /* A word longer than the room stands alone; runs of blanks collapse; UTF-8 counts per character. */
-        assert_wrapped("a  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb c", 20, 0, "a\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n");
+        assert_wrapped("a  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb c", 20, 0,
+                       "a\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n");
         assert_wrapped("éééééééééé éééééééééé", 21, 0, "éééééééééé éééééééééé\n");
         assert_wrapped("", 40, 0, "\n");
         assert_wrapped("   ", 40, 0, "\n");
@@ -434,7 +454,9 @@ static void test_cell_width(void **state) {
         assert_int_equal(format_width("日本.service"), 12);
         assert_int_equal(format_width("cafe\xcc\x81"), 4);
         assert_int_equal(format_width("prométhée"), 9);
-        assert_int_equal(format_width("\xff" "a"), 2);
+        assert_int_equal(format_width("\xff"
+                                      "a"),
+                         2);
         assert_int_equal(format_char_width("日本", &len), 2);
         assert_int_equal(len, 3);
         assert_int_equal(format_char_width("\xcc\x81", &len), 0);

@@ -25,7 +25,7 @@ typedef struct Capture {
 } Capture;
 
 static void capture_start(Capture *c) {
-        *c = (Capture) {};
+        *c = (Capture){};
         c->f = open_memstream(&c->buf, &c->size);
         assert_non_null(c->f);
         json_writer_init(&c->w, c->f);
@@ -124,9 +124,10 @@ static void test_nesting(void **state) {
         json_end_object(&c.w);
         s = capture_finish(&c, &r);
         assert_int_equal(r, 0);
-        assert_string_equal(s, "{\"version\":\"0.1.0\",\"watched_units\":[\"*.service\",\"*.scope\"],"
-                               "\"units\":[{\"pid\":1,\"ok\":true},{\"seconds_to_limit\":null,\"ok\":false,"
-                               "\"comm\":null},[]]}\n");
+        assert_string_equal(s,
+                            "{\"version\":\"0.1.0\",\"watched_units\":[\"*.service\",\"*.scope\"],"
+                            "\"units\":[{\"pid\":1,\"ok\":true},{\"seconds_to_limit\":null,\"ok\":false,"
+                            "\"comm\":null},[]]}\n");
 }
 
 static void test_numbers(void **state) {
@@ -154,8 +155,9 @@ static void test_numbers(void **state) {
         json_end_array(&c.w);
         s = capture_finish(&c, &r);
         assert_int_equal(r, 0);
-        assert_string_equal(s, "[0,4294967295,18446744073709551615,120,-3,0.1,-0.5,1e+300,"
-                               "4.94065645841247e-324,0,null,null,null]\n");
+        assert_string_equal(s,
+                            "[0,4294967295,18446744073709551615,120,-3,0.1,-0.5,1e+300,"
+                            "4.94065645841247e-324,0,null,null,null]\n");
 }
 
 static void test_double_roundtrip(void **state) {
@@ -254,12 +256,9 @@ static void test_write_error(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_escape),
-                cmocka_unit_test(test_empty),
-                cmocka_unit_test(test_nesting),
-                cmocka_unit_test(test_numbers),
-                cmocka_unit_test(test_double_roundtrip),
-                cmocka_unit_test(test_misuse),
+                cmocka_unit_test(test_escape),           cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_nesting),          cmocka_unit_test(test_numbers),
+                cmocka_unit_test(test_double_roundtrip), cmocka_unit_test(test_misuse),
                 cmocka_unit_test(test_write_error),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

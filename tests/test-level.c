@@ -19,7 +19,9 @@
 #include "max-map-count.h"
 #include "util.h"
 
-static const Thresholds defaults = { .warning_percent = 80, .critical_percent = 95, .hysteresis_percent = 5 };
+static const Thresholds defaults = { .warning_percent = 80,
+                                     .critical_percent = 95,
+                                     .hysteresis_percent = 5 };
 
 static void test_strings(void **state) {
         assert_string_equal(level_to_string(LEVEL_UNKNOWN), "unknown");
@@ -170,11 +172,23 @@ static void write_text(const char *path, const char *text) {
 static void test_state_round_trip(void **state) {
         char dir[] = "/tmp/mapguard-test-levels-XXXXXX", path[64], cmd[128];
         SavedLevel in[] = {
-                { .pid = 4000, .start_time = 77, .level = LEVEL_CRITICAL, .map_count = 64000,
-                  .unit = "ingester@a\\x2db.service", .comm = "java" },
-                { .pid = 12, .start_time = UINT64_MAX, .level = LEVEL_WARNING, .map_count = 53000,
-                  .unit = "es.service", .comm = "a b (c)" },
-                { .pid = INT32_MAX, .start_time = 0, .level = LEVEL_WARNING, .map_count = 0, .unit = "",
+                { .pid = 4000,
+                  .start_time = 77,
+                  .level = LEVEL_CRITICAL,
+                  .map_count = 64000,
+                  .unit = "ingester@a\\x2db.service",
+                  .comm = "java" },
+                { .pid = 12,
+                  .start_time = UINT64_MAX,
+                  .level = LEVEL_WARNING,
+                  .map_count = 53000,
+                  .unit = "es.service",
+                  .comm = "a b (c)" },
+                { .pid = INT32_MAX,
+                  .start_time = 0,
+                  .level = LEVEL_WARNING,
+                  .map_count = 0,
+                  .unit = "",
                   .comm = "" },
         };
         LevelState out = {}, empty = { .below_tuned_live = 7 };
@@ -186,9 +200,11 @@ static void test_state_round_trip(void **state) {
         assert_int_equal(level_state_load(path, &out, &bad_line), -ENOENT);
         assert_int_equal(bad_line, 42);
 
-        assert_int_equal(level_state_save(path, &(LevelState) { .levels = in, .n_levels = ELEMENTSOF(in),
-                                                                .below_tuned_live = 65530,
-                                                                .below_tuned_tuned = 1048576 }),
+        assert_int_equal(level_state_save(path,
+                                          &(LevelState){ .levels = in,
+                                                         .n_levels = ELEMENTSOF(in),
+                                                         .below_tuned_live = 65530,
+                                                         .below_tuned_tuned = 1048576 }),
                          0);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0600);
@@ -263,8 +279,10 @@ static void test_state_garbage(void **state) {
         assert_int_equal(bad_line, 42);
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                snprintf(text, sizeof(text), "mapguardd state 1\nprocess 5 9 warning 100 a.service ok\n%s\n"
-                         "process 6 9 critical 200 b.service fine\n", bad[i]);
+                snprintf(text, sizeof(text),
+                         "mapguardd state 1\nprocess 5 9 warning 100 a.service ok\n%s\n"
+                         "process 6 9 critical 200 b.service fine\n",
+                         bad[i]);
                 write_text(path, text);
                 assert_int_equal(level_state_load(path, &out, &bad_line), 0);
                 assert_int_equal(bad_line, 3);
@@ -284,7 +302,8 @@ static void test_state_garbage(void **state) {
         /* A NUL byte: the text ends there, and its line is reported. */
         FILE *f = fopen(path, "we");
         assert_non_null(f);
-        assert_int_equal(fwrite("mapguardd state 1\nprocess 5 9 warning 100 a.service ok\nproc\0ess", 1, 62, f), 62);
+        assert_int_equal(
+                fwrite("mapguardd state 1\nprocess 5 9 warning 100 a.service ok\nproc\0ess", 1, 62, f), 62);
         assert_int_equal(fclose(f), 0);
         assert_int_equal(level_state_load(path, &out, &bad_line), 0);
         assert_int_equal(out.n_levels, 1);
@@ -301,16 +320,11 @@ static void test_state_garbage(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_strings),
-                cmocka_unit_test(test_up_exact_thresholds),
-                cmocka_unit_test(test_up_rounding),
-                cmocka_unit_test(test_down_hysteresis),
-                cmocka_unit_test(test_no_flapping),
-                cmocka_unit_test(test_max_zero),
-                cmocka_unit_test(test_percent_edges),
-                cmocka_unit_test(test_headroom),
-                cmocka_unit_test(test_state_round_trip),
-                cmocka_unit_test(test_state_garbage),
+                cmocka_unit_test(test_strings),          cmocka_unit_test(test_up_exact_thresholds),
+                cmocka_unit_test(test_up_rounding),      cmocka_unit_test(test_down_hysteresis),
+                cmocka_unit_test(test_no_flapping),      cmocka_unit_test(test_max_zero),
+                cmocka_unit_test(test_percent_edges),    cmocka_unit_test(test_headroom),
+                cmocka_unit_test(test_state_round_trip), cmocka_unit_test(test_state_garbage),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,8 +129,17 @@ static void test_live(void **state) {
 
 static void test_live_garbage(void **state) {
         static const char *const garbage[] = {
-                "", "\n", "abc\n", "-1\n", "65530 12\n", "1.5\n", "2147483648\n", "99999999999999999999\n",
-                "0x100000\n", "65530abc", "000000000000000000000000000000000000000000000000000000000000001\n",
+                "",
+                "\n",
+                "abc\n",
+                "-1\n",
+                "65530 12\n",
+                "1.5\n",
+                "2147483648\n",
+                "99999999999999999999\n",
+                "0x100000\n",
+                "65530abc",
+                "000000000000000000000000000000000000000000000000000000000000001\n",
         };
         unsigned v = 4242;
 
@@ -170,9 +179,9 @@ static void test_tuned_none(void **state) {
         put("/usr/lib/sysctl.d/50-default.conf",
             "# vm.max_map_count = 1\n; vm.max_map_count = 2\nkernel.pid_max = 4194304\n"
             "vm.max_map_count_x = 3\nvm.max_map_count\nnet.vm.max_map_count = 4\n");
-        put("/etc/sysctl.d/README", "vm.max_map_count = 5\n");          /* not *.conf */
-        put("/etc/sysctl.d/99-x.conf.bak", "vm.max_map_count = 6\n");   /* not *.conf */
-        put("/etc/sysctl.d/.hidden.conf", "vm.max_map_count = 7\n");    /* hidden */
+        put("/etc/sysctl.d/README", "vm.max_map_count = 5\n");        /* not *.conf */
+        put("/etc/sysctl.d/99-x.conf.bak", "vm.max_map_count = 6\n"); /* not *.conf */
+        put("/etc/sysctl.d/.hidden.conf", "vm.max_map_count = 7\n");  /* hidden */
         check_tuned_error(-ENOENT);
 }
 
@@ -242,7 +251,8 @@ static void test_tuned_order_by_name(void **state) {
         check_tuned(510000, "/usr/lib/sysctl.d/99-z.conf");
         /* ... but through Debian's link to it, /etc/sysctl.d/99-sysctl.conf, it is read in its place by
          * name: before 99-z.conf, which still wins, and the last word once 99-z.conf is gone. */
-        _cleanup_free_ char *link = at("/etc/sysctl.d/99-sysctl.conf"), *z = at("/usr/lib/sysctl.d/99-z.conf");
+        _cleanup_free_ char *link = at("/etc/sysctl.d/99-sysctl.conf"),
+                            *z = at("/usr/lib/sysctl.d/99-z.conf");
         assert_int_equal(symlink("../sysctl.conf", link), 0);
         check_tuned(510000, "/usr/lib/sysctl.d/99-z.conf");
         assert_int_equal(unlink(z), 0);
@@ -289,7 +299,7 @@ static void test_tuned_garbage(void **state) {
         check_tuned_bad("/etc/sysctl.d/50-bad.conf");
         /* 8 is no octal digit; "0x" has no hex digit; above INT_MAX in hex; more than 20 characters is
          * too long for the kernel's reader. */
-        static const char *const refused[] = { "08", "0x", "0x80000000", "0x0000000000000040000",
+        static const char *const refused[] = { "08",  "0x", "0x80000000", "0x0000000000000040000",
                                                "1e6", "+5", "262144k" };
         for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
                 char line[64];

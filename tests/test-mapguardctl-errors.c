@@ -24,8 +24,8 @@
 #include "mapguardctl-fixture.h"
 #include "util.h"
 
-#define NO_ACTIVATION_FILE                                                                              \
-        "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "   \
+#define NO_ACTIVATION_FILE \
+        "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). " \
         "Start it with: systemctl start mapguardd\n"
 #define FAILED_SEE "See: systemctl status mapguardd; journalctl -u mapguardd"
 
@@ -147,20 +147,24 @@ static void test_not_running(void **state) {
         server_stop();
 
         /* The private bus has no activation files: the name has no owner and cannot get one. */
-        assert_ctl("status", 1, "",
-                   "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "
-                   "Start it with: systemctl start mapguardd\n");
+        assert_ctl(
+                "status", 1, "",
+                "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "
+                "Start it with: systemctl start mapguardd\n");
         assert_ctl("check", 3,
-                   "MAPGUARD UNKNOWN - mapguardd is not running (The name org.mapguard1 was not provided by any "
+                   "MAPGUARD UNKNOWN - mapguardd is not running (The name org.mapguard1 was not provided by "
+                   "any "
                    ".service files). Start it with: systemctl start mapguardd\n",
                    NULL);
         assert_ctl("--json check", 3,
-                   "{\"status\":\"UNKNOWN\",\"reason\":\"mapguardd is not running (The name org.mapguard1 was not "
+                   "{\"status\":\"UNKNOWN\",\"reason\":\"mapguardd is not running (The name org.mapguard1 "
+                   "was not "
                    "provided by any .service files). Start it with: systemctl start mapguardd\"}\n",
                    NULL);
-        assert_ctl("monitor", 1, "",
-                   "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "
-                   "Start it with: systemctl start mapguardd\n");
+        assert_ctl(
+                "monitor", 1, "",
+                "mapguardd is not running (The name org.mapguard1 was not provided by any .service files). "
+                "Start it with: systemctl start mapguardd\n");
 
         /* No bus at all: check still answers in the plugin's terms. */
         setenv("MAPGUARD_BUS_ADDRESS", "unix:path=/nonexistent/bus", 1);
@@ -173,7 +177,8 @@ static void test_not_running(void **state) {
                    "unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No such file or directory\"}\n",
                    NULL);
         assert_ctl("list", 1, "",
-                   "Failed to connect to the bus at unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No such file "
+                   "Failed to connect to the bus at unix:path=/nonexistent/bus ($MAPGUARD_BUS_ADDRESS): No "
+                   "such file "
                    "or directory\n");
         /* A bad argument is said before the bus is tried. */
         assert_ctl("pid 4294967296", 1, "",
@@ -188,7 +193,7 @@ static void test_not_running_systemd(void **state) {
 
         /* Failed: said at once, from systemd's state, instead of a call that starts an activation whose
          * failure the bus never hears of. check reports it as UNKNOWN on stdout. */
-        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true, 0 });
+        systemd_start((SystemdState){ "failed", "failed", "start-limit-hit", true, 0 });
         assert_ctl("status", 1, "", "mapguardd has failed (start-limit-hit). " FAILED_SEE "\n");
         assert_ctl("check", 3, "MAPGUARD UNKNOWN - mapguardd has failed (start-limit-hit). " FAILED_SEE "\n",
                    NULL);
@@ -199,36 +204,39 @@ static void test_not_running_systemd(void **state) {
         assert_ctl("monitor", 1, "", "mapguardd has failed (start-limit-hit). " FAILED_SEE "\n");
 
         /* Between two attempts of Restart=on-failure: failed as well, with the reason of the last one. */
-        systemd_start((SystemdState) { "activating", "auto-restart", "exit-code", true, 0 });
+        systemd_start((SystemdState){ "activating", "auto-restart", "exit-code", true, 0 });
         assert_ctl("list", 1, "", "mapguardd has failed (exit-code). " FAILED_SEE "\n");
         /* The same after `systemctl reset-failed` (the fixed daemon about to be started again): nothing
          * failed on record, so the call is made and waits for the start. This bus has no activation
          * files, so it fails as on a bus without systemd. */
-        systemd_start((SystemdState) { "activating", "auto-restart", "success", true, 0 });
+        systemd_start((SystemdState){ "activating", "auto-restart", "success", true, 0 });
         assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
 
         /* Stopped and not enabled: bus activation has no unit to start. */
-        systemd_start((SystemdState) { "inactive", "dead", "success", false, 0 });
-        assert_ctl("status", 1, "", "mapguardd is not running (it is not enabled, so no call starts it). "
-                                    "Start it with: systemctl start mapguardd\n");
+        systemd_start((SystemdState){ "inactive", "dead", "success", false, 0 });
+        assert_ctl("status", 1, "",
+                   "mapguardd is not running (it is not enabled, so no call starts it). "
+                   "Start it with: systemctl start mapguardd\n");
 
         /* Stopped but enabled: activation may start it, so the call is made. This bus has no activation
          * files, so it fails as on a bus without systemd. */
-        systemd_start((SystemdState) { "inactive", "dead", "success", true, 0 });
+        systemd_start((SystemdState){ "inactive", "dead", "success", true, 0 });
         assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
         /* Starting: the call waits for it. */
-        systemd_start((SystemdState) { "activating", "start", "success", true, 0 });
+        systemd_start((SystemdState){ "activating", "start", "success", true, 0 });
         assert_ctl("status", 1, "", NO_ACTIVATION_FILE);
         /* Starting again after failures, a crash loop: said at once, the name would never come. */
-        systemd_start((SystemdState) { "activating", "start", "exit-code", true, 3 });
-        assert_ctl("status", 1, "", "mapguardd keeps failing (exit-code, restarted 3 times). " FAILED_SEE "\n");
-        systemd_start((SystemdState) { "activating", "start", "exit-code", false, 1 });
+        systemd_start((SystemdState){ "activating", "start", "exit-code", true, 3 });
+        assert_ctl("status", 1, "",
+                   "mapguardd keeps failing (exit-code, restarted 3 times). " FAILED_SEE "\n");
+        systemd_start((SystemdState){ "activating", "start", "exit-code", false, 1 });
         assert_ctl("check", 3,
-                   "MAPGUARD UNKNOWN - mapguardd keeps failing (exit-code, restarted 1 times). " FAILED_SEE "\n",
+                   "MAPGUARD UNKNOWN - mapguardd keeps failing (exit-code, restarted 1 times). " FAILED_SEE
+                   "\n",
                    NULL);
 
         /* Running (the name has an owner): systemd's word does not count. */
-        systemd_start((SystemdState) { "failed", "failed", "start-limit-hit", true, 0 });
+        systemd_start((SystemdState){ "failed", "failed", "start-limit-hit", true, 0 });
         server_start(SCENARIO_WARNING);
         assert_ctl("--no-legend list", 0, NULL, NULL);
         systemd_stop();

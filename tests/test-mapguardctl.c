@@ -36,63 +36,69 @@ static void test_status(void **state) {
         assert_string_equal(err, "");
         /* The "3s ago" part depends on the clock; the rest is fixed. */
         assert_contains(out, "    Last scan: Wed 2026-11-18 11:06:40 UTC; ");
-        assert_contains(out, "      Version: 0.1.0-test\n"
-                "      Backend: procfs\n"
-                "        Limit: 65530 (vm.max_map_count)\n"
-                "  Tuned limit: 1048576 (sysctl.d), not applied: run 'sysctl --system'\n"
-                "   Thresholds: warning at 80% (52424 maps), critical at 95% (62253 maps)\n");
+        assert_contains(out,
+                        "      Version: 0.1.0-test\n"
+                        "      Backend: procfs\n"
+                        "        Limit: 65530 (vm.max_map_count)\n"
+                        "  Tuned limit: 1048576 (sysctl.d), not applied: run 'sysctl --system'\n"
+                        "   Thresholds: warning at 80% (52424 maps), critical at 95% (62253 maps)\n");
         /* Only the units shown size the columns: the long name further down does not widen them. */
-        assert_contains(out, "Scan interval: 10s\n"
-                             "Watched units: 12\n"
-                             "\n"
-                             "UNIT              LEVEL     PROCS   PID   MAPS     HEADROOM\n"
-                             "hot.service       critical      2    77  63000    2530 (3%)\n"
-                             "ingester.service  warning       3  1234  53000  12530 (19%)\n"
-                             "u08.service       ok            1   108   1008  64522 (98%)\n");
+        assert_contains(out,
+                        "Scan interval: 10s\n"
+                        "Watched units: 12\n"
+                        "\n"
+                        "UNIT              LEVEL     PROCS   PID   MAPS     HEADROOM\n"
+                        "hot.service       critical      2    77  63000    2530 (3%)\n"
+                        "ingester.service  warning       3  1234  53000  12530 (19%)\n"
+                        "u08.service       ok            1   108   1008  64522 (98%)\n");
         /* Ten of twelve, nearest the limit first: the idle unit (no processes) and the farthest are left
          * out. */
         assert_null(strstr(out, "idle.scope"));
         assert_null(strstr(out, "a-very-long"));
         assert_contains(out, "u01.service");
-        assert_contains(out, "\n10 of 12 units listed, nearest the limit first; 'mapguardctl list' "
-                                    "shows all.\n");
+        assert_contains(out,
+                        "\n10 of 12 units listed, nearest the limit first; 'mapguardctl list' "
+                        "shows all.\n");
 }
 
 static void test_status_json(void **state) {
         skip_without_bus();
         server_start(SCENARIO_WARNING);
 
-        assert_ctl("--json", 0,
-                   "{\"version\":\"0.1.0-test\",\"max_map_count\":65530,\"tuned_max_map_count\":1048576,"
-                   "\"warning_percent\":80,\"critical_percent\":95,\"scan_interval_usec\":10000000,"
-                   "\"last_scan_usec\":1795000000000000,\"watched_units\":[\"ingester.service\","
-                   "\"a-very-long-unit-name-for-a-prometheus-ingester-replica-17.service\","
-                   "\"idle.scope\",\"u01.service\",\"u02.service\",\"u03.service\",\"u04.service\","
-                   "\"u05.service\",\"u06.service\",\"u07.service\",\"u08.service\","
-                   "\"hot.service\"],"
-                   "\"backend\":\"procfs\",\"units\":["
-                   "{\"unit\":\"hot.service\",\"object_path\":\"/org/mapguard1/unit/hot_2eservice\","
-                   "\"level\":\"critical\",\"processes\":2,\"worst_pid\":77,\"map_count\":63000,\"headroom\":2530},"
-                   "{\"unit\":\"ingester.service\",\"object_path\":\"/org/mapguard1/unit/ingester_2eservice\","
-                   "\"level\":\"warning\",\"processes\":3,\"worst_pid\":1234,\"map_count\":53000,"
-                   "\"headroom\":12530},"
-                   "{\"unit\":\"u08.service\",\"object_path\":\"/org/mapguard1/unit/u08_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":108,\"map_count\":1008,\"headroom\":64522},"
-                   "{\"unit\":\"u07.service\",\"object_path\":\"/org/mapguard1/unit/u07_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":107,\"map_count\":1007,\"headroom\":64523},"
-                   "{\"unit\":\"u06.service\",\"object_path\":\"/org/mapguard1/unit/u06_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":106,\"map_count\":1006,\"headroom\":64524},"
-                   "{\"unit\":\"u05.service\",\"object_path\":\"/org/mapguard1/unit/u05_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":105,\"map_count\":1005,\"headroom\":64525},"
-                   "{\"unit\":\"u04.service\",\"object_path\":\"/org/mapguard1/unit/u04_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":104,\"map_count\":1004,\"headroom\":64526},"
-                   "{\"unit\":\"u03.service\",\"object_path\":\"/org/mapguard1/unit/u03_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":103,\"map_count\":1003,\"headroom\":64527},"
-                   "{\"unit\":\"u02.service\",\"object_path\":\"/org/mapguard1/unit/u02_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":102,\"map_count\":1002,\"headroom\":64528},"
-                   "{\"unit\":\"u01.service\",\"object_path\":\"/org/mapguard1/unit/u01_2eservice\","
-                   "\"level\":\"ok\",\"processes\":1,\"worst_pid\":101,\"map_count\":1001,\"headroom\":64529}]}\n",
-                   NULL);
+        assert_ctl(
+                "--json", 0,
+                "{\"version\":\"0.1.0-test\",\"max_map_count\":65530,\"tuned_max_map_count\":1048576,"
+                "\"warning_percent\":80,\"critical_percent\":95,\"scan_interval_usec\":10000000,"
+                "\"last_scan_usec\":1795000000000000,\"watched_units\":[\"ingester.service\","
+                "\"a-very-long-unit-name-for-a-prometheus-ingester-replica-17.service\","
+                "\"idle.scope\",\"u01.service\",\"u02.service\",\"u03.service\",\"u04.service\","
+                "\"u05.service\",\"u06.service\",\"u07.service\",\"u08.service\","
+                "\"hot.service\"],"
+                "\"backend\":\"procfs\",\"units\":["
+                "{\"unit\":\"hot.service\",\"object_path\":\"/org/mapguard1/unit/hot_2eservice\","
+                "\"level\":\"critical\",\"processes\":2,\"worst_pid\":77,\"map_count\":63000,\"headroom\":"
+                "2530},"
+                "{\"unit\":\"ingester.service\",\"object_path\":\"/org/mapguard1/unit/ingester_2eservice\","
+                "\"level\":\"warning\",\"processes\":3,\"worst_pid\":1234,\"map_count\":53000,"
+                "\"headroom\":12530},"
+                "{\"unit\":\"u08.service\",\"object_path\":\"/org/mapguard1/unit/u08_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":108,\"map_count\":1008,\"headroom\":64522},"
+                "{\"unit\":\"u07.service\",\"object_path\":\"/org/mapguard1/unit/u07_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":107,\"map_count\":1007,\"headroom\":64523},"
+                "{\"unit\":\"u06.service\",\"object_path\":\"/org/mapguard1/unit/u06_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":106,\"map_count\":1006,\"headroom\":64524},"
+                "{\"unit\":\"u05.service\",\"object_path\":\"/org/mapguard1/unit/u05_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":105,\"map_count\":1005,\"headroom\":64525},"
+                "{\"unit\":\"u04.service\",\"object_path\":\"/org/mapguard1/unit/u04_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":104,\"map_count\":1004,\"headroom\":64526},"
+                "{\"unit\":\"u03.service\",\"object_path\":\"/org/mapguard1/unit/u03_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":103,\"map_count\":1003,\"headroom\":64527},"
+                "{\"unit\":\"u02.service\",\"object_path\":\"/org/mapguard1/unit/u02_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":102,\"map_count\":1002,\"headroom\":64528},"
+                "{\"unit\":\"u01.service\",\"object_path\":\"/org/mapguard1/unit/u01_2eservice\","
+                "\"level\":\"ok\",\"processes\":1,\"worst_pid\":101,\"map_count\":1001,\"headroom\":64529}]}"
+                "\n",
+                NULL);
         assert_json_valid("--json status");
 }
 
@@ -104,13 +110,15 @@ static void test_list(void **state) {
 
         assert_int_equal(ctl("list", &out, NULL), 0);
         /* All twelve; the idle unit last, with dashes where there is nothing to measure. */
-        assert_contains(out, "\nu01.service                                                         ok            1   101"
-                             "   1001  64529 (98%)\n"
-                             "a-very-long-unit-name-for-a-prometheus-ingester-replica-17.service  ok            1    40"
-                             "    100  65430 (99%)\n"
-                             "idle.scope                                                          unknown       0     -"
-                             "      -            -\n"
-                             "\n12 units listed.\n");
+        assert_contains(
+                out,
+                "\nu01.service                                                         ok            1   101"
+                "   1001  64529 (98%)\n"
+                "a-very-long-unit-name-for-a-prometheus-ingester-replica-17.service  ok            1    40"
+                "    100  65430 (99%)\n"
+                "idle.scope                                                          unknown       0     -"
+                "      -            -\n"
+                "\n12 units listed.\n");
 
         /* On 60 columns the long name is cut in the middle and every line fits. */
         setenv("COLUMNS", "60", 1);
@@ -141,15 +149,16 @@ static void test_show(void **state) {
                    "1240  evil?[2J?   ok          10  65520 (99%)      flat          never\n"
                    "\n3 processes listed.\n",
                    NULL);
-        assert_ctl("--json show ingester.service", 0,
-                   "{\"unit\":\"ingester.service\",\"processes\":["
-                   "{\"pid\":1234,\"comm\":\"prometheus\",\"map_count\":53000,\"headroom\":12530,"
-                   "\"level\":\"warning\",\"growth_per_minute\":120,\"seconds_to_limit\":6264},"
-                   "{\"pid\":1235,\"comm\":\"sidecar\",\"map_count\":900,\"headroom\":64630,\"level\":\"ok\","
-                   "\"growth_per_minute\":-3.2,\"seconds_to_limit\":null},"
-                   "{\"pid\":1240,\"comm\":\"evil\\u001b[2J\\n\",\"map_count\":10,\"headroom\":65520,"
-                   "\"level\":\"ok\",\"growth_per_minute\":0,\"seconds_to_limit\":null}]}\n",
-                   NULL);
+        assert_ctl(
+                "--json show ingester.service", 0,
+                "{\"unit\":\"ingester.service\",\"processes\":["
+                "{\"pid\":1234,\"comm\":\"prometheus\",\"map_count\":53000,\"headroom\":12530,"
+                "\"level\":\"warning\",\"growth_per_minute\":120,\"seconds_to_limit\":6264},"
+                "{\"pid\":1235,\"comm\":\"sidecar\",\"map_count\":900,\"headroom\":64630,\"level\":\"ok\","
+                "\"growth_per_minute\":-3.2,\"seconds_to_limit\":null},"
+                "{\"pid\":1240,\"comm\":\"evil\\u001b[2J\\n\",\"map_count\":10,\"headroom\":65520,"
+                "\"level\":\"ok\",\"growth_per_minute\":0,\"seconds_to_limit\":null}]}\n",
+                NULL);
         assert_json_valid("--json show ingester.service");
         assert_ctl("show idle.scope", 0, "No processes in idle.scope.\n", NULL);
         assert_ctl("show nope.service", 1, "", "Unit nope.service is not watched.\n");
@@ -201,19 +210,22 @@ static void test_check(void **state) {
                    "map_count=1001;52424;62253;0;65530 headroom=64529 max_map_count=65530\n",
                    NULL);
         server_start(SCENARIO_WARNING);
-        assert_ctl("check", 1,
-                   "MAPGUARD WARNING - ingester.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom "
-                   "(19%) | map_count=53000;52424;62253;0;65530 headroom=12530 max_map_count=65530\n",
-                   NULL);
-        assert_ctl("--json check", 1,
-                   "{\"status\":\"WARNING\",\"unit\":\"ingester.service\",\"pid\":1234,\"comm\":\"prometheus\","
-                   "\"map_count\":53000,\"max_map_count\":65530,\"headroom\":12530,\"level\":\"warning\","
-                   "\"warning_percent\":80,\"critical_percent\":95}\n",
-                   NULL);
+        assert_ctl(
+                "check", 1,
+                "MAPGUARD WARNING - ingester.service pid 1234 (prometheus) 53000/65530 maps, 12530 headroom "
+                "(19%) | map_count=53000;52424;62253;0;65530 headroom=12530 max_map_count=65530\n",
+                NULL);
+        assert_ctl(
+                "--json check", 1,
+                "{\"status\":\"WARNING\",\"unit\":\"ingester.service\",\"pid\":1234,\"comm\":\"prometheus\","
+                "\"map_count\":53000,\"max_map_count\":65530,\"headroom\":12530,\"level\":\"warning\","
+                "\"warning_percent\":80,\"critical_percent\":95}\n",
+                NULL);
         /* The process named itself "java|x=1;2;3": the first '|' of the line still begins the perfdata. */
         server_start(SCENARIO_CRITICAL);
         assert_ctl("check", 2,
-                   "MAPGUARD CRITICAL - hot.service pid 77 (java!x=1;2;3) 63000/65530 maps, 2530 headroom (3%) | "
+                   "MAPGUARD CRITICAL - hot.service pid 77 (java!x=1;2;3) 63000/65530 maps, 2530 headroom "
+                   "(3%) | "
                    "map_count=63000;52424;62253;0;65530 headroom=2530 max_map_count=65530\n",
                    NULL);
         /* JSON has no such syntax: the name is given as it is. */
@@ -227,9 +239,11 @@ static void test_check(void **state) {
 
         /* Nothing watched: said as it is, not as "yet" (an empty Units= is a choice). */
         server_start(SCENARIO_NO_UNITS);
-        assert_ctl("list", 0, "No units watched: no loaded unit matches Units= (see mapguardd.conf(5)).\n", NULL);
+        assert_ctl("list", 0, "No units watched: no loaded unit matches Units= (see mapguardd.conf(5)).\n",
+                   NULL);
         assert_ctl("--no-legend list", 0, "", NULL);
-        assert_ctl("check", 3, "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)\n", NULL);
+        assert_ctl("check", 3, "MAPGUARD UNKNOWN - no unit is watched (no loaded unit matches Units=)\n",
+                   NULL);
 }
 
 /* Makes tmpdir/name a root for `mapguardctl --root=`, run through sh: `shell` (may be "") runs in it after
@@ -239,8 +253,8 @@ static char *make_root(const char *name, const char *shell) {
         char *root;
 
         assert_true(asprintf(&root, "%s/%s", tmpdir, name) >= 0);
-        assert_true(asprintf(&cmd, "mkdir -p '%s/etc/sysctl.d' '%s/usr/lib/sysctl.d' && cd '%s' && true %s", root,
-                             root, root, shell) >= 0);
+        assert_true(asprintf(&cmd, "mkdir -p '%s/etc/sysctl.d' '%s/usr/lib/sysctl.d' && cd '%s' && true %s",
+                             root, root, root, shell) >= 0);
         assert_int_equal(system(cmd), 0);
         return root;
 }
@@ -267,10 +281,11 @@ static void test_recommend_tune(void **state) {
                    "80 MiB of kernel memory.\n",
                    NULL);
         unsetenv("COLUMNS");
-        assert_ctl("--json recommend", 0,
-                   "{\"value\":262144,\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel "
-                   "memory.\"}\n",
-                   NULL);
+        assert_ctl(
+                "--json recommend", 0,
+                "{\"value\":262144,\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel "
+                "memory.\"}\n",
+                NULL);
         assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
         assert_ctl(args, 0,
                    "    Live limit: 65530 (vm.max_map_count)\n"
@@ -302,16 +317,19 @@ static void test_tune_apply(void **state) {
         }
         server_start(SCENARIO_WARNING);
 
-        root = make_root("root", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm && echo 65530 > proc/sys/vm/max_map_count");
+        root = make_root(
+                "root", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm && echo 65530 > proc/sys/vm/max_map_count");
         assert_true(asprintf(&args, "--root='%s' tune --apply", root) >= 0);
         assert_int_equal(ctl(args, &out, NULL), 0);
-        assert_contains(out, "/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 1048576\n"
-                                    "Raised vm.max_map_count from 65530 to 1048576.\n");
+        assert_contains(out,
+                        "/etc/sysctl.d/90-mapguard-tuned.conf: vm.max_map_count = 1048576\n"
+                        "Raised vm.max_map_count from 65530 to 1048576.\n");
 
         assert_true(asprintf(&path, "%s/etc/sysctl.d/90-mapguard-tuned.conf", root) >= 0);
         conf = read_all(path);
-        assert_contains(conf, "# mapguardd recommended 262144: Peak 53000 maps; 262144 maps pin at most "
-                                     "80 MiB of kernel memory.\n");
+        assert_contains(conf,
+                        "# mapguardd recommended 262144: Peak 53000 maps; 262144 maps pin at most "
+                        "80 MiB of kernel memory.\n");
         assert_contains(conf, "\nvm.max_map_count = 1048576\n");
         free(path);
         assert_true(asprintf(&path, "%s/proc/sys/vm/max_map_count", root) >= 0);
@@ -321,8 +339,10 @@ static void test_tune_apply(void **state) {
         /* Non-root is refused before anything is read or written. */
         if (system("command -v setpriv >/dev/null 2>&1") == 0) {
                 free(cmd);
-                assert_true(asprintf(&cmd, "setpriv --reuid=65534 --regid=65534 --clear-groups '%s' tune --apply "
-                                           "2>'%s/err'; test $? -eq 4", mapguardctl, tmpdir) >= 0);
+                assert_true(asprintf(&cmd,
+                                     "setpriv --reuid=65534 --regid=65534 --clear-groups '%s' tune --apply "
+                                     "2>'%s/err'; test $? -eq 4",
+                                     mapguardctl, tmpdir) >= 0);
                 assert_int_equal(system(cmd), 0);
         }
 }
@@ -340,10 +360,11 @@ static void test_tune_apply_overridden(void **state) {
 
         /* Debian's /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf, where an older guide put a lower
          * value: it sorts after 90-mapguard-tuned.conf and wins at boot, below the recommendation. */
-        root = make_root("root-overridden", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
-                                            " && echo 65530 > proc/sys/vm/max_map_count"
-                                            " && echo vm.max_map_count=200000 > etc/sysctl.conf"
-                                            " && ln -s ../sysctl.conf etc/sysctl.d/99-sysctl.conf");
+        root = make_root("root-overridden",
+                         DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
+                                        " && echo 65530 > proc/sys/vm/max_map_count"
+                                        " && echo vm.max_map_count=200000 > etc/sysctl.conf"
+                                        " && ln -s ../sysctl.conf etc/sysctl.d/99-sysctl.conf");
         real_root = realpath(root, NULL);
         assert_non_null(real_root);
 
@@ -355,12 +376,14 @@ static void test_tune_apply_overridden(void **state) {
                              root) >= 0);
         assert_string_equal(out, expected);
         free(expected);
-        assert_true(asprintf(&expected,
-                             "%s/etc/sysctl.d/99-sysctl.conf (a link to %s/etc/sysctl.conf) sets "
-                             "vm.max_map_count = 200000 and is read after %s/etc/sysctl.d/90-mapguard-tuned.conf "
-                             "at boot, so it overrides it: the limit will be 200000, not 262144. Remove that "
-                             "line from %s/etc/sysctl.conf, or set 262144 there.\n",
-                             root, real_root, root, real_root) >= 0);
+        assert_true(
+                asprintf(
+                        &expected,
+                        "%s/etc/sysctl.d/99-sysctl.conf (a link to %s/etc/sysctl.conf) sets "
+                        "vm.max_map_count = 200000 and is read after %s/etc/sysctl.d/90-mapguard-tuned.conf "
+                        "at boot, so it overrides it: the limit will be 200000, not 262144. Remove that "
+                        "line from %s/etc/sysctl.conf, or set 262144 there.\n",
+                        root, real_root, root, real_root) >= 0);
         assert_string_equal(err, expected);
 
         /* The JSON document names the file and its value. */
@@ -393,10 +416,11 @@ static void test_tune_preview_overridden(void **state) {
 
         skip_without_bus();
         server_start(SCENARIO_WARNING);
-        root = make_root("root-preview-overridden", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
-                                                    " && echo 65530 > proc/sys/vm/max_map_count"
-                                                    " && echo vm.max_map_count=200000 > etc/sysctl.conf"
-                                                    " && ln -s ../sysctl.conf etc/sysctl.d/99-sysctl.conf");
+        root = make_root("root-preview-overridden",
+                         DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
+                                        " && echo 65530 > proc/sys/vm/max_map_count"
+                                        " && echo vm.max_map_count=200000 > etc/sysctl.conf"
+                                        " && ln -s ../sysctl.conf etc/sysctl.d/99-sysctl.conf");
         real_root = realpath(root, NULL);
         assert_non_null(real_root);
 
@@ -454,9 +478,10 @@ static void test_tune_stale_property(void **state) {
 
         skip_without_bus();
         server_start(SCENARIO_WARNING);
-        root = make_root("root-stale", DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
-                                       " && echo 65530 > proc/sys/vm/max_map_count"
-                                       " && echo 'vm.max_map_count = 2097152' > etc/sysctl.d/95-es.conf");
+        root = make_root("root-stale",
+                         DEFAULT_SYSCTL " && mkdir -p proc/sys/vm"
+                                        " && echo 65530 > proc/sys/vm/max_map_count"
+                                        " && echo 'vm.max_map_count = 2097152' > etc/sysctl.d/95-es.conf");
 
         assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
         assert_int_equal(ctl(args, &out, NULL), 0);
@@ -508,8 +533,9 @@ static void test_tune_tuned_files(void **state) {
         free(root);
         free(args);
         free(out);
-        root = make_root("root-unreadable", " && mkdir -p run && : > run/sysctl.d"
-                                            " && echo 'vm.max_map_count = 2097152' > etc/sysctl.d/95-es.conf");
+        root = make_root("root-unreadable",
+                         " && mkdir -p run && : > run/sysctl.d"
+                         " && echo 'vm.max_map_count = 2097152' > etc/sysctl.d/95-es.conf");
         assert_true(asprintf(&args, "--root='%s' tune", root) >= 0);
         assert_int_equal(ctl(args, &out, NULL), 0);
         assert_contains(out, "   Tuned limit: 1048576 (sysctl.d)\n");
@@ -531,13 +557,14 @@ static void test_tune_apply_json_live_fails(void **state) {
         root = make_root("root-no-proc", DEFAULT_SYSCTL);
         assert_true(asprintf(&args, "--json --root='%s' tune --apply", root) >= 0);
         assert_int_equal(ctl(args, &out, &err), 1);
-        assert_true(asprintf(&expected,
-                             "{\"max_map_count\":65530,\"tuned_max_map_count\":1048576,\"value\":262144,"
-                             "\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.\","
-                             "\"target\":1048576,\"applied\":true,"
-                             "\"file\":\"%s/etc/sysctl.d/90-mapguard-tuned.conf\",\"live_updated\":false,"
-                             "\"overridden_by\":null}\n",
-                             root) >= 0);
+        assert_true(
+                asprintf(&expected,
+                         "{\"max_map_count\":65530,\"tuned_max_map_count\":1048576,\"value\":262144,"
+                         "\"reason\":\"Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.\","
+                         "\"target\":1048576,\"applied\":true,"
+                         "\"file\":\"%s/etc/sysctl.d/90-mapguard-tuned.conf\",\"live_updated\":false,"
+                         "\"overridden_by\":null}\n",
+                         root) >= 0);
         assert_string_equal(out, expected);
         free(expected);
         assert_true(asprintf(&expected,
@@ -631,8 +658,9 @@ static void test_wide_name(void **state) {
         unsetenv("LC_ALL");
 
         /* The widest name, a-very-long-...-17.service, has 66 cells; the wide one takes 14 of them. */
-        assert_true(asprintf(&expected, "\n%s%*s  critical      1    43  63530    2000 (3%%)\n"
-                                        "hot.service%*s  critical      2    77  63000    2530 (3%%)\n",
+        assert_true(asprintf(&expected,
+                             "\n%s%*s  critical      1    43  63530    2000 (3%%)\n"
+                             "hot.service%*s  critical      2    77  63000    2530 (3%%)\n",
                              WIDE_NAME, 66 - 14, "", 66 - 11, "") >= 0);
         assert_contains(utf8, expected);
         free(expected);
@@ -658,13 +686,15 @@ static void test_long_name(void **state) {
         assert_int_equal(ctl("status", &status, NULL), 0);
         unsetenv("COLUMNS");
         assert_lines_within(narrow, 80);
-        assert_contains(narrow,
-                        "UNIT                                   LEVEL     PROCS   PID   MAPS     HEADROOM\n"
-                        "run-xxxxxxxxxxxxx...xxxxxxxxxxx.scope  critical      1    42  63530    2000 (3%)\n"
-                        "hot.service                            critical      2    77  63000    2530 (3%)\n");
+        assert_contains(
+                narrow,
+                "UNIT                                   LEVEL     PROCS   PID   MAPS     HEADROOM\n"
+                "run-xxxxxxxxxxxxx...xxxxxxxxxxx.scope  critical      1    42  63530    2000 (3%)\n"
+                "hot.service                            critical      2    77  63000    2530 (3%)\n");
         assert_lines_within(status, 80);
-        assert_contains(status,
-                        "\nrun-xxxxxxxxxxxxx...xxxxxxxxxxx.scope  critical      1    42  63530    2000 (3%)\n");
+        assert_contains(
+                status,
+                "\nrun-xxxxxxxxxxxxx...xxxxxxxxxxx.scope  critical      1    42  63530    2000 (3%)\n");
 
         /* A terminal: its width; one that does not know its width is taken as 80 columns. */
         tty = ctl_on_pty("list", 100);
@@ -732,7 +762,8 @@ static void run_monitor(const char *extra, const char *expected_line) {
         pid = spawn_ctl(extra, &out, &err);
         /* The ready line comes after the subscription: a signal emitted from now on is seen. */
         ready = read_line(err);
-        assert_string_equal(ready, "Monitoring level changes of mapguardd 0.1.0-test. Press Ctrl+C to stop.\n");
+        assert_string_equal(ready,
+                            "Monitoring level changes of mapguardd 0.1.0-test. Press Ctrl+C to stop.\n");
         assert_ctl("rescan", 0, "", NULL);
         line = read_line(out);
         if (expected_line[0] == '{')
@@ -752,9 +783,11 @@ static void test_monitor(void **state) {
         skip_without_bus();
         server_start(SCENARIO_WARNING);
 
-        run_monitor(NULL, " UTC ingester.service pid 1234 (prom\"etheus): ok -> warning, 53000/65530 maps\n");
+        run_monitor(NULL,
+                    " UTC ingester.service pid 1234 (prom\"etheus): ok -> warning, 53000/65530 maps\n");
         run_monitor("--json",
-                    "{\"unit\":\"ingester.service\",\"pid\":1234,\"comm\":\"prom\\\"etheus\",\"old_level\":\"ok\","
+                    "{\"unit\":\"ingester.service\",\"pid\":1234,\"comm\":\"prom\\\"etheus\",\"old_level\":"
+                    "\"ok\","
                     "\"new_level\":\"warning\",\"map_count\":53000,\"max_map_count\":65530}\n");
 }
 

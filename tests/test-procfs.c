@@ -30,7 +30,8 @@
 
 #define PF_KTHREAD 0x00200000UL
 #define GATE_LINE "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n"
-#define MAP_LINE "7f0000000000-7f0000001000 r--p 00000000 fd:01 1234                       /usr/lib/libc.so.6\n"
+#define MAP_LINE \
+        "7f0000000000-7f0000001000 r--p 00000000 fd:01 1234                       /usr/lib/libc.so.6\n"
 
 static char root[] = "/tmp/mapguard-test-procfs-XXXXXX";
 
@@ -74,8 +75,8 @@ static void write_stat(pid_t pid, const char *comm, char state, unsigned long fl
 }
 
 /* A fixture process: ROOT/proc/PID/{stat,status,maps}. MAPS NULL leaves maps out. */
-static void make_proc(pid_t pid, const char *comm, char state, unsigned long flags, uint64_t start, uid_t uid,
-                      const char *maps) {
+static void make_proc(pid_t pid, const char *comm, char state, unsigned long flags, uint64_t start,
+                      uid_t uid, const char *maps) {
         _cleanup_free_ char *proc = NULL, *dir = pid_path(pid, NULL), *status = pid_path(pid, "status"),
                             *mapsp = pid_path(pid, "maps"), *s = NULL;
         int n;
@@ -293,7 +294,7 @@ static void test_sample_fixture(void **state) {
         assert_int_equal(s.start_time, 123456789012ULL);
         assert_int_equal(s.map_count, 10);
 
-        s = (ProcSample) {};
+        s = (ProcSample){};
         assert_int_equal(proc_sample_identity(root, 200, &s), 0);
         assert_int_equal(s.pid, 200);
         assert_int_equal(s.uid, 1000);
@@ -456,7 +457,7 @@ static void test_sample_pid_reused(void **state) {
         /* The same pid, a new process: another start time. */
         assert_true(asprintf(&next, "%s/stat-next", root) > 0);
         write_str(next, "240 (new) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 2000 0\n");
-        c = (Changer) { .from = next, .to = stat };
+        c = (Changer){ .from = next, .to = stat };
         run_with_changer(240, &c, -ESRCH);
 }
 
@@ -468,7 +469,7 @@ static void test_sample_pid_vanished(void **state) {
 
         make_proc(241, "short", 'S', 0, 1000, 0, NULL);
         assert_true(asprintf(&away, "%s/gone-241", root) > 0);
-        c = (Changer) { .from = stat, .to = away };
+        c = (Changer){ .from = stat, .to = away };
         run_with_changer(241, &c, -ESRCH);
 }
 
@@ -482,7 +483,7 @@ static void test_sample_exited_mid_read(void **state) {
         make_proc(243, "exiting", 'S', 0, 1000, 0, NULL);
         assert_true(asprintf(&next, "%s/stat-exiting", root) > 0);
         write_str(next, "243 (exiting) R 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 1000 0 0\n");
-        c = (Changer) { .from = next, .to = stat };
+        c = (Changer){ .from = next, .to = stat };
         run_with_changer(243, &c, -ENODATA);
 }
 
@@ -494,7 +495,7 @@ static void test_sample_same_process(void **state) {
         make_proc(242, "same", 'S', 0, 1000, 0, NULL);
         assert_true(asprintf(&next, "%s/stat-same", root) > 0);
         write_str(next, "242 (same) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1000 1000000\n");
-        c = (Changer) { .from = next, .to = stat };
+        c = (Changer){ .from = next, .to = stat };
 
         _cleanup_free_ char *maps = pid_path(242, "maps");
         ProcSample s = {};

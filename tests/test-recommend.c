@@ -44,7 +44,8 @@ static int group_setup(void **state) {
 }
 
 static int group_teardown(void **state) {
-        return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) | nftw(empty_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) |
+                nftw(empty_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void test_value_formula(void **state) {
@@ -69,13 +70,14 @@ static void test_slabinfo(void **state) {
         /* No slabinfo: the documented 192. */
         assert_int_equal(recommend_vma_object_size(empty_root), 192);
 
-        write_slabinfo("slabinfo - version: 2.1\n"
-                       "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-                       " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs>"
-                       " <sharedavail>\n"
-                       "vm_area_structX     10     20    999   21    1 : tunables    0    0    0 : slabdata\n"
-                       "vm_area_struct     905   1575    200   20    1 : tunables    0    0    0 : slabdata"
-                       "     75     75      0\n");
+        write_slabinfo(
+                "slabinfo - version: 2.1\n"
+                "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+                " : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs>"
+                " <sharedavail>\n"
+                "vm_area_structX     10     20    999   21    1 : tunables    0    0    0 : slabdata\n"
+                "vm_area_struct     905   1575    200   20    1 : tunables    0    0    0 : slabdata"
+                "     75     75      0\n");
         assert_int_equal(recommend_vma_object_size(root), 200);
 
         /* Garbage or implausible sizes fall back to 192. */
@@ -129,10 +131,8 @@ static void test_reason_unknown_live(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_value_formula),
-                cmocka_unit_test(test_slabinfo),
-                cmocka_unit_test(test_reason_default_object),
-                cmocka_unit_test(test_reason_slab_object),
+                cmocka_unit_test(test_value_formula),         cmocka_unit_test(test_slabinfo),
+                cmocka_unit_test(test_reason_default_object), cmocka_unit_test(test_reason_slab_object),
                 cmocka_unit_test(test_reason_unknown_live),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -26,7 +26,8 @@ static void test_quiet_process_is_read_at_the_slow_interval(void **state) {
 }
 
 static void test_growth_bounds_the_next_read(void **state) {
-        /* 52424 is 80 % of 65530; 52424 - 42424 = 10000 maps at 60000/min = 10 s to cross: read after 5 s. */
+        /* 52424 is 80 % of 65530; 52424 - 42424 = 10000 maps at 60000/min = 10 s to cross: read after 5 s.
+         */
         uint64_t i = schedule_interval(SLOW, OLD, 42424, MAX, LEVEL_OK, &t, 60000.0);
         assert_true(i >= 4900000 && i <= 5100000);
         /* the faster it grows, the sooner */
@@ -43,9 +44,11 @@ static void test_near_a_threshold_is_read_often(void **state) {
 }
 
 static void test_never_faster_than_the_floor(void **state) {
-        assert_int_equal(schedule_interval(SLOW, OLD, 52400, MAX, LEVEL_OK, &t, 1e9), SLOW / SCHEDULE_FAST_DIVISOR);
+        assert_int_equal(schedule_interval(SLOW, OLD, 52400, MAX, LEVEL_OK, &t, 1e9),
+                         SLOW / SCHEDULE_FAST_DIVISOR);
         /* at or past the threshold, any growth: the floor */
-        assert_int_equal(schedule_interval(SLOW, OLD, 65530, MAX, LEVEL_CRITICAL, &t, 1.0), SLOW / SCHEDULE_FAST_DIVISOR);
+        assert_int_equal(schedule_interval(SLOW, OLD, 65530, MAX, LEVEL_CRITICAL, &t, 1.0),
+                         SLOW / SCHEDULE_FAST_DIVISOR);
         /* with a short interval the floor is 100 ms */
         assert_int_equal(schedule_interval(1000000, OLD, 52400, MAX, LEVEL_OK, &t, 1e9), SCHEDULE_MIN_USEC);
         /* an interval below 100 ms is used as it is */
@@ -63,7 +66,8 @@ static void test_young_process_is_read_again_soon(void **state) {
         assert_true(SLOW / 16 + SLOW / 8 + SLOW / 4 + SLOW / 2 < SLOW);
         /* other rules that ask for sooner still win, and the floor still holds */
         assert_int_equal(schedule_interval(SLOW, 4, 52000, MAX, LEVEL_OK, &t, 0.0), SLOW / 8);
-        assert_int_equal(schedule_interval(SLOW, 1, 52400, MAX, LEVEL_OK, &t, 1e9), SLOW / SCHEDULE_FAST_DIVISOR);
+        assert_int_equal(schedule_interval(SLOW, 1, 52400, MAX, LEVEL_OK, &t, 1e9),
+                         SLOW / SCHEDULE_FAST_DIVISOR);
         assert_int_equal(schedule_interval(1000000, 1, 1000, MAX, LEVEL_OK, &t, 0.0), SCHEDULE_MIN_USEC);
         /* 0 readings is taken as 1 */
         assert_int_equal(schedule_interval(SLOW, 0, 1000, MAX, LEVEL_OK, &t, 0.0), SLOW / 16);

@@ -58,13 +58,15 @@ static void test_aligned(void **state) {
 
         s = print(t, 0, true, false, 0);
         /* Left columns padded after, right columns before, two blanks between, none at the end. */
-        assert_string_equal(s, "UNIT              LEVEL     MAPS     HEADROOM\n"
-                               "ingester.service  warning  53000  12530 (19%)\n"
-                               "a.scope           ok           7  65523 (99%)\n");
+        assert_string_equal(s,
+                            "UNIT              LEVEL     MAPS     HEADROOM\n"
+                            "ingester.service  warning  53000  12530 (19%)\n"
+                            "a.scope           ok           7  65523 (99%)\n");
 
         n = print(t, 0, false, false, 0);
-        assert_string_equal(n, "ingester.service  warning  53000  12530 (19%)\n"
-                               "a.scope           ok           7  65523 (99%)\n");
+        assert_string_equal(n,
+                            "ingester.service  warning  53000  12530 (19%)\n"
+                            "a.scope           ok           7  65523 (99%)\n");
         table_free(t);
 }
 
@@ -87,9 +89,10 @@ static void test_huge_numbers(void **state) {
         add_row(t, "x.service", "critical", "4294967295", "0 (0%)");
         add_row(t, "y.service", "ok", "0", "4294967295 (100%)");
         s = print(t, 0, true, false, 0);
-        assert_string_equal(s, "UNIT       LEVEL           MAPS           HEADROOM\n"
-                               "x.service  critical  4294967295             0 (0%)\n"
-                               "y.service  ok                 0  4294967295 (100%)\n");
+        assert_string_equal(s,
+                            "UNIT       LEVEL           MAPS           HEADROOM\n"
+                            "x.service  critical  4294967295             0 (0%)\n"
+                            "y.service  ok                 0  4294967295 (100%)\n");
         table_free(t);
 }
 
@@ -124,9 +127,10 @@ static void test_narrow(void **state) {
          * and the name keeps its start and its end. */
         narrow = print(t, 60, true, false, 0);
         assert_fits(narrow, 60);
-        assert_string_equal(narrow, "UNIT                             LEVEL     MAPS     HEADROOM\n"
-                                    "prometheus-ing...ica-17.service  warning  53000  12530 (19%)\n"
-                                    "a.scope                          ok           7  65523 (99%)\n");
+        assert_string_equal(narrow,
+                            "UNIT                             LEVEL     MAPS     HEADROOM\n"
+                            "prometheus-ing...ica-17.service  warning  53000  12530 (19%)\n"
+                            "a.scope                          ok           7  65523 (99%)\n");
         table_free(t);
 }
 
@@ -139,8 +143,9 @@ static void test_narrow_utf8(void **state) {
         add_row(t, "日本語のユニット名のとても長いサービス.service", "ok", "1", "65529 (99%)");
         s = print(t, 40, true, false, 0);
         assert_fits(s, 40);
-        assert_string_equal(s, "UNIT            LEVEL  MAPS     HEADROOM\n"
-                               "日本語...rvice  ok        1  65529 (99%)\n");
+        assert_string_equal(s,
+                            "UNIT            LEVEL  MAPS     HEADROOM\n"
+                            "日本語...rvice  ok        1  65529 (99%)\n");
         table_free(t);
 }
 
@@ -153,10 +158,11 @@ static void test_wide_aligned(void **state) {
         add_row(t, "a.service", "warning", "53000", "12530 (19%)");
         add_row(t, "café.service", "ok", "1", "65529 (99%)");
         s = print(t, 0, true, false, 0);
-        assert_string_equal(s, "UNIT          LEVEL     MAPS     HEADROOM\n"
-                               "日本.service  ok           7  65523 (99%)\n"
-                               "a.service     warning  53000  12530 (19%)\n"
-                               "café.service  ok           1  65529 (99%)\n");
+        assert_string_equal(s,
+                            "UNIT          LEVEL     MAPS     HEADROOM\n"
+                            "日本.service  ok           7  65523 (99%)\n"
+                            "a.service     warning  53000  12530 (19%)\n"
+                            "café.service  ok           1  65529 (99%)\n");
         table_free(t);
 }
 
@@ -168,8 +174,9 @@ static void test_too_narrow(void **state) {
         /* 20 columns cannot hold the other columns: the unit column stops at its minimum and the line
          * overflows rather than losing the numbers. */
         s = print(t, 20, true, false, 0);
-        assert_string_equal(s, "UNIT      LEVEL     MAPS     HEADROOM\n"
-                               "pro...ce  warning  53000  12530 (19%)\n");
+        assert_string_equal(s,
+                            "UNIT      LEVEL     MAPS     HEADROOM\n"
+                            "pro...ce  warning  53000  12530 (19%)\n");
         table_free(t);
 }
 
@@ -189,7 +196,9 @@ static void test_color(void **state) {
         assert_non_null(strstr(on, ANSI_RED "critical" ANSI_NORMAL));
         assert_non_null(strstr(on, ANSI_YELLOW "warning" ANSI_NORMAL));
         /* "ok" has no colour, and colour codes take no room: the columns after line up as without. */
-        assert_null(strstr(on, "m" "ok"));
+        assert_null(strstr(on,
+                           "m"
+                           "ok"));
         assert_non_null(strstr(on, ANSI_RED "critical" ANSI_NORMAL "  63000"));
         assert_non_null(strstr(on, ANSI_YELLOW "warning" ANSI_NORMAL "   53000"));
         assert_non_null(strstr(on, "c.service  ok            1"));
@@ -210,10 +219,11 @@ static void test_hostile_text(void **state) {
         assert_int_equal(table_add_cell(t, NULL, NULL), 0);
         s = print(t, 0, true, false, 0);
         /* One line per row; the last column is not padded. */
-        assert_string_equal(s, "PID  COMM\n"
-                               "1    evil??[2J\n"
-                               "2    日本\n"
-                               "3\n");
+        assert_string_equal(s,
+                            "PID  COMM\n"
+                            "1    evil??[2J\n"
+                            "2    日本\n"
+                            "3\n");
         table_free(t);
 }
 
@@ -263,24 +273,20 @@ static void test_ellipsize(void **state) {
         assert_ellipsized("a.service日本", 7, "a....本");
         assert_ellipsized("a.service日本", 6, "a....");
         /* A combining mark (U+0301) takes no cell and stays with its letter, at either end. */
-        assert_ellipsized("abce\xcc\x81" "fghijklmn", 10, "abce\xcc\x81...lmn");
+        assert_ellipsized("abce\xcc\x81"
+                          "fghijklmn",
+                          10, "abce\xcc\x81...lmn");
         assert_ellipsized("abcdefghije\xcc\x81xy", 9, "abc...e\xcc\x81xy");
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_aligned),
-                cmocka_unit_test(test_empty),
-                cmocka_unit_test(test_huge_numbers),
-                cmocka_unit_test(test_narrow),
-                cmocka_unit_test(test_narrow_utf8),
-                cmocka_unit_test(test_wide_aligned),
-                cmocka_unit_test(test_too_narrow),
-                cmocka_unit_test(test_color),
-                cmocka_unit_test(test_hostile_text),
-                cmocka_unit_test(test_incomplete_row),
-                cmocka_unit_test(test_bad_columns),
-                cmocka_unit_test(test_ellipsize),
+                cmocka_unit_test(test_aligned),      cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_huge_numbers), cmocka_unit_test(test_narrow),
+                cmocka_unit_test(test_narrow_utf8),  cmocka_unit_test(test_wide_aligned),
+                cmocka_unit_test(test_too_narrow),   cmocka_unit_test(test_color),
+                cmocka_unit_test(test_hostile_text), cmocka_unit_test(test_incomplete_row),
+                cmocka_unit_test(test_bad_columns),  cmocka_unit_test(test_ellipsize),
         };
 
         /* What mapguardctl's setlocale(LC_CTYPE, "") gives on a UTF-8 system; C.UTF-8 is built into glibc

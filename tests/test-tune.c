@@ -123,17 +123,19 @@ static void test_write_file(void **state) {
 
         /* No etc/sysctl.d yet: created. */
         write_file(root, "/etc/.keep", "");
-        assert_int_equal(tune_write_sysctl_file(root, 1048576, "mapguardd recommended 262144.", NOW_USEC), 0);
+        assert_int_equal(tune_write_sysctl_file(root, 1048576, "mapguardd recommended 262144.", NOW_USEC),
+                         0);
         text = read_file(root, TUNE_SYSCTL_FILE);
         assert_non_null(text);
-        assert_string_equal(text,
-                            "# Written by 'mapguardctl tune --apply' on Wed 2026-11-18 11:06:40 UTC.\n"
-                            "# mapguardd(8) watches the vm.max_map_count headroom; mapguardctl(1) tune --apply\n"
-                            "# wrote this file so that the tuned value survives reboots. It is replaced whole the\n"
-                            "# next time tune --apply runs.\n"
-                            "#\n"
-                            "# mapguardd recommended 262144.\n"
-                            "vm.max_map_count = 1048576\n");
+        assert_string_equal(
+                text,
+                "# Written by 'mapguardctl tune --apply' on Wed 2026-11-18 11:06:40 UTC.\n"
+                "# mapguardd(8) watches the vm.max_map_count headroom; mapguardctl(1) tune --apply\n"
+                "# wrote this file so that the tuned value survives reboots. It is replaced whole the\n"
+                "# next time tune --apply runs.\n"
+                "#\n"
+                "# mapguardd recommended 262144.\n"
+                "vm.max_map_count = 1048576\n");
         assert_int_equal(tune_path(root, TUNE_SYSCTL_FILE, &p), 0);
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
@@ -173,7 +175,8 @@ static void test_why_cannot_escape(void **state) {
                 assert_non_null(nl);
                 if (line[0] != '#') {
                         settings++;
-                        assert_true(strncmp(line, "vm.max_map_count = 300000\n", (size_t) (nl - line + 1)) == 0);
+                        assert_true(strncmp(line, "vm.max_map_count = 300000\n", (size_t) (nl - line + 1)) ==
+                                    0);
                 }
                 line = nl + 1;
         }

@@ -32,9 +32,9 @@ static void test_strcpy_printable(void **state) {
 static void test_utf8_make_valid(void **state) {
         char buf[32];
 
-#define CHECK(in, out)                                          \
-        do {                                                    \
-                snprintf(buf, sizeof(buf), "%s", in);           \
+#define CHECK(in, out) \
+        do { \
+                snprintf(buf, sizeof(buf), "%s", in); \
                 assert_string_equal(utf8_make_valid(buf), out); \
         } while (0)
 

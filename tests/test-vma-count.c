@@ -64,9 +64,9 @@ struct procmap_query {
 #define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
 
 typedef struct Report {
-        int error;          /* 0, or -errno of what failed in the child */
-        unsigned baseline;  /* proc_count_maps() of itself before creating anything */
-        unsigned self;      /* ... and after */
+        int error;         /* 0, or -errno of what failed in the child */
+        unsigned baseline; /* proc_count_maps() of itself before creating anything */
+        unsigned self;     /* ... and after */
 } Report;
 
 typedef struct Child {
@@ -147,7 +147,7 @@ static void child_start(unsigned n, bool with_threads, Child *ret) {
                         static ThreadArgs args;
 
                         r.error = -pthread_barrier_init(&started, NULL, THREADS + 1);
-                        args = (ThreadArgs) { .started = &started, .release_fd = release[0] };
+                        args = (ThreadArgs){ .started = &started, .release_fd = release[0] };
                         for (unsigned i = 0; r.error >= 0 && i < THREADS; i++) {
                                 pthread_t t;
                                 int k = pthread_create(&t, NULL, thread_wait, &args);
@@ -249,7 +249,8 @@ static void check_n(unsigned n) {
         assert_int_equal(max_map_count_read_live(NULL, &max), 0);
         /* Stay well below the limit: the child's own baseline and the test's slack come on top. */
         if ((uint64_t) n + 2000 >= max) {
-                print_message("# vm.max_map_count is %u here, too low for %u extra VMAs, skipping\n", max, n);
+                print_message("# vm.max_map_count is %u here, too low for %u extra VMAs, skipping\n", max,
+                              n);
                 skip();
         }
 
@@ -333,12 +334,9 @@ static void test_threads_share_one_mm(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_vmas_0),
-                cmocka_unit_test(test_vmas_1),
-                cmocka_unit_test(test_vmas_1000),
-                cmocka_unit_test(test_vmas_30000),
-                cmocka_unit_test(test_vmas_60000),
-                cmocka_unit_test(test_threads_share_one_mm),
+                cmocka_unit_test(test_vmas_0),     cmocka_unit_test(test_vmas_1),
+                cmocka_unit_test(test_vmas_1000),  cmocka_unit_test(test_vmas_30000),
+                cmocka_unit_test(test_vmas_60000), cmocka_unit_test(test_threads_share_one_mm),
         };
         signal(SIGPIPE, SIG_IGN);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,11 +39,11 @@
 #define INTERVAL_MS_MAX UINT64_C(86400000)
 
 typedef struct Region {
-        uint8_t *base;   /* NULL while unmapped */
-        uint64_t pages;  /* TARGET */
+        uint8_t *base;    /* NULL while unmapped */
+        uint64_t pages;   /* TARGET */
         uint64_t changed; /* odd-indexed pages made readable so far: 1, 3, ..., 2 * changed - 1 */
         size_t page_size;
-        bool at_limit;   /* the kernel refused a split: vm.max_map_count reached */
+        bool at_limit; /* the kernel refused a split: vm.max_map_count reached */
 } Region;
 
 /* VMAs the region consists of: pages 0 .. 2*changed-1 alternate, the untouched tail is one more. */
@@ -58,7 +58,8 @@ static int region_map(Region *r) {
 
         if (r->base)
                 return 0;
-        p = mmap(NULL, r->pages * r->page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        p = mmap(NULL, r->pages * r->page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                 0);
         if (p == MAP_FAILED)
                 return -errno;
         r->base = p;
@@ -126,8 +127,8 @@ static void print_progress(const Region *r, const char *state) {
         k = maps_count(&maps);
         if (k < 0)
                 fprintf(stderr, "vmagrow: Failed to read /proc/self/maps: %s\n", strerror(-k));
-        printf("vmagrow pid=%d maps=%" PRIu64 " extra=%" PRIu64 " target=%" PRIu64 " state=%s\n", (int) getpid(),
-               maps, region_extra(r), r->pages, state);
+        printf("vmagrow pid=%d maps=%" PRIu64 " extra=%" PRIu64 " target=%" PRIu64 " state=%s\n",
+               (int) getpid(), maps, region_extra(r), r->pages, state);
 }
 
 /* Parse a decimal in [min, max]; anything else (sign, junk, overflow) is refused. */
@@ -178,7 +179,8 @@ static bool on_step(Region *r, uint64_t step) {
         k = region_grow_to(r, goal < r->pages ? goal : r->pages);
         if (k < 0) {
                 fprintf(stderr, "vmagrow: Failed to split the region at %" PRIu64 " extra VMAs: %s%s\n",
-                        region_extra(r), strerror(-k), r->at_limit ? " (vm.max_map_count reached), holding" : "");
+                        region_extra(r), strerror(-k),
+                        r->at_limit ? " (vm.max_map_count reached), holding" : "");
                 print_progress(r, r->at_limit ? "limit" : "holding");
                 return false;
         }
@@ -219,7 +221,8 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'i':
                         if (parse_u64(optarg, 1, INTERVAL_MS_MAX, &interval_ms) < 0) {
-                                fprintf(stderr, "vmagrow: --interval-ms: '%s' is not a number in 1..%" PRIu64 "\n",
+                                fprintf(stderr,
+                                        "vmagrow: --interval-ms: '%s' is not a number in 1..%" PRIu64 "\n",
                                         optarg, INTERVAL_MS_MAX);
                                 usage(stderr);
                                 return 2;

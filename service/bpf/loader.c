@@ -194,8 +194,10 @@ int main(int argc, char *argv[]) {
 
         sock = argc == 2 ? parse_socket_fd(argv[1]) : -EINVAL;
         if (sock < 0) {
-                fprintf(stderr, "%s: mapguardd runs this program with the fd of a socket to answer on; "
-                        "it is not meant to be run by hand.\n", program_invocation_short_name);
+                fprintf(stderr,
+                        "%s: mapguardd runs this program with the fd of a socket to answer on; "
+                        "it is not meant to be run by hand.\n",
+                        program_invocation_short_name);
                 return EXIT_FAILURE;
         }
 

@@ -21,7 +21,7 @@
 #define MAPCOUNT_MAX_PID_NS_LEVEL 32
 
 struct mapcount_record {
-        __u32 pid;              /* in the pid namespace of the process that loaded the program */
+        __u32 pid; /* in the pid namespace of the process that loaded the program */
         __u32 map_count;
         __u64 cgroup_id;
         __u64 start_time_ns;

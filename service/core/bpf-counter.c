@@ -297,10 +297,12 @@ int bpf_counter_new(BpfCounter **ret, char **ret_reason) {
         if (access(VMLINUX_BTF_PATH, F_OK) < 0) {
                 r = -errno;
                 if (r != -ENOENT)
-                        (void) reason_set(ret_reason, "cannot access the kernel's BTF at " VMLINUX_BTF_PATH
-                                          ": %s", strerror(-r));
+                        (void) reason_set(ret_reason,
+                                          "cannot access the kernel's BTF at " VMLINUX_BTF_PATH ": %s",
+                                          strerror(-r));
                 else
-                        (void) reason_set(ret_reason, "the kernel has no BTF (" VMLINUX_BTF_PATH
+                        (void) reason_set(ret_reason,
+                                          "the kernel has no BTF (" VMLINUX_BTF_PATH
                                           " is missing: it needs CONFIG_DEBUG_INFO_BTF=y)");
                 return r == -ENOENT ? -EOPNOTSUPP : r;
         }

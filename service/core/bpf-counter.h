@@ -15,14 +15,14 @@
 typedef struct BpfCounter BpfCounter;
 
 typedef struct BpfTaskCount {
-        uint32_t pid;             /* the thread-group id in the caller's pid namespace (what its
-                                   * cgroup.procs and /proc show): threads are never reported on
-                                   * their own */
-        uint32_t map_count;       /* mm->map_count, what vm.max_map_count limits */
-        uint64_t cgroup_id;       /* the watched cgroup (nearest ancestor-or-self) the process is in */
-        uint64_t start_time_ns;   /* process start, CLOCK_BOOTTIME ns (/proc/PID/stat's starttime in
-                                   * ns): tells a reused pid apart */
-        char comm[16];            /* NUL-terminated */
+        uint32_t pid;           /* the thread-group id in the caller's pid namespace (what its
+                                 * cgroup.procs and /proc show): threads are never reported on
+                                 * their own */
+        uint32_t map_count;     /* mm->map_count, what vm.max_map_count limits */
+        uint64_t cgroup_id;     /* the watched cgroup (nearest ancestor-or-self) the process is in */
+        uint64_t start_time_ns; /* process start, CLOCK_BOOTTIME ns (/proc/PID/stat's starttime in
+                                 * ns): tells a reused pid apart */
+        char comm[16];          /* NUL-terminated */
 } BpfTaskCount;
 
 /* Loads and verifies the BPF program and attaches the iterator by running mapguard-bpf-loader

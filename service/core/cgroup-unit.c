@@ -11,7 +11,9 @@
 #include "util.h"
 
 static bool is_unit_name(const char *s, size_t n) {
-        static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".slice" };
+        static const char *const suffixes[] = {
+                ".service", ".scope", ".socket", ".mount", ".swap", ".slice"
+        };
 
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
                 size_t l = strlen(suffixes[i]);

@@ -97,18 +97,18 @@ static const char *comment_hint(const char *value) {
 static int parse_percent(const char *s, unsigned *ret) {
         unsigned long v = 0;
 
-        if (!isdigit((unsigned char)*s))
+        if (!isdigit((unsigned char) *s))
                 return -EINVAL;
-        for (; isdigit((unsigned char)*s); s++)
+        for (; isdigit((unsigned char) *s); s++)
                 if (v <= 100000)
-                        v = v * 10 + (unsigned)(*s - '0');
+                        v = v * 10 + (unsigned) (*s - '0');
         if (*s == '%')
                 s++;
         if (*s)
                 return -EINVAL;
         if (v > 100000)
                 return -ERANGE;
-        *ret = (unsigned)v;
+        *ret = (unsigned) v;
         return 0;
 }
 
@@ -120,30 +120,30 @@ static int parse_timespan(const char *s, uint64_t *ret) {
                 const char *suffix;
                 uint64_t usec;
         } units[] = {
-                {"usec", 1},
-                {"us", 1},
-                {"\xc2\xb5s", 1}, /* µs, MICRO SIGN */
-                {"\xce\xbcs", 1}, /* μs, GREEK SMALL LETTER MU */
-                {"msec", USEC_PER_MSEC},
-                {"ms", USEC_PER_MSEC},
-                {"seconds", USEC_PER_SEC},
-                {"second", USEC_PER_SEC},
-                {"sec", USEC_PER_SEC},
-                {"s", USEC_PER_SEC},
-                {"minutes", 60 * USEC_PER_SEC},
-                {"minute", 60 * USEC_PER_SEC},
-                {"min", 60 * USEC_PER_SEC},
-                {"m", 60 * USEC_PER_SEC},
-                {"hours", 3600 * USEC_PER_SEC},
-                {"hour", 3600 * USEC_PER_SEC},
-                {"hr", 3600 * USEC_PER_SEC},
-                {"h", 3600 * USEC_PER_SEC},
-                {"days", 86400 * USEC_PER_SEC},
-                {"day", 86400 * USEC_PER_SEC},
-                {"d", 86400 * USEC_PER_SEC},
-                {"weeks", 604800 * USEC_PER_SEC},
-                {"week", 604800 * USEC_PER_SEC},
-                {"w", 604800 * USEC_PER_SEC},
+                { "usec", 1 },
+                { "us", 1 },
+                { "\xc2\xb5s", 1 }, /* µs, MICRO SIGN */
+                { "\xce\xbcs", 1 }, /* μs, GREEK SMALL LETTER MU */
+                { "msec", USEC_PER_MSEC },
+                { "ms", USEC_PER_MSEC },
+                { "seconds", USEC_PER_SEC },
+                { "second", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },
+                { "s", USEC_PER_SEC },
+                { "minutes", 60 * USEC_PER_SEC },
+                { "minute", 60 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "hours", 3600 * USEC_PER_SEC },
+                { "hour", 3600 * USEC_PER_SEC },
+                { "hr", 3600 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+                { "days", 86400 * USEC_PER_SEC },
+                { "day", 86400 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
+                { "weeks", 604800 * USEC_PER_SEC },
+                { "week", 604800 * USEC_PER_SEC },
+                { "w", 604800 * USEC_PER_SEC },
         };
         uint64_t sum = 0;
         bool any = false;
@@ -152,13 +152,13 @@ static int parse_timespan(const char *s, uint64_t *ret) {
                 s += strspn(s, " \t");
                 if (!*s)
                         break;
-                if (!isdigit((unsigned char)*s))
+                if (!isdigit((unsigned char) *s))
                         return -EINVAL;
 
                 uint64_t whole = 0;
                 bool overflow = false;
-                for (; isdigit((unsigned char)*s); s++) {
-                        unsigned d = (unsigned)(*s - '0');
+                for (; isdigit((unsigned char) *s); s++) {
+                        unsigned d = (unsigned) (*s - '0');
                         if (whole > (UINT64_MAX - d) / 10)
                                 overflow = true;
                         else
@@ -167,16 +167,16 @@ static int parse_timespan(const char *s, uint64_t *ret) {
                 const char *frac = NULL;
                 if (*s == '.') {
                         frac = ++s;
-                        if (!isdigit((unsigned char)*s))
+                        if (!isdigit((unsigned char) *s))
                                 return -EINVAL;
-                        while (isdigit((unsigned char)*s))
+                        while (isdigit((unsigned char) *s))
                                 s++;
                 }
                 s += strspn(s, " \t");
 
                 /* The unit is the whole run of letters, so "ms" is never read as "m" + "s". */
                 size_t n = 0;
-                while (s[n] && !isdigit((unsigned char)s[n]) && !strchr(" \t.", s[n]))
+                while (s[n] && !isdigit((unsigned char) s[n]) && !strchr(" \t.", s[n]))
                         n++;
                 uint64_t mult = USEC_PER_SEC;
                 if (n > 0) {
@@ -194,8 +194,9 @@ static int parse_timespan(const char *s, uint64_t *ret) {
                         return -ERANGE;
                 uint64_t v = whole * mult;
                 if (frac)
-                        for (uint64_t m = mult / 10; m > 0 && isdigit((unsigned char)*frac); m /= 10, frac++)
-                                v += (uint64_t)(*frac - '0') * m; /* < mult: cannot overflow */
+                        for (uint64_t m = mult / 10; m > 0 && isdigit((unsigned char) *frac);
+                             m /= 10, frac++)
+                                v += (uint64_t) (*frac - '0') * m; /* < mult: cannot overflow */
                 if (v > UINT64_MAX - sum)
                         return -ERANGE;
                 sum += v;
@@ -208,7 +209,7 @@ static int parse_timespan(const char *s, uint64_t *ret) {
 }
 
 static void location_set(Parser *p, Location *l) {
-        *l = (Location){.path = p->path, .line = p->line, .seq = ++p->seq};
+        *l = (Location){ .path = p->path, .line = p->line, .seq = ++p->seq };
 }
 
 static int parse_percent_key(Parser *p, const char *key, const char *value, unsigned min, unsigned max,
@@ -306,8 +307,10 @@ static int parse_units(Parser *p, const char *key, const char *value) {
 
         for (char **w = words; *w; w++) {
                 size_t n = strlen(*w);
-                if (n > UNIT_NAME_MAX || strspn(*w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                    "0123456789:-_.\\@*?[]!^") != n)
+                if (n > UNIT_NAME_MAX ||
+                    strspn(*w,
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                           "0123456789:-_.\\@*?[]!^") != n)
                         return parser_fail(p, -EINVAL, p->path, p->line,
                                            "%s=%s: '%s' is not a unit name or glob%s", key, value, *w,
                                            strchr(*w, ',') ? " (separate names with spaces)"
@@ -326,7 +329,7 @@ static int parse_units(Parser *p, const char *key, const char *value) {
                                 p, -EINVAL, p->path, p->line,
                                 "%s=%s: '%s' is a template, which has no processes; use %.*s@*%s to "
                                 "watch its instances",
-                                key, value, *w, (int)(at - *w), *w, at + 1);
+                                key, value, *w, (int) (at - *w), *w, at + 1);
         }
 
         /* Added to what is there already: the default, or what earlier lines and files left. */
@@ -345,12 +348,12 @@ static const struct {
         const char *key;
         int (*parse)(Parser *p, const char *key, const char *value);
 } config_keys[] = {
-        {"Watch", "Units", parse_units},
-        {"Thresholds", "WarningPercent", parse_warning},
-        {"Thresholds", "CriticalPercent", parse_critical},
-        {"Thresholds", "HysteresisPercent", parse_hysteresis},
-        {"Scan", "IntervalSec", parse_interval},
-        {"Scan", "Backend", parse_backend},
+        { "Watch", "Units", parse_units },
+        { "Thresholds", "WarningPercent", parse_warning },
+        { "Thresholds", "CriticalPercent", parse_critical },
+        { "Thresholds", "HysteresisPercent", parse_hysteresis },
+        { "Scan", "IntervalSec", parse_interval },
+        { "Scan", "Backend", parse_backend },
 };
 
 static bool section_known(const char *section) {
@@ -369,30 +372,30 @@ static int parser_handle(void *user, const char *section, const char *key, const
         if (p->error_code != 0)
                 return 1;
         if (!*section) {
-                (void)parser_fail(p, -EINVAL, p->path, p->line, "%s=%s: key outside of a section", key,
-                                  value);
+                (void) parser_fail(p, -EINVAL, p->path, p->line, "%s=%s: key outside of a section", key,
+                                   value);
                 return 1;
         }
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
                 if (streq(config_keys[i].section, section) && streq(config_keys[i].key, key)) {
-                        (void)config_keys[i].parse(p, key, value);
+                        (void) config_keys[i].parse(p, key, value);
                         return 1;
                 }
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
                 if (streq(config_keys[i].key, key)) {
-                        (void)parser_fail(p, -EINVAL, p->path, p->line,
-                                          "%s=%s: unknown key in [%s] (it belongs in [%s])", key, value,
-                                          section, config_keys[i].section);
+                        (void) parser_fail(p, -EINVAL, p->path, p->line,
+                                           "%s=%s: unknown key in [%s] (it belongs in [%s])", key, value,
+                                           section, config_keys[i].section);
                         return 1;
                 }
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
                 if (strcasecmp(config_keys[i].key, key) == 0) {
-                        (void)parser_fail(p, -EINVAL, p->path, p->line,
-                                          "%s=%s: unknown key in [%s] (keys are case-sensitive: %s)", key,
-                                          value, section, config_keys[i].key);
+                        (void) parser_fail(p, -EINVAL, p->path, p->line,
+                                           "%s=%s: unknown key in [%s] (keys are case-sensitive: %s)", key,
+                                           value, section, config_keys[i].key);
                         return 1;
                 }
-        (void)parser_fail(p, -EINVAL, p->path, p->line, "%s=%s: unknown key in [%s]", key, value, section);
+        (void) parser_fail(p, -EINVAL, p->path, p->line, "%s=%s: unknown key in [%s]", key, value, section);
         return 1;
 }
 
@@ -404,11 +407,11 @@ static int parser_check_line(Parser *p, const char *s, size_t len) {
                 s += 3;
                 len -= 3;
         }
-        while (len > 0 && isspace((unsigned char)s[len - 1]))
+        while (len > 0 && isspace((unsigned char) s[len - 1]))
                 len--;
 
         size_t indent = 0;
-        while (indent < len && isspace((unsigned char)s[indent]))
+        while (indent < len && isspace((unsigned char) s[indent]))
                 indent++;
         if (indent == len || strchr(";#", s[indent]))
                 return 0; /* blank line or comment */
@@ -416,7 +419,7 @@ static int parser_check_line(Parser *p, const char *s, size_t len) {
                 return parser_fail(p, -EINVAL, p->path, p->line,
                                    "'%.*s': line starts with whitespace, remove it (it would continue the "
                                    "previous value)",
-                                   (int)(len - indent), s + indent);
+                                   (int) (len - indent), s + indent);
         if (s[0] != '[') {
                 /* inih also takes "Key: value"; systemd-style files do not, and the man page says '='. */
                 size_t sep = 0;
@@ -425,23 +428,23 @@ static int parser_check_line(Parser *p, const char *s, size_t len) {
                 if (sep < len && s[sep] == ':')
                         return parser_fail(
                                 p, -EINVAL, p->path, p->line,
-                                "'%.*s': expected Key=value (':' does not separate key and value)", (int)len,
-                                s);
+                                "'%.*s': expected Key=value (':' does not separate key and value)",
+                                (int) len, s);
                 return 0;
         }
 
         const char *end = memchr(s, ']', len);
         if (!end)
                 return parser_fail(p, -EINVAL, p->path, p->line, "'%.*s': section header lacks ']'",
-                                   (int)len, s);
+                                   (int) len, s);
         const char *rest = end + 1;
         while (rest < s + len && (*rest == ' ' || *rest == '\t'))
                 rest++;
         if (rest < s + len && *rest != ';')
                 return parser_fail(p, -EINVAL, p->path, p->line,
-                                   "'%.*s': unexpected text after the section header", (int)len, s);
+                                   "'%.*s': unexpected text after the section header", (int) len, s);
 
-        _cleanup_free_ char *name = strndup(s + 1, (size_t)(end - s - 1));
+        _cleanup_free_ char *name = strndup(s + 1, (size_t) (end - s - 1));
         if (!name)
                 return parser_fail(p, -ENOMEM, p->path, p->line, "out of memory");
         if (!section_known(name))
@@ -461,16 +464,16 @@ static char *parser_read_line(char *str, int num, void *userdata) {
 
         const char *s = p->buf + p->pos;
         const char *nl = memchr(s, '\n', p->size - p->pos);
-        size_t len = nl ? (size_t)(nl - s) : p->size - p->pos;
+        size_t len = nl ? (size_t) (nl - s) : p->size - p->pos;
 
         p->line++;
         if (memchr(s, '\0', len)) {
-                (void)parser_fail(p, -EINVAL, p->path, p->line, "line contains a NUL byte");
+                (void) parser_fail(p, -EINVAL, p->path, p->line, "line contains a NUL byte");
                 return NULL;
         }
-        if (num < 2 || len > (size_t)num - 2) {
-                (void)parser_fail(p, -EINVAL, p->path, p->line,
-                                  "line too long (%zu bytes, at most %d are supported)", len, num - 2);
+        if (num < 2 || len > (size_t) num - 2) {
+                (void) parser_fail(p, -EINVAL, p->path, p->line,
+                                   "line too long (%zu bytes, at most %d are supported)", len, num - 2);
                 return NULL;
         }
         if (parser_check_line(p, s, len) < 0)
@@ -493,24 +496,24 @@ int parser_parse_buffer(Parser *p, const char *path, const char *buf, size_t siz
         int r = ini_parse_stream(parser_read_line, p, parser_handle, p);
         if (r == -2)
                 return parser_fail(p, -ENOMEM, path, 0, "out of memory");
-        if (r > 0 && (p->error_code == 0 || (unsigned)r < p->error_line)) {
+        if (r > 0 && (p->error_code == 0 || (unsigned) r < p->error_line)) {
                 /* inih saw a syntax error before any of ours: a line that is neither a comment, a section
                  * nor Key=value. Quote it. */
                 const char *s = buf, *end = buf + size;
                 for (int l = 1; l < r && s < end; l++) {
-                        const char *nl = memchr(s, '\n', (size_t)(end - s));
+                        const char *nl = memchr(s, '\n', (size_t) (end - s));
                         s = nl ? nl + 1 : end;
                 }
-                const char *nl = memchr(s, '\n', (size_t)(end - s));
-                size_t len = (size_t)((nl ? nl : end) - s);
-                while (len > 0 && isspace((unsigned char)s[len - 1]))
+                const char *nl = memchr(s, '\n', (size_t) (end - s));
+                size_t len = (size_t) ((nl ? nl : end) - s);
+                while (len > 0 && isspace((unsigned char) s[len - 1]))
                         len--;
 
                 free(p->error);
                 p->error = NULL;
                 p->error_code = 0;
-                return parser_fail(p, -EINVAL, path, (unsigned)r,
-                                   "'%.*s': expected Key=value, [Section] or a comment", (int)len, s);
+                return parser_fail(p, -EINVAL, path, (unsigned) r,
+                                   "'%.*s': expected Key=value, [Section] or a comment", (int) len, s);
         }
         return p->error_code;
 }

@@ -85,8 +85,8 @@ bool config_equal(const Config *a, const Config *b) {
         if (!a || !b)
                 return a == b;
         return a->warning_percent == b->warning_percent && a->critical_percent == b->critical_percent &&
-               a->hysteresis_percent == b->hysteresis_percent && a->interval_usec == b->interval_usec &&
-               a->backend == b->backend && strv_equal(a->units, b->units);
+                a->hysteresis_percent == b->hysteresis_percent && a->interval_usec == b->interval_usec &&
+                a->backend == b->backend && strv_equal(a->units, b->units);
 }
 
 /* Parses one file. A missing file is fine (returns 0), and so is a mask: /dev/null (usually a symlink to
@@ -113,9 +113,9 @@ static int parser_parse_file(Parser *p, const char *path) {
                 return 0; /* /dev/null: masked */
         if (!S_ISREG(st.st_mode))
                 return parser_fail(p, -EINVAL, path, 0, "is not a regular file");
-        if ((uint64_t)st.st_size > CONFIG_FILE_SIZE_MAX)
+        if ((uint64_t) st.st_size > CONFIG_FILE_SIZE_MAX)
                 return parser_fail(p, -EFBIG, path, 0, "file too large (%jd bytes, at most %" PRIu64 ")",
-                                   (intmax_t)st.st_size, CONFIG_FILE_SIZE_MAX);
+                                   (intmax_t) st.st_size, CONFIG_FILE_SIZE_MAX);
 
         /* Read to EOF rather than trusting st_size: the file may change under us. */
         r = read_fd_all(fd, &buf, &size);

@@ -37,7 +37,8 @@ int level_state_save(const char *path, const LevelState *s) {
 
                 strcpy_printable(comm, sizeof(comm), l->comm);
                 fprintf(f, "process %" PRIi32 " %" PRIu64 " %s %u %s %s\n", (int32_t) l->pid, l->start_time,
-                        level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-", comm);
+                        level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-",
+                        comm);
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
@@ -58,7 +59,8 @@ static int parse_process(const char *line, SavedLevel *ret) {
         int consumed = -1;
         Level l;
 
-        if (sscanf(line, "%lld %llu %15s %u %255s %n", &pid, &start_time, level, &map_count, unit, &consumed) != 5 ||
+        if (sscanf(line, "%lld %llu %15s %u %255s %n", &pid, &start_time, level, &map_count, unit,
+                   &consumed) != 5 ||
             consumed < 0 || pid <= 0 || pid > INT32_MAX)
                 return -EBADMSG;
         l = level_from_string(level);
@@ -66,7 +68,9 @@ static int parse_process(const char *line, SavedLevel *ret) {
                 return -EBADMSG; /* only warning and critical are kept */
         if (strlen(line + consumed) >= sizeof(ret->comm))
                 return -EBADMSG;
-        *ret = (SavedLevel) { .pid = (pid_t) pid, .start_time = start_time, .level = l, .map_count = map_count };
+        *ret = (SavedLevel){
+                .pid = (pid_t) pid, .start_time = start_time, .level = l, .map_count = map_count
+        };
         snprintf(ret->unit, sizeof(ret->unit), "%s", streq(unit, "-") ? "" : unit);
         snprintf(ret->comm, sizeof(ret->comm), "%s", line + consumed);
         return 0;
@@ -122,7 +126,7 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
 
         if (n > 0)
                 qsort(levels, n, sizeof(SavedLevel), saved_level_compare);
-        *ret = (LevelState) {
+        *ret = (LevelState){
                 .levels = TAKE_PTR(levels),
                 .n_levels = n,
                 .below_tuned_live = live,
@@ -134,7 +138,7 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
 
 void level_state_done(LevelState *s) {
         free(s->levels);
-        *s = (LevelState) {};
+        *s = (LevelState){};
 }
 
 SavedLevel *level_state_find(const LevelState *s, pid_t pid) {

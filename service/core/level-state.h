@@ -18,10 +18,10 @@ typedef struct SavedLevel {
         pid_t pid;
         uint64_t start_time; /* /proc/PID/stat field 22 */
         Level level;
-        unsigned map_count;  /* at its last read */
-        char unit[256];      /* its watched unit (systemd's names are at most 255 bytes) */
-        char comm[16];       /* printable: no control characters */
-        bool matched;        /* not saved: the new instance found it again */
+        unsigned map_count; /* at its last read */
+        char unit[256];     /* its watched unit (systemd's names are at most 255 bytes) */
+        char comm[16];      /* printable: no control characters */
+        bool matched;       /* not saved: the new instance found it again */
 } SavedLevel;
 
 typedef struct LevelState {

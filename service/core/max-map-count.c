@@ -20,8 +20,8 @@
 /* Parses a kernel int sysctl value surrounded by whitespace: as the kernel prints it (BASE 10), or as
  * its proc_dointvec_minmax() reads what systemd-sysctl writes (BASE 0). The kernel's reader takes an
  * optional '-', then C notation (0x hex, a leading 0 octal: "0500000" is 163840, not 500000), at
- * most 20 characters with the sign; vm.max_map_count's range is 0..INT_MAX, so "-0" is 0 and any other negative
- * value is refused. */
+ * most 20 characters with the sign; vm.max_map_count's range is 0..INT_MAX, so "-0" is 0 and any other
+ * negative value is refused. */
 static int parse_max_map_count(const char *s, int base, unsigned *ret) {
         const char *start;
         unsigned long v;
@@ -90,8 +90,8 @@ static bool key_is_max_map_count(const char *key) {
 
 /* The effect of the vm.max_map_count assignments seen so far. */
 typedef struct Tuned {
-        bool set;         /* the last assignment seen */
-        bool bad;         /* ... has a bad value without "-" */
+        bool set; /* the last assignment seen */
+        bool bad; /* ... has a bad value without "-" */
         unsigned value;
         const char *source;
 } Tuned;
@@ -159,7 +159,8 @@ static int parse_file(const char *path, Tuned *t) {
 /* The sysctl.d directories of ROOT, highest priority first, as systemd-sysctl reads them. */
 static int sysctl_dropins(const char *root, DropInList *ret) {
         static const char *const rel[] = {
-                "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d",
+                "/etc/sysctl.d",     "/run/sysctl.d", "/usr/local/lib/sysctl.d",
+                "/usr/lib/sysctl.d", "/lib/sysctl.d",
         };
         char *dirs[ELEMENTSOF(rel)] = {};
         _cleanup_free_ char *lib = NULL;
@@ -174,7 +175,8 @@ static int sysctl_dropins(const char *root, DropInList *ret) {
         if (!lib || !dirs[0] || !dirs[1] || !dirs[2] || !dirs[3] || !dirs[4])
                 goto finish;
         /* On merged-/usr systems /lib is a symlink to usr/lib: the same files again. */
-        if ((lstat(lib, &st) >= 0 && S_ISLNK(st.st_mode)) || (lstat(dirs[4], &st) >= 0 && S_ISLNK(st.st_mode)))
+        if ((lstat(lib, &st) >= 0 && S_ISLNK(st.st_mode)) ||
+            (lstat(dirs[4], &st) >= 0 && S_ISLNK(st.st_mode)))
                 n--;
         r = dropin_list(root, (const char *const *) dirs, n, ret, NULL);
 finish:

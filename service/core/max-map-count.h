@@ -15,16 +15,15 @@ int max_map_count_read_live(const char *root, unsigned *ret);
  * systemd-sysctl: directories /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d
  * (and /lib/sysctl.d unless ROOT/lib or ROOT/lib/sysctl.d is a symlink, i.e. merged /usr), *.conf files
  * ordered by file name across all dirs, a same-named file in an earlier dir masks the later (a symlink
- * to /dev/null masks too and sets nothing), later files win. /etc/sysctl.conf counts only through a link in a sysctl.d dir, as for systemd-sysctl.
- * Like systemd-sysctl, a later assignment replaces an earlier one even when its value is bad: with
- * the "-" prefix a bad value is what systemd-sysctl ignores, so nothing is set; without it the boot
- * would log a failure, and this returns -EBADMSG.
- * Returns 0 with the value and (if ret_source != NULL) a malloc'd path of the file that set it (with
- * ROOT prefixed); -ENOENT when no file sets it (when one did and a later "-" assignment with a bad
- * value cancelled it, that later file in *ret_source if not NULL, else *ret_source untouched);
- * -EBADMSG when the value that counts is one the kernel
- * refuses (systemd-sysctl writes only the last assignment of a key; it fails, and the kernel's default
- * stays), with the file that sets it in *ret_source if not NULL; other -errno on I/O failure. */
+ * to /dev/null masks too and sets nothing), later files win. /etc/sysctl.conf counts only through a link in
+ * a sysctl.d dir, as for systemd-sysctl. Like systemd-sysctl, a later assignment replaces an earlier one
+ * even when its value is bad: with the "-" prefix a bad value is what systemd-sysctl ignores, so nothing is
+ * set; without it the boot would log a failure, and this returns -EBADMSG. Returns 0 with the value and (if
+ * ret_source != NULL) a malloc'd path of the file that set it (with ROOT prefixed); -ENOENT when no file
+ * sets it (when one did and a later "-" assignment with a bad value cancelled it, that later file in
+ * *ret_source if not NULL, else *ret_source untouched); -EBADMSG when the value that counts is one the
+ * kernel refuses (systemd-sysctl writes only the last assignment of a key; it fails, and the kernel's
+ * default stays), with the file that sets it in *ret_source if not NULL; other -errno on I/O failure. */
 int max_map_count_read_tuned(const char *root, unsigned *ret, char **ret_source);
 
 /* Returns MAX_MAP_COUNT - MAP_COUNT, clamped at 0 (the limit may be lowered below a live count). */

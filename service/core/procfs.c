@@ -332,10 +332,10 @@ static int count_maps_fd(int fd, unsigned *ret_count) {
                                 last = cur;
                                 linebuf_append(&last, buf, (size_t) (last_nl - buf));
                         } else {
-                                last = (LineBuf) {};
+                                last = (LineBuf){};
                                 linebuf_append(&last, last_start, (size_t) (last_nl - last_start));
                         }
-                        cur = (LineBuf) {};
+                        cur = (LineBuf){};
                         linebuf_append(&cur, last_nl + 1, (size_t) (end - last_nl - 1));
                 } else
                         linebuf_append(&cur, buf, (size_t) n);
@@ -390,7 +390,7 @@ int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret) {
         if (r < 0)
                 return r;
 
-        *ret = (ProcSample) {
+        *ret = (ProcSample){
                 .pid = pid,
                 .tgid = tgid,
                 .uid = uid,
@@ -449,7 +449,7 @@ static int proc_sample_full(const char *root, pid_t pid, bool want_uid, ProcSamp
         if (r_maps < 0)
                 return r_maps;
 
-        *ret = (ProcSample) {
+        *ret = (ProcSample){
                 .pid = pid,
                 .tgid = tgid,
                 .uid = uid,

@@ -53,8 +53,8 @@ unsigned recommend_value(unsigned peak_map_count) {
         return (unsigned) v;
 }
 
-int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max, unsigned *ret_value,
-                            char **ret_reason) {
+int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max,
+                            unsigned *ret_value, char **ret_reason) {
         _cleanup_free_ char *live = NULL;
         unsigned value, object, per_vma;
         uint64_t mib;
@@ -81,10 +81,10 @@ int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned 
                      "%u bytes of maple-tree and anon_vma_chain overhead, so %u maps cost "
                      "%" PRIu64 " MiB of unswappable kernel memory per process at the limit.",
                      peak_map_count, value,
-                     value == RECOMMEND_KERNEL_DEFAULT ?
-                             "the kernel default, which leaves twice the peak" :
-                             "at least twice the peak, rounded up to a multiple of 65536 and no lower "
-                             "than the common distribution value 1048576",
+                     value == RECOMMEND_KERNEL_DEFAULT
+                             ? "the kernel default, which leaves twice the peak"
+                             : "at least twice the peak, rounded up to a multiple of 65536 and no lower "
+                               "than the common distribution value 1048576",
                      live, object, RECOMMEND_VMA_OVERHEAD_BYTES, value, mib) < 0)
                 return -ENOMEM;
 

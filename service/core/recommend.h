@@ -40,5 +40,5 @@ unsigned recommend_value(unsigned peak_map_count);
  * limit LIVE_MAX (0 if unknown). Returns 0 with the value and a malloc'd one-paragraph reason: the
  * peak, why this value, how it compares with the live limit, and "N MiB of unswappable kernel memory
  * per process at the limit". -ENOMEM on allocation failure. */
-int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max, unsigned *ret_value,
-                            char **ret_reason);
+int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max,
+                            unsigned *ret_value, char **ret_reason);
