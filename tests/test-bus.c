@@ -333,7 +333,7 @@ static void test_restart_keeps_levels(void **state) {
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 0);
         assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
-        assert_int_equal(f->m->below_tuned_logged_tuned, 1048576);
+        assert_int_equal(f->m->limits.below_tuned_logged_tuned, 1048576);
 
         /* It recovered while the daemon was down: the new instance says so. */
         fake_process(f->root, 1002, "ingester", 1000, 700, 600);
@@ -430,27 +430,88 @@ static void test_gone_at_warning(void **state) {
         assert_string_equal(seen.new_level, "unknown");
 }
 
-/* A process that cannot be read is kept, at level unknown, so the unit does not look empty. */
-static void test_unreadable_process(void **state) {
-        Fixture *f = *state;
+/* Makes /proc/PID/maps of the fixture unreadable: a directory (root reads a mode-000 file anyway). */
+static void make_maps_unreadable(Fixture *f, int pid) {
         char path[256];
 
-        if (geteuid() == 0) {
-                /* root reads a mode-000 fixture file anyway: make maps a directory instead */
-                snprintf(path, sizeof(path), "%s/proc/1001/maps", f->root);
-                assert_int_equal(unlink(path), 0);
-                assert_int_equal(mkdir(path, 0755), 0);
-        } else {
-                snprintf(path, sizeof(path), "%s/proc/1001/maps", f->root);
-                assert_int_equal(chmod(path, 0), 0);
-        }
+        snprintf(path, sizeof(path), "%s/proc/%d/maps", f->root, pid);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void make_maps_readable(Fixture *f, int pid) {
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/proc/%d/maps", f->root, pid);
+        assert_int_equal(rmdir(path), 0);
+}
+
+/* A process that cannot be read is kept, so the unit does not look empty: one we never read at level
+ * unknown, one we knew with its last reading. */
+static void test_unreadable_process(void **state) {
+        Fixture *f = *state;
+
+        fake_process(f->root, 1003, "sidecar", 1000, 50, 650);
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n1003\n");
+        make_maps_unreadable(f, 1003);
+        make_maps_unreadable(f, 1001);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_int_equal(
-                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 3);
         assert_int_equal(f->m->units[0]->procs[0].pid, 1001);
-        assert_int_equal(f->m->units[0]->procs[0].level, LEVEL_UNKNOWN);
-        assert_string_equal(f->m->units[0]->procs[0].comm, "worker");
+        assert_int_equal(f->m->units[0]->procs[0].level, LEVEL_OK);
+        assert_int_equal(f->m->units[0]->procs[0].map_count, 300);
+        assert_int_equal(f->m->units[0]->procs[2].pid, 1003);
+        assert_int_equal(f->m->units[0]->procs[2].level, LEVEL_UNKNOWN);
+        assert_string_equal(f->m->units[0]->procs[2].comm, "sidecar");
         assert_int_equal(f->m->units[0]->worst_pid, 1002);
+}
+
+/* A process at warning that cannot be read for a while neither leaves warning unsaid nor comes back as
+ * a fresh warning: nothing is announced for a read that failed, and it stays in the level store. */
+static void test_unreadable_at_warning(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        Seen seen = {};
+
+        warn_1002(f, &slot, &seen);
+        f->m->levels.dirty = false;
+        make_maps_unreadable(f, 1002);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->procs[1].pid, 1002);
+        assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
+        assert_int_equal(f->m->units[0]->level, LEVEL_WARNING);
+        assert_false(f->m->levels.dirty);
+
+        make_maps_readable(f, 1002);
+        fake_process(f->root, 1002, "ingester", 1000, 860, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->procs[1].map_count, 860);
+        assert_false(f->m->levels.dirty);
+}
+
+/* systemd reports the restart of a watched unit (same cgroup path): the pass runs at once, not after
+ * IntervalSec, so the new instance is read while it is young. */
+static void test_restart_reads_at_once(void **state) {
+        Fixture *f = *state;
+        uint64_t when = 0;
+        int enabled = SD_EVENT_OFF;
+
+        /* A first call completes the client's connection, which teardown flushes. */
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
+        assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
+        assert_true(when > now_usec(CLOCK_MONOTONIC)); /* the first pass armed it for later */
+
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
+        assert_true(sd_event_source_get_enabled(f->m->scan.timer, &enabled) >= 0);
+        assert_true(when <= now_usec(CLOCK_MONOTONIC));
+        assert_int_equal(enabled, SD_EVENT_ONESHOT);
 }
 
 static void test_vanished_and_reused(void **state) {
@@ -597,6 +658,8 @@ int main(void) {
                                                 teardown_runtime_dir),
                 cmocka_unit_test_setup_teardown(test_bus_disconnect_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "manager.h"
+
+/* Reads what the previous instance left in $RUNTIME_DIRECTORY/state into m->levels (said in the
+ * journal when it cannot be read; a bad line is skipped and named). Nothing without the variable. */
+void manager_levels_load(Manager *m);
+
+/* Writes the processes at warning or critical, and the last "below tuned" pair, to m->levels.path.
+ * On failure m->levels.dirty stays set, so the next pass tries again; the error is logged once. */
+void manager_levels_save(Manager *m);
+
+/* After the first full pass of a restarted daemon: a process the previous instance had at warning or
+ * critical that was not found again left that level while nobody watched; said as for any process
+ * that goes (manager_notify_gone()). */
+void manager_levels_report_unmatched(Manager *m);
