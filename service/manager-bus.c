@@ -293,6 +293,15 @@ static int property_get_backend(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", backend_to_string(m->scan.backend));
 }
 
+static int property_get_hit_detection(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s",
+                                     m->scan.hit_detection == HIT_DETECTION_CAUGHT ? "caught" : "observed");
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -310,6 +319,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("WatchedUnits", "as", property_get_watched_units, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HitDetection", "s", property_get_hit_detection, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetHeadroom", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", unit, "u", pid, "s", comm, "u", map_count, "u",
                                               max_map_count, "u", headroom, "s", level),
@@ -333,6 +344,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", old_level, "s", new_level,
                                             "u", map_count, "u", max_map_count),
                                 0),
+        SD_BUS_SIGNAL_WITH_ARGS("LimitHit",
+                                SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", syscall, "u", map_count,
+                                            "u", max_map_count),
+                                0),
         SD_BUS_VTABLE_END,
 };
 
@@ -350,6 +365,14 @@ static int property_get_unit_processes(sd_bus *bus, const char *path, const char
         WatchedUnit *u = userdata;
 
         return sd_bus_message_append(reply, "u", (uint32_t) u->n_procs);
+}
+
+static int property_get_unit_last_exit(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        WatchedUnit *u = userdata;
+
+        return sd_bus_message_append(reply, "s", u->wall.last_exit);
 }
 
 static int method_unit_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -375,6 +398,14 @@ static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_PROPERTY("GrowthPerMinute", "d", NULL, offsetof(WatchedUnit, growth_per_minute),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecondsToLimit", "t", NULL, offsetof(WatchedUnit, seconds_to_limit),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LimitHits", "t", NULL, offsetof(WatchedUnit, wall.hits),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LimitExits", "t", NULL, offsetof(WatchedUnit, wall.exits),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastLimitHitUSec", "t", NULL, offsetof(WatchedUnit, wall.last_hit_usec),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastExit", "s", property_get_unit_last_exit, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usuusdt)", processes),
                                 method_unit_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -458,7 +489,7 @@ void manager_bus_unit_removed(Manager *m, WatchedUnit *u) {
 }
 
 void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask *c) {
-        const char *names[9];
+        const char *names[13];
         size_t n = 0;
         int r;
 
@@ -480,6 +511,14 @@ void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask 
                 names[n++] = "GrowthPerMinute";
         if (c->seconds_to_limit)
                 names[n++] = "SecondsToLimit";
+        if (c->limit_hits) {
+                names[n++] = "LimitHits";
+                names[n++] = "LastLimitHitUSec";
+        }
+        if (c->limit_exits) {
+                names[n++] = "LimitExits";
+                names[n++] = "LastExit";
+        }
         if (n == 0)
                 return;
         names[n] = NULL;
@@ -509,4 +548,16 @@ void manager_bus_emit_level_changed(Manager *m, const char *unit, const ProcStat
                                p->map_count, m->limits.live);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", unit, (int) p->pid);
+}
+
+void manager_bus_emit_limit_hit(Manager *m, const char *unit, const ProcState *p, const char *syscall) {
+        int r;
+
+        if (!m->bus || !m->slots.manager_object)
+                return;
+        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LimitHit", "sussuu", unit,
+                               (uint32_t) p->pid, p->comm, syscall ? syscall : "", p->map_count,
+                               m->limits.live);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit LimitHit for %s pid %d: %m", unit, (int) p->pid);
 }

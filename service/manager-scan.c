@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-levels.h"
+#include "manager-wall.h"
 #include "manager-scan.h"
 #include "manager.h"
 #include "max-map-count.h"
@@ -112,6 +113,11 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
                 return;
         m->levels.dirty = true;
 
+        /* A unit crash-looping at the wall past its summary: its level entries are quiet too. */
+        if (crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME))) {
+                manager_bus_emit_level_changed(m, u->name, p, old);
+                return;
+        }
         r = journal_level_changed(&jp);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name,
@@ -179,7 +185,7 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
                 }
         }
 
-        u->level = worst ? worst->level : LEVEL_UNKNOWN;
+        u->level = manager_wall_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
         /* A unit without processes has the whole limit ahead of it. */
@@ -296,6 +302,7 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
                 schedule_interval(m->config->interval_usec, p->trend.n, s.map_count, m->limits.live,
                                   p->level, &t, p->growth_per_minute);
         manager_notify_level(m, u, p, prev);
+        manager_wall_observe(m, u, p);
         return 0;
 }
 
@@ -309,7 +316,8 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         size_t n_pids = 0, n = 0;
         int r;
 
-        r = cgroup_read_pids(m->hierarchy, u->cgroup, &pids, &n_pids);
+        /* A unit held at the wall since before a restart has no control group we know of. */
+        r = u->cgroup[0] ? cgroup_read_pids(m->hierarchy, u->cgroup, &pids, &n_pids) : -ENOENT;
         if (r == -ENOENT)
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
                 n_pids = 0;
@@ -353,8 +361,10 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
                         : NULL;
 
-                if (!now_p || now_p->start_time != u->procs[i].start_time)
+                if (!now_p || now_p->start_time != u->procs[i].start_time) {
                         manager_notify_gone(m, u->name, &u->procs[i], "is gone");
+                        manager_wall_gone(m, u, &u->procs[i]);
+                }
         }
 
         free(u->procs);
@@ -486,8 +496,11 @@ int manager_scan(Manager *m, bool force_all) {
         /* A full pass has read every process the previous instance knew that is still there. */
         if (full && m->levels.saved.n_levels > 0)
                 manager_levels_report_unmatched(m);
-        if (full)
-                level_state_done(&m->levels.saved);
+        /* The saved levels have served; the saved walls wait for units that are not running yet. */
+        if (full) {
+                m->levels.saved.levels = mfree(m->levels.saved.levels);
+                m->levels.saved.n_levels = 0;
+        }
         if (m->levels.dirty)
                 manager_levels_save(m);
 

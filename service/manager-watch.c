@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "manager-wall.h"
 #include "manager-watch.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
@@ -197,6 +198,124 @@ static int manager_watch_read_unit(Manager *m, const char *unit, const char *uni
         return manager_update_unit(m, unit, cgroup);
 }
 
+typedef struct StateRequest {
+        Manager *manager;
+        char *unit;
+} StateRequest;
+
+static void state_request_free(void *userdata) {
+        StateRequest *req = userdata;
+
+        free(req->unit);
+        free(req);
+}
+
+static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        StateRequest *req = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *state = NULL;
+        int r;
+
+        if (e) {
+                if (unit_gone_error(e))
+                        manager_unit_state(req->manager, req->unit, NULL);
+                else
+                        log_debug("Could not ask systemd for the state of %s, keeping it in view: %s",
+                                  req->unit, e->message);
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "v", "s", &state);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse the ActiveState of %s: %m", req->unit);
+                return 0;
+        }
+        manager_unit_state(req->manager, req->unit, state);
+        return 0;
+}
+
+int manager_watch_query_state(Manager *m, const char *unit) {
+        _cleanup_free_ char *path = NULL;
+        sd_bus_slot *slot = NULL;
+        StateRequest *req;
+        int r;
+
+        if (!m->bus)
+                return 0;
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+        if (r < 0)
+                return r;
+        req = calloc(1, sizeof(*req));
+        if (!req)
+                return -ENOMEM;
+        req->manager = m;
+        req->unit = strdup(unit);
+        if (!req->unit) {
+                state_request_free(req);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, path, "org.freedesktop.DBus.Properties",
+                                     "Get", on_active_state, req, "ss", "org.freedesktop.systemd1.Unit",
+                                     "ActiveState");
+        if (r < 0) {
+                state_request_free(req);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, state_request_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
+/* A service's main process exited (ExecMainCode and ExecMainStatus come with ExecMainPID in the same
+ * PropertiesChanged): kept for the exit of a process that hit the limit (manager-wall.c). */
+static int on_service_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *unit = NULL;
+        const char *path = sd_bus_message_get_path(message), *interface, *result = NULL;
+        uint32_t pid = 0;
+        int32_t code = 0, status = 0;
+        bool have_pid = false, have_code = false;
+        WatchedUnit *u;
+        int r;
+
+        if (!path || sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit) <= 0)
+                return 0;
+        u = manager_find_unit(m, unit);
+        if (!u)
+                return 0;
+        r = sd_bus_message_read(message, "s", &interface);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *name;
+
+                r = sd_bus_message_read(message, "s", &name);
+                if (r < 0)
+                        break;
+                if (streq(name, "ExecMainPID")) {
+                        r = sd_bus_message_read(message, "v", "u", &pid);
+                        have_pid = r >= 0;
+                } else if (streq(name, "ExecMainCode")) {
+                        r = sd_bus_message_read(message, "v", "i", &code);
+                        have_code = r >= 0;
+                } else if (streq(name, "ExecMainStatus"))
+                        r = sd_bus_message_read(message, "v", "i", &status);
+                else if (streq(name, "Result"))
+                        r = sd_bus_message_read(message, "v", "s", &result);
+                else
+                        r = sd_bus_message_skip(message, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(message);
+        }
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse PropertiesChanged of %s: %m", unit);
+                return 0;
+        }
+        if (have_pid && have_code)
+                manager_wall_main_exit(u, pid, code, status, result);
+        return 0;
+}
+
 /* systemd also says UnitRemoved for every unit on daemon-reload, and loads them again at once: ask
  * rather than drop, or every reload would forget peaks, trends and levels, and alert again. A unit
  * that is really gone answers with an error or an empty ControlGroup, and is dropped then. */
@@ -377,6 +496,14 @@ int manager_watch_start(Manager *m) {
                         "arg0='org.freedesktop.systemd1.Unit',"
                         "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
                         on_unit_properties_changed, m);
+        if (r >= 0)
+                r = sd_bus_add_match(
+                        m->bus, &m->slots.service_properties_changed,
+                        "type='signal',sender='" SYSTEMD_DEST "',"
+                        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                        "arg0='org.freedesktop.systemd1.Service',"
+                        "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
+                        on_service_properties_changed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to systemd's unit signals: %m");
 
@@ -399,5 +526,6 @@ void manager_watch_stop(Manager *m) {
         m->slots.unit_removed = sd_bus_slot_unref(m->slots.unit_removed);
         m->slots.job_removed = sd_bus_slot_unref(m->slots.job_removed);
         m->slots.unit_properties_changed = sd_bus_slot_unref(m->slots.unit_properties_changed);
+        m->slots.service_properties_changed = sd_bus_slot_unref(m->slots.service_properties_changed);
         m->watching_systemd = false;
 }

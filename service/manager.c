@@ -17,6 +17,7 @@
 #include "manager-scan.h"
 #include "manager.h"
 #include "util.h"
+#include "manager-wall.h"
 #include "manager-watch.h"
 
 Thresholds manager_thresholds(const Manager *m) {
@@ -96,32 +97,10 @@ static void manager_schedule_now(Manager *m) {
         (void) sd_event_source_set_enabled(m->scan.timer, SD_EVENT_ONESHOT);
 }
 
-int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
+/* Adds the unit NAME with CGROUP ("" for none known) to the watched set, sorted. */
+static int manager_add_unit(Manager *m, const char *name, const char *cgroup, WatchedUnit **ret) {
         WatchedUnit *u, **units;
         int r;
-
-        if (!cgroup || cgroup[0] == '\0') {
-                manager_remove_unit(m, name);
-                return 0;
-        }
-
-        u = manager_find_unit(m, name);
-        if (u) {
-                if (!streq(u->cgroup, cgroup)) {
-                        char *c = strdup(cgroup);
-                        if (!c)
-                                return -ENOMEM;
-                        free(u->cgroup);
-                        u->cgroup = c;
-                }
-                /* A restart recreates the cgroup under the same path, with a new id. */
-                u->cgroup_id = 0;
-                m->scan.bpf_cgroups_dirty = true;
-                /* systemd tells us of every start and restart: the new instance is the one to read at
-                 * once (one that grows fast and crashes would otherwise live unseen). */
-                manager_schedule_now(m);
-                return 0;
-        }
 
         u = calloc(1, sizeof(*u));
         if (!u)
@@ -151,6 +130,69 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
         qsort(m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
         m->scan.bpf_cgroups_dirty = true;
 
+        *ret = u;
+        return 0;
+}
+
+int manager_hold_unit(Manager *m, const char *name) {
+        WatchedUnit *u;
+        int r;
+
+        if (manager_find_unit(m, name))
+                return 0;
+        r = manager_add_unit(m, name, "", &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_wall(m, u);
+        manager_wall_hold(m, u, true);
+        u->level = manager_wall_unit_level(u, LEVEL_UNKNOWN);
+        manager_bus_unit_added(m, u);
+        return m->watching_systemd ? manager_watch_query_state(m, name) : 0;
+}
+
+int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
+        WatchedUnit *u;
+        int r;
+
+        u = manager_find_unit(m, name);
+        if (!cgroup || cgroup[0] == '\0') {
+                if (u && manager_wall_at_wall(u)) {
+                        /* It hit the limit and its processes are gone: systemd restarts it, it sits
+                         * failed, or it was stopped. Kept in view until systemd says which; the next
+                         * pass tells which processes went. */
+                        manager_wall_hold(m, u, true);
+                        r = m->watching_systemd ? manager_watch_query_state(m, name) : 0;
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to ask systemd for the state of %s: %m", name);
+                        manager_schedule_now(m);
+                        return 0;
+                }
+                manager_remove_unit(m, name);
+                return 0;
+        }
+
+        if (u) {
+                manager_wall_hold(m, u, false);
+                if (!streq(u->cgroup, cgroup)) {
+                        char *c = strdup(cgroup);
+                        if (!c)
+                                return -ENOMEM;
+                        free(u->cgroup);
+                        u->cgroup = c;
+                }
+                /* A restart recreates the cgroup under the same path, with a new id. */
+                u->cgroup_id = 0;
+                m->scan.bpf_cgroups_dirty = true;
+                /* systemd tells us of every start and restart: the new instance is the one to read at
+                 * once (one that grows fast and crashes would otherwise live unseen). */
+                manager_schedule_now(m);
+                return 0;
+        }
+
+        r = manager_add_unit(m, name, cgroup, &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_wall(m, u);
         log_debug("Watching %s (control group %s).", name, cgroup);
         manager_bus_unit_added(m, u);
         manager_schedule_now(m);
@@ -163,10 +205,13 @@ void manager_remove_unit(Manager *m, const char *name) {
 
         if (!u)
                 return;
-        /* Its processes went with it (stopped, crashed): those at warning or critical leave that level. */
-        for (size_t j = 0; j < u->n_procs; j++)
+        /* Its processes went with it (stopped, crashed): those at warning or critical leave that level,
+         * and one that hit the limit gets its exit attributed. */
+        for (size_t j = 0; j < u->n_procs; j++) {
                 manager_notify_gone(m, u->name, &u->procs[j],
                                     "is no longer watched: its unit stopped or left Units=");
+                manager_wall_gone(m, u, &u->procs[j]);
+        }
 
         /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
         log_debug("No longer watching %s.", name);
@@ -179,6 +224,19 @@ void manager_remove_unit(Manager *m, const char *name) {
         m->n_units--;
         m->scan.bpf_cgroups_dirty = true;
         watched_unit_free(u);
+}
+
+void manager_unit_state(Manager *m, const char *name, const char *active_state) {
+        WatchedUnit *u = manager_find_unit(m, name);
+
+        if (!u || !u->held)
+                return;
+        if (!active_state || streq(active_state, "inactive")) {
+                /* Stopped, or reset-failed: out of view, its crash loop over. */
+                manager_wall_end(m, u);
+                manager_remove_unit(m, name);
+        }
+        /* failed, or activating (auto-restart): kept in view, at level critical. */
 }
 
 void manager_prune_units(Manager *m) {
@@ -347,6 +405,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
 
         manager_watch_stop(m);
+        manager_wall_done(m);
         manager_bus_detach(m);
         for (size_t i = 0; i < m->n_units; i++)
                 watched_unit_free(m->units[i]);
@@ -418,6 +477,7 @@ int manager_connect_system(Manager *m) {
         r = manager_watch_start(m);
         if (r < 0)
                 return r;
+        manager_levels_hold_saved(m);
 
         /* The first pass before READY=1, which promises answers with data. */
         return manager_scan(m, true);

@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "conf.h"
+#include "crash-loop.h"
 #include "level.h"
 #include "level-state.h"
 #include "trend.h"
@@ -29,6 +30,12 @@ typedef struct ProcState {
         uint64_t seconds_to_limit; /* at that growth; UINT64_MAX when not growing */
         uint64_t next_read_usec;   /* CLOCK_MONOTONIC: when the scheduler reads it next */
         bool seen;                 /* found in the unit's cgroup during the current pass */
+
+        /* Its last limit hit (manager-wall.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
+         * found it at the limit already (counted once, when calls are not caught). */
+        uint64_t last_hit_usec;
+        char hit_syscall[16];
+        bool observed_at_limit;
 } ProcState;
 
 /* A loaded systemd unit that matches the configured names/globs and has a control group. */
@@ -53,6 +60,19 @@ typedef struct WatchedUnit {
 
         int cgroup_error;       /* the last error reading its cgroup, logged when it changes */
         bool read_error_logged; /* a process could not be read (said once per unit) */
+
+        /* Its limit hits, the exits they caused and the crash loop (manager-wall.c). HELD: it hit the
+         * limit and has no control group now (systemd restarts it, or it sits failed): kept in view,
+         * at level critical, until it runs again, is stopped or reset-failed. */
+        CrashLoop wall;
+        bool held;
+        /* systemd's last word on the unit's main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED in
+         * code (0 while it runs), the exit status or signal, and the unit's Result. */
+        struct {
+                uint32_t pid;
+                int32_t code, status;
+                char result[32];
+        } main_exit;
 } WatchedUnit;
 
 /* vm.max_map_count as the Manager last read it, and what it said about it. */
@@ -73,6 +93,13 @@ typedef struct ManagerLevels {
         int error;        /* the last error writing the file, logged when it changes */
 } ManagerLevels;
 
+/* How limit hits are found: failed calls caught in the kernel (BPF), or processes observed at the
+ * limit by a read. */
+typedef enum HitDetection {
+        HIT_DETECTION_OBSERVED,
+        HIT_DETECTION_CAUGHT,
+} HitDetection;
+
 /* How passes run (manager-scan.c). */
 typedef struct ManagerScan {
         sd_event_source *timer;
@@ -82,13 +109,15 @@ typedef struct ManagerScan {
         uint64_t last_usec;           /* CLOCK_REALTIME µs of the last pass, 0 before */
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         unsigned peak_map_count;      /* highest map_count of any watched process since start */
+        HitDetection hit_detection;
 } ManagerScan;
 
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
 typedef struct ManagerSlots {
         sd_bus_slot *manager_object, *unit_objects, *unit_enumerator, *object_manager; /* manager-bus.c */
-        sd_bus_slot *unit_removed, *job_removed, *unit_properties_changed;             /* manager-watch.c */
-        sd_bus_slot *disconnected;                                                     /* manager.c */
+        sd_bus_slot *unit_removed, *job_removed, *unit_properties_changed,
+                *service_properties_changed; /* manager-watch.c */
+        sd_bus_slot *disconnected;           /* manager.c */
 } ManagerSlots;
 
 struct Manager {
@@ -109,6 +138,7 @@ struct Manager {
         ManagerScan scan;
         ManagerLimits limits;
         ManagerLevels levels;
+        struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-wall.c) */
 };
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
@@ -139,6 +169,12 @@ WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
 /* Adds or updates the unit NAME with cgroup CGROUP; an empty/NULL cgroup removes it. Returns 0 or -errno. */
 int manager_update_unit(Manager *m, const char *name, const char *cgroup);
 void manager_remove_unit(Manager *m, const char *name);
+/* Adds NAME, known to have hit the limit but without a control group now, held at the wall; systemd
+ * is asked for its state (manager_unit_state()). Returns 0 or -errno. */
+int manager_hold_unit(Manager *m, const char *name);
+/* systemd's ActiveState of NAME (NULL: the unit is gone), for a unit held at the wall: "inactive" (it
+ * was stopped or reset-failed) removes it, anything else (failed, auto-restart) keeps it in view. */
+void manager_unit_state(Manager *m, const char *name, const char *active_state);
 /* Drops watched units that no longer match the config. */
 void manager_prune_units(Manager *m);
 

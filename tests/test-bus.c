@@ -494,6 +494,95 @@ static void test_unreadable_at_warning(void **state) {
         assert_false(f->m->levels.dirty);
 }
 
+static int on_limit_hit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        int *n = userdata;
+        const char *unit, *comm, *syscall;
+        uint32_t pid, count, max;
+
+        assert_true(sd_bus_message_read(m, "sussuu", &unit, &pid, &comm, &syscall, &count, &max) > 0);
+        assert_string_equal(unit, UNIT_A);
+        assert_int_equal(pid, 1002);
+        assert_string_equal(syscall, ""); /* observed: no call was caught */
+        assert_int_equal(count, 1000);
+        (*n)++;
+        return 0;
+}
+
+static uint64_t get_property_t(Fixture *f, const char *path, const char *interface, const char *property) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
+        uint64_t v;
+
+        assert_true(sd_bus_message_read(reply, "v", "t", &v) > 0);
+        return v;
+}
+
+static void assert_property_s(Fixture *f, const char *path, const char *interface, const char *property,
+                              const char *expected) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
+        const char *v;
+
+        assert_true(sd_bus_message_read(reply, "v", "s", &v) > 0);
+        assert_string_equal(v, expected);
+}
+
+#define UNIT_A_PATH "/org/mapguard1/unit/a_2eservice"
+#define UNIT_IF "org.mapguard1.Unit"
+
+/* Without BPF a read that finds a process with no headroom is one hit (once per process); its exit is
+ * attributed; the unit stays in view, critical, while it has no processes, until systemd says it was
+ * stopped. */
+static void test_wall_observed(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        uint64_t before = now_usec(CLOCK_REALTIME);
+        int hits = 0;
+
+        assert_property_s(f, "/org/mapguard1", "org.mapguard1.Manager", "HitDetection", "observed");
+        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
+                                        "LimitHit", on_limit_hit, &hits) >= 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LastLimitHitUSec"), 0);
+
+        /* 1000 of 1000: no headroom. One hit, however often it is read there. */
+        fake_process(f->root, 1002, "ingester", 1000, 1000, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(hits, 1);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+        assert_true(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LastLimitHitUSec") >= before);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+
+        /* It dies: its exit is attributed (the fake bus has no systemd to say how it exited). */
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
+                drain(f);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 1);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "LastExit", "");
+        /* Still critical with only an ok process left: it hit the limit a moment ago. */
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+
+        /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_non_null(manager_find_unit(f->m, UNIT_A));
+        assert_true(manager_find_unit(f->m, UNIT_A)->held);
+        assert_int_equal(get_property_u(f, UNIT_A_PATH, UNIT_IF, "Processes"), 0);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+        manager_unit_state(f->m, UNIT_A, "failed");
+        assert_non_null(manager_find_unit(f->m, UNIT_A));
+        /* Restarted: watched as usual again, the counters kept. */
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_false(manager_find_unit(f->m, UNIT_A)->held);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+        /* Stopped: out of view. */
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        manager_unit_state(f->m, UNIT_A, "inactive");
+        assert_null(manager_find_unit(f->m, UNIT_A));
+}
+
 /* systemd reports the restart of a watched unit (same cgroup path): the pass runs at once, not after
  * IntervalSec, so the new instance is read while it is young. */
 static void test_restart_reads_at_once(void **state) {
@@ -660,6 +749,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wall_observed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),
