@@ -39,8 +39,8 @@
 
 /* The "big" processes: close to the default vm.max_map_count (65530), in the warning band. */
 #define BIG_VMAS 60000U
-/* Unswappable kernel memory per VMA, the high end of DESIGN.md's estimate: the workload may pin at
- * most half of MemAvailable this way. */
+/* Unswappable kernel memory per VMA, the high end of the 250-320 bytes Recommend() assumes
+ * (service/core/recommend.h): the workload may pin at most half of MemAvailable this way. */
 #define VMA_KERNEL_BYTES 320U
 /* The RSS target, in KiB, against VmHWM (the peak VmRSS). */
 #define RSS_TARGET_KIB 2048L
