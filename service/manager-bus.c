@@ -211,7 +211,15 @@ static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_erro
         unsigned value;
         int r;
 
-        r = recommend_max_map_count(m->root, m->scan.peak_map_count, m->limits.live, &value, &reason);
+        const WatchedUnit *hit = NULL;
+
+        /* The unit that hit the limit last: its processes needed more than the live limit. */
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->wall.hits > 0 &&
+                    (!hit || m->units[i]->wall.last_hit_usec > hit->wall.last_hit_usec))
+                        hit = m->units[i];
+        r = recommend_max_map_count(m->root, m->scan.peak_map_count, m->limits.live, hit ? hit->name : NULL,
+                                    &value, &reason);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to compute a recommendation: %m");
         return sd_bus_reply_method_return(message, "us", value, reason);
