@@ -306,6 +306,42 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         return 0;
 }
 
+/* The pids of U: with the BPF pass, the processes whose nearest watched cgroup ancestor is U's, as the
+ * kernel knows them (a delegated user cannot hide a process from that by what it does to its
+ * cgroup.procs); else, or while U's cgroup id is unknown, its cgroup.procs, recursively. Returns 0,
+ * -ENOENT when the unit has no control group (now), or -errno. */
+static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf, pid_t **ret,
+                             size_t *ret_n) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, allocated = 0;
+
+        /* A unit held at the wall since before a restart has no control group we know of. */
+        if (!u->cgroup[0])
+                return -ENOENT;
+        if (!m->scan.bpf || u->cgroup_id == 0)
+                return cgroup_read_pids(m->hierarchy, u->cgroup, ret, ret_n);
+
+        for (size_t i = 0; i < n_bpf; i++) {
+                if (bpf[i].cgroup_id != u->cgroup_id)
+                        continue;
+                if (ARRAY_RESERVE(pids, allocated, n, 16) < 0)
+                        return -ENOMEM;
+                pids[n++] = (pid_t) bpf[i].pid; /* sorted: the pass is sorted by pid */
+        }
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
+/* The processes of U could not be listed: its level says unknown rather than the last readings. */
+static void manager_unit_set_stale(Manager *m, WatchedUnit *u) {
+        Level before = u->level;
+
+        u->level = manager_wall_unit_level(u, LEVEL_UNKNOWN);
+        if (u->level != before)
+                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .level = true });
+}
+
 /* One pass over one unit: its cgroup's processes, reading those that are due. */
 static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all,
                              const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
@@ -316,8 +352,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         size_t n_pids = 0, n = 0;
         int r;
 
-        /* A unit held at the wall since before a restart has no control group we know of. */
-        r = u->cgroup[0] ? cgroup_read_pids(m->hierarchy, u->cgroup, &pids, &n_pids) : -ENOENT;
+        r = manager_unit_pids(m, u, bpf, n_bpf, &pids, &n_pids);
         if (r == -ENOENT)
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
                 n_pids = 0;
@@ -327,6 +362,9 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
                                           m->hierarchy, u->cgroup);
                 u->cgroup_error = r;
+                /* Its last readings are not shown as current: the unit's level is unknown until its
+                 * processes can be read again (ListUnits, `mapguardctl check` say so). */
+                manager_unit_set_stale(m, u);
                 return r;
         }
         u->cgroup_error = 0;
