@@ -165,7 +165,8 @@ int journal_limit_hit(const JournalHit *h) {
         else
                 fields_add(&f,
                            "MESSAGE=%s: process %d (%s) is at the memory map limit: %u of %u maps "
-                           "(vm.max_map_count); its mapping calls fail.",
+                           "(vm.max_map_count); its calls that split a mapping fail, new mappings one "
+                           "map later.",
                            h->unit, (int) h->pid, comm, h->map_count, h->max_map_count);
         fields_add_process(&f, h->unit, h->pid, h->comm, h->map_count, h->max_map_count);
         if (h->syscall)
@@ -206,15 +207,21 @@ int journal_crash_loop(const char *unit, uint64_t loop_exits, uint64_t loop_star
                        unsigned max_map_count) {
         Fields f = {};
         uint64_t now = now_usec(CLOCK_REALTIME);
-        uint64_t minutes = now > loop_start_usec ? (now - loop_start_usec) / (60 * USEC_PER_SEC) : 0;
+        uint64_t seconds = now > loop_start_usec ? (now - loop_start_usec) / USEC_PER_SEC : 0;
+        char span[32];
+
+        if (seconds < 120)
+                snprintf(span, sizeof(span), "%" PRIu64 " s", seconds);
+        else
+                snprintf(span, sizeof(span), "%" PRIu64 " min", seconds / 60);
 
         fields_add(&f, "MESSAGE_ID=%s", MAPGUARD_MESSAGE_CRASH_LOOP_STR);
         fields_add(&f, "PRIORITY=%i", LOG_ERR);
         fields_add(&f,
-                   "MESSAGE=%s is crash-looping at the memory map limit (%u): %" PRIu64 " exits in %" PRIu64
-                   " min. Further cycles are counted (mapguardctl show %s), not logged, until it runs "
+                   "MESSAGE=%s is crash-looping at the memory map limit (%u): %" PRIu64 " exits in %s. "
+                   "Further cycles are counted (mapguardctl show %s), not logged, until it runs "
                    "%u min without hitting the limit.",
-                   unit, max_map_count, loop_exits, minutes, unit,
+                   unit, max_map_count, loop_exits, span, unit,
                    (unsigned) (CRASH_LOOP_CLEAN_USEC / (60 * USEC_PER_SEC)));
         fields_add(&f, "MAPGUARD_UNIT=%s", unit);
         fields_add(&f, "MAPGUARD_MAX_MAP_COUNT=%u", max_map_count);

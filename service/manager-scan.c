@@ -188,8 +188,12 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
         u->level = manager_wall_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
-        /* A unit without processes has the whole limit ahead of it. */
-        u->headroom = worst ? max_map_count_headroom(worst->map_count, m->limits.live) : m->limits.live;
+        /* A unit without processes has the whole limit ahead of it, unless it is held at the wall:
+         * its last instance had none left, and the next will grow back to it. */
+        if (worst)
+                u->headroom = max_map_count_headroom(worst->map_count, m->limits.live);
+        else
+                u->headroom = u->held ? 0 : m->limits.live;
         for (size_t i = 0; i < u->n_procs; i++)
                 if (u->procs[i].map_count > u->peak_map_count)
                         u->peak_map_count = u->procs[i].map_count;

@@ -7,8 +7,9 @@
  * The rule (mapguardd(8), "CRASH LOOPS"): a loop is the exits attributed to the limit of one unit with
  * less than CRASH_LOOP_CLEAN_USEC between a hit and the next. Its first CRASH_LOOP_TOLD_IN_FULL cycles
  * are told in full (each burst of hits, each exit, the level entries); the next exit gets one summary
- * entry; after that the loop is quiet (counted, not told) until the unit runs CRASH_LOOP_CLEAN_USEC
- * without a hit, or is stopped, or reset-failed: then the next hit starts a new loop. */
+ * entry, and nothing else of that cycle is told; after that the loop is quiet (counted, not told) until
+ * the unit runs CRASH_LOOP_CLEAN_USEC without a hit, or is stopped, or reset-failed: then the next hit
+ * starts a new loop. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,7 +44,8 @@ CrashLoopTell crash_loop_hit(CrashLoop *l, uint64_t n, uint64_t now);
  * summary for the next, quiet after. */
 CrashLoopTell crash_loop_exit(CrashLoop *l, const char *exit, uint64_t now);
 
-/* Returns true while the loop is past its summary: the unit's level entries are quiet too. */
+/* Returns true once the loop has had its cycles in full: the unit's level entries are quiet from then
+ * on, as its hits are (the next exit still gets the summary). */
 bool crash_loop_quiet(const CrashLoop *l, uint64_t now);
 
 /* Returns true while the unit counts as at the wall: a hit less than CRASH_LOOP_CLEAN_USEC ago. */
