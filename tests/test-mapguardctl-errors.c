@@ -248,6 +248,10 @@ static void test_usage(void **state) {
         skip_without_bus();
         assert_ctl("frobnicate", 1, "", "Unknown verb 'frobnicate'. See 'mapguardctl --help'.\n");
         assert_ctl("list extra", 1, "", "'list' takes no arguments.\n");
+        assert_ctl("status extra", 1, "", "'status' takes no arguments.\n");
+        assert_ctl("show", 1, "", "'show' needs UNIT.\n");
+        assert_ctl("--apply status", 1, "", "--apply only goes with 'tune'.\n");
+        assert_ctl("--apply", 1, "", "--apply only goes with 'tune'.\n");
         assert_ctl("--version", 0, NULL, NULL);
         assert_int_equal(ctl("--no-pager -h", &out, NULL), 0);
         assert_contains(out, "mapguardctl [OPTIONS...] [VERB]\n");
