@@ -313,6 +313,11 @@ static int print_processes(const ProcessInfo *procs, size_t n, uint32_t limit) {
 int unit_name_from_arg(const char *arg, char **ret) {
         char *unit;
 
+        if (!*arg) {
+                /* The daemon's own sentence for it, before anything is asked. */
+                fprintf(stderr, "The unit name is empty.\n");
+                return -EINVAL;
+        }
         if (strchr(arg, '.'))
                 unit = strdup(arg);
         else if (asprintf(&unit, "%s.service", arg) < 0)

@@ -10,5 +10,6 @@ int verb_list(int argc, char *argv[], void *userdata);
 int verb_show(int argc, char *argv[], void *userdata);
 
 /* Returns the unit `show` asks for: arg itself, or as systemctl does, arg with ".service" appended when it
- * has no suffix ("foo" means "foo.service"), malloc'd in *ret. Returns 0 or -ENOMEM. */
+ * has no suffix ("foo" means "foo.service"), malloc'd in *ret. Returns 0, -EINVAL when arg is empty (said
+ * on stderr: the daemon would be asked for ".service"), or -ENOMEM. */
 int unit_name_from_arg(const char *arg, char **ret);
