@@ -153,6 +153,35 @@ static void log_overridden(const TuneBoot *boot, const char *file, uint32_t targ
                 fprintf(stderr, "%s\n", text);
 }
 
+/* Sets the live value (proc) to target, unless it is already there (live), saying what it did. Returns 0,
+ * or -errno (printed): the file was written all the same. */
+static int tune_apply_now(const TuneOptions *options, uint32_t target, uint32_t live, const char *file,
+                          const char *proc, TuneResult *res) {
+        int r;
+
+        if (target == live) {
+                if (!options->json)
+                        printf("vm.max_map_count is already %" PRIu32
+                               "; the running kernel needs no change.\n",
+                               target);
+                return 0;
+        }
+        r = tune_apply_live(options->root, target);
+        if (r == -EROFS || r == -EACCES || r == -EPERM)
+                fprintf(stderr,
+                        "Failed to apply it now: %s is %s (running in a container?). %s takes effect at the "
+                        "next boot, or on the host with 'sysctl --system'.\n",
+                        proc, r == -EROFS ? "on a read-only file system" : "not writable", file);
+        else if (r < 0)
+                fprintf(stderr, "Failed to write %s: %s\n", proc, strerror(-r));
+        else {
+                res->live_updated = true;
+                if (!options->json)
+                        printf("Raised vm.max_map_count from %" PRIu32 " to %" PRIu32 ".\n", live, target);
+        }
+        return r;
+}
+
 /* Writes the sysctl.d file, reads the sysctl.d files back as the boot will, and writes the live value.
  * Returns 0; -EEXIST when another file overrides ours at boot (printed); or -errno (printed), -EROFS etc.
  * when only the live value could not be written. *res says what was done in every case. */
@@ -191,28 +220,7 @@ static int tune_apply(const TuneOptions *options, uint32_t target, const Manager
                 fprintf(stderr, "Failed to read the sysctl.d files back: %s\n", strerror(-r_boot));
         res->overridden = r_boot > 0;
 
-        if (target == info->max_map_count) {
-                if (!options->json)
-                        printf("vm.max_map_count is already %" PRIu32
-                               "; the running kernel needs no change.\n",
-                               target);
-                r = 0;
-        } else {
-                r = tune_apply_live(options->root, target);
-                if (r == -EROFS || r == -EACCES || r == -EPERM)
-                        fprintf(stderr,
-                                "Failed to apply it now: %s is %s (running in a container?). %s takes "
-                                "effect at the next boot, or on the host with 'sysctl --system'.\n",
-                                proc, r == -EROFS ? "on a read-only file system" : "not writable", file);
-                else if (r < 0)
-                        fprintf(stderr, "Failed to write %s: %s\n", proc, strerror(-r));
-                else {
-                        res->live_updated = true;
-                        if (!options->json)
-                                printf("Raised vm.max_map_count from %" PRIu32 " to %" PRIu32 ".\n",
-                                       info->max_map_count, target);
-                }
-        }
+        r = tune_apply_now(options, target, info->max_map_count, file, proc, res);
 
         /* Last, so that it is what the user reads. */
         if (res->overridden)
@@ -220,7 +228,7 @@ static int tune_apply(const TuneOptions *options, uint32_t target, const Manager
         if (r < 0)
                 return not_denied(r);
         if (r_boot < 0)
-                return r_boot;
+                return not_denied(r_boot);
         return res->overridden ? -EEXIST : 0;
 }
 
