@@ -199,6 +199,39 @@ static int systemd_load_unit(sd_bus *bus, const char *name, char **ret_path, cha
         return 0;
 }
 
+/* Whether mapguardd.service (at path, in these states) has failed or keeps failing: a call would wait out
+ * its timeout for a name that never comes. Returns -EHOSTDOWN with the sentence in buf, or 0. */
+static int mapguardd_failing_explain(sd_bus *bus, const char *path, const char *active_state,
+                                     const char *sub_state, const char *result, char *buf, size_t size) {
+        _cleanup_free_ char *why = format_sanitize(result);
+        const char *reason = why && *why && !streq(why, "success") ? why : NULL;
+        uint32_t restarts = 0;
+
+        /* "auto-restart" with a failed Result: systemd waits to start it again, likely to fail the same
+         * way. With Result "success" the failure is no longer on record (`systemctl reset-failed` after a
+         * fix, or Restart=always after a clean exit): the start to come is waited for like any other. */
+        if (streq(active_state, "failed") ||
+            (streq(sub_state, "auto-restart") && !streq(result, "success"))) {
+                snprintf(buf, size,
+                         "mapguardd has failed (%s). "
+                         "See: systemctl status mapguardd; journalctl -u mapguardd",
+                         reason ?: active_state);
+                return -EHOSTDOWN;
+        }
+        /* Starting again after failures (a crash loop): the call would wait out its timeout. A first start
+         * is quick: wait for it. */
+        if (streq(active_state, "activating") &&
+            systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >= 0 &&
+            restarts > 0) {
+                snprintf(buf, size,
+                         "mapguardd keeps failing (%s, restarted %u times). "
+                         "See: systemctl status mapguardd; journalctl -u mapguardd",
+                         reason ?: "restarting", restarts);
+                return -EHOSTDOWN;
+        }
+        return 0;
+}
+
 int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *path = NULL, *load_state = NULL, *active_state = NULL, *sub_state = NULL,
@@ -227,36 +260,9 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         if (r < 0)
                 return 0;
 
-        /* "auto-restart" with a failed Result: systemd waits to start it again, likely to fail the same
-         * way. With Result "success" the failure is no longer on record (`systemctl reset-failed` after a
-         * fix, or Restart=always after a clean exit): the start to come is waited for like any other. */
-        if (streq(active_state, "failed") ||
-            (streq(sub_state, "auto-restart") && !streq(result, "success"))) {
-                _cleanup_free_ char *why = format_sanitize(result);
-
-                snprintf(buf, size,
-                         "mapguardd has failed (%s). "
-                         "See: systemctl status mapguardd; journalctl -u mapguardd",
-                         why && *why && !streq(why, "success") ? why : active_state);
-                return -EHOSTDOWN;
-        }
-        if (streq(active_state, "activating")) {
-                uint32_t restarts = 0;
-
-                /* Starting again after failures (a crash loop): the call would wait out its timeout for
-                 * a name that never comes. A first start is quick: wait for it. */
-                if (systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >=
-                            0 &&
-                    restarts > 0) {
-                        _cleanup_free_ char *why = format_sanitize(result);
-
-                        snprintf(buf, size,
-                                 "mapguardd keeps failing (%s, restarted %u times). "
-                                 "See: systemctl status mapguardd; journalctl -u mapguardd",
-                                 why && *why && !streq(why, "success") ? why : "restarting", restarts);
-                        return -EHOSTDOWN;
-                }
-        }
+        r = mapguardd_failing_explain(bus, path, active_state, sub_state, result, buf, size);
+        if (r < 0)
+                return r;
         if (!streq(active_state, "inactive"))
                 return 0; /* Starting or stopping: the call waits for it. */
 
