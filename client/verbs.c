@@ -15,7 +15,7 @@ const Verb *verb_find(const Verb verbs[], const char *name) {
 }
 
 /* Says what is wrong with the number of words n (the verb counted). Returns -EINVAL, or 0 when n fits. */
-static int verb_check_count(const Verb *verb, unsigned n, char *argv[]) {
+static int verb_verify_count(const Verb *verb, unsigned n, char *argv[]) {
         if (n < verb->min_args) {
                 fprintf(stderr, "'%s' needs %s.\n", verb->name, verb->args_help ?: "arguments");
                 return -EINVAL;
@@ -67,7 +67,7 @@ int dispatch_verb(int argc, char *argv[], const Verb verbs[], VerbFlags required
                 return -EINVAL;
         }
         /* The default verb runs as if it had been named: its count includes it. */
-        r = verb_check_count(verb, argc > 0 ? (unsigned) argc : 1, argv);
+        r = verb_verify_count(verb, argc > 0 ? (unsigned) argc : 1, argv);
         if (r < 0)
                 return r;
         if (required & ~verb->flags)
