@@ -20,7 +20,7 @@ static void crash_loop_expire(CrashLoop *l, uint64_t now) {
 
 bool crash_loop_quiet(const CrashLoop *l, uint64_t now) {
         return l->loop_start_usec > 0 && crash_loop_active(l, now) &&
-                l->loop_exits > CRASH_LOOP_TOLD_IN_FULL;
+                l->loop_exits >= CRASH_LOOP_TOLD_IN_FULL;
 }
 
 CrashLoopTell crash_loop_hit(CrashLoop *l, uint64_t n, uint64_t now) {
