@@ -13,6 +13,7 @@
 #include "cgroup.h" /* cgroup_id_from_path(): the ids bpf_counter_set_cgroups() takes */
 
 typedef struct BpfCounter BpfCounter;
+typedef struct BpfHits BpfHits; /* bpf-hits.h */
 
 typedef struct BpfTaskCount {
         uint32_t pid;           /* the thread-group id in the caller's pid namespace (what its
@@ -63,3 +64,12 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
  * malloc'd array sorted by pid in *ret (NULL when there are none), its length in *ret_n; or -errno
  * (-EBADMSG when the kernel's output is not a whole number of records). */
 int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
+
+/* Hands over the limit-hit program that the loader loaded beside the iterator (bpf-hits.h), once: the
+ * caller owns it then, and frees it before or with C (it shares C's cgroup set). Returns 0 and the
+ * BpfHits (detached, limit 0) in *ret, and in *ret_note NULL, or for the tracepoint way a malloc'd
+ * sentence saying why not fexit (for the journal at start). Or -errno and in *ret_note a malloc'd
+ * reason (lower case, no final period): -EOPNOTSUPP when built without BPF, -ENOENT when already
+ * taken, else the loader's -errno (neither fexit nor the tracepoint would load or attach, the reason
+ * says why for each). *ret_note may be NULL after a failed allocation. */
+int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note);
