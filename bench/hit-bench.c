@@ -428,10 +428,9 @@ int main(int argc, char *argv[]) {
                         note ?: strerror(-r));
                 return EXIT_FAILURE;
         }
-        printf("hit-bench: catching by %s%s%s\n", bpf_hits_mode_to_string(bpf_hits_mode(hits)),
-               note ? " (" : "", note ? note : "");
+        printf("hit-bench: catching by %s\n", bpf_hits_mode_to_string(bpf_hits_mode(hits)));
         if (note)
-                printf(")\n");
+                printf("  (%s)\n", note);
         r = bpf_counter_set_cgroups(counter, &cgroup_id, 1);
         if (r >= 0)
                 r = bpf_hits_set_limit(hits, 65530);

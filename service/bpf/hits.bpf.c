@@ -135,7 +135,28 @@ static __always_inline long syscall_nr(struct pt_regs *regs) {
 #endif
 }
 
-/* The raw tracepoint sys_exit(struct pt_regs *regs, long ret): every syscall exit of every task. */
+/* The tracepoint sys_exit(struct pt_regs *regs, long ret): every syscall exit of every task. Two
+ * flavours of the same program: with BTF types (tp_btf, Linux 5.5+; the registers are read with plain
+ * loads, no helper call, which matters on a path every syscall takes), and untyped (raw_tp, probe
+ * reads) for kernels that refuse the first. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(catch_sys_exit_btf, struct pt_regs *regs, long ret) {
+        long nr;
+        __u32 kind;
+
+#if defined(__TARGET_ARCH_x86)
+        nr = regs->orig_ax;
+#else
+        nr = regs->syscallno;
+#endif
+        if (nr < 0 || nr >= MAPGUARD_HIT_NR_MAX)
+                return 0;
+        kind = syscall_kinds[nr];
+        if (kind == 0)
+                return 0;
+        return catch_call(kind, ret, PT_REGS_PARM1_CORE_SYSCALL(regs));
+}
+
 SEC("raw_tp/sys_exit")
 int catch_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
         struct pt_regs *regs = (struct pt_regs *) ctx->args[0];

@@ -215,10 +215,24 @@ static struct bpf_program *hit_fexit_program(struct hits_bpf *skel, size_t i) {
         return progs[i];
 }
 
-/* Opens and loads the limit-hit program in one of its two ways, sharing the iterator's cgroup map.
- * BTF is the kernel's, to leave out the entry points it lacks (mseal before 6.10). Returns 0 with the
- * skeleton in *ret, or -errno with libbpf's first warning in libbpf_first_warning. */
-static int hits_load(struct hits_bpf **ret, int cgroups_map_fd, uint32_t pidns_inum, bool fexit,
+/* The ways of catching, in the order they are tried: the cheapest first. */
+typedef enum HitWay {
+        HIT_WAY_FEXIT,  /* fexit programs on the syscalls' entry points */
+        HIT_WAY_TP_BTF, /* the sys_exit tracepoint, BTF-typed program */
+        HIT_WAY_RAW_TP, /* the sys_exit tracepoint, untyped program (attached by name) */
+        _HIT_WAY_MAX,
+} HitWay;
+
+static const char *const hit_way_names[_HIT_WAY_MAX] = {
+        [HIT_WAY_FEXIT] = "fexit",
+        [HIT_WAY_TP_BTF] = "tp_btf",
+        [HIT_WAY_RAW_TP] = "raw_tp",
+};
+
+/* Opens and loads the limit-hit program in one of its ways, sharing the iterator's cgroup map. BTF is
+ * the kernel's, to leave out the entry points it lacks (mseal before 6.10). Returns 0 with the skeleton
+ * in *ret, or -errno with libbpf's first warning in libbpf_first_warning. */
+static int hits_load(struct hits_bpf **ret, int cgroups_map_fd, uint32_t pidns_inum, HitWay way,
                      const struct btf *btf) {
         struct hits_bpf *skel;
         int r;
@@ -237,20 +251,20 @@ static int hits_load(struct hits_bpf **ret, int cgroups_map_fd, uint32_t pidns_i
                         skel->rodata->syscall_kinds[hit_calls[i].nr] = (uint8_t) hit_calls[i].kind;
 
                 snprintf(target, sizeof(target), SYSCALL_PREFIX "%s", hit_calls[i].name);
-                if (!fexit || btf__find_by_name_kind(btf, target, BTF_KIND_FUNC) < 0)
+                if (way != HIT_WAY_FEXIT || btf__find_by_name_kind(btf, target, BTF_KIND_FUNC) < 0)
                         r = bpf_program__set_autoload(prog, false);
                 else
                         r = bpf_program__set_attach_target(prog, 0, target);
                 if (r < 0)
                         goto fail;
         }
-        r = bpf_program__set_autoload(skel->progs.catch_sys_exit, !fexit);
-        if (r < 0)
-                goto fail;
-        r = bpf_map__reuse_fd(skel->maps.watched_cgroups, cgroups_map_fd);
-        if (r < 0)
-                goto fail;
-        r = hits_bpf__load(skel);
+        r = bpf_program__set_autoload(skel->progs.catch_sys_exit_btf, way == HIT_WAY_TP_BTF);
+        if (r >= 0)
+                r = bpf_program__set_autoload(skel->progs.catch_sys_exit, way == HIT_WAY_RAW_TP);
+        if (r >= 0)
+                r = bpf_map__reuse_fd(skel->maps.watched_cgroups, cgroups_map_fd);
+        if (r >= 0)
+                r = hits_bpf__load(skel);
         if (r < 0)
                 goto fail;
 
@@ -284,15 +298,22 @@ static void reason_printf(char *buf, size_t size, const char *format, ...) {
         va_end(ap);
 }
 
-/* Loads the limit-hit program: fexit when the kernel takes it, else the raw tracepoint. Returns 0 with
- * the skeleton in *ret and the way in *ret_fexit (hits_reason says why not fexit, when not), or -errno
- * and why in hits_reason. */
-static int hits_setup(struct hits_bpf **ret, bool *ret_fexit, int cgroups_map_fd, uint32_t pidns_inum) {
-        struct hits_bpf *skel = NULL;
-        struct btf *btf;
-        char why_not_fexit[256];
-        int r;
+/* The program of WAY that stands for all: the one attached as a trial. */
+static struct bpf_program *hit_way_program(struct hits_bpf *skel, HitWay way) {
+        return way == HIT_WAY_FEXIT     ? skel->progs.fexit_mmap
+                : way == HIT_WAY_TP_BTF ? skel->progs.catch_sys_exit_btf
+                                        : skel->progs.catch_sys_exit;
+}
 
+/* Loads the limit-hit program the first way the kernel takes (fexit, else the sys_exit tracepoint with
+ * BTF, else without). Returns 0 with the skeleton in *ret and the way in *ret_way, and in hits_reason
+ * why the ways before it failed ("" for fexit); or -errno and why each way failed in hits_reason. */
+static int hits_setup(struct hits_bpf **ret, HitWay *ret_way, int cgroups_map_fd, uint32_t pidns_inum) {
+        struct btf *btf;
+        size_t len = 0;
+        int r = -EOPNOTSUPP;
+
+        hits_reason[0] = '\0';
         btf = btf__load_vmlinux_btf();
         if (!btf) {
                 r = -errno;
@@ -301,54 +322,40 @@ static int hits_setup(struct hits_bpf **ret, bool *ret_fexit, int cgroups_map_fd
                 return r;
         }
 
-        r = hits_load(&skel, cgroups_map_fd, pidns_inum, true, btf);
-        if (r < 0)
-                reason_printf(why_not_fexit, sizeof(why_not_fexit),
-                              "the kernel refused to load fexit programs: %s%s%s%s", strerror(-r),
-                              libbpf_first_warning[0] ? " (" : "", libbpf_first_warning,
-                              libbpf_first_warning[0] ? ")" : "");
-        else {
-                r = try_attach(skel->progs.fexit_mmap);
-                if (r < 0) {
-                        reason_printf(why_not_fexit, sizeof(why_not_fexit),
-                                      "the kernel refused to attach fexit programs: %s", strerror(-r));
-                        hits_bpf__destroy(skel);
-                }
-        }
-        if (r >= 0) {
-                btf__free(btf);
-                hits_reason[0] = '\0';
-                *ret = skel;
-                *ret_fexit = true;
-                return 0;
-        }
+        for (HitWay way = 0; way < _HIT_WAY_MAX; way++) {
+                struct hits_bpf *skel = NULL;
+                const char *what = "load";
 
-        r = hits_load(&skel, cgroups_map_fd, pidns_inum, false, btf);
+                r = hits_load(&skel, cgroups_map_fd, pidns_inum, way, btf);
+                if (r >= 0) {
+                        what = "attach";
+                        libbpf_first_warning[0] = '\0';
+                        r = try_attach(hit_way_program(skel, way));
+                        if (r < 0)
+                                hits_bpf__destroy(skel);
+                }
+                if (r >= 0) {
+                        btf__free(btf);
+                        *ret = skel;
+                        *ret_way = way;
+                        return 0;
+                }
+                if (len < sizeof(hits_reason))
+                        reason_printf(hits_reason + len, sizeof(hits_reason) - len,
+                                      "%sthe kernel refused to %s %s programs: %s%s%s%s",
+                                      len > 0 ? "; " : "", what, hit_way_names[way], strerror(-r),
+                                      libbpf_first_warning[0] ? " (" : "", libbpf_first_warning,
+                                      libbpf_first_warning[0] ? ")" : "");
+                len = strlen(hits_reason);
+        }
         btf__free(btf);
-        if (r < 0) {
-                reason_printf(hits_reason, sizeof(hits_reason),
-                              "%s; the tracepoint program failed to load: %s%s%s%s", why_not_fexit,
-                              strerror(-r), libbpf_first_warning[0] ? " (" : "", libbpf_first_warning,
-                              libbpf_first_warning[0] ? ")" : "");
-                return r;
-        }
-        r = try_attach(skel->progs.catch_sys_exit);
-        if (r < 0) {
-                reason_printf(hits_reason, sizeof(hits_reason),
-                              "%s; the raw tracepoint sys_exit refused it: %s", why_not_fexit, strerror(-r));
-                hits_bpf__destroy(skel);
-                return r;
-        }
-        reason_printf(hits_reason, sizeof(hits_reason), "%s", why_not_fexit);
-        *ret = skel;
-        *ret_fexit = false;
-        return 0;
+        return r;
 }
 
 /* What the daemon gets: the reply and, on success, the fds (loader.h). The loader's own copies close when
  * it exits; the daemon's keep the links, programs and maps alive. */
 static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bpf *hits, int hits_r,
-                      bool fexit) {
+                      HitWay way) {
         BpfLoaderReply reply = { .r = r, .hits_r = hits_r };
         union {
                 struct cmsghdr align;
@@ -372,7 +379,7 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
                 fds[n_fds++] = bpf_map__fd(hits->maps.hits);
                 fds[n_fds++] = bpf_map__fd(hits->maps.hit_config);
                 fds[n_fds++] = bpf_map__fd(hits->maps.hit_stats);
-                if (fexit) {
+                if (way == HIT_WAY_FEXIT) {
                         for (size_t i = 0; i < ELEMENTSOF(hit_calls); i++) {
                                 struct bpf_program *prog = hit_fexit_program(hits, i);
 
@@ -380,10 +387,13 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
                                         fds[n_fds++] = bpf_program__fd(prog);
                         }
                 } else
-                        fds[n_fds++] = bpf_program__fd(hits->progs.catch_sys_exit);
+                        fds[n_fds++] = bpf_program__fd(hit_way_program(hits, way));
                 reply.n_hit_progs = (unsigned) (n_fds - 5);
                 strcpy_printable(reply.hits_mode, sizeof(reply.hits_mode),
-                                 fexit ? BPF_LOADER_HITS_FEXIT : BPF_LOADER_HITS_TRACEPOINT);
+                                 way == HIT_WAY_FEXIT ? BPF_LOADER_HITS_FEXIT : BPF_LOADER_HITS_TRACEPOINT);
+                /* Only the untyped program is attached by name; the others have their target. */
+                strcpy_printable(reply.hits_tracepoint, sizeof(reply.hits_tracepoint),
+                                 way == HIT_WAY_RAW_TP ? "sys_exit" : "");
         }
 
         mh.msg_control = control.buf;
@@ -415,7 +425,7 @@ int main(int argc, char *argv[]) {
         struct mapcount_bpf *skel = NULL;
         struct hits_bpf *hits = NULL;
         uint32_t pidns_inum = 0;
-        bool fexit = false;
+        HitWay way = HIT_WAY_RAW_TP;
         int sock, r, hits_r = -EOPNOTSUPP;
 
         sock = argc == 2 ? parse_socket_fd(argv[1]) : -EINVAL;
@@ -432,10 +442,10 @@ int main(int argc, char *argv[]) {
                 /* Without it the counter still works: the daemon then observes hits instead. */
                 libbpf_print_fn_t old_print = libbpf_set_print(libbpf_capture_print);
 
-                hits_r = hits_setup(&hits, &fexit, bpf_map__fd(skel->maps.watched_cgroups), pidns_inum);
+                hits_r = hits_setup(&hits, &way, bpf_map__fd(skel->maps.watched_cgroups), pidns_inum);
                 (void) libbpf_set_print(old_print);
         }
-        r = send_reply(sock, skel, r, hits, hits_r, fexit);
+        r = send_reply(sock, skel, r, hits, hits_r, way);
         /* The daemon's copies of the fds keep the programs loaded and the iterator attached. */
         hits_bpf__destroy(hits);
         mapcount_bpf__destroy(skel);

@@ -9,9 +9,10 @@
  *   2  the hits ring buffer map
  *   3  the hit_config array map (the daemon writes the limit there)
  *   4  the hit_stats array map
- *   5… n_hit_progs program fds: one raw tracepoint program for hits_mode "tracepoint" (attach with
- *      BPF_RAW_TRACEPOINT_OPEN, name "sys_exit"), one fexit program per syscall for "fexit" (attach
- *      each with BPF_RAW_TRACEPOINT_OPEN without a name: the target was fixed at load).
+ *   5… n_hit_progs program fds: one sys_exit tracepoint program for hits_mode "tracepoint", one fexit
+ *      program per syscall for "fexit". Attach each with BPF_RAW_TRACEPOINT_OPEN: named
+ *      hits_tracepoint when that is set (the untyped raw_tp program), else without a name (fexit and
+ *      tp_btf programs carry their target from the load).
  * The fields after reason came with the limit-hit program; the daemon and the loader are built and
  * installed together, so there is no older peer to stay compatible with beyond the field order. */
 
@@ -29,6 +30,7 @@ typedef struct BpfLoaderReply {
 
         int hits_r;            /* 0: the limit-hit program is loaded and its fds follow; or -errno */
         char hits_mode[16];    /* BPF_LOADER_HITS_FEXIT or BPF_LOADER_HITS_TRACEPOINT; "" when hits_r < 0 */
-        char hits_reason[512]; /* hits_r < 0: why there is none; "tracepoint": why not fexit; else "" */
+        char hits_reason[512]; /* hits_r < 0: why there is none; else why the better ways failed, or "" */
         unsigned n_hit_progs;  /* program fds after the three maps, 1..BPF_LOADER_HIT_PROGS_MAX */
+        char hits_tracepoint[32]; /* the name to attach the programs by ("sys_exit"), or "" */
 } BpfLoaderReply;

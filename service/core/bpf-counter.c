@@ -149,6 +149,7 @@ static void take_hits_fds(BpfCounter *c, BpfLoaderReply *reply, int *fds, int n)
 
         reply->hits_reason[sizeof(reply->hits_reason) - 1] = '\0';
         reply->hits_mode[sizeof(reply->hits_mode) - 1] = '\0';
+        reply->hits_tracepoint[sizeof(reply->hits_tracepoint) - 1] = '\0';
         c->hits_r = reply->hits_r < 0 ? reply->hits_r : 0;
         if (c->hits_r == 0) {
                 if (streq(reply->hits_mode, BPF_LOADER_HITS_FEXIT))
@@ -179,6 +180,7 @@ static void take_hits_fds(BpfCounter *c, BpfLoaderReply *reply, int *fds, int n)
         hits_fds.config_fd = fds[1];
         hits_fds.stats_fd = fds[2];
         hits_fds.n_progs = reply->n_hit_progs;
+        hits_fds.tracepoint = reply->hits_tracepoint[0] ? reply->hits_tracepoint : NULL;
         for (unsigned i = 0; i < reply->n_hit_progs; i++)
                 hits_fds.prog_fds[i] = fds[3 + i];
         c->hits_r = bpf_hits_new_from_fds(&c->hits, mode, &hits_fds);

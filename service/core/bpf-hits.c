@@ -29,6 +29,7 @@ struct BpfHits {
         int prog_fds[16];
         int link_fds[16];
         size_t n_progs;
+        char tracepoint[32]; /* "" : attach by the load-time target */
         bool attached;
 
         size_t page_size;
@@ -105,6 +106,8 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
         h->config_fd = fds->config_fd;
         h->stats_fd = fds->stats_fd;
         h->n_progs = fds->n_progs;
+        if (fds->tracepoint)
+                snprintf(h->tracepoint, sizeof(h->tracepoint), "%s", fds->tracepoint);
         for (size_t i = 0; i < ELEMENTSOF(h->prog_fds); i++) {
                 h->prog_fds[i] = i < h->n_progs ? fds->prog_fds[i] : -EBADF;
                 h->link_fds[i] = -EBADF;
@@ -193,15 +196,14 @@ int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count) {
         return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr);
 }
 
-/* BPF_RAW_TRACEPOINT_OPEN: for the raw tracepoint program by the tracepoint's name; for an fexit
- * program without a name, at the target it was loaded for. Returns the link fd or -errno. */
-static int prog_attach(BpfHitsMode mode, int prog_fd) {
-        static const char tracepoint[] = "sys_exit";
+/* BPF_RAW_TRACEPOINT_OPEN: an untyped raw tracepoint program by the tracepoint's name; a BTF-typed one
+ * (fexit, tp_btf) without a name, at the target it was loaded for. Returns the link fd or -errno. */
+static int prog_attach(const char *tracepoint, int prog_fd) {
         union bpf_attr attr;
 
         memset(&attr, 0, sizeof(attr));
         attr.raw_tracepoint.prog_fd = (__u32) prog_fd;
-        if (mode == BPF_HITS_TRACEPOINT)
+        if (tracepoint[0])
                 attr.raw_tracepoint.name = (__u64) (uintptr_t) tracepoint;
         return sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr);
 }
@@ -214,7 +216,7 @@ int bpf_hits_set_attached(BpfHits *h, bool attach) {
 
         if (attach)
                 for (size_t i = 0; i < h->n_progs; i++) {
-                        int fd = prog_attach(h->mode, h->prog_fds[i]);
+                        int fd = prog_attach(h->tracepoint, h->prog_fds[i]);
 
                         if (fd < 0) {
                                 for (size_t j = 0; j < i; j++) {

@@ -40,7 +40,7 @@ typedef struct BpfHits BpfHits;
 
 typedef enum BpfHitsMode {
         BPF_HITS_FEXIT,      /* fexit programs on the syscalls' entry points */
-        BPF_HITS_TRACEPOINT, /* one program on the raw tracepoint sys_exit */
+        BPF_HITS_TRACEPOINT, /* one program on the tracepoint sys_exit (under every syscalls:sys_exit_*) */
         _BPF_HITS_MODE_MAX,
 } BpfHitsMode;
 
@@ -52,6 +52,7 @@ typedef struct BpfHitsFds {
         int stats_fd;
         int prog_fds[16];
         size_t n_progs;
+        const char *tracepoint; /* attach by this name (an untyped raw_tp program), NULL: by load target */
 } BpfHitsFds;
 
 /* Takes the fds (all of them, also on failure: they are closed then) and maps the ring buffer.
