@@ -35,6 +35,7 @@
 #include "bpf-hits.h"
 #include "cgroup.h"
 #include "limit-hit.h"
+#include "loader.h"
 #include "util.h"
 
 #ifndef MADV_DONTFORK
@@ -642,6 +643,52 @@ static void test_limit_zero_and_stats(void **state) {
         assert_int_equal(caught, F.n_seen);
 }
 
+/* The tracepoint ways the loader falls back to, forced: on a kernel with trampolines the tests above
+ * ran with fexit, here with the BTF-typed tracepoint program; the untyped one is what remains on
+ * kernels that refuse both. Each must catch, with the first argument (brk's) read right. */
+static void test_tracepoint_fallbacks(void **state) {
+        static const char *const ways[] = { "tp_btf", "raw_tp" };
+        BpfCounter *saved_counter = F.counter;
+        BpfHits *saved_hits = F.hits;
+
+        require_kernel();
+        assert_int_equal(bpf_hits_set_attached(saved_hits, false), 0);
+        for (size_t i = 0; i < ELEMENTSOF(ways); i++) {
+                _cleanup_free_ char *reason = NULL, *note = NULL;
+                BpfCounter *c = NULL;
+                BpfHits *h = NULL;
+                ChildResult res;
+                int r;
+
+                assert_int_equal(setenv(BPF_LOADER_HITS_WAY_ENV, ways[i], 1), 0);
+                r = bpf_counter_new(&c, &reason);
+                assert_int_equal(unsetenv(BPF_LOADER_HITS_WAY_ENV), 0);
+                if (r < 0)
+                        fail_msg("bpf_counter_new() with %s: %s", ways[i], reason);
+                r = bpf_counter_take_hits(c, &h, &note);
+                if (r < 0) {
+                        /* A kernel that refuses the typed program falls back to the untyped one. */
+                        bpf_counter_free(c);
+                        fail_msg("no limit-hit program from %s on: %s", ways[i], note);
+                }
+                assert_int_equal(bpf_hits_mode(h), BPF_HITS_TRACEPOINT);
+                print_message("# %s: %s\n", ways[i], note ?: "taken");
+                assert_int_equal(bpf_counter_set_cgroups(c, &F.watched_id, 1), 0);
+                assert_int_equal(bpf_hits_set_limit(h, F.limit), 0);
+                assert_int_equal(bpf_hits_set_attached(h, true), 0);
+
+                F.counter = c;
+                F.hits = h;
+                assert_int_equal(expect_caught(SC_MPROTECT, &res, NULL)->map_count, F.limit);
+                assert_int_equal(expect_caught(SC_BRK, &res, NULL)->map_count, F.limit + 1);
+                F.hits = bpf_hits_free(h);
+                bpf_counter_free(c);
+                F.counter = saved_counter;
+                F.hits = saved_hits;
+        }
+        assert_int_equal(bpf_hits_set_attached(saved_hits, true), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_mmap),
@@ -657,6 +704,7 @@ int main(void) {
                 cmocka_unit_test(test_unwatched_not_caught),
                 cmocka_unit_test(test_detached_not_caught),
                 cmocka_unit_test(test_limit_zero_and_stats),
+                cmocka_unit_test(test_tracepoint_fallbacks),
         };
 
         return cmocka_run_group_tests(tests, setup_all, teardown_all);

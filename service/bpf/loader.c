@@ -298,6 +298,17 @@ static void reason_printf(char *buf, size_t size, const char *format, ...) {
         va_end(ap);
 }
 
+/* The first way to try: fexit, or the one $MAPGUARD_BPF_HITS_WAY names (the tests try the fallbacks on
+ * a kernel that would take a better way). */
+static HitWay first_hit_way(void) {
+        const char *e = getenv(BPF_LOADER_HITS_WAY_ENV);
+
+        for (HitWay way = 0; e && way < _HIT_WAY_MAX; way++)
+                if (streq(e, hit_way_names[way]))
+                        return way;
+        return HIT_WAY_FEXIT;
+}
+
 /* The program of WAY that stands for all: the one attached as a trial. */
 static struct bpf_program *hit_way_program(struct hits_bpf *skel, HitWay way) {
         return way == HIT_WAY_FEXIT     ? skel->progs.fexit_mmap
@@ -322,7 +333,7 @@ static int hits_setup(struct hits_bpf **ret, HitWay *ret_way, int cgroups_map_fd
                 return r;
         }
 
-        for (HitWay way = 0; way < _HIT_WAY_MAX; way++) {
+        for (HitWay way = first_hit_way(); way < _HIT_WAY_MAX; way++) {
                 struct hits_bpf *skel = NULL;
                 const char *what = "load";
 

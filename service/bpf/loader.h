@@ -17,6 +17,9 @@
  * installed together, so there is no older peer to stay compatible with beyond the field order. */
 
 #define BPF_LOADER_ENV "MAPGUARD_BPF_LOADER"
+/* For the tests: the first way the loader tries for the limit-hit program, "fexit" (the default),
+ * "tp_btf" or "raw_tp"; it falls back from there as usual. */
+#define BPF_LOADER_HITS_WAY_ENV "MAPGUARD_BPF_HITS_WAY"
 
 #define BPF_LOADER_HIT_PROGS_MAX 16
 #define BPF_LOADER_FDS_MAX (5 + BPF_LOADER_HIT_PROGS_MAX)
