@@ -28,10 +28,11 @@ typedef struct BpfTaskCount {
 
 /* Loads and verifies the BPF program and attaches the iterator by running mapguard-bpf-loader
  * (bpf/loader.c; $MAPGUARD_BPF_LOADER when set to an absolute path, else the installed one), which
- * hands back only the iterator link and the cgroup map as fds and exits: libbpf's parse of the
- * kernel's BTF (~10 MiB of heap) never lands in the caller, which does not link libbpf at all. The
- * loader has the caller's capabilities (for root: its bounding set); the caller waits for it, as
- * long as a load takes (~0.1-0.3 s), and must be single-threaded (it forks).
+ * hands back only the iterator link and the cgroup map as fds (and the limit-hit program's, see
+ * bpf_counter_take_hits(); a limit-hit program that fails to load fails nothing here) and exits: libbpf's
+ * parse of the kernel's BTF (~10 MiB of heap) never lands in the caller, which does not link libbpf at all.
+ * The loader has the caller's capabilities (for root: its bounding set); the caller waits for it, as long as
+ * a load takes (~0.1-0.3 s), and must be single-threaded (it forks).
  *
  * Returns 0 and a new BpfCounter in *ret, or -errno and in *ret_reason a malloc'd reason (the
  * caller frees it; lower case, no final period, made to follow "BPF backend unavailable: ") saying

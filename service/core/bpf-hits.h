@@ -22,8 +22,14 @@
  *             ...                                                        // then flush bursts
  *     }
  *
- * The ring buffer fd is level-triggered readable while records are queued; drain until empty (what
- * bpf_hits_drain() does with max 0), or the kernel does not wake the loop again for new records.
+ * The ring buffer fd polls readable while records are queued (the kernel's ringbuf_map_poll() compares
+ * the two positions), so sd-event's level-triggered io source fires again after a partial drain (max >
+ * 0); the kernel's own wakeups are adaptive (it signals a submit only when the consumer had caught up),
+ * which is why the loop must poll, not wait for a signal per record.
+ *
+ * HitDetection: `caught` while the daemon holds a BpfHits (and is attached), `observed` otherwise:
+ * the /proc backend, or a BPF backend whose loader could load neither way (the note says why; say it
+ * in the journal at start, as for the way it caught: bpf_hits_mode_to_string() + the note).
  *
  * Attached or not: the fexit way costs only on the mapping calls; the tracepoint way puts every
  * syscall of every task on the slow syscall-exit path while attached, so the daemon attaches only
