@@ -672,6 +672,14 @@ static void test_tracepoint_fallbacks(void **state) {
                         fail_msg("no limit-hit program from %s on: %s", ways[i], note);
                 }
                 assert_int_equal(bpf_hits_mode(h), BPF_HITS_TRACEPOINT);
+                {
+                        _cleanup_free_ char *again_note = NULL;
+                        BpfHits *again = NULL;
+
+                        /* Handed over once. */
+                        assert_int_equal(bpf_counter_take_hits(c, &again, &again_note), -ENOENT);
+                        assert_null(again);
+                }
                 print_message("# %s: %s\n", ways[i], note ?: "taken");
                 assert_int_equal(bpf_counter_set_cgroups(c, &F.watched_id, 1), 0);
                 assert_int_equal(bpf_hits_set_limit(h, F.limit), 0);

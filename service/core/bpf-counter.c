@@ -395,14 +395,18 @@ int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note) {
 
         if (!c || !ret || !ret_note)
                 return -EINVAL;
+        if (!c->hits && c->hits_r >= 0) {
+                *ret_note = strdup("the limit-hit program was taken already");
+                return -ENOENT;
+        }
         if (c->hits_reason) {
                 note = strdup(c->hits_reason);
                 if (!note)
                         return -ENOMEM;
         }
         if (!c->hits) {
-                *ret_note = note ?: strdup(c->hits_r < 0 ? strerror(-c->hits_r) : "already taken");
-                return c->hits_r < 0 ? c->hits_r : -ENOENT;
+                *ret_note = note ?: strdup(strerror(-c->hits_r));
+                return c->hits_r;
         }
         *ret = TAKE_PTR(c->hits);
         *ret_note = note;
