@@ -183,6 +183,26 @@ static void test_observed(void **state) {
         assert_false(limit_hit_observed(10, 0));
 }
 
+static void test_make_observed(void **state) {
+        LimitHit h;
+
+        assert_true(limit_hit_make_observed(&h, 42, "a-very-long-process-name", L, L, 7, 99, 1234));
+        assert_int_equal(h.pid, 42);
+        assert_int_equal(h.tid, 42);
+        assert_int_equal(h.syscall, LIMIT_HIT_SYSCALL_INVALID);
+        assert_int_equal(h.error, 0);
+        assert_int_equal(h.evidence, LIMIT_HIT_OBSERVED);
+        assert_string_equal(limit_hit_evidence_to_string(h.evidence), "observed");
+        assert_string_equal(h.comm, "a-very-long-pro");
+        assert_int_equal(h.cgroup_id, 7);
+        assert_int_equal(h.start_time_ns, 99);
+        assert_int_equal(h.time_usec, 1234);
+
+        assert_false(limit_hit_make_observed(&h, 42, NULL, L - 1, L, 7, 99, 1234));
+        assert_string_equal(h.comm, "");
+        assert_int_equal(h.map_count, L - 1);
+}
+
 static LimitHit hit_at(uint32_t pid, uint64_t start, uint64_t usec, LimitHitSyscall s) {
         return (LimitHit){ .pid = pid,
                            .tid = pid,
@@ -282,6 +302,7 @@ int main(void) {
                 cmocka_unit_test(test_not_failed),
                 cmocka_unit_test(test_small_limit),
                 cmocka_unit_test(test_observed),
+                cmocka_unit_test(test_make_observed),
                 cmocka_unit_test(test_bursts),
         };
 

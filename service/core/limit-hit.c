@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "limit-hit.h"
+#include "utf8.h"
 #include "util.h"
 
 static const char *const syscall_names[_LIMIT_HIT_SYSCALL_MAX] = {
@@ -121,6 +122,27 @@ LimitHitVerdict limit_hit_classify(LimitHitSyscall syscall, int64_t ret, uint64_
 
 bool limit_hit_observed(uint32_t map_count, uint32_t max_map_count) {
         return max_map_count > 0 && map_count >= max_map_count;
+}
+
+bool limit_hit_make_observed(LimitHit *ret, uint32_t pid, const char *comm, uint32_t map_count,
+                             uint32_t max_map_count, uint64_t cgroup_id, uint64_t start_time_ns,
+                             uint64_t time_usec) {
+        *ret = (LimitHit){
+                .pid = pid,
+                .tid = pid,
+                .syscall = LIMIT_HIT_SYSCALL_INVALID,
+                .map_count = map_count,
+                .max_map_count = max_map_count,
+                .cgroup_id = cgroup_id,
+                .start_time_ns = start_time_ns,
+                .time_usec = time_usec,
+                .evidence = LIMIT_HIT_OBSERVED,
+        };
+        if (comm) {
+                strcpy_printable(ret->comm, sizeof(ret->comm), comm);
+                utf8_make_valid(ret->comm);
+        }
+        return limit_hit_observed(map_count, max_map_count);
 }
 
 struct LimitHitBursts {

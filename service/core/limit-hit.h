@@ -114,6 +114,14 @@ LimitHitVerdict limit_hit_classify(LimitHitSyscall syscall, int64_t ret, uint64_
  * Returns whether it is. */
 bool limit_hit_observed(uint32_t map_count, uint32_t max_map_count);
 
+/* Fills *ret with the observed hit of a process read at TIME_USEC (CLOCK_MONOTONIC µs) with MAP_COUNT
+ * under MAX_MAP_COUNT: syscall LIMIT_HIT_SYSCALL_INVALID, error 0, tid = pid, evidence observed; COMM
+ * is copied (cut to 15 bytes; NULL: empty). Returns whether it is a hit (limit_hit_observed()); *ret is
+ * filled either way. */
+bool limit_hit_make_observed(LimitHit *ret, uint32_t pid, const char *comm, uint32_t map_count,
+                             uint32_t max_map_count, uint64_t cgroup_id, uint64_t start_time_ns,
+                             uint64_t time_usec);
+
 /* Bursts: failed calls of one process (pid + start time) each less than LIMIT_HIT_BURST_USEC after
  * the previous one are one burst, told once (one journal entry with MAPGUARD_HITS=n_hits). A burst
  * opens with its first hit, which the caller may announce at once (the LimitHit signal), and closes
