@@ -59,6 +59,7 @@ typedef enum Scenario {
         SC_MSEAL,         /* at L: mseal of a page inside a VMA (6.10+) */
         SC_BRK,           /* at L+1: growing the heap */
         SC_SHORTAGE,      /* at L-6, a real ENOMEM: mmap beyond a small RLIMIT_AS */
+        SC_MPROTECT_3,    /* at L: three failing mprotect calls, then one failing munmap */
         _SC_MAX,
 } Scenario;
 
@@ -77,6 +78,7 @@ static const struct {
         [SC_MSEAL] = { "mg-hit-mseal", LIMIT_HIT_SYSCALL_MSEAL, ENOMEM },
         [SC_BRK] = { "mg-hit-brk", LIMIT_HIT_SYSCALL_BRK, ENOMEM },
         [SC_SHORTAGE] = { "mg-hit-short", LIMIT_HIT_SYSCALL_MMAP, ENOMEM },
+        [SC_MPROTECT_3] = { "mg-hit-burst", LIMIT_HIT_SYSCALL_MUNMAP, ENOMEM },
 };
 
 /* What a child reports after its call. */
@@ -220,6 +222,7 @@ static void child_run(Scenario sc, ChildResult *res) {
         case SC_MUNMAP:
         case SC_MLOCK:
         case SC_MSEAL:
+        case SC_MPROTECT_3:
                 s = lonely_map(3, PROT_NONE);
                 break;
         case SC_MADVISE:
@@ -268,6 +271,11 @@ static void child_run(Scenario sc, ChildResult *res) {
                 r = syscall(SYS_pkey_mprotect, s + ps, ps, PROT_READ, -1);
                 break;
         case SC_MUNMAP:
+                r = munmap(s + ps, ps);
+                break;
+        case SC_MPROTECT_3:
+                for (int i = 0; i < 3; i++)
+                        (void) mprotect(s + ps, ps, PROT_READ);
                 r = munmap(s + ps, ps);
                 break;
         case SC_MREMAP: {
@@ -643,6 +651,45 @@ static void test_limit_zero_and_stats(void **state) {
         assert_int_equal(caught, F.n_seen);
 }
 
+/* Four failed calls drained one at a time: each partial drain leaves the fd readable (the daemon's
+ * level-triggered io source fires again) and the records come in the order of the calls. */
+static void test_partial_drain_in_order(void **state) {
+        static const LimitHitSyscall expected[] = { LIMIT_HIT_SYSCALL_MPROTECT, LIMIT_HIT_SYSCALL_MPROTECT,
+                                                    LIMIT_HIT_SYSCALL_MPROTECT, LIMIT_HIT_SYSCALL_MUNMAP };
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + HIT_TIMEOUT_USEC;
+        ChildResult res;
+        size_t first;
+        pid_t pid;
+
+        require_kernel();
+        /* Nothing queued from before. */
+        assert_true(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL) >= 0);
+        first = F.n_seen;
+
+        pid = run_child(SC_MPROTECT_3, F.watched_dir, &res);
+        assert_int_equal(res.call_errno, ENOMEM);
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
+                struct pollfd pfd = { .fd = bpf_hits_fd(F.hits), .events = POLLIN };
+
+                /* Readable until the last record is consumed (the child's calls were all made before
+                 * it answered, so each record is there or being committed). */
+                while (poll(&pfd, 1, 0) == 0)
+                        if (now_usec(CLOCK_MONOTONIC) > deadline)
+                                fail_msg("record %zu of 4 never became readable", i + 1);
+                assert_int_equal(bpf_hits_drain(F.hits, on_hit, NULL, 1, NULL), 1);
+                assert_int_equal(F.n_seen, first + i + 1);
+                assert_int_equal(F.seen[first + i].pid, (uint32_t) pid);
+                assert_int_equal(F.seen[first + i].syscall, expected[i]);
+                assert_int_equal(F.seen[first + i].map_count, F.limit);
+        }
+        {
+                struct pollfd pfd = { .fd = bpf_hits_fd(F.hits), .events = POLLIN };
+
+                assert_int_equal(poll(&pfd, 1, 0), 0);
+                assert_int_equal(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL), 0);
+        }
+}
+
 /* The tracepoint ways the loader falls back to, forced: on a kernel with trampolines the tests above
  * ran with fexit, here with the BTF-typed tracepoint program; the untyped one is what remains on
  * kernels that refuse both. Each must catch, with the first argument (brk's) read right. */
@@ -711,6 +758,7 @@ int main(void) {
                 cmocka_unit_test(test_shortage_not_caught),
                 cmocka_unit_test(test_unwatched_not_caught),
                 cmocka_unit_test(test_detached_not_caught),
+                cmocka_unit_test(test_partial_drain_in_order),
                 cmocka_unit_test(test_limit_zero_and_stats),
                 cmocka_unit_test(test_tracepoint_fallbacks),
         };
