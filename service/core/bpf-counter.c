@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bpf-counter.h"
+#include "bpf-hits.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -55,6 +56,11 @@ struct BpfCounter {
         /* Sorted, without duplicates: exactly the keys of the watched_cgroups map. */
         uint64_t *ids;
         size_t n_ids;
+        /* The limit-hit program until bpf_counter_take_hits() takes it; else why there is none
+         * (hits_r < 0), or why it is not fexit (a tracepoint), or NULL. */
+        BpfHits *hits;
+        int hits_r;
+        char *hits_reason;
 #else
         char unused;
 #endif
@@ -135,6 +141,56 @@ _Noreturn static void exec_loader(int sock) {
         _exit(EXIT_FAILURE);
 }
 
+/* Makes the BpfHits of the limit-hit program's fds (loader.h), or records why there is none. Takes
+ * (closes, on failure) the N fds at FDS. */
+static void take_hits_fds(BpfCounter *c, BpfLoaderReply *reply, int *fds, int n) {
+        BpfHitsFds hits_fds = { .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
+        BpfHitsMode mode;
+
+        reply->hits_reason[sizeof(reply->hits_reason) - 1] = '\0';
+        reply->hits_mode[sizeof(reply->hits_mode) - 1] = '\0';
+        reply->hits_tracepoint[sizeof(reply->hits_tracepoint) - 1] = '\0';
+        c->hits_r = reply->hits_r < 0 ? reply->hits_r : 0;
+        if (c->hits_r == 0) {
+                if (streq(reply->hits_mode, BPF_LOADER_HITS_FEXIT))
+                        mode = BPF_HITS_FEXIT;
+                else if (streq(reply->hits_mode, BPF_LOADER_HITS_TRACEPOINT))
+                        mode = BPF_HITS_TRACEPOINT;
+                else
+                        c->hits_r = -EIO;
+                if (c->hits_r == 0 &&
+                    (reply->n_hit_progs == 0 || reply->n_hit_progs > ELEMENTSOF(hits_fds.prog_fds) ||
+                     n != 3 + (int) reply->n_hit_progs))
+                        c->hits_r = -EIO;
+        }
+        if (c->hits_r < 0) {
+                for (int i = 0; i < n; i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
+                if (reply->hits_r == 0)
+                        (void) reason_set(&c->hits_reason,
+                                          "the BPF loader sent a malformed limit-hit program");
+                else
+                        (void) reason_set(&c->hits_reason, "%s",
+                                          reply->hits_reason[0] ? reply->hits_reason : strerror(-c->hits_r));
+                return;
+        }
+
+        hits_fds.ringbuf_fd = fds[0];
+        hits_fds.config_fd = fds[1];
+        hits_fds.stats_fd = fds[2];
+        hits_fds.n_progs = reply->n_hit_progs;
+        hits_fds.tracepoint = reply->hits_tracepoint[0] ? reply->hits_tracepoint : NULL;
+        for (unsigned i = 0; i < reply->n_hit_progs; i++)
+                hits_fds.prog_fds[i] = fds[3 + i];
+        c->hits_r = bpf_hits_new_from_fds(&c->hits, mode, &hits_fds);
+        if (c->hits_r < 0)
+                (void) reason_set(&c->hits_reason, "cannot map the limit-hit ring buffer: %s",
+                                  strerror(-c->hits_r));
+        else if (reply->hits_reason[0])
+                (void) reason_set(&c->hits_reason, "%s", reply->hits_reason);
+}
+
 /* Loading parses the kernel's BTF (several MiB, for the CO-RE relocations) and needs libbpf, libelf
  * and libz. mapguard-bpf-loader does it in a process of its own and hands back only the two fds the
  * counter uses (loader.h), so the daemon's memory never holds any of it. */
@@ -142,7 +198,7 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
         _cleanup_close_ int sock = -EBADF;
         union {
                 struct cmsghdr align;
-                char buf[CMSG_SPACE(2 * sizeof(int))];
+                char buf[CMSG_SPACE(BPF_LOADER_FDS_MAX * sizeof(int))];
         } control = {};
         BpfLoaderReply reply = {};
         struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
@@ -152,12 +208,14 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 .msg_control = control.buf,
                 .msg_controllen = sizeof(control.buf),
         };
-        int sv[2], status = 0, fds[2] = { -EBADF, -EBADF }, n_fds = 0, r;
+        int sv[2], status = 0, fds[BPF_LOADER_FDS_MAX], n_fds = 0, r;
         bool timed_out = false;
         struct cmsghdr *cmsg;
         ssize_t n = 0;
         pid_t pid;
 
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                fds[i] = -EBADF;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = -errno;
                 (void) reason_set(ret_reason, "cannot create a socket pair for the BPF loader: %s",
@@ -209,7 +267,7 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                                 int fd;
 
                                 memcpy(&fd, CMSG_DATA(cmsg) + (size_t) i * sizeof(int), sizeof(int));
-                                if (i < 2)
+                                if (i < BPF_LOADER_FDS_MAX)
                                         fds[i] = fd;
                                 else
                                         close(fd);
@@ -234,19 +292,21 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 r = reply.r;
                 reply.reason[sizeof(reply.reason) - 1] = '\0';
                 (void) reason_set(ret_reason, "%s", reply.reason[0] ? reply.reason : strerror(-r));
-        } else if (n_fds != 2) {
-                (void) reason_set(ret_reason, "the BPF loader sent %d file descriptors instead of 2", n_fds);
+        } else if (n_fds < 2 || fds[0] < 0 || fds[1] < 0) {
+                (void) reason_set(ret_reason,
+                                  "the BPF loader sent %d file descriptors instead of at least 2", n_fds);
                 r = -EIO;
         }
 
         if (r < 0) {
-                for (int i = 0; i < 2; i++)
+                for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                         if (fds[i] >= 0)
                                 close(fds[i]);
                 return r;
         }
         c->iter_link_fd = fds[0];
         c->cgroups_map_fd = fds[1];
+        take_hits_fds(c, &reply, fds + 2, n_fds - 2);
         return 0;
 }
 
@@ -324,8 +384,33 @@ BpfCounter *bpf_counter_free(BpfCounter *c) {
         close(c->iter_link_fd);
         close(c->cgroups_map_fd);
         free(c->ids);
+        bpf_hits_free(c->hits);
+        free(c->hits_reason);
         free(c);
         return NULL;
+}
+
+int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note) {
+        char *note = NULL;
+
+        if (!c || !ret || !ret_note)
+                return -EINVAL;
+        if (!c->hits && c->hits_r >= 0) {
+                *ret_note = strdup("the limit-hit program was taken already");
+                return -ENOENT;
+        }
+        if (c->hits_reason) {
+                note = strdup(c->hits_reason);
+                if (!note)
+                        return -ENOMEM;
+        }
+        if (!c->hits) {
+                *ret_note = note ?: strdup(strerror(-c->hits_r));
+                return c->hits_r;
+        }
+        *ret = TAKE_PTR(c->hits);
+        *ret_note = note;
+        return 0;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -494,6 +579,13 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
 }
 
 int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
+        return -EOPNOTSUPP;
+}
+
+int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note) {
+        if (!ret || !ret_note)
+                return -EINVAL;
+        *ret_note = strdup("mapguard was built without BPF support");
         return -EOPNOTSUPP;
 }
 
