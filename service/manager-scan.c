@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-hits.h"
 #include "manager-levels.h"
 #include "manager-wall.h"
 #include "manager-scan.h"
@@ -25,10 +26,12 @@ void manager_select_backend(Manager *m) {
         _cleanup_free_ char *reason = NULL;
         int r;
 
+        manager_hits_stop(m); /* it shares the counter's cgroup set: before the counter goes */
         m->scan.bpf = bpf_counter_free(m->scan.bpf);
         m->scan.backend = BACKEND_PROCFS;
         if (m->config->backend == BACKEND_PROCFS) {
                 log_info("Reading map counts from /proc (Backend=procfs).");
+                (void) manager_hits_start(m);
                 return;
         }
         if (m->hierarchy && m->cgroup_layout != CGROUP_LAYOUT_LEGACY) {
@@ -37,6 +40,7 @@ void manager_select_backend(Manager *m) {
                         m->scan.backend = BACKEND_BPF;
                         m->scan.bpf_cgroups_dirty = true;
                         log_info("Reading map counts with the BPF task iterator.");
+                        (void) manager_hits_start(m);
                         return;
                 }
         } else
@@ -45,11 +49,12 @@ void manager_select_backend(Manager *m) {
         log_full_errno(m->config->backend == BACKEND_BPF ? LOG_WARNING : LOG_NOTICE, 0,
                        "BPF backend unavailable: %s; reading map counts from /proc instead.",
                        reason ? reason : "unknown reason");
+        (void) manager_hits_start(m);
 }
 
-static int manager_sync_bpf_cgroups(Manager *m) {
+int manager_sync_bpf_cgroups(Manager *m) {
         _cleanup_free_ uint64_t *ids = NULL;
-        size_t n = 0;
+        size_t n = 0, wanted;
         int r;
 
         if (!m->scan.bpf || !m->scan.bpf_cgroups_dirty)
@@ -58,9 +63,16 @@ static int manager_sync_bpf_cgroups(Manager *m) {
         ids = calloc(m->n_units ? m->n_units : 1, sizeof(uint64_t));
         if (!ids)
                 return -ENOMEM;
+        wanted = m->n_units;
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
 
+                /* Held at the wall since before a restart: no control group (its path would be the
+                 * root's, which holds everything). */
+                if (!u->cgroup[0]) {
+                        wanted--;
+                        continue;
+                }
                 if (u->cgroup_id == 0) {
                         _cleanup_free_ char *dir = NULL;
 
@@ -77,8 +89,9 @@ static int manager_sync_bpf_cgroups(Manager *m) {
         r = bpf_counter_set_cgroups(m->scan.bpf, ids, n);
         if (r < 0)
                 return r;
+        m->scan.n_bpf_cgroups = n;
         /* A cgroup whose id could not be read yet is tried again on the next pass. */
-        m->scan.bpf_cgroups_dirty = n < m->n_units;
+        m->scan.bpf_cgroups_dirty = n < wanted;
         return 0;
 }
 
@@ -515,12 +528,16 @@ int manager_scan(Manager *m, bool force_all) {
                 if (r < 0) {
                         log_warning_errno(
                                 r, "Failed to run the BPF pass, reading map counts from /proc instead: %m");
+                        manager_hits_stop(m);
                         m->scan.bpf = bpf_counter_free(m->scan.bpf);
                         m->scan.backend = BACKEND_PROCFS;
                         manager_bus_manager_changed(m, "Backend");
                         force_all = true;
                 }
         }
+
+        /* The limit-hit program: attached while some cgroup is watched, told the live limit. */
+        manager_hits_sync(m, m->scan.n_bpf_cgroups);
 
         next_wakeup = now + m->config->interval_usec;
         /* Without a cgroup hierarchy no unit's processes can be found (said once at start). */

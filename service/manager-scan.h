@@ -16,3 +16,7 @@ void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const
 /* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
  * it fell back. Sets m->scan.backend. */
 void manager_select_backend(Manager *m);
+
+/* Gives the BPF programs the cgroup ids of the watched units, when they changed: at once when a unit
+ * starts or restarts, so that its first failing calls are caught. Returns 0 or -errno. */
+int manager_sync_bpf_cgroups(Manager *m);

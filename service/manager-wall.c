@@ -10,6 +10,7 @@
 #include "journal.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-hits.h"
 #include "manager-wall.h"
 #include "util.h"
 

@@ -13,6 +13,7 @@
 #include "manager-bus.h"
 #include "cgroup.h"
 #include "log.h"
+#include "manager-hits.h"
 #include "manager-levels.h"
 #include "manager-scan.h"
 #include "manager.h"
@@ -90,7 +91,7 @@ WatchedUnit *manager_worst_unit(Manager *m) {
 }
 
 /* Fires the scan timer at once, e.g. when a unit appears, so its processes are known quickly. */
-static void manager_schedule_now(Manager *m) {
+void manager_schedule_now(Manager *m) {
         if (!m->scan.timer)
                 return;
         (void) sd_event_source_set_time(m->scan.timer, now_usec(CLOCK_MONOTONIC));
@@ -183,6 +184,7 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
                 /* A restart recreates the cgroup under the same path, with a new id. */
                 u->cgroup_id = 0;
                 m->scan.bpf_cgroups_dirty = true;
+                (void) manager_sync_bpf_cgroups(m);
                 /* systemd tells us of every start and restart: the new instance is the one to read at
                  * once (one that grows fast and crashes would otherwise live unseen). */
                 manager_schedule_now(m);
@@ -193,6 +195,7 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
         if (r < 0)
                 return r;
         manager_levels_restore_wall(m, u);
+        (void) manager_sync_bpf_cgroups(m);
         log_debug("Watching %s (control group %s).", name, cgroup);
         manager_bus_unit_added(m, u);
         manager_schedule_now(m);
@@ -406,6 +409,7 @@ Manager *manager_free(Manager *m) {
 
         manager_watch_stop(m);
         manager_wall_done(m);
+        manager_hits_stop(m);
         manager_bus_detach(m);
         for (size_t i = 0; i < m->n_units; i++)
                 watched_unit_free(m->units[i]);

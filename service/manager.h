@@ -106,11 +106,21 @@ typedef struct ManagerScan {
         Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */
         BpfCounter *bpf;
         bool bpf_cgroups_dirty;
+        size_t n_bpf_cgroups;         /* the cgroups the BPF programs watch now */
         uint64_t last_usec;           /* CLOCK_REALTIME µs of the last pass, 0 before */
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         unsigned peak_map_count;      /* highest map_count of any watched process since start */
         HitDetection hit_detection;
 } ManagerScan;
+
+/* Catching limit hits in the kernel (manager-hits.c): the limit-hit program, its ring buffer in the
+ * loop, the bursts not told yet. */
+typedef struct ManagerHits {
+        struct BpfHits *bpf;
+        struct LimitHitBursts *bursts;
+        sd_event_source *io, *timer;
+        unsigned limit; /* the limit the program was last given */
+} ManagerHits;
 
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
 typedef struct ManagerSlots {
@@ -138,6 +148,7 @@ struct Manager {
         ManagerScan scan;
         ManagerLimits limits;
         ManagerLevels levels;
+        ManagerHits hits;
         struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-wall.c) */
 };
 
@@ -162,6 +173,9 @@ int manager_reload(Manager *m, char **ret_error);
 /* Runs the event loop until SIGTERM/SIGINT (returns 0) or the loss of the bus connection (returns
  * EXIT_FAILURE). Returns -errno when the loop fails. */
 int manager_run(Manager *m);
+
+/* Runs a pass at once (a unit appeared or restarted, a process at the wall is not read yet). */
+void manager_schedule_now(Manager *m);
 
 /* Watched-unit bookkeeping (watch.c calls these as systemd reports units). */
 WatchedUnit *manager_find_unit(Manager *m, const char *name);

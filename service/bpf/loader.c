@@ -131,6 +131,8 @@ static int load(struct mapcount_bpf **ret, uint32_t *ret_pidns_inum) {
                 /* 0 keeps the initial namespace's fast path: tgid is its pid. */
                 skel->rodata->target_pidns_inum =
                         (uint32_t) st.st_ino == PROC_PID_INIT_INO ? 0 : (uint32_t) st.st_ino;
+                /* The limit-hit program reports pids in the same namespace. */
+                *ret_pidns_inum = skel->rodata->target_pidns_inum;
                 r = mapcount_bpf__load(skel);
                 if (r < 0)
                         r = load_failure(r, "load the BPF task iterator");
