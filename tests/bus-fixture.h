@@ -25,6 +25,7 @@
 
 #include "manager-scan.h"
 #include "manager.h"
+#include "testfs.h"
 #include "util.h"
 
 #define UNIT_A "a.service"
@@ -35,20 +36,6 @@ typedef struct Fixture {
         Manager *m;
         sd_bus *server, *client;
 } Fixture;
-
-static inline void write_file(const char *root, const char *rel, const char *content) {
-        char path[512], dir[512];
-
-        snprintf(path, sizeof(path), "%s/%s", root, rel);
-        for (char *p = strchr(path + strlen(root) + 1, '/'); p; p = strchr(p + 1, '/')) {
-                snprintf(dir, sizeof(dir), "%.*s", (int) (p - path), path);
-                (void) mkdir(dir, 0755);
-        }
-        FILE *f = fopen(path, "we");
-        assert_non_null(f);
-        fputs(content, f);
-        assert_int_equal(fclose(f), 0);
-}
 
 /* A fake process PID of UID with MAPS memory maps (plus the gate line, which is not counted). */
 static inline void fake_process(const char *root, int pid, const char *comm, unsigned uid, unsigned maps,
@@ -62,16 +49,16 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
                  "%d (%s) S 1 %d %d 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 %llu 1000000 100 "
                  "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                  pid, comm, pid, pid, start_time);
-        write_file(root, rel, buf);
+        testfs_write_str(root, rel, buf);
 
         snprintf(rel, sizeof(rel), "proc/%d/status", pid);
         snprintf(buf, sizeof(buf),
                  "Name:\t%s\nState:\tS (sleeping)\nTgid:\t%d\nPid:\t%d\nUid:\t%u\t%u\t%u\t%u\n", comm, pid,
                  pid, uid, uid, uid, uid);
-        write_file(root, rel, buf);
+        testfs_write_str(root, rel, buf);
 
         snprintf(rel, sizeof(rel), "proc/%d/cgroup", pid);
-        write_file(root, rel, "0::/system.slice/" UNIT_A "\n");
+        testfs_write_str(root, rel, "0::/system.slice/" UNIT_A "\n");
 
         content = malloc(size);
         assert_non_null(content);
@@ -82,7 +69,7 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
                 content + off, size - off,
                 "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0      [vsyscall]\n");
         snprintf(rel, sizeof(rel), "proc/%d/maps", pid);
-        write_file(root, rel, content);
+        testfs_write_str(root, rel, content);
         free(content);
 }
 
@@ -95,11 +82,11 @@ static inline Fixture *fixture_new(void) {
         strcpy(f->root, "/tmp/mapguard-test-bus-XXXXXX");
         assert_non_null(mkdtemp(f->root));
 
-        write_file(f->root, "proc/sys/vm/max_map_count", "1000\n");
-        write_file(f->root, "sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_B "/cgroup.procs", "2001\n");
-        write_file(f->root, "usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        testfs_write_str(f->root, "proc/sys/vm/max_map_count", "1000\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_B "/cgroup.procs", "2001\n");
+        testfs_write_str(f->root, "usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
         fake_process(f->root, 1001, "worker", 1000, 300, 500);
         fake_process(f->root, 1002, "ingester", 1000, 700, 600);
         fake_process(f->root, 2001, "other", 0, 10, 700);
@@ -166,13 +153,11 @@ static inline int setup_bare(void **state) {
 
 static inline int teardown(void **state) {
         Fixture *f = *state;
-        char cmd[128];
 
         sd_bus_flush_close_unref(f->client);
         sd_bus_unref(f->server);
         manager_free(f->m);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
-        assert_int_equal(system(cmd), 0);
+        testfs_rm_rf(f->root);
         free(f);
         return 0;
 }

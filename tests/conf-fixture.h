@@ -15,48 +15,13 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "testfs.h"
 #include "util.h"
 
 #define MAIN "/etc/mapguard/mapguardd.conf"
 #define USR_D "/usr/lib/mapguard/mapguardd.conf.d"
 #define RUN_D "/run/mapguard/mapguardd.conf.d"
 #define ETC_D "/etc/mapguard/mapguardd.conf.d"
-
-static inline char *path_join(const char *root, const char *rel) {
-        char *s;
-        assert_true(asprintf(&s, "%s%s", root, rel) >= 0);
-        return s;
-}
-
-static inline void mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        assert_non_null(p);
-        for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-                *s = '\0';
-                if (mkdir(p, 0755) < 0)
-                        assert_int_equal(errno, EEXIST);
-                *s = '/';
-        }
-}
-
-/* Writes CONTENT (LEN bytes; SIZE_MAX: strlen) to ROOT/REL, creating the directories. */
-static inline void write_file_len(const char *root, const char *rel, const char *content, size_t len) {
-        _cleanup_free_ char *p = path_join(root, rel);
-        mkdir_parents(p);
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        if (len == SIZE_MAX)
-                len = strlen(content);
-        assert_int_equal(write(fd, content, len), (ssize_t) len);
-}
-
-static inline void write_file(const char *root, const char *rel, const char *content) {
-        write_file_len(root, rel, content, SIZE_MAX);
-}
-
-static inline int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
 
 static inline int setup(void **state) {
         char *d = strdup("/tmp/test-conf-XXXXXX");
@@ -73,7 +38,8 @@ static inline int setup(void **state) {
 
 static inline int teardown(void **state) {
         char *d = *state;
-        int r = nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        testfs_rm_rf(d);
+        int r = 0;
         free(d);
         return r;
 }

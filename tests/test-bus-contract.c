@@ -157,8 +157,8 @@ static void test_access_denied(void **state) {
          * the kernel refuses its maps to nobody, and so does GetProcess. */
         fake_process(f->root, 2002, "mine", 65534, 10, 800);
         fake_process(f->root, 2003, "setuid", 65534, 10, 900);
-        write_file(f->root, "proc/2003/status",
-                   "Name:\tsetuid\nTgid:\t2003\nPid:\t2003\nUid:\t65534\t0\t0\t0\n");
+        testfs_write_str(f->root, "proc/2003/status",
+                         "Name:\tsetuid\nTgid:\t2003\nPid:\t2003\nUid:\t65534\t0\t0\t0\n");
 
         child = fork();
         assert_true(child >= 0);

@@ -131,8 +131,8 @@ static void test_get_process(void **state) {
 
         /* A thread's id is not a process: /proc/1003 is a thread of 1002. */
         fake_process(f->root, 1003, "worker-thread", 1000, 850, 600);
-        write_file(f->root, "proc/1003/status",
-                   "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
+        testfs_write_str(f->root, "proc/1003/status",
+                         "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
         thread = manager_call(f, "GetProcess", "u", 1003);
         assert_error(thread, SD_BUS_ERROR_INVALID_ARGS, "thread of process 1002");
 
@@ -280,11 +280,9 @@ static int setup_runtime_dir(void **state) {
 }
 
 static int teardown_runtime_dir(void **state) {
-        char cmd[128];
 
         assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", runtime_dir);
-        assert_int_equal(system(cmd), 0);
+        testfs_rm_rf(runtime_dir);
         strcpy(runtime_dir, "/tmp/mapguard-test-run-XXXXXX");
         return teardown(state);
 }
@@ -355,13 +353,13 @@ static void test_restart_keeps_levels(void **state) {
         assert_string_equal(seen.new_level, "unknown");
 
         /* It exits while the daemon is down: gone, from critical. */
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 1);
         assert_int_equal(seen.pid, 1002);
         assert_string_equal(seen.old_level, "critical");
         assert_string_equal(seen.new_level, "unknown");
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
         assert_int_equal(manager_scan(f->m, true), 0);
 
         /* A bad line is skipped, the others kept: 1002 goes on at critical, nothing to say. */
@@ -409,7 +407,7 @@ static void test_gone_at_warning(void **state) {
         /* the newcomer grows into warning and then exits: one more of each */
         fake_process(f->root, 1002, "newcomer", 1000, 900, 900);
         assert_int_equal(manager_scan(f->m, true), 0);
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
         assert_int_equal(manager_scan(f->m, true), 0);
         drain(f);
         assert_int_equal(seen.level_changed, 4);
@@ -452,7 +450,8 @@ static void test_unreadable_process(void **state) {
         Fixture *f = *state;
 
         fake_process(f->root, 1003, "sidecar", 1000, 50, 650);
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n1003\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs",
+                         "1001\n1002\n1003\n");
         make_maps_unreadable(f, 1003);
         make_maps_unreadable(f, 1001);
         assert_int_equal(manager_scan(f->m, true), 0);
@@ -554,7 +553,7 @@ static void test_wall_observed(void **state) {
         assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
 
         /* It dies: its exit is attributed (the fake bus has no systemd to say how it exited). */
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
         assert_int_equal(manager_scan(f->m, true), 0);
         for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
                 drain(f);
@@ -565,7 +564,7 @@ static void test_wall_observed(void **state) {
 
         /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
         assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
-        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
@@ -613,15 +612,15 @@ static void test_vanished_and_reused(void **state) {
         assert_non_null(fp);
         fputs("1001\n1002\n", fp);
         fclose(fp);
-        snprintf(path, sizeof(path), "rm -rf '%s/proc/1001'", f->root);
-        assert_int_equal(system(path), 0);
+        snprintf(path, sizeof(path), "%s/proc/1001", f->root);
+        testfs_rm_rf(path);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_int_equal(
                 get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 1);
 
         /* The whole cgroup vanishes (unit stopped before systemd told us): no processes, no error. */
-        snprintf(path, sizeof(path), "rm -rf '%s/sys/fs/cgroup/system.slice/" UNIT_B "'", f->root);
-        assert_int_equal(system(path), 0);
+        snprintf(path, sizeof(path), "%s/sys/fs/cgroup/system.slice/" UNIT_B, f->root);
+        testfs_rm_rf(path);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_int_equal(
                 get_property_u(f, "/org/mapguard1/unit/b_2dx_2escope", "org.mapguard1.Unit", "Processes"),
@@ -686,7 +685,7 @@ static void test_units_come_and_go(void **state) {
 static void test_limit_change(void **state) {
         Fixture *f = *state;
 
-        write_file(f->root, "proc/sys/vm/max_map_count", "800\n");
+        testfs_write_str(f->root, "proc/sys/vm/max_map_count", "800\n");
         assert_int_equal(manager_scan(f->m, false), 0);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "MaxMapCount"), 800);
         /* 700 of 800 is 87 %: a new limit re-evaluates every process at once. */
@@ -697,13 +696,13 @@ static void test_reload(void **state) {
         Fixture *f = *state;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *good = NULL, *bad = NULL, *rescan = NULL;
 
-        write_file(f->root, "etc/mapguard/mapguardd.conf", "[Thresholds]\nWarningPercent=70\n");
+        testfs_write_str(f->root, "etc/mapguard/mapguardd.conf", "[Thresholds]\nWarningPercent=70\n");
         good = manager_call(f, "Reload", NULL);
         assert_null(sd_bus_message_get_error(good));
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
 
-        write_file(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
-                   "[Thresholds]\nCriticalPercent=60\n");
+        testfs_write_str(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
+                         "[Thresholds]\nCriticalPercent=60\n");
         bad = manager_call(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf");
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
@@ -711,7 +710,8 @@ static void test_reload(void **state) {
                          95);
 
         /* Bytes that are not UTF-8 in the file: refused at once, the error made valid for D-Bus. */
-        write_file(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf", "[Watch]\nUnits=caf\xe9.service\n");
+        testfs_write_str(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
+                         "[Watch]\nUnits=caf\xe9.service\n");
         sd_bus_message_unref(bad);
         bad = manager_call(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf:2");

@@ -23,19 +23,19 @@ static void test_defaults_no_files(void **state) {
 
 static void test_main_file_only(void **state) {
         const char *root = *state;
-        write_file(root, MAIN,
-                   "# comment\n"
-                   "; another comment\n"
-                   "\n"
-                   "[Watch]\n"
-                   "Units=ingester@*.service  elasticsearch.service\n"
-                   "[Thresholds]\n"
-                   "WarningPercent=70%\n"
-                   "CriticalPercent=90 ; inih strips ';' comments after whitespace\n"
-                   "HysteresisPercent=0\n"
-                   "[Scan]\r\n"
-                   "IntervalSec=1min 30s\n"
-                   "Backend=procfs");
+        testfs_write_str(root, MAIN,
+                         "# comment\n"
+                         "; another comment\n"
+                         "\n"
+                         "[Watch]\n"
+                         "Units=ingester@*.service  elasticsearch.service\n"
+                         "[Thresholds]\n"
+                         "WarningPercent=70%\n"
+                         "CriticalPercent=90 ; inih strips ';' comments after whitespace\n"
+                         "HysteresisPercent=0\n"
+                         "[Scan]\r\n"
+                         "IntervalSec=1min 30s\n"
+                         "Backend=procfs");
         Config *c = load_ok(root);
         /* Added to the default, which no empty Units= reset. */
         assert_units(c, "*.service", "*.scope", "ingester@*.service", "elasticsearch.service", NULL);
@@ -49,9 +49,9 @@ static void test_main_file_only(void **state) {
 
 static void test_duplicate_key_last_wins(void **state) {
         const char *root = *state;
-        write_file(root, MAIN,
-                   "[Thresholds]\nWarningPercent=70\nWarningPercent=75\n[Scan]\nBackend=bpf\n"
-                   "[Thresholds]\nCriticalPercent=97\n");
+        testfs_write_str(root, MAIN,
+                         "[Thresholds]\nWarningPercent=70\nWarningPercent=75\n[Scan]\nBackend=bpf\n"
+                         "[Thresholds]\nCriticalPercent=97\n");
         Config *c = load_ok(root);
         assert_int_equal(c->warning_percent, 75);
         assert_int_equal(c->critical_percent, 97);
@@ -62,7 +62,7 @@ static void test_duplicate_key_last_wins(void **state) {
 /* Editors on other systems write a UTF-8 byte order mark; inih skips it, and so must our line checks. */
 static void test_bom(void **state) {
         const char *root = *state;
-        write_file(root, MAIN, "\xef\xbb\xbf[Scan]\nBackend=bpf\n");
+        testfs_write_str(root, MAIN, "\xef\xbb\xbf[Scan]\nBackend=bpf\n");
         Config *c = load_ok(root);
         assert_int_equal(c->backend, BACKEND_BPF);
         config_free(c);
@@ -87,7 +87,7 @@ static void test_interval_spans(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(good); i++) {
                 _cleanup_free_ char *content = NULL;
                 assert_true(asprintf(&content, "[Scan]\nIntervalSec=%s\n", good[i].value) >= 0);
-                write_file(root, MAIN, content);
+                testfs_write_str(root, MAIN, content);
                 Config *c = load_ok(root);
                 if (c->interval_usec != good[i].usec)
                         print_error("IntervalSec=%s gave %ju\n", good[i].value,
@@ -118,7 +118,7 @@ static void test_interval_spans(void **state) {
                 _cleanup_free_ char *content = NULL, *needle = NULL;
                 assert_true(asprintf(&content, "[Scan]\nIntervalSec=%s\n", bad[i].value) >= 0);
                 assert_true(asprintf(&needle, "IntervalSec=%s", bad[i].value) >= 0);
-                write_file(root, MAIN, content);
+                testfs_write_str(root, MAIN, content);
                 load_fail(root, -EINVAL, MAIN, 2, needle, bad[i].reason, NULL);
         }
 }
@@ -188,7 +188,7 @@ static void test_bad_input(void **state) {
         const char *root = *state;
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                write_file(root, MAIN, cases[i].content);
+                testfs_write_str(root, MAIN, cases[i].content);
                 load_fail(root, -EINVAL, MAIN, cases[i].line, cases[i].needle1, cases[i].needle2, NULL);
         }
 }
@@ -208,7 +208,7 @@ static void test_long_lines(void **state) {
         assert_int_equal(strlen(line), 198);
         _cleanup_free_ char *ok = NULL;
         assert_true(asprintf(&ok, "[Watch]\n%s\n", line) >= 0);
-        write_file(root, MAIN, ok);
+        testfs_write_str(root, MAIN, ok);
         Config *c = load_ok(root);
         config_free(c);
 
@@ -218,7 +218,7 @@ static void test_long_lines(void **state) {
         line[199] = '\0';
         _cleanup_free_ char *bad = NULL;
         assert_true(asprintf(&bad, "[Watch]\n\n%s\n", line) >= 0);
-        write_file(root, MAIN, bad);
+        testfs_write_str(root, MAIN, bad);
         load_fail(root, -EINVAL, MAIN, 3, "line too long (199 bytes, at most 198", NULL);
 
         memset(line, 0, sizeof(line));
@@ -227,14 +227,14 @@ static void test_long_lines(void **state) {
         strcpy(line + 301, "WarningPercent=99");
         free(bad);
         assert_true(asprintf(&bad, "[Thresholds]\n%s\n", line) >= 0);
-        write_file(root, MAIN, bad);
+        testfs_write_str(root, MAIN, bad);
         load_fail(root, -EINVAL, MAIN, 2, "line too long (318 bytes", NULL);
 }
 
 static void test_nul_byte(void **state) {
         const char *root = *state;
         static const char content[] = "[Scan]\nBackend=bpf\0procfs\n";
-        write_file_len(root, MAIN, content, sizeof(content) - 1);
+        testfs_write(root, MAIN, content, sizeof(content) - 1);
         load_fail(root, -EINVAL, MAIN, 2, "NUL byte", NULL);
 }
 
@@ -249,20 +249,20 @@ static void test_globs(void **state) {
         config_free(c);
 
         /* Added to the default, a glob matches what the default matched and more. */
-        write_file(root, MAIN, "[Watch]\nUnits=ingester@*.service user-*.slice\n");
+        testfs_write_str(root, MAIN, "[Watch]\nUnits=ingester@*.service user-*.slice\n");
         c = load_ok(root);
         assert_true(config_matches_unit(c, "foo.scope"));
         assert_true(config_matches_unit(c, "user-1000.slice"));
         assert_false(config_matches_unit(c, "system.slice"));
         config_free(c);
 
-        write_file(root, MAIN, "[Watch]\nUnits=\nUnits=*.service ingester@*.service\n");
+        testfs_write_str(root, MAIN, "[Watch]\nUnits=\nUnits=*.service ingester@*.service\n");
         c = load_ok(root);
         assert_true(config_matches_unit(c, "foo.service"));
         assert_false(config_matches_unit(c, "foo.scope"));
         config_free(c);
 
-        write_file(root, MAIN, "[Watch]\nUnits=\nUnits=ingester@*.service db-[0-9].service\n");
+        testfs_write_str(root, MAIN, "[Watch]\nUnits=\nUnits=ingester@*.service db-[0-9].service\n");
         c = load_ok(root);
         assert_true(config_matches_unit(c, "ingester@1.service"));
         assert_true(config_matches_unit(c, "ingester@zone-a.service"));
@@ -273,7 +273,8 @@ static void test_globs(void **state) {
         config_free(c);
 
         /* systemd's escapes are part of the name, with or without a glob: a backslash escapes nothing. */
-        write_file(root, MAIN, "[Watch]\nUnits=\nUnits=esc\\x2dname.service ingester@a\\x2d*.service\n");
+        testfs_write_str(root, MAIN,
+                         "[Watch]\nUnits=\nUnits=esc\\x2dname.service ingester@a\\x2d*.service\n");
         c = load_ok(root);
         assert_true(config_matches_unit(c, "esc\\x2dname.service"));
         assert_false(config_matches_unit(c, "escx2dname.service"));
@@ -291,7 +292,7 @@ static void test_shipped_default_config(void **state) {
                 print_message("# MAPGUARD_SOURCE_ROOT unset (not run by meson test), skipping\n");
                 skip();
         }
-        _cleanup_free_ char *path = path_join(src, "/units/mapguardd.conf");
+        _cleanup_free_ char *path = testfs_path(src, "/units/mapguardd.conf");
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         assert_non_null(f);
 
@@ -316,12 +317,12 @@ static void test_shipped_default_config(void **state) {
         Config *d = config_new_default();
         assert_non_null(d);
 
-        write_file(root, MAIN, as_is);
+        testfs_write_str(root, MAIN, as_is);
         Config *c = load_ok(root);
         assert_true(config_equal(c, d));
         config_free(c);
 
-        write_file(root, MAIN, uncommented);
+        testfs_write_str(root, MAIN, uncommented);
         c = load_ok(root);
         assert_true(config_equal(c, d));
         config_free(c);

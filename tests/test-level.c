@@ -17,6 +17,7 @@
 #include "level-state.h"
 #include "level.h"
 #include "max-map-count.h"
+#include "testfs.h"
 #include "util.h"
 
 static const Thresholds defaults = { .warning_percent = 80,
@@ -321,7 +322,7 @@ static void test_state_garbage(void **state) {
 /* The wall counters of units (LimitHits, LimitExits, ...) come back as they were saved; a bad wall line is
  * skipped and named, the rest still read. */
 static void test_state_walls(void **state) {
-        char dir[] = "/tmp/mapguard-test-walls-XXXXXX", path[64], cmd[128];
+        char dir[] = "/tmp/mapguard-test-walls-XXXXXX", path[64];
         SavedWall in[] = {
                 { .unit = "ingester.service",
                   .hits = 12,
@@ -366,8 +367,7 @@ static void test_state_walls(void **state) {
         assert_string_equal(level_state_find_wall(&out, "late.service")->last_exit, "killed SIGKILL");
         level_state_done(&out);
 
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        assert_int_equal(system(cmd), 0);
+        testfs_rm_rf(dir);
 }
 
 int main(void) {

@@ -136,14 +136,12 @@ static int setup_watch(void **state) {
 
 static int teardown_watch(void **state) {
         WatchFixture *w = *state;
-        char cmd[128];
         int status;
 
         w->f->m = manager_free(w->f->m); /* closes the connection: the child ends */
         sd_bus_unref(w->bus);
         assert_int_equal(waitpid(w->child, &status, 0), w->child);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->f->root);
-        assert_int_equal(system(cmd), 0);
+        testfs_rm_rf(w->f->root);
         free(w->f);
         free(w);
         return 0;

@@ -26,6 +26,7 @@
 
 #include "path-util.h"
 #include "procfs.h"
+#include "testfs.h"
 #include "util.h"
 
 #define PF_KTHREAD 0x00200000UL
@@ -35,23 +36,14 @@
 
 static char root[] = "/tmp/mapguard-test-procfs-XXXXXX";
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
 static int group_setup(void **state) {
         signal(SIGPIPE, SIG_IGN);
         return mkdtemp(root) ? 0 : -1;
 }
 
 static int group_teardown(void **state) {
-        return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void write_file(const char *path, const char *data, size_t len) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, data, len), (ssize_t) len);
+        testfs_rm_rf(root);
+        return 0;
 }
 
 static char *pid_path(pid_t pid, const char *name) {
@@ -61,7 +53,7 @@ static char *pid_path(pid_t pid, const char *name) {
 }
 
 static void write_str(const char *path, const char *s) {
-        write_file(path, s, strlen(s));
+        testfs_write(NULL, path, s, strlen(s));
 }
 
 static void write_stat(pid_t pid, const char *comm, char state, unsigned long flags, uint64_t start) {
@@ -71,7 +63,7 @@ static void write_stat(pid_t pid, const char *comm, char state, unsigned long fl
                          " 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
                          (int) pid, comm, state, flags, start);
         assert_true(n > 0);
-        write_file(path, s, (size_t) n);
+        testfs_write(NULL, path, s, (size_t) n);
 }
 
 /* A fixture process: ROOT/proc/PID/{stat,status,maps}. MAPS NULL leaves maps out. */
@@ -88,14 +80,14 @@ static void make_proc(pid_t pid, const char *comm, char state, unsigned long fla
         n = asprintf(&s, "Name:\t%s\nUmask:\t0022\nState:\t%c\nTgid:\t%d\nPid:\t%d\nUid:\t%u\t%u\t%u\t%u\n",
                      comm, state, (int) pid, (int) pid, uid, uid, uid, uid);
         assert_true(n > 0);
-        write_file(status, s, (size_t) n);
+        testfs_write(NULL, status, s, (size_t) n);
         if (maps)
-                write_file(mapsp, maps, strlen(maps));
+                testfs_write(NULL, mapsp, maps, strlen(maps));
 }
 
 static void write_maps(pid_t pid, const char *maps, size_t len) {
         _cleanup_free_ char *p = pid_path(pid, "maps");
-        write_file(p, maps, len);
+        testfs_write(NULL, p, maps, len);
 }
 
 static char *repeat(const char *line, unsigned n, const char *tail) {
@@ -367,7 +359,7 @@ static void test_sample_bad_stat(void **state) {
 
         make_proc(230, "x", 'S', 0, 5, 0, MAP_LINE);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                write_file(stat, bad[i], strlen(bad[i]));
+                testfs_write(NULL, stat, bad[i], strlen(bad[i]));
                 int r = proc_sample(root, 230, &s);
                 /* An empty stat is a task being reaped: gone. Everything else is garbage. */
                 assert_int_equal(r, i == 0 ? -ESRCH : -EBADMSG);

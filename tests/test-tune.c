@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testfs.h"
 #include "tune.h"
 #include "util.h"
 
@@ -35,16 +36,9 @@ static int setup_root(void **state) {
 }
 
 static int teardown_root(void **state) {
-        _cleanup_free_ char *cmd = NULL;
         char *root = *state;
 
-        /* The root is a fresh mkdtemp() directory of this test, nothing else. */
-        if (asprintf(&cmd, "rm -rf '%s'", root) < 0) {
-                cmd = NULL;
-                return -1;
-        }
-        if (system(cmd) != 0)
-                return -1;
+        testfs_rm_rf(root);
         free(root);
         return 0;
 }
@@ -61,19 +55,6 @@ static char *read_file(const char *root, const char *path) {
                 return NULL;
         assert_true(getdelim(&text, &n, '\0', f) >= 0);
         return text;
-}
-
-static void write_file(const char *root, const char *path, const char *text) {
-        _cleanup_free_ char *p = NULL, *cmd = NULL;
-        FILE *f;
-
-        assert_int_equal(tune_path(root, path, &p), 0);
-        assert_true(asprintf(&cmd, "mkdir -p \"$(dirname '%s')\"", p) >= 0);
-        assert_int_equal(system(cmd), 0);
-        f = fopen(p, "we");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
 }
 
 /* Returns the number of entries in ROOT/etc/sysctl.d (temporary files would show up here). */
@@ -122,7 +103,7 @@ static void test_write_file(void **state) {
         struct stat st;
 
         /* No etc/sysctl.d yet: created. */
-        write_file(root, "/etc/.keep", "");
+        testfs_write_str(root, "/etc/.keep", "");
         assert_int_equal(tune_write_sysctl_file(root, 1048576, "mapguardd recommended 262144.", NOW_USEC),
                          0);
         text = read_file(root, TUNE_SYSCTL_FILE);
@@ -147,8 +128,8 @@ static void test_replace(void **state) {
         const char *root = *state;
         _cleanup_free_ char *text = NULL;
 
-        write_file(root, TUNE_SYSCTL_FILE, "vm.max_map_count = 5\n");
-        write_file(root, "/etc/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        testfs_write_str(root, TUNE_SYSCTL_FILE, "vm.max_map_count = 5\n");
+        testfs_write_str(root, "/etc/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
         assert_int_equal(tune_write_sysctl_file(root, 2097152, NULL, NOW_USEC), 0);
         text = read_file(root, TUNE_SYSCTL_FILE);
         assert_non_null(text);
@@ -162,7 +143,7 @@ static void test_why_cannot_escape(void **state) {
         _cleanup_free_ char *text = NULL;
         size_t settings = 0;
 
-        write_file(root, "/etc/.keep", "");
+        testfs_write_str(root, "/etc/.keep", "");
         /* Whatever the daemon's reason says, every line but the last stays a comment. */
         assert_int_equal(tune_write_sysctl_file(root, 300000,
                                                 "first line\nvm.max_map_count = 1\r\nkernel.panic = 1\x1b\n",
@@ -193,7 +174,7 @@ static void test_write_errors(void **state) {
 
         /* etc is a file: the directory cannot be made, and nothing is written. */
         assert_int_equal(tune_path(root, "/etc", &etc), 0);
-        write_file(root, "/etc", "not a directory\n");
+        testfs_write_str(root, "/etc", "not a directory\n");
         assert_int_equal(tune_write_sysctl_file(root, 1048576, NULL, NOW_USEC), -ENOTDIR);
 }
 
@@ -201,7 +182,7 @@ static void test_apply_live(void **state) {
         const char *root = *state;
         _cleanup_free_ char *after = NULL;
 
-        write_file(root, TUNE_PROC_FILE, "65530\n");
+        testfs_write_str(root, TUNE_PROC_FILE, "65530\n");
         assert_int_equal(tune_apply_live(root, 1048576), 0);
         after = read_file(root, TUNE_PROC_FILE);
         assert_string_equal(after, "1048576\n");
@@ -218,7 +199,7 @@ static void test_apply_live_errors(void **state) {
 
         /* The errno of open() reaches the caller unchanged. */
         assert_int_equal(tune_path(root, TUNE_PROC_FILE, &p), 0);
-        write_file(root, "/proc/sys/vm/.keep", "");
+        testfs_write_str(root, "/proc/sys/vm/.keep", "");
         assert_int_equal(mkdir(p, 0755), 0);
         assert_int_equal(tune_apply_live(root, 1048576), -EISDIR);
 }
@@ -274,37 +255,37 @@ static void test_check_boot(void **state) {
         const char *root = *state;
         _cleanup_free_ char *link = NULL;
 
-        write_file(root, "/etc/hostname", "test\n");
+        testfs_write_str(root, "/etc/hostname", "test\n");
         assert_int_equal(tune_write_sysctl_file(root, 1048576, "why", NOW_USEC), 0);
         /* Ours alone, or with a file that sorts before it: ours counts. */
         assert_boot(root, 0, NULL, NULL, 0);
-        write_file(root, "/usr/lib/sysctl.d/50-default.conf", "vm.max_map_count = 65530\n");
+        testfs_write_str(root, "/usr/lib/sysctl.d/50-default.conf", "vm.max_map_count = 65530\n");
         assert_boot(root, 0, NULL, NULL, 0);
 
         /* Debian: /etc/sysctl.d/99-sysctl.conf links to /etc/sysctl.conf, where guides put 262144. It sorts
          * later and wins at boot; the line to edit is in the file the link leads to. */
-        write_file(root, "/etc/sysctl.conf", "# Elasticsearch\nvm.max_map_count=700000\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "# Elasticsearch\nvm.max_map_count=700000\n");
         assert_int_equal(tune_path(root, "/etc/sysctl.d/99-sysctl.conf", &link), 0);
         assert_int_equal(symlink("../sysctl.conf", link), 0);
         assert_boot(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 700000);
 
         /* The same value later: the boot sets ours all the same. */
-        write_file(root, "/etc/sysctl.conf", "vm.max_map_count = 1048576\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "vm.max_map_count = 1048576\n");
         assert_boot(root, 0, NULL, NULL, 0);
 
         /* A value the kernel refuses: systemd-sysctl fails to set it and the kernel's default stays. */
-        write_file(root, "/etc/sysctl.conf", "vm.max_map_count = lots\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "vm.max_map_count = lots\n");
         assert_boot(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 0);
         /* Refused with "-": nothing is set, and the file that cancels ours is named all the same. */
-        write_file(root, "/etc/sysctl.conf", "-vm.max_map_count = lots\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "-vm.max_map_count = lots\n");
         assert_boot(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 0);
 
         /* Any of the sysctl.d directories, merged by file name. */
         assert_int_equal(unlink(link), 0);
-        write_file(root, "/run/sysctl.d/95-other.conf", "vm/max_map_count = 2000000\n");
+        testfs_write_str(root, "/run/sysctl.d/95-other.conf", "vm/max_map_count = 2000000\n");
         assert_boot(root, 1, "/run/sysctl.d/95-other.conf", NULL, 2000000);
         /* A file of the same name in /etc masks it. */
-        write_file(root, "/etc/sysctl.d/95-other.conf", "");
+        testfs_write_str(root, "/etc/sysctl.d/95-other.conf", "");
         assert_boot(root, 0, NULL, NULL, 0);
 }
 
@@ -315,34 +296,34 @@ static void test_check_preview(void **state) {
 
         /* Nothing sets it, or only files that sort before ours: ours would count. */
         assert_preview(root, 0, NULL, NULL, 0);
-        write_file(root, "/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 65530\n");
+        testfs_write_str(root, "/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 65530\n");
         assert_preview(root, 0, NULL, NULL, 0);
         /* Even a value the kernel refuses: ours, read later, would replace it. */
-        write_file(root, "/etc/sysctl.d/50-bad.conf", "vm.max_map_count = lots\n");
+        testfs_write_str(root, "/etc/sysctl.d/50-bad.conf", "vm.max_map_count = lots\n");
         assert_preview(root, 0, NULL, NULL, 0);
         /* A file of our name elsewhere is masked by ours once written; an older ours is replaced. */
-        write_file(root, "/run/sysctl.d/90-mapguard-tuned.conf", "vm.max_map_count = 300000\n");
+        testfs_write_str(root, "/run/sysctl.d/90-mapguard-tuned.conf", "vm.max_map_count = 300000\n");
         assert_preview(root, 0, NULL, NULL, 0);
         assert_int_equal(tune_write_sysctl_file(root, 500000, "why", NOW_USEC), 0);
         assert_preview(root, 0, NULL, NULL, 0);
 
         /* Debian's 99-sysctl.conf, a link to /etc/sysctl.conf: read after ours, it would win at boot. */
-        write_file(root, "/etc/sysctl.conf", "vm.max_map_count=700000\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "vm.max_map_count=700000\n");
         assert_int_equal(tune_path(root, "/etc/sysctl.d/99-sysctl.conf", &link), 0);
         assert_int_equal(symlink("../sysctl.conf", link), 0);
         assert_preview(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 700000);
         /* Asking for the value --apply would write: nothing to warn of. */
-        write_file(root, "/etc/sysctl.conf", "vm.max_map_count = 1048576\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "vm.max_map_count = 1048576\n");
         assert_preview(root, 0, NULL, NULL, 0);
         /* Refused by the kernel, or with "-": it would still cancel ours. */
-        write_file(root, "/etc/sysctl.conf", "-vm.max_map_count = lots\n");
+        testfs_write_str(root, "/etc/sysctl.conf", "-vm.max_map_count = lots\n");
         assert_preview(root, 1, "/etc/sysctl.d/99-sysctl.conf", "/etc/sysctl.conf", 0);
 
         /* Any of the directories, merged by name; the same name in /etc masks it. */
         assert_int_equal(unlink(link), 0);
-        write_file(root, "/usr/lib/sysctl.d/99-z.conf", "vm.max_map_count = 300000\n");
+        testfs_write_str(root, "/usr/lib/sysctl.d/99-z.conf", "vm.max_map_count = 300000\n");
         assert_preview(root, 1, "/usr/lib/sysctl.d/99-z.conf", NULL, 300000);
-        write_file(root, "/etc/sysctl.d/99-z.conf", "");
+        testfs_write_str(root, "/etc/sysctl.d/99-z.conf", "");
         assert_preview(root, 0, NULL, NULL, 0);
 }
 
@@ -351,18 +332,18 @@ static void test_read_tuned(void **state) {
 
         /* No file sets it: 0, whatever the daemon last said (it may not have seen a file removed). */
         assert_int_equal(tune_read_tuned(root, 7), 0);
-        write_file(root, "/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
+        testfs_write_str(root, "/usr/lib/sysctl.d/10-mapguard.conf", "vm.max_map_count = 1048576\n");
         assert_int_equal(tune_read_tuned(root, 7), 1048576);
         /* A file written a moment ago counts at once: the daemon's property would lag a pass behind. */
-        write_file(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = 2097152\n");
+        testfs_write_str(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = 2097152\n");
         assert_int_equal(tune_read_tuned(root, 1048576), 2097152);
         /* Ours, from an earlier tune --apply, is one of the files: its value is read back like any. */
         assert_int_equal(tune_write_sysctl_file(root, 3000000, "why", NOW_USEC), 0);
         assert_int_equal(tune_read_tuned(root, 1048576), 2097152);
-        write_file(root, "/etc/sysctl.d/95-es.conf", "");
+        testfs_write_str(root, "/etc/sysctl.d/95-es.conf", "");
         assert_int_equal(tune_read_tuned(root, 1048576), 3000000);
         /* A value the kernel refuses sets nothing at boot, as the daemon's 0 says too. */
-        write_file(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = lots\n");
+        testfs_write_str(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = lots\n");
         assert_int_equal(tune_read_tuned(root, 1048576), 0);
 }
 
@@ -370,8 +351,8 @@ static void test_read_tuned_unreadable(void **state) {
         const char *root = *state;
 
         /* /run/sysctl.d is a file, not a directory: the files cannot be read, the daemon's value stands. */
-        write_file(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = 2097152\n");
-        write_file(root, "/run/sysctl.d", "");
+        testfs_write_str(root, "/etc/sysctl.d/95-es.conf", "vm.max_map_count = 2097152\n");
+        testfs_write_str(root, "/run/sysctl.d", "");
         assert_int_equal(tune_read_tuned(root, 1048576), 1048576);
 }
 
