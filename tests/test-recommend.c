@@ -14,23 +14,14 @@
 #include <cmocka.h>
 
 #include "recommend.h"
+#include "testfs.h"
 #include "util.h"
 
 static char root[] = "/tmp/mapguard-test-recommend-XXXXXX";
 static char empty_root[] = "/tmp/mapguard-test-recommend-empty-XXXXXX";
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
 static void write_slabinfo(const char *text) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-
-        assert_true(asprintf(&path, "%s/proc/slabinfo", root) > 0);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        testfs_write_str(root, "/proc/slabinfo", text);
 }
 
 static int group_setup(void **state) {
@@ -44,8 +35,9 @@ static int group_setup(void **state) {
 }
 
 static int group_teardown(void **state) {
-        return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) |
-                nftw(empty_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        testfs_rm_rf(root);
+        testfs_rm_rf(empty_root);
+        return 0;
 }
 
 static void test_value_formula(void **state) {
