@@ -359,6 +359,37 @@ static void manager_unit_set_stale(Manager *m, WatchedUnit *u) {
                 manager_bus_unit_changed(m, u, &(UnitChangedMask){ .level = true });
 }
 
+/* Who left U: the processes we knew (u->procs) that are not among the N of PROCS any more as the same
+ * process. */
+static void manager_unit_notify_left(Manager *m, WatchedUnit *u, const ProcState *procs, size_t n) {
+        for (size_t i = 0; i < u->n_procs; i++) {
+                const ProcState *now_p = n > 0
+                        ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
+                        : NULL;
+
+                if (!now_p || now_p->start_time != u->procs[i].start_time) {
+                        manager_notify_gone(m, u->name, &u->procs[i], "is gone");
+                        manager_wall_gone(m, u, &u->procs[i]);
+                }
+        }
+}
+
+/* PropertiesChanged for what a pass changed of U, against BEFORE (its aggregates before the pass). */
+static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *before) {
+        manager_bus_unit_changed(
+                m, u,
+                &(UnitChangedMask){
+                        .level = before->level != u->level,
+                        .processes = before->n_procs != u->n_procs,
+                        .worst_pid = before->worst_pid != u->worst_pid,
+                        .map_count = before->map_count != u->map_count,
+                        .peak_map_count = before->peak_map_count != u->peak_map_count,
+                        .headroom = before->headroom != u->headroom,
+                        .growth_per_minute = before->growth_per_minute != u->growth_per_minute,
+                        .seconds_to_limit = before->seconds_to_limit != u->seconds_to_limit,
+                });
+}
+
 /* One pass over one unit: its cgroup's processes, reading those that are due. */
 static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all,
                              const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
@@ -410,17 +441,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         n++;
         }
 
-        /* Who left: processes we knew that are not there any more as the same process. */
-        for (size_t i = 0; i < u->n_procs; i++) {
-                const ProcState *now_p = n > 0
-                        ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
-                        : NULL;
-
-                if (!now_p || now_p->start_time != u->procs[i].start_time) {
-                        manager_notify_gone(m, u->name, &u->procs[i], "is gone");
-                        manager_wall_gone(m, u, &u->procs[i]);
-                }
-        }
+        manager_unit_notify_left(m, u, procs, n);
 
         free(u->procs);
         u->procs = TAKE_PTR(procs);
@@ -431,18 +452,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         *next_wakeup = u->procs[i].next_read_usec;
 
         unit_recompute(m, u);
-        manager_bus_unit_changed(
-                m, u,
-                &(UnitChangedMask){
-                        .level = before.level != u->level,
-                        .processes = before.n_procs != u->n_procs,
-                        .worst_pid = before.worst_pid != u->worst_pid,
-                        .map_count = before.map_count != u->map_count,
-                        .peak_map_count = before.peak_map_count != u->peak_map_count,
-                        .headroom = before.headroom != u->headroom,
-                        .growth_per_minute = before.growth_per_minute != u->growth_per_minute,
-                        .seconds_to_limit = before.seconds_to_limit != u->seconds_to_limit,
-                });
+        manager_unit_changed(m, u, &before);
         return 0;
 }
 

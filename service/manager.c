@@ -324,9 +324,45 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(m->event, 0);
 }
 
+/* The event loop's sources: SIGTERM/SIGINT exit, SIGHUP reloads, the scan timer (armed by the first
+ * pass), the watchdog. Returns 0 or -errno. */
+static int manager_setup_event(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_exit_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(m->sigterm_source, "signal-SIGTERM");
+        (void) sd_event_source_set_description(m->sigint_source, "signal-SIGINT");
+        (void) sd_event_source_set_description(m->sighup_source, "signal-SIGHUP");
+
+        r = sd_event_add_time(m->event, &m->scan.timer, CLOCK_MONOTONIC, now_usec(CLOCK_MONOTONIC),
+                              10 * USEC_PER_MSEC, on_scan_timer, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(m->scan.timer, "scan-timer");
+        (void) sd_event_source_set_enabled(m->scan.timer, SD_EVENT_OFF);
+
+        return sd_event_set_watchdog(m->event, true);
+}
+
 int manager_new(const char *root, const char *config_dir, Config *config, Manager **ret) {
         Manager *m;
-        sigset_t mask;
         int r;
 
         m = calloc(1, sizeof(*m));
@@ -335,52 +371,14 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
         m->config = config;
         m->scan.backend = BACKEND_PROCFS;
         m->root = strdup(root ? root : "");
-        if (!m->root) {
-                m->config = NULL;
-                manager_free(m);
-                return -ENOMEM;
-        }
-        if (config_dir) {
+        if (config_dir)
                 m->config_dir = strdup(config_dir);
-                if (!m->config_dir) {
-                        m->config = NULL;
-                        manager_free(m);
-                        return -ENOMEM;
-                }
-        }
-
-        r = sd_event_default(&m->event);
-        if (r < 0)
-                goto fail;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                r = -errno;
+        if (!m->root || (config_dir && !m->config_dir)) {
+                r = -ENOMEM;
                 goto fail;
         }
-        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_exit_signal, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_exit_signal, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_description(m->sigterm_source, "signal-SIGTERM");
-        (void) sd_event_source_set_description(m->sigint_source, "signal-SIGINT");
-        (void) sd_event_source_set_description(m->sighup_source, "signal-SIGHUP");
 
-        r = sd_event_add_time(m->event, &m->scan.timer, CLOCK_MONOTONIC, now_usec(CLOCK_MONOTONIC),
-                              10 * USEC_PER_MSEC, on_scan_timer, m);
-        if (r < 0)
-                goto fail;
-        (void) sd_event_source_set_description(m->scan.timer, "scan-timer");
-        /* Armed by the first pass. */
-        (void) sd_event_source_set_enabled(m->scan.timer, SD_EVENT_OFF);
-
-        r = sd_event_set_watchdog(m->event, true);
+        r = manager_setup_event(m);
         if (r < 0)
                 goto fail;
 

@@ -221,7 +221,23 @@ static bool on_step(Region *r, uint64_t step) {
         return true;
 }
 
-int main(int argc, char *argv[]) {
+/* What the command line asks for. */
+typedef struct Options {
+        uint64_t target, step, interval_ms, abort_ms;
+} Options;
+
+/* Parses ARG, the value of option NAME, as a number in 1..MAX into *RET; says what is wrong. Returns 0 or
+ * -EINVAL. */
+static int parse_option_u64(const char *name, const char *arg, uint64_t max, uint64_t *ret) {
+        if (parse_u64(arg, 1, max, ret) >= 0)
+                return 0;
+        fprintf(stderr, "vmagrow: %s: '%s' is not a number in 1..%" PRIu64 "\n", name, arg, max);
+        usage(stderr);
+        return -EINVAL;
+}
+
+/* Returns 1 to run with *O, 0 to exit successfully (--help), -EINVAL for a bad command line (said). */
+static int parse_argv(int argc, char *argv[], Options *o) {
         static const struct option options[] = {
                 { "step", required_argument, NULL, 's' },
                 { "interval-ms", required_argument, NULL, 'i' },
@@ -229,72 +245,148 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        _cleanup_close_ int sfd = -EBADF, tfd = -EBADF;
-        uint64_t step = 0, interval_ms = 1000, abort_ms = 0;
-        bool dying = false;
-        Region region = {};
-        sigset_t mask;
-        long ps;
-        int c, k;
+        int c;
 
-        /* Line-buffered even into a pipe: whoever waits for a progress line sees it at once. */
-        setvbuf(stdout, NULL, _IOLBF, 0);
-
+        *o = (Options){ .interval_ms = 1000 };
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                int k = 0;
+
                 switch (c) {
                 case 's':
-                        if (parse_u64(optarg, 1, TARGET_MAX, &step) < 0) {
-                                fprintf(stderr, "vmagrow: --step: '%s' is not a number in 1..%" PRIu64 "\n",
-                                        optarg, TARGET_MAX);
-                                usage(stderr);
-                                return 2;
-                        }
+                        k = parse_option_u64("--step", optarg, TARGET_MAX, &o->step);
                         break;
                 case 'i':
-                        if (parse_u64(optarg, 1, INTERVAL_MS_MAX, &interval_ms) < 0) {
-                                fprintf(stderr,
-                                        "vmagrow: --interval-ms: '%s' is not a number in 1..%" PRIu64 "\n",
-                                        optarg, INTERVAL_MS_MAX);
-                                usage(stderr);
-                                return 2;
-                        }
+                        k = parse_option_u64("--interval-ms", optarg, INTERVAL_MS_MAX, &o->interval_ms);
                         break;
                 case 'a':
-                        if (parse_u64(optarg, 1, INTERVAL_MS_MAX, &abort_ms) < 0) {
-                                fprintf(stderr,
-                                        "vmagrow: --abort-at-limit: '%s' is not a number in 1..%" PRIu64
-                                        "\n",
-                                        optarg, INTERVAL_MS_MAX);
-                                usage(stderr);
-                                return 2;
-                        }
+                        k = parse_option_u64("--abort-at-limit", optarg, INTERVAL_MS_MAX, &o->abort_ms);
                         break;
                 case 'h':
                         usage(stdout);
                         return 0;
                 default:
                         usage(stderr);
-                        return 2;
+                        return -EINVAL;
                 }
+                if (k < 0)
+                        return k;
         }
         if (argc - optind != 1) {
                 fprintf(stderr, "vmagrow: expected exactly one TARGET argument, got %d\n", argc - optind);
                 usage(stderr);
-                return 2;
+                return -EINVAL;
         }
-        if (parse_u64(argv[optind], 1, TARGET_MAX, &region.pages) < 0) {
-                fprintf(stderr, "vmagrow: TARGET: '%s' is not a number in 1..%" PRIu64 "\n", argv[optind],
-                        TARGET_MAX);
-                usage(stderr);
-                return 2;
+        if (parse_option_u64("TARGET", argv[optind], TARGET_MAX, &o->target) < 0)
+                return -EINVAL;
+        if (o->step == 0)
+                o->step = o->target;
+        if (o->step > o->target) {
+                fprintf(stderr, "vmagrow: --step %" PRIu64 " is larger than TARGET %" PRIu64 "\n", o->step,
+                        o->target);
+                return -EINVAL;
         }
-        if (step == 0)
-                step = region.pages;
-        if (step > region.pages) {
-                fprintf(stderr, "vmagrow: --step %" PRIu64 " is larger than TARGET %" PRIu64 "\n", step,
-                        region.pages);
-                return 2;
+        return 1;
+}
+
+/* At the limit with --abort-at-limit: to the very end (mmap refused), then abort in abort_ms. */
+static void start_dying(Region *r, int tfd, const Options *o) {
+        int k = map_until_refused(r->page_size, 1000);
+
+        fprintf(stderr, "vmagrow: mmap: %s; aborting in %" PRIu64 " ms\n", strerror(-k), o->abort_ms);
+        print_progress(r, "limit");
+        k = timer_arm_once(tfd, o->abort_ms);
+        if (k < 0) {
+                fprintf(stderr, "vmagrow: Failed to arm the timer: %s\n", strerror(-k));
+                abort();
         }
+}
+
+/* One signal from SFD. Returns 1 to go on, 0 to exit successfully, -errno on failure (said). */
+static int on_signal(Region *r, int sfd, int tfd, const Options *o) {
+        struct signalfd_siginfo si;
+        int k;
+
+        if (read(sfd, &si, sizeof(si)) != sizeof(si))
+                return 1;
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+                print_progress(r, "exiting");
+                region_unmap(r);
+                return 0;
+        case SIGUSR1:
+                (void) timer_arm(tfd, 0);
+                region_unmap(r);
+                print_progress(r, "freed");
+                return 1;
+        case SIGUSR2:
+                if (on_step(r, o->step)) {
+                        k = timer_arm(tfd, o->interval_ms);
+                        if (k < 0) {
+                                fprintf(stderr, "vmagrow: Failed to arm the timer: %s\n", strerror(-k));
+                                return k;
+                        }
+                }
+                return 1;
+        default:
+                return 1;
+        }
+}
+
+/* The poll() loop over the signals (SFD) and the growth timer (TFD). Returns the exit status. */
+static int run(Region *r, int sfd, int tfd, const Options *o) {
+        bool dying = false;
+
+        for (;;) {
+                struct pollfd pfd[2] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = tfd, .events = POLLIN },
+                };
+                uint64_t expirations;
+                int k;
+
+                if (o->abort_ms > 0 && r->at_limit && !dying) {
+                        dying = true;
+                        start_dying(r, tfd, o);
+                }
+                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        fprintf(stderr, "vmagrow: Failed to poll: %m\n");
+                        return 1;
+                }
+                if ((pfd[1].revents & POLLIN) &&
+                    read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
+                        if (dying) {
+                                fprintf(stderr, "vmagrow: out of memory maps, aborting\n");
+                                abort();
+                        }
+                        if (!on_step(r, o->step))
+                                (void) timer_arm(tfd, 0);
+                }
+                if (pfd[0].revents & POLLIN) {
+                        k = on_signal(r, sfd, tfd, o);
+                        if (k <= 0)
+                                return k < 0 ? 1 : 0;
+                }
+        }
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_close_ int sfd = -EBADF, tfd = -EBADF;
+        Region region = {};
+        Options o;
+        sigset_t mask;
+        long ps;
+        int k;
+
+        /* Line-buffered even into a pipe: whoever waits for a progress line sees it at once. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+
+        k = parse_argv(argc, argv, &o);
+        if (k <= 0)
+                return k < 0 ? 2 : 0;
+        region.pages = o.target;
         ps = sysconf(_SC_PAGESIZE);
         if (ps <= 0) {
                 fprintf(stderr, "vmagrow: Failed to get the page size\n");
@@ -312,90 +404,19 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        if (sfd < 0) {
-                fprintf(stderr, "vmagrow: Failed to create signalfd: %m\n");
-                return 1;
-        }
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-        if (tfd < 0) {
-                fprintf(stderr, "vmagrow: Failed to create timerfd: %m\n");
+        if (sfd < 0 || tfd < 0) {
+                fprintf(stderr, "vmagrow: Failed to create the signal and timer fds: %m\n");
                 return 1;
         }
 
         print_progress(&region, "start");
-        if (on_step(&region, step)) {
-                k = timer_arm(tfd, interval_ms);
+        if (on_step(&region, o.step)) {
+                k = timer_arm(tfd, o.interval_ms);
                 if (k < 0) {
                         fprintf(stderr, "vmagrow: Failed to arm the timer: %s\n", strerror(-k));
                         return 1;
                 }
         }
-
-        for (;;) {
-                if (abort_ms > 0 && region.at_limit && !dying) {
-                        dying = true;
-                        k = map_until_refused(region.page_size, 1000);
-                        fprintf(stderr, "vmagrow: mmap: %s; aborting in %" PRIu64 " ms\n", strerror(-k),
-                                abort_ms);
-                        print_progress(&region, "limit");
-                        k = timer_arm_once(tfd, abort_ms);
-                        if (k < 0) {
-                                fprintf(stderr, "vmagrow: Failed to arm the timer: %s\n", strerror(-k));
-                                abort();
-                        }
-                }
-                struct pollfd pfd[2] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = tfd, .events = POLLIN },
-                };
-
-                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        fprintf(stderr, "vmagrow: Failed to poll: %m\n");
-                        return 1;
-                }
-
-                if (pfd[1].revents & POLLIN) {
-                        uint64_t expirations;
-
-                        if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
-                                if (dying) {
-                                        fprintf(stderr, "vmagrow: out of memory maps, aborting\n");
-                                        abort();
-                                }
-                                if (!on_step(&region, step))
-                                        (void) timer_arm(tfd, 0);
-                        }
-                }
-
-                if (pfd[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-
-                        if (read(sfd, &si, sizeof(si)) != sizeof(si))
-                                continue;
-                        switch (si.ssi_signo) {
-                        case SIGTERM:
-                        case SIGINT:
-                                print_progress(&region, "exiting");
-                                region_unmap(&region);
-                                return 0;
-                        case SIGUSR1:
-                                (void) timer_arm(tfd, 0);
-                                region_unmap(&region);
-                                print_progress(&region, "freed");
-                                break;
-                        case SIGUSR2:
-                                if (on_step(&region, step)) {
-                                        k = timer_arm(tfd, interval_ms);
-                                        if (k < 0) {
-                                                fprintf(stderr, "vmagrow: Failed to arm the timer: %s\n",
-                                                        strerror(-k));
-                                                return 1;
-                                        }
-                                }
-                                break;
-                        }
-                }
-        }
+        return run(&region, sfd, tfd, &o);
 }
