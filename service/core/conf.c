@@ -53,7 +53,8 @@ Config *config_new_default(void) {
                 .interval_usec = CONFIG_INTERVAL_USEC_DEFAULT,
                 .backend = BACKEND_AUTO,
         };
-        if (strv_split_blanks(CONFIG_UNITS_DEFAULT, &c->units) < 0)
+        c->textfile_directory = strdup(CONFIG_TEXTFILE_DIRECTORY_DEFAULT);
+        if (!c->textfile_directory || strv_split_blanks(CONFIG_UNITS_DEFAULT, &c->units) < 0)
                 return config_free(c);
         return c;
 }
@@ -62,6 +63,7 @@ Config *config_free(Config *c) {
         if (!c)
                 return NULL;
         strv_free(c->units);
+        free(c->textfile_directory);
         free(c);
         return NULL;
 }
@@ -86,7 +88,8 @@ bool config_equal(const Config *a, const Config *b) {
                 return a == b;
         return a->warning_percent == b->warning_percent && a->critical_percent == b->critical_percent &&
                 a->hysteresis_percent == b->hysteresis_percent && a->interval_usec == b->interval_usec &&
-                a->backend == b->backend && strv_equal(a->units, b->units);
+                a->backend == b->backend && strv_equal(a->units, b->units) &&
+                streq_ptr(a->textfile_directory, b->textfile_directory);
 }
 
 /* Parses one file. A missing file is fine (returns 0), and so is a mask: /dev/null (usually a symlink to
