@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "manager-export.h"
+#include "path-util.h"
 #include "util.h"
 
 #define EXPORT_FILE_NAME "mapguard.prom"
@@ -75,13 +76,21 @@ static void textfile_export_unlink(TextfileExport *e) {
 
 void manager_export_textfile(Manager *m) {
         TextfileExport *e = &textfile_export;
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        const char *dir = m->config ? m->config->textfile_directory : NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
         struct stat st;
         int r;
 
-        if (!dir) {
+        if (!m->config || !m->config->textfile_directory) {
                 textfile_export_unlink(e); /* turned off on reload */
+                return;
+        }
+        /* Below the Manager's root, as every other system path: tests never write the host's directory. */
+        dir = path_prefix_root(m->root, m->config->textfile_directory);
+        if (!dir || asprintf(&path, "%s/" EXPORT_FILE_NAME, streq(dir, "/") ? "" : dir) < 0) {
+                path = NULL;
+                if (e->error != -ENOMEM)
+                        log_warning_errno(-ENOMEM, "Failed to export metrics: %m");
+                e->error = -ENOMEM;
                 return;
         }
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -91,7 +100,7 @@ void manager_export_textfile(Manager *m) {
                                  "TextfileDirectory= to node_exporter's textfile directory).",
                                  dir);
                         free(e->off_dir);
-                        e->off_dir = strdup(dir);
+                        e->off_dir = TAKE_PTR(dir);
                 }
                 return;
         }
@@ -101,11 +110,7 @@ void manager_export_textfile(Manager *m) {
                 e->off_dir = NULL;
         }
 
-        if (asprintf(&path, "%s/" EXPORT_FILE_NAME, streq(dir, "/") ? "" : dir) < 0) {
-                path = NULL;
-                r = -ENOMEM;
-        } else
-                r = manager_export_format(m, &text);
+        r = manager_export_format(m, &text);
         if (r >= 0)
                 r = write_file_atomic(path, text, 0644);
         if (r < 0) {
@@ -113,7 +118,7 @@ void manager_export_textfile(Manager *m) {
                         log_warning_errno(r,
                                           "Failed to write %s, node_exporter serves no current mapguard "
                                           "metrics: %m",
-                                          path ? path : dir);
+                                          path);
                 e->error = r;
                 return;
         }

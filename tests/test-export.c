@@ -201,11 +201,32 @@ static void test_write_failure_and_move(void **state) {
         assert_int_equal(access(other_path, F_OK), -1);
 }
 
+/* Below the Manager's root, as /proc, /sys and /etc are: a test's Manager never writes the host's
+ * /var/lib/prometheus/node-exporter. */
+static void test_below_root(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *cmd = NULL;
+
+        f->m.root = f->dir;
+        free(f->m.config->textfile_directory);
+        f->m.config->textfile_directory = strdup("/var/lib/prometheus/node-exporter");
+        assert_true(asprintf(&dir, "%s/var/lib/prometheus/node-exporter", f->dir) > 0);
+        assert_true(asprintf(&path, "%s/mapguard.prom", dir) > 0);
+        assert_true(asprintf(&cmd, "mkdir -p '%s'", dir) > 0);
+        assert_int_equal(system(cmd), 0);
+
+        manager_export_textfile(&f->m);
+        assert_int_equal(access(path, R_OK), 0);
+        manager_export_remove(&f->m);
+        assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_write_and_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_failure_and_move, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_below_root, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
