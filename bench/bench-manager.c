@@ -9,6 +9,7 @@
 #include "bench-host.h"
 #include "bench-manager.h"
 #include "conf.h"
+#include "manager-scan.h"
 #include "util.h"
 
 int bench_manager_new(const char *mount, Backend backend, uint64_t interval_usec, Manager **ret) {

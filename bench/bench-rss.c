@@ -13,6 +13,7 @@
 #include "bench-rss.h"
 #include "conf.h"
 #include "log.h"
+#include "manager-scan.h"
 #include "util.h"
 
 /* The number after "FIELD:" at the start of a line of FILE (KiB in status and smaps_rollup), or -1. */
@@ -44,7 +45,7 @@ static int run_backend(const char *mount, Backend backend, unsigned passes, RssP
         int r;
 
         r = bench_manager_new(mount, backend, CONFIG_INTERVAL_USEC_DEFAULT, &m);
-        if (r >= 0 && m->backend != backend)
+        if (r >= 0 && m->scan.backend != backend)
                 r = -EOPNOTSUPP;
         for (unsigned i = 0; r >= 0 && i < passes; i++)
                 r = manager_scan(m, true);

@@ -31,6 +31,7 @@
 #include "cgroup.h"
 #include "conf.h"
 #include "log.h"
+#include "manager-scan.h"
 #include "manager.h"
 #include "procfs.h"
 #include "schedule.h"
@@ -38,8 +39,8 @@
 
 /* The "big" processes: close to the default vm.max_map_count (65530), in the warning band. */
 #define BIG_VMAS 60000U
-/* Unswappable kernel memory per VMA, the high end of DESIGN.md's estimate: the workload may pin at
- * most half of MemAvailable this way. */
+/* Unswappable kernel memory per VMA, the high end of the 250-320 bytes Recommend() assumes
+ * (service/core/recommend.h): the workload may pin at most half of MemAvailable this way. */
 #define VMA_KERNEL_BYTES 320U
 /* The RSS target, in KiB, against VmHWM (the peak VmRSS). */
 #define RSS_TARGET_KIB 2048L
@@ -386,7 +387,7 @@ static int time_bpf_rounds(const char *mount, Results *res) {
                 fprintf(stderr, "scan-bench: failed to set up the Manager (Backend=bpf): %m\n");
                 return r;
         }
-        if (m->backend != BACKEND_BPF) {
+        if (m->scan.backend != BACKEND_BPF) {
                 fprintf(stderr, "scan-bench: the Manager fell back to /proc with Backend=bpf.\n");
                 manager_free(m);
                 return -EOPNOTSUPP;
@@ -406,13 +407,13 @@ static int time_bpf_rounds(const char *mount, Results *res) {
                 c2 = cpu_usec();
                 if (r < 0)
                         break;
-                if (m->backend != BACKEND_BPF) {
+                if (m->scan.backend != BACKEND_BPF) {
                         fprintf(stderr, "scan-bench: a BPF pass failed, the Manager fell back to /proc.\n");
                         r = -EIO;
                         break;
                 }
 
-                r = bpf_counter_scan(m->bpf, &tasks, &res->bpf_tasks);
+                r = bpf_counter_scan(m->scan.bpf, &tasks, &res->bpf_tasks);
                 c3 = cpu_usec();
                 if (r < 0) {
                         errno = -r;
@@ -433,7 +434,7 @@ static int time_bpf_rounds(const char *mount, Results *res) {
  * a third of that. */
 /* Runs the Manager's event loop for USEC; counts the passes in *RET_PASSES when not NULL. */
 static int run_event_loop(Manager *m, uint64_t usec, unsigned *ret_passes) {
-        uint64_t start = mono_usec(), end = start + usec, last_scan = m->last_scan_usec;
+        uint64_t start = mono_usec(), end = start + usec, last_scan = m->scan.last_usec;
         int r = 0;
 
         for (uint64_t now = start; now < end; now = mono_usec()) {
@@ -443,10 +444,10 @@ static int run_event_loop(Manager *m, uint64_t usec, unsigned *ret_passes) {
                         fprintf(stderr, "scan-bench: the event loop failed: %m\n");
                         return r;
                 }
-                if (m->last_scan_usec != last_scan) {
+                if (m->scan.last_usec != last_scan) {
                         if (ret_passes)
                                 (*ret_passes)++;
-                        last_scan = m->last_scan_usec;
+                        last_scan = m->scan.last_usec;
                 }
         }
         return 0;

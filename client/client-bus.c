@@ -28,7 +28,12 @@ static bool bus_error_is_not_running(const sd_bus_error *e) {
                 strncmp(e->name, "org.freedesktop.systemd1.", 25) == 0;
 }
 
-/* Puts a sentence for a failed call into buf and returns the exit code it deserves (positive). */
+/* An error that is not "access denied" must not read as one: main() maps -EACCES to EXIT_NOPERMISSION, and
+ * sd-bus maps Error.Failed (the daemon's "the configuration was not reloaded") to -EACCES. */
+static int not_denied(int r) {
+        return r >= 0 || r == -EACCES || r == -EPERM ? -EIO : r;
+}
+
 int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size) {
         _cleanup_free_ char *detail = NULL;
 
@@ -43,47 +48,47 @@ int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *bu
                 snprintf(buf, size,
                          "mapguardd is not running%s%s%s. Start it with: systemctl start mapguardd",
                          detail ? " (" : "", detail ?: "", detail ? ")" : "");
-                return EXIT_FAILURE;
+                return not_denied(r);
         }
         /* The error's name decides, not r: sd-bus turns names into errnos, and Error.Failed (the daemon's
          * "the configuration was not reloaded") becomes -EACCES. r only counts when there is no name. */
         if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) ||
             (!sd_bus_error_is_set(e) && (r == -EACCES || r == -EPERM))) {
                 snprintf(buf, size, "Failed to %s: access denied; run as root.", action);
-                return EXIT_NOPERMISSION;
+                return -EACCES;
         }
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, SD_BUS_ERROR_FAILED) && detail) {
                 /* The daemon's sentence says it all: the unit or pid it does not know, or why the
                  * configuration was not reloaded (file, line, reason). */
                 snprintf(buf, size, "%s", detail);
-                return EXIT_FAILURE;
+                return not_denied(r);
         }
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_OBJECT,
                                    SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
                 snprintf(buf, size, "Failed to %s: mapguardd does not offer it (a different version?): %s",
                          action, detail ?: e->name);
-                return EXIT_FAILURE;
+                return not_denied(r);
         }
         if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT,
                                    "org.freedesktop.DBus.Error.TimedOut") ||
             r == -ETIMEDOUT) {
                 snprintf(buf, size, "Failed to %s: mapguardd did not answer in time.", action);
-                return EXIT_FAILURE;
+                return not_denied(r);
         }
         if (detail)
                 snprintf(buf, size, "Failed to %s: %s", action, detail);
         else
                 snprintf(buf, size, "Failed to %s: %s", action, strerror(r < 0 ? -r : r));
-        return EXIT_FAILURE;
+        return not_denied(r);
 }
 
 /* Prints why a call failed and returns the value a verb returns for it. */
 int bus_error_log(const char *action, const sd_bus_error *e, int r) {
         char buf[1024];
-        int code = bus_error_explain(action, e, r, buf, sizeof(buf));
 
+        r = bus_error_explain(action, e, r, buf, sizeof(buf));
         fprintf(stderr, "%s\n", buf);
-        return code == EXIT_FAILURE ? (r < 0 ? r : -EIO) : code;
+        return r;
 }
 
 int bus_connect_mapguard(sd_bus **ret) {
@@ -194,6 +199,39 @@ static int systemd_load_unit(sd_bus *bus, const char *name, char **ret_path, cha
         return 0;
 }
 
+/* Whether mapguardd.service (at path, in these states) has failed or keeps failing: a call would wait out
+ * its timeout for a name that never comes. Returns -EHOSTDOWN with the sentence in buf, or 0. */
+static int mapguardd_failing_explain(sd_bus *bus, const char *path, const char *active_state,
+                                     const char *sub_state, const char *result, char *buf, size_t size) {
+        _cleanup_free_ char *why = format_sanitize(result);
+        const char *reason = why && *why && !streq(why, "success") ? why : NULL;
+        uint32_t restarts = 0;
+
+        /* "auto-restart" with a failed Result: systemd waits to start it again, likely to fail the same
+         * way. With Result "success" the failure is no longer on record (`systemctl reset-failed` after a
+         * fix, or Restart=always after a clean exit): the start to come is waited for like any other. */
+        if (streq(active_state, "failed") ||
+            (streq(sub_state, "auto-restart") && !streq(result, "success"))) {
+                snprintf(buf, size,
+                         "mapguardd has failed (%s). "
+                         "See: systemctl status mapguardd; journalctl -u mapguardd",
+                         reason ?: active_state);
+                return -EHOSTDOWN;
+        }
+        /* Starting again after failures (a crash loop): the call would wait out its timeout. A first start
+         * is quick: wait for it. */
+        if (streq(active_state, "activating") &&
+            systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >= 0 &&
+            restarts > 0) {
+                snprintf(buf, size,
+                         "mapguardd keeps failing (%s, restarted %u times). "
+                         "See: systemctl status mapguardd; journalctl -u mapguardd",
+                         reason ?: "restarting", restarts);
+                return -EHOSTDOWN;
+        }
+        return 0;
+}
+
 int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *path = NULL, *load_state = NULL, *active_state = NULL, *sub_state = NULL,
@@ -222,36 +260,9 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         if (r < 0)
                 return 0;
 
-        /* "auto-restart" with a failed Result: systemd waits to start it again, likely to fail the same
-         * way. With Result "success" the failure is no longer on record (`systemctl reset-failed` after a
-         * fix, or Restart=always after a clean exit): the start to come is waited for like any other. */
-        if (streq(active_state, "failed") ||
-            (streq(sub_state, "auto-restart") && !streq(result, "success"))) {
-                _cleanup_free_ char *why = format_sanitize(result);
-
-                snprintf(buf, size,
-                         "mapguardd has failed (%s). "
-                         "See: systemctl status mapguardd; journalctl -u mapguardd",
-                         why && *why && !streq(why, "success") ? why : active_state);
-                return EXIT_FAILURE;
-        }
-        if (streq(active_state, "activating")) {
-                uint32_t restarts = 0;
-
-                /* Starting again after failures (a crash loop): the call would wait out its timeout for
-                 * a name that never comes. A first start is quick: wait for it. */
-                if (systemd_get_u32(bus, path, "org.freedesktop.systemd1.Service", "NRestarts", &restarts) >=
-                            0 &&
-                    restarts > 0) {
-                        _cleanup_free_ char *why = format_sanitize(result);
-
-                        snprintf(buf, size,
-                                 "mapguardd keeps failing (%s, restarted %u times). "
-                                 "See: systemctl status mapguardd; journalctl -u mapguardd",
-                                 why && *why && !streq(why, "success") ? why : "restarting", restarts);
-                        return EXIT_FAILURE;
-                }
-        }
+        r = mapguardd_failing_explain(bus, path, active_state, sub_state, result, buf, size);
+        if (r < 0)
+                return r;
         if (!streq(active_state, "inactive"))
                 return 0; /* Starting or stopping: the call waits for it. */
 
@@ -262,7 +273,7 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         snprintf(buf, size,
                  "mapguardd is not running (it is not enabled, so no call starts it). "
                  "Start it with: systemctl start mapguardd");
-        return EXIT_FAILURE;
+        return -EHOSTDOWN;
 }
 
 int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,

@@ -3,8 +3,8 @@
 
 /* mapguardctl's side of the D-Bus API (dbus/org.mapguard1.xml): connecting, calling the Manager,
  * reading its answers into plain structs, and turning bus errors into sentences. Functions that fail print
- * why to stderr (the client's only log) and return what a verb returns: -errno, or a positive exit code
- * (EXIT_NOPERMISSION) when the failure deserves one. */
+ * why to stderr (the client's only log) and return -errno: -EACCES means access denied (run as root), which
+ * main() maps to EXIT_NOPERMISSION; no other failure is returned as -EACCES. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,17 +65,18 @@ int bus_connect_mapguard(sd_bus **ret);
 
 /* Before the first call: when nobody owns org.mapguard1, asks systemd about mapguardd.service rather than
  * letting bus activation start a unit that has failed (that call would only time out). Returns 0 to go on
- * (running, startable by activation, or no systemd to ask), or the exit code (EXIT_FAILURE) with a
- * sentence in buf: the daemon has failed (see its status and journal), or it is stopped and not enabled,
- * so no call starts it. Never activates anything itself. */
+ * (running, startable by activation, or no systemd to ask), or -EHOSTDOWN with a sentence in buf: the daemon
+ * has failed (see its status and journal), or it is stopped and not enabled, so no call starts it. Never
+ * activates anything itself. */
 int bus_check_mapguard(sd_bus *bus, char *buf, size_t size);
 
-/* Puts a sentence about a failed call (action: "list the watched units") into buf and returns the exit
- * code it deserves: EXIT_NOPERMISSION for access denied, else EXIT_FAILURE. "Not running" (no owner and
- * activation failed) says how to start the daemon; InvalidArgs passes the daemon's sentence on. */
+/* Puts a sentence about a failed call (action: "list the watched units") into buf. Returns -EACCES for
+ * access denied, else r (-EIO when r is >= 0, -EACCES or -EPERM: only a denial reads as one). "Not
+ * running" (no owner and activation failed) says how to start the daemon; InvalidArgs passes the daemon's
+ * sentence on. */
 int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size);
 
-/* Prints bus_error_explain()'s sentence to stderr. Returns EXIT_NOPERMISSION, or r (a -errno) otherwise. */
+/* Prints bus_error_explain()'s sentence to stderr. Returns what bus_error_explain() returns. */
 int bus_error_log(const char *action, const sd_bus_error *e, int r);
 
 /* Calls a Manager method with the arguments described by types (NULL: none). Returns sd_bus_call()'s
@@ -83,7 +84,8 @@ int bus_error_log(const char *action, const sd_bus_error *e, int r);
 int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
                  const char *types, ...);
 
-/* Reads all Manager properties with one GetAll call. Unknown properties are skipped. */
+/* Reads all Manager properties with one GetAll call. Unknown properties are skipped. Returns 0 or -errno
+ * (printed). */
 int manager_info_get(sd_bus *bus, ManagerInfo *ret);
 void manager_info_done(ManagerInfo *info);
 

@@ -48,6 +48,12 @@ static inline int array_reserve(void **p, size_t *allocated, size_t n, size_t si
 #define ARRAY_RESERVE(p, allocated, n, initial) \
         array_reserve((void **) &(p), &(allocated), (n), sizeof(*(p)), (initial))
 
+/* Frees P and returns NULL, for "p = mfree(p);". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "level.h"
@@ -27,3 +28,44 @@ int journal_level_changed(const JournalProc *p);
 int journal_limit_changed(unsigned old_max, unsigned new_max);
 /* The live value is below what the sysctl.d files ask for (PRIORITY=4). */
 int journal_below_tuned(unsigned live_max, unsigned tuned_max, const char *source);
+
+/* A limit hit: a mapping call of a watched process failed at vm.max_map_count (caught), or a read found
+ * a process with no headroom (observed). */
+typedef struct JournalHit {
+        const char *unit;
+        pid_t pid;
+        const char *comm;
+        unsigned map_count;
+        unsigned max_map_count;
+        const char *syscall;    /* "mmap", ...; NULL when observed */
+        const char *errno_name; /* "ENOMEM", "EAGAIN"; NULL when observed */
+        uint64_t hits;          /* failed calls in this burst */
+        const char *evidence;   /* "caught" or "observed" */
+} JournalHit;
+
+/* One "limit hit" entry (PRIORITY=3) for a burst, with OBJECT_PID and OBJECT_SYSTEMD_UNIT so that
+ * `journalctl -u UNIT` shows it. Returns 0 or -errno from sd-journal. */
+int journal_limit_hit(const JournalHit *h);
+
+/* A process that exited after a limit hit: the likely cause, not a proof. */
+typedef struct JournalExit {
+        const char *unit;
+        pid_t pid;
+        const char *comm;
+        unsigned map_count; /* at its last read */
+        unsigned max_map_count;
+        const char *exit_code; /* "exited", "killed", "dumped"; NULL when not known (not the main process) */
+        const char *exit_status; /* "1", "SIGKILL"; NULL when not known */
+        uint64_t seconds_since_hit;
+        const char *syscall; /* of the last hit; NULL when observed */
+} JournalExit;
+
+/* One "exit after limit hit" entry (PRIORITY=3). The process is gone, so journald cannot resolve
+ * OBJECT_PID: OBJECT_SYSTEMD_UNIT is set here, which `journalctl -u` matches in entries of uid 0.
+ * Returns 0 or -errno. */
+int journal_limit_exit(const JournalExit *e);
+
+/* The one summary of a crash loop (PRIORITY=3): LOOP_EXITS exits at the limit since LOOP_START_USEC
+ * (CLOCK_REALTIME); further cycles are counted, not told. Returns 0 or -errno. */
+int journal_crash_loop(const char *unit, uint64_t loop_exits, uint64_t loop_start_usec, uint64_t hits,
+                       unsigned max_map_count);

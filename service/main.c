@@ -101,8 +101,8 @@ static void print_config(const Config *c) {
 
 int main(int argc, char *argv[]) {
         _cleanup_free_ char *error = NULL;
-        Manager *m = NULL;
-        Config *config = NULL;
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(config_freep) Config *config = NULL;
         int r;
 
         r = parse_argv(argc, argv);
@@ -120,26 +120,22 @@ int main(int argc, char *argv[]) {
         }
         if (arg_check_config) {
                 print_config(config);
-                config_free(config);
                 return EXIT_SUCCESS;
         }
 
         r = manager_new(arg_root, arg_config_dir, config, &m);
         if (r < 0) {
-                config_free(config);
                 log_error_errno(r, "Failed to set up the manager: %m");
                 return EXIT_FAILURE;
         }
+        config = NULL; /* the Manager owns it now */
 
         r = manager_connect_system(m);
-        if (r < 0) {
-                manager_free(m);
+        if (r < 0)
                 return EXIT_FAILURE;
-        }
 
         log_info("mapguardd %s watching %zu units, limit %u, backend %s.", PACKAGE_VERSION, m->n_units,
-                 m->max_map_count, backend_to_string(m->backend));
+                 m->limits.live, backend_to_string(m->scan.backend));
         r = manager_run(m);
-        manager_free(m);
         return r != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

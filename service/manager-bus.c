@@ -6,9 +6,10 @@
 
 #include "cgroup-unit.h"
 #include "config.h"
-#include "max-map-count.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-scan.h"
+#include "max-map-count.h"
 #include "procfs.h"
 #include "recommend.h"
 #include "util.h"
@@ -49,7 +50,7 @@ static int manager_bus_check_root(sd_bus_message *message, const char *what, sd_
 
 static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
         return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
-                                     max_map_count_headroom(p->map_count, m->max_map_count),
+                                     max_map_count_headroom(p->map_count, m->limits.live),
                                      level_to_string(p->level), p->growth_per_minute, p->seconds_to_limit);
 }
 
@@ -85,12 +86,12 @@ static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_e
                                 p = &u->procs[i];
         if (!u || !p)
                 /* Nothing watched has processes yet: the whole limit is headroom, and nothing is known. */
-                return sd_bus_reply_method_return(message, "susuuus", "", 0, "", 0, m->max_map_count,
-                                                  m->max_map_count, level_to_string(LEVEL_UNKNOWN));
+                return sd_bus_reply_method_return(message, "susuuus", "", 0, "", 0, m->limits.live,
+                                                  m->limits.live, level_to_string(LEVEL_UNKNOWN));
 
         return sd_bus_reply_method_return(
-                message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count, m->max_map_count,
-                max_map_count_headroom(p->map_count, m->max_map_count), level_to_string(p->level));
+                message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count, m->limits.live,
+                max_map_count_headroom(p->map_count, m->limits.live), level_to_string(p->level));
 }
 
 static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -197,11 +198,11 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
 
         /* A watched process keeps its hysteresis; any other is judged afresh. */
         level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN,
-                           s.map_count, m->max_map_count, &t);
+                           s.map_count, m->limits.live, &t);
 
         return sd_bus_reply_method_return(
-                message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count, m->max_map_count,
-                max_map_count_headroom(s.map_count, m->max_map_count), level_to_string(level));
+                message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count, m->limits.live,
+                max_map_count_headroom(s.map_count, m->limits.live), level_to_string(level));
 }
 
 static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -210,7 +211,15 @@ static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_erro
         unsigned value;
         int r;
 
-        r = recommend_max_map_count(m->root, m->peak_map_count, m->max_map_count, &value, &reason);
+        const WatchedUnit *hit = NULL;
+
+        /* The unit that hit the limit last: its processes needed more than the live limit. */
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->wall.hits > 0 &&
+                    (!hit || m->units[i]->wall.last_hit_usec > hit->wall.last_hit_usec))
+                        hit = m->units[i];
+        r = recommend_max_map_count(m->root, m->scan.peak_map_count, m->limits.live, hit ? hit->name : NULL,
+                                    &value, &reason);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to compute a recommendation: %m");
         return sd_bus_reply_method_return(message, "us", value, reason);
@@ -289,15 +298,24 @@ static int property_get_backend(sd_bus *bus, const char *path, const char *inter
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
-        return sd_bus_message_append(reply, "s", backend_to_string(m->backend));
+        return sd_bus_message_append(reply, "s", backend_to_string(m->scan.backend));
+}
+
+static int property_get_hit_detection(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s",
+                                     m->scan.hit_detection == HIT_DETECTION_CAUGHT ? "caught" : "observed");
 }
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("MaxMapCount", "u", NULL, offsetof(Manager, max_map_count),
+        SD_BUS_PROPERTY("MaxMapCount", "u", NULL, offsetof(Manager, limits.live),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("TunedMaxMapCount", "u", NULL, offsetof(Manager, tuned_max_map_count),
+        SD_BUS_PROPERTY("TunedMaxMapCount", "u", NULL, offsetof(Manager, limits.tuned),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("WarningPercent", "u", property_get_config_u, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -305,10 +323,12 @@ static const sd_bus_vtable manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ScanIntervalUSec", "t", property_get_scan_interval, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Manager, last_scan_usec), 0),
+        SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Manager, scan.last_usec), 0),
         SD_BUS_PROPERTY("WatchedUnits", "as", property_get_watched_units, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HitDetection", "s", property_get_hit_detection, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetHeadroom", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", unit, "u", pid, "s", comm, "u", map_count, "u",
                                               max_map_count, "u", headroom, "s", level),
@@ -332,6 +352,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", old_level, "s", new_level,
                                             "u", map_count, "u", max_map_count),
                                 0),
+        SD_BUS_SIGNAL_WITH_ARGS("LimitHit",
+                                SD_BUS_ARGS("s", unit, "u", pid, "s", comm, "s", syscall, "u", map_count,
+                                            "u", max_map_count),
+                                0),
         SD_BUS_VTABLE_END,
 };
 
@@ -349,6 +373,14 @@ static int property_get_unit_processes(sd_bus *bus, const char *path, const char
         WatchedUnit *u = userdata;
 
         return sd_bus_message_append(reply, "u", (uint32_t) u->n_procs);
+}
+
+static int property_get_unit_last_exit(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        WatchedUnit *u = userdata;
+
+        return sd_bus_message_append(reply, "s", u->wall.last_exit);
 }
 
 static int method_unit_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -374,6 +406,14 @@ static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_PROPERTY("GrowthPerMinute", "d", NULL, offsetof(WatchedUnit, growth_per_minute),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecondsToLimit", "t", NULL, offsetof(WatchedUnit, seconds_to_limit),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LimitHits", "t", NULL, offsetof(WatchedUnit, wall.hits),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LimitExits", "t", NULL, offsetof(WatchedUnit, wall.exits),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastLimitHitUSec", "t", NULL, offsetof(WatchedUnit, wall.last_hit_usec),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastExit", "s", property_get_unit_last_exit, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usuusdt)", processes),
                                 method_unit_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -412,29 +452,32 @@ static int unit_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
 int manager_bus_register(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, &m->object_slots[0], MANAGER_PATH, MANAGER_INTERFACE,
+        r = sd_bus_add_object_vtable(m->bus, &m->slots.manager_object, MANAGER_PATH, MANAGER_INTERFACE,
                                      manager_vtable, m);
         if (r < 0)
                 return r;
-        r = sd_bus_add_fallback_vtable(m->bus, &m->object_slots[1], UNIT_PREFIX, UNIT_INTERFACE, unit_vtable,
-                                       unit_object_find, m);
+        r = sd_bus_add_fallback_vtable(m->bus, &m->slots.unit_objects, UNIT_PREFIX, UNIT_INTERFACE,
+                                       unit_vtable, unit_object_find, m);
         if (r < 0)
                 return r;
-        r = sd_bus_add_node_enumerator(m->bus, &m->object_slots[2], UNIT_PREFIX, unit_node_enumerator, m);
+        r = sd_bus_add_node_enumerator(m->bus, &m->slots.unit_enumerator, UNIT_PREFIX, unit_node_enumerator,
+                                       m);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_manager(m->bus, &m->object_slots[3], MANAGER_PATH);
+        return sd_bus_add_object_manager(m->bus, &m->slots.object_manager, MANAGER_PATH);
 }
 
 void manager_bus_detach(Manager *m) {
-        for (size_t i = 0; i < ELEMENTSOF(m->object_slots); i++)
-                m->object_slots[i] = sd_bus_slot_unref(m->object_slots[i]);
+        m->slots.manager_object = sd_bus_slot_unref(m->slots.manager_object);
+        m->slots.unit_objects = sd_bus_slot_unref(m->slots.unit_objects);
+        m->slots.unit_enumerator = sd_bus_slot_unref(m->slots.unit_enumerator);
+        m->slots.object_manager = sd_bus_slot_unref(m->slots.object_manager);
 }
 
 void manager_bus_unit_added(Manager *m, WatchedUnit *u) {
         int r;
 
-        if (!m->bus || !m->object_slots[0])
+        if (!m->bus || !m->slots.manager_object)
                 return;
         r = sd_bus_emit_object_added(m->bus, u->object_path);
         if (r < 0)
@@ -445,7 +488,7 @@ void manager_bus_unit_added(Manager *m, WatchedUnit *u) {
 void manager_bus_unit_removed(Manager *m, WatchedUnit *u) {
         int r;
 
-        if (!m->bus || !m->object_slots[0])
+        if (!m->bus || !m->slots.manager_object)
                 return;
         r = sd_bus_emit_object_removed(m->bus, u->object_path);
         if (r < 0)
@@ -454,11 +497,11 @@ void manager_bus_unit_removed(Manager *m, WatchedUnit *u) {
 }
 
 void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask *c) {
-        const char *names[9];
+        const char *names[13];
         size_t n = 0;
         int r;
 
-        if (!m->bus || !m->object_slots[0])
+        if (!m->bus || !m->slots.manager_object)
                 return;
         if (c->level)
                 names[n++] = "Level";
@@ -476,6 +519,14 @@ void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask 
                 names[n++] = "GrowthPerMinute";
         if (c->seconds_to_limit)
                 names[n++] = "SecondsToLimit";
+        if (c->limit_hits) {
+                names[n++] = "LimitHits";
+                names[n++] = "LastLimitHitUSec";
+        }
+        if (c->limit_exits) {
+                names[n++] = "LimitExits";
+                names[n++] = "LastExit";
+        }
         if (n == 0)
                 return;
         names[n] = NULL;
@@ -488,7 +539,7 @@ void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask 
 void manager_bus_manager_changed(Manager *m, const char *property) {
         int r;
 
-        if (!m->bus || !m->object_slots[0])
+        if (!m->bus || !m->slots.manager_object)
                 return;
         r = sd_bus_emit_properties_changed(m->bus, MANAGER_PATH, MANAGER_INTERFACE, property, NULL);
         if (r < 0)
@@ -498,11 +549,23 @@ void manager_bus_manager_changed(Manager *m, const char *property) {
 void manager_bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old) {
         int r;
 
-        if (!m->bus || !m->object_slots[0])
+        if (!m->bus || !m->slots.manager_object)
                 return;
         r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LevelChanged", "susssuu", unit,
                                (uint32_t) p->pid, p->comm, level_to_string(old), level_to_string(p->level),
-                               p->map_count, m->max_map_count);
+                               p->map_count, m->limits.live);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", unit, (int) p->pid);
+}
+
+void manager_bus_emit_limit_hit(Manager *m, const char *unit, const ProcState *p, const char *syscall) {
+        int r;
+
+        if (!m->bus || !m->slots.manager_object)
+                return;
+        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LimitHit", "sussuu", unit,
+                               (uint32_t) p->pid, p->comm, syscall ? syscall : "", p->map_count,
+                               m->limits.live);
+        if (r < 0)
+                log_warning_errno(r, "Failed to emit LimitHit for %s pid %d: %m", unit, (int) p->pid);
 }

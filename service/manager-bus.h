@@ -8,7 +8,7 @@
 /* Which of a unit's properties changed in a pass: PropertiesChanged names exactly those. */
 typedef struct UnitChangedMask {
         bool level, processes, worst_pid, map_count, peak_map_count, headroom, growth_per_minute,
-                seconds_to_limit;
+                seconds_to_limit, limit_hits, limit_exits;
 } UnitChangedMask;
 
 /* Registers the Manager object, the unit objects (fallback + enumerator) and the object manager on
@@ -24,3 +24,5 @@ void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask 
 void manager_bus_manager_changed(Manager *m, const char *property);
 /* LevelChanged for P of UNIT, which went from OLD to P->level. */
 void manager_bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old);
+/* LimitHit for P of UNIT: SYSCALL failed at the limit ("" when a read found it there). */
+void manager_bus_emit_limit_hit(Manager *m, const char *unit, const ProcState *p, const char *syscall);

@@ -44,20 +44,21 @@ int manager_export_format(Manager *m, char **ret) {
                         .map_count = u->map_count,
                         .peak_map_count = u->peak_map_count,
                         .seconds_to_limit = u->seconds_to_limit,
-                        /* .limit_hits, .limit_exits: from the unit once limit hits are counted. */
+                        .limit_hits = u->wall.hits,
+                        .limit_exits = u->wall.exits,
                 };
         }
 
         Exposition e = {
                 .version = PACKAGE_VERSION,
-                .backend = backend_to_string(m->backend),
-                /* NULL until limit hits are counted ("caught" or "observed" then): no hit families. */
-                .hit_detection = NULL,
-                .max_map_count = m->max_map_count,
-                .tuned_max_map_count = m->tuned_max_map_count,
-                .last_scan_usec = m->last_scan_usec,
-                .scan_duration_usec = m->last_full_pass_usec > 0 && now >= m->last_full_pass_usec
-                        ? now - m->last_full_pass_usec
+                .backend = backend_to_string(m->scan.backend),
+                /* As the HitDetection property says it: hits are always counted, one way or the other. */
+                .hit_detection = m->scan.hit_detection == HIT_DETECTION_CAUGHT ? "caught" : "observed",
+                .max_map_count = m->limits.live,
+                .tuned_max_map_count = m->limits.tuned,
+                .last_scan_usec = m->scan.last_usec,
+                .scan_duration_usec = m->scan.last_full_pass_usec > 0 && now >= m->scan.last_full_pass_usec
+                        ? now - m->scan.last_full_pass_usec
                         : UINT64_MAX,
                 .units = units,
                 .n_units = m->n_units,

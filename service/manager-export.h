@@ -8,10 +8,10 @@
 
 /* Writes TextfileDirectory/mapguard.prom (below m->root, "" in production) from M's state, atomically (a
  * temporary file in that directory, then rename), mode 0644. Call after each full pass:
- * mapguard_scan_duration_seconds is the time since that pass started (m->last_full_pass_usec). Never fails
- * the caller: a directory that does not exist turns the export off, said once at info level (and once more
- * when it appears); a write that fails is logged once per change of error, and tried again after the next
- * pass. A file written under another directory (the config changed on reload) is removed. */
+ * mapguard_scan_duration_seconds is the time since that pass started (m->scan.last_full_pass_usec). Never
+ * fails the caller: a directory that does not exist turns the export off, said once at info level (and once
+ * more when it appears); a write that fails is logged once per change of error, and tried again after the
+ * next pass. A file written under another directory (the config changed on reload) is removed. */
 void manager_export_textfile(Manager *m);
 
 /* Removes the file manager_export_textfile() wrote, if any: on a clean stop, so that node_exporter does

@@ -7,10 +7,14 @@
 #include <time.h>
 
 #include "bpf-counter.h"
-#include "manager-bus.h"
 #include "cgroup.h"
 #include "journal.h"
 #include "log.h"
+#include "manager-bus.h"
+#include "manager-hits.h"
+#include "manager-levels.h"
+#include "manager-wall.h"
+#include "manager-scan.h"
 #include "manager.h"
 #include "max-map-count.h"
 #include "procfs.h"
@@ -22,18 +26,21 @@ void manager_select_backend(Manager *m) {
         _cleanup_free_ char *reason = NULL;
         int r;
 
-        m->bpf = bpf_counter_free(m->bpf);
-        m->backend = BACKEND_PROCFS;
+        manager_hits_stop(m); /* it shares the counter's cgroup set: before the counter goes */
+        m->scan.bpf = bpf_counter_free(m->scan.bpf);
+        m->scan.backend = BACKEND_PROCFS;
         if (m->config->backend == BACKEND_PROCFS) {
                 log_info("Reading map counts from /proc (Backend=procfs).");
+                (void) manager_hits_start(m);
                 return;
         }
-        if (m->hierarchy && !strstr(m->hierarchy, "/systemd")) {
-                r = bpf_counter_new(&m->bpf, &reason);
+        if (m->hierarchy && m->cgroup_layout != CGROUP_LAYOUT_LEGACY) {
+                r = bpf_counter_new(&m->scan.bpf, &reason);
                 if (r >= 0) {
-                        m->backend = BACKEND_BPF;
-                        m->bpf_cgroups_dirty = true;
+                        m->scan.backend = BACKEND_BPF;
+                        m->scan.bpf_cgroups_dirty = true;
                         log_info("Reading map counts with the BPF task iterator.");
+                        (void) manager_hits_start(m);
                         return;
                 }
         } else
@@ -42,22 +49,30 @@ void manager_select_backend(Manager *m) {
         log_full_errno(m->config->backend == BACKEND_BPF ? LOG_WARNING : LOG_NOTICE, 0,
                        "BPF backend unavailable: %s; reading map counts from /proc instead.",
                        reason ? reason : "unknown reason");
+        (void) manager_hits_start(m);
 }
 
-static int manager_sync_bpf_cgroups(Manager *m) {
+int manager_sync_bpf_cgroups(Manager *m) {
         _cleanup_free_ uint64_t *ids = NULL;
-        size_t n = 0;
+        size_t n = 0, wanted;
         int r;
 
-        if (!m->bpf || !m->bpf_cgroups_dirty)
+        if (!m->scan.bpf || !m->scan.bpf_cgroups_dirty)
                 return 0;
 
         ids = calloc(m->n_units ? m->n_units : 1, sizeof(uint64_t));
         if (!ids)
                 return -ENOMEM;
+        wanted = m->n_units;
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
 
+                /* Held at the wall since before a restart: no control group (its path would be the
+                 * root's, which holds everything). */
+                if (!u->cgroup[0]) {
+                        wanted--;
+                        continue;
+                }
                 if (u->cgroup_id == 0) {
                         _cleanup_free_ char *dir = NULL;
 
@@ -71,11 +86,12 @@ static int manager_sync_bpf_cgroups(Manager *m) {
                 }
                 ids[n++] = u->cgroup_id;
         }
-        r = bpf_counter_set_cgroups(m->bpf, ids, n);
+        r = bpf_counter_set_cgroups(m->scan.bpf, ids, n);
         if (r < 0)
                 return r;
+        m->scan.n_bpf_cgroups = n;
         /* A cgroup whose id could not be read yet is tried again on the next pass. */
-        m->bpf_cgroups_dirty = n < m->n_units;
+        m->scan.bpf_cgroups_dirty = n < wanted;
         return 0;
 }
 
@@ -99,8 +115,8 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
                 .pid = p->pid,
                 .comm = p->comm,
                 .map_count = p->map_count,
-                .max_map_count = m->max_map_count,
-                .headroom = max_map_count_headroom(p->map_count, m->max_map_count),
+                .max_map_count = m->limits.live,
+                .headroom = max_map_count_headroom(p->map_count, m->limits.live),
                 .old_level = old,
                 .new_level = p->level,
         };
@@ -108,8 +124,13 @@ static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p,
 
         if (old == p->level || (old < LEVEL_WARNING && p->level < LEVEL_WARNING))
                 return;
-        m->levels_dirty = true;
+        m->levels.dirty = true;
 
+        /* A unit crash-looping at the wall past its summary: its level entries are quiet too. */
+        if (crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME))) {
+                manager_bus_emit_level_changed(m, u->name, p, old);
+                return;
+        }
         r = journal_level_changed(&jp);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name,
@@ -177,16 +198,20 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
                 }
         }
 
-        u->level = worst ? worst->level : LEVEL_UNKNOWN;
+        u->level = manager_wall_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
-        /* A unit without processes has the whole limit ahead of it. */
-        u->headroom = worst ? max_map_count_headroom(worst->map_count, m->max_map_count) : m->max_map_count;
+        /* A unit without processes has the whole limit ahead of it, unless it is held at the wall:
+         * its last instance had none left, and the next will grow back to it. */
+        if (worst)
+                u->headroom = max_map_count_headroom(worst->map_count, m->limits.live);
+        else
+                u->headroom = u->held ? 0 : m->limits.live;
         for (size_t i = 0; i < u->n_procs; i++)
                 if (u->procs[i].map_count > u->peak_map_count)
                         u->peak_map_count = u->procs[i].map_count;
-        if (u->peak_map_count > m->peak_map_count)
-                m->peak_map_count = u->peak_map_count;
+        if (u->peak_map_count > m->scan.peak_map_count)
+                m->scan.peak_map_count = u->peak_map_count;
         /* The unit's trend is that of the process that reaches the limit first, or else the worst's. */
         if (!soonest)
                 soonest = worst;
@@ -202,13 +227,45 @@ void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const
 
         if (p->level < LEVEL_WARNING)
                 return;
-        m->levels_dirty = true;
+        m->levels.dirty = true;
         strcpy_printable(comm, sizeof(comm), p->comm);
         log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,
                  level_to_string(p->level), p->map_count);
         ProcState gone = *p;
         gone.level = LEVEL_UNKNOWN;
         manager_bus_emit_level_changed(m, unit, &gone, p->level);
+}
+
+/* A process whose maps could not be read this time (no access, an I/O error) is kept. One we knew
+ * keeps its last reading and level: nothing is announced for a read that failed, so it neither leaves
+ * warning unsaid nor comes back as a fresh warning, and the state file keeps it. One we did not know
+ * is kept at unknown, or at the level the previous instance saved for it (it is the same process), so
+ * that the unit does not look empty. */
+static void manager_keep_unreadable(Manager *m, pid_t pid, const ProcState *old, uint64_t now,
+                                    ProcState *p) {
+        ProcSample id;
+        bool have_id = proc_sample_identity(m->root, pid, &id) >= 0;
+
+        if (old && (!have_id || id.start_time == old->start_time)) {
+                *p = *old;
+                p->next_read_usec = now + m->config->interval_usec;
+                return;
+        }
+        *p = (ProcState){ .pid = pid,
+                          .level = LEVEL_UNKNOWN,
+                          .seconds_to_limit = UINT64_MAX,
+                          .next_read_usec = now + m->config->interval_usec };
+        if (!have_id)
+                return;
+        memcpy(p->comm, id.comm, sizeof(p->comm));
+        p->start_time = id.start_time;
+
+        SavedLevel *saved = level_state_find(&m->levels.saved, pid);
+        if (saved && saved->start_time == id.start_time) {
+                p->level = saved->level;
+                p->map_count = saved->map_count;
+                saved->matched = true;
+        }
 }
 
 /* Reads what it can of PID into P, a fresh or OLD state. Returns 0, or -errno for a process that is
@@ -232,14 +289,7 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
                         log_warning_errno(r, "Failed to read the memory maps of pid %d of %s: %m", (int) pid,
                                           u->name);
                 u->read_error_logged = true;
-                *p = (ProcState){ .pid = pid,
-                                  .level = LEVEL_UNKNOWN,
-                                  .seconds_to_limit = UINT64_MAX,
-                                  .next_read_usec = now + m->config->interval_usec };
-                if (proc_sample_identity(m->root, pid, &s) >= 0) {
-                        memcpy(p->comm, s.comm, sizeof(p->comm));
-                        p->start_time = s.start_time;
-                }
+                manager_keep_unreadable(m, pid, old, now, p);
                 return 0;
         }
 
@@ -247,7 +297,7 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
                 *p = *old;
         else {
                 /* New to us, but maybe not to the instance before a restart: its level goes on. */
-                SavedLevel *saved = level_state_find(&m->saved, pid);
+                SavedLevel *saved = level_state_find(&m->levels.saved, pid);
 
                 *p = (ProcState){ .level = LEVEL_UNKNOWN };
                 if (saved && saved->start_time == s.start_time) {
@@ -261,15 +311,52 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         p->map_count = s.map_count;
         trend_add(&p->trend, now, s.map_count);
         p->growth_per_minute = trend_growth_per_minute(&p->trend);
-        p->seconds_to_limit = trend_seconds_to_limit(&p->trend, s.map_count, m->max_map_count);
+        p->seconds_to_limit = trend_seconds_to_limit(&p->trend, s.map_count, m->limits.live);
 
         prev = p->level;
-        p->level = level_next(prev, s.map_count, m->max_map_count, &t);
+        p->level = level_next(prev, s.map_count, m->limits.live, &t);
         p->next_read_usec = now +
-                schedule_interval(m->config->interval_usec, p->trend.n, s.map_count, m->max_map_count,
+                schedule_interval(m->config->interval_usec, p->trend.n, s.map_count, m->limits.live,
                                   p->level, &t, p->growth_per_minute);
         manager_notify_level(m, u, p, prev);
+        manager_wall_observe(m, u, p);
         return 0;
+}
+
+/* The pids of U: with the BPF pass, the processes whose nearest watched cgroup ancestor is U's, as the
+ * kernel knows them (a delegated user cannot hide a process from that by what it does to its
+ * cgroup.procs); else, or while U's cgroup id is unknown, its cgroup.procs, recursively. Returns 0,
+ * -ENOENT when the unit has no control group (now), or -errno. */
+static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf, pid_t **ret,
+                             size_t *ret_n) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, allocated = 0;
+
+        /* A unit held at the wall since before a restart has no control group we know of. */
+        if (!u->cgroup[0])
+                return -ENOENT;
+        if (!m->scan.bpf || u->cgroup_id == 0)
+                return cgroup_read_pids(m->hierarchy, u->cgroup, ret, ret_n);
+
+        for (size_t i = 0; i < n_bpf; i++) {
+                if (bpf[i].cgroup_id != u->cgroup_id)
+                        continue;
+                if (ARRAY_RESERVE(pids, allocated, n, 16) < 0)
+                        return -ENOMEM;
+                pids[n++] = (pid_t) bpf[i].pid; /* sorted: the pass is sorted by pid */
+        }
+        *ret = TAKE_PTR(pids);
+        *ret_n = n;
+        return 0;
+}
+
+/* The processes of U could not be listed: its level says unknown rather than the last readings. */
+static void manager_unit_set_stale(Manager *m, WatchedUnit *u) {
+        Level before = u->level;
+
+        u->level = manager_wall_unit_level(u, LEVEL_UNKNOWN);
+        if (u->level != before)
+                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .level = true });
 }
 
 /* One pass over one unit: its cgroup's processes, reading those that are due. */
@@ -282,7 +369,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         size_t n_pids = 0, n = 0;
         int r;
 
-        r = cgroup_read_pids(m->hierarchy, u->cgroup, &pids, &n_pids);
+        r = manager_unit_pids(m, u, bpf, n_bpf, &pids, &n_pids);
         if (r == -ENOENT)
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
                 n_pids = 0;
@@ -292,6 +379,9 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
                                           m->hierarchy, u->cgroup);
                 u->cgroup_error = r;
+                /* Its last readings are not shown as current: the unit's level is unknown until its
+                 * processes can be read again (ListUnits, `mapguardctl check` say so). */
+                manager_unit_set_stale(m, u);
                 return r;
         }
         u->cgroup_error = 0;
@@ -326,8 +416,10 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
                         : NULL;
 
-                if (!now_p || now_p->start_time != u->procs[i].start_time)
+                if (!now_p || now_p->start_time != u->procs[i].start_time) {
                         manager_notify_gone(m, u->name, &u->procs[i], "is gone");
+                        manager_wall_gone(m, u, &u->procs[i]);
+                }
         }
 
         free(u->procs);
@@ -363,17 +455,17 @@ static bool manager_read_limits(Manager *m, bool full) {
 
         r = max_map_count_read_live(m->root, &live);
         /* Read errors are said when they change, not on every pass. */
-        if (r < 0 && r != m->live_error)
+        if (r < 0 && r != m->limits.live_error)
                 log_warning_errno(r, "Failed to read %s/proc/sys/vm/max_map_count: %m", m->root);
-        m->live_error = r < 0 ? r : 0;
-        if (r >= 0 && live != m->max_map_count) {
-                if (m->max_map_count != 0) {
-                        r = journal_limit_changed(m->max_map_count, live);
+        m->limits.live_error = r < 0 ? r : 0;
+        if (r >= 0 && live != m->limits.live) {
+                if (m->limits.live != 0) {
+                        r = journal_limit_changed(m->limits.live, live);
                         if (r < 0)
                                 log_warning_errno(
                                         r, "Failed to write the journal entry for the limit change: %m");
                 }
-                m->max_map_count = live;
+                m->limits.live = live;
                 changed = true;
                 full = true;
                 manager_bus_manager_changed(m, "MaxMapCount");
@@ -384,95 +476,35 @@ static bool manager_read_limits(Manager *m, bool full) {
                 unsigned tuned = 0;
 
                 r = max_map_count_read_tuned(m->root, &tuned, &source);
-                if (r == -EBADMSG && r != m->tuned_error)
+                if (r == -EBADMSG && r != m->limits.tuned_error)
                         log_warning("%s sets vm.max_map_count to a value the kernel refuses; systemd-sysctl "
                                     "will "
                                     "leave the kernel's default in place.",
                                     source ? source : "A sysctl.d file");
-                else if (r < 0 && r != -ENOENT && r != m->tuned_error)
+                else if (r < 0 && r != -ENOENT && r != m->limits.tuned_error)
                         log_warning_errno(
                                 r, "Failed to read the vm.max_map_count the sysctl.d files ask for: %m");
-                m->tuned_error = r < 0 && r != -ENOENT ? r : 0;
+                m->limits.tuned_error = r < 0 && r != -ENOENT ? r : 0;
                 if (r < 0)
                         tuned = 0;
-                if (tuned != m->tuned_max_map_count) {
-                        m->tuned_max_map_count = tuned;
+                if (tuned != m->limits.tuned) {
+                        m->limits.tuned = tuned;
                         manager_bus_manager_changed(m, "TunedMaxMapCount");
                 }
                 /* Once per distinct (live, tuned) pair, not on every pass. */
-                if (tuned > 0 && m->max_map_count > 0 && m->max_map_count < tuned &&
-                    (m->below_tuned_logged_live != m->max_map_count ||
-                     m->below_tuned_logged_tuned != tuned)) {
-                        r = journal_below_tuned(m->max_map_count, tuned, source);
+                if (tuned > 0 && m->limits.live > 0 && m->limits.live < tuned &&
+                    (m->limits.below_tuned_logged_live != m->limits.live ||
+                     m->limits.below_tuned_logged_tuned != tuned)) {
+                        r = journal_below_tuned(m->limits.live, tuned, source);
                         if (r < 0)
                                 log_warning_errno(
                                         r, "Failed to write the journal entry for the tuned limit: %m");
-                        m->below_tuned_logged_live = m->max_map_count;
-                        m->below_tuned_logged_tuned = tuned;
-                        m->levels_dirty = true; /* kept, so that a restart does not log it again */
+                        m->limits.below_tuned_logged_live = m->limits.live;
+                        m->limits.below_tuned_logged_tuned = tuned;
+                        m->levels.dirty = true; /* kept, so that a restart does not log it again */
                 }
         }
         return changed;
-}
-
-void manager_save_levels(Manager *m) {
-        _cleanup_free_ SavedLevel *levels = NULL;
-        size_t n = 0, allocated = 0;
-        int r;
-
-        if (!m->levels_path) {
-                m->levels_dirty = false;
-                return;
-        }
-        for (size_t i = 0; i < m->n_units; i++)
-                for (size_t j = 0; j < m->units[i]->n_procs; j++) {
-                        const ProcState *p = &m->units[i]->procs[j];
-
-                        if (p->level < LEVEL_WARNING)
-                                continue;
-                        if (ARRAY_RESERVE(levels, allocated, n, 16) < 0) {
-                                log_warning_errno(-ENOMEM, "Failed to keep the levels for a restart: %m");
-                                return; /* still dirty: tried again after the next pass */
-                        }
-                        levels[n] = (SavedLevel){ .pid = p->pid,
-                                                  .start_time = p->start_time,
-                                                  .level = p->level,
-                                                  .map_count = p->map_count };
-                        snprintf(levels[n].unit, sizeof(levels[n].unit), "%s", m->units[i]->name);
-                        memcpy(levels[n].comm, p->comm, sizeof(levels[n].comm));
-                        n++;
-                }
-
-        r = level_state_save(m->levels_path,
-                             &(LevelState){
-                                     .levels = levels,
-                                     .n_levels = n,
-                                     .below_tuned_live = m->below_tuned_logged_live,
-                                     .below_tuned_tuned = m->below_tuned_logged_tuned,
-                             });
-        /* Said when the error changes, not on every pass. */
-        if (r < 0 && r != m->levels_error)
-                log_warning_errno(r, "Failed to write %s, a restart will announce levels again: %m",
-                                  m->levels_path);
-        m->levels_error = r < 0 ? r : 0;
-        m->levels_dirty = r < 0;
-}
-
-/* After the first full pass of a restarted daemon: a process the previous instance had at warning or
- * critical that is not there any more (it exited, its pid went to another process, its unit is no
- * longer watched) left that level while nobody watched. Said as for a process that goes while we
- * watch (manager_notify_gone()): clients that track levels learn it. */
-static void manager_report_unmatched(Manager *m) {
-        for (size_t i = 0; i < m->saved.n_levels; i++) {
-                const SavedLevel *l = &m->saved.levels[i];
-                ProcState p = { .pid = l->pid, .level = l->level, .map_count = l->map_count };
-
-                if (l->matched)
-                        continue;
-                memcpy(p.comm, l->comm, sizeof(p.comm));
-                manager_notify_gone(m, l->unit, &p,
-                                    "is gone, or no longer watched, since mapguardd restarted");
-        }
 }
 
 int manager_scan(Manager *m, bool force_all) {
@@ -482,26 +514,30 @@ int manager_scan(Manager *m, bool force_all) {
         bool full;
         int r;
 
-        full = force_all || m->last_full_pass_usec == 0 ||
-                now >= m->last_full_pass_usec + m->config->interval_usec;
+        full = force_all || m->scan.last_full_pass_usec == 0 ||
+                now >= m->scan.last_full_pass_usec + m->config->interval_usec;
         if (manager_read_limits(m, full))
                 force_all = true;
         if (full)
-                m->last_full_pass_usec = now;
+                m->scan.last_full_pass_usec = now;
 
-        if (m->bpf) {
+        if (m->scan.bpf) {
                 r = manager_sync_bpf_cgroups(m);
                 if (r >= 0)
-                        r = bpf_counter_scan(m->bpf, &bpf, &n_bpf);
+                        r = bpf_counter_scan(m->scan.bpf, &bpf, &n_bpf);
                 if (r < 0) {
                         log_warning_errno(
                                 r, "Failed to run the BPF pass, reading map counts from /proc instead: %m");
-                        m->bpf = bpf_counter_free(m->bpf);
-                        m->backend = BACKEND_PROCFS;
+                        manager_hits_stop(m);
+                        m->scan.bpf = bpf_counter_free(m->scan.bpf);
+                        m->scan.backend = BACKEND_PROCFS;
                         manager_bus_manager_changed(m, "Backend");
                         force_all = true;
                 }
         }
+
+        /* The limit-hit program: attached while some cgroup is watched, told the live limit. */
+        manager_hits_sync(m, m->scan.n_bpf_cgroups);
 
         next_wakeup = now + m->config->interval_usec;
         /* Without a cgroup hierarchy no unit's processes can be found (said once at start). */
@@ -514,21 +550,24 @@ int manager_scan(Manager *m, bool force_all) {
                 }
         }
 
-        m->last_scan_usec = now_usec(CLOCK_REALTIME);
+        m->scan.last_usec = now_usec(CLOCK_REALTIME);
 
         /* A full pass has read every process the previous instance knew that is still there. */
-        if (full && m->saved.n_levels > 0)
-                manager_report_unmatched(m);
-        if (full)
-                level_state_done(&m->saved);
-        if (m->levels_dirty)
-                manager_save_levels(m);
+        if (full && m->levels.saved.n_levels > 0)
+                manager_levels_report_unmatched(m);
+        /* The saved levels have served; the saved walls wait for units that are not running yet. */
+        if (full) {
+                m->levels.saved.levels = mfree(m->levels.saved.levels);
+                m->levels.saved.n_levels = 0;
+        }
+        if (m->levels.dirty)
+                manager_levels_save(m);
 
         /* Re-armed whatever happened above: a pass that failed is tried again, never the last one. */
-        if (m->scan_timer) {
-                r = sd_event_source_set_time(m->scan_timer, next_wakeup);
+        if (m->scan.timer) {
+                r = sd_event_source_set_time(m->scan.timer, next_wakeup);
                 if (r >= 0)
-                        r = sd_event_source_set_enabled(m->scan_timer, SD_EVENT_ONESHOT);
+                        r = sd_event_source_set_enabled(m->scan.timer, SD_EVENT_ONESHOT);
                 if (r < 0)
                         return log_error_errno(r, "Failed to re-arm the scan timer: %m");
         }

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "manager-wall.h"
 #include "manager-watch.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
@@ -34,10 +35,27 @@ const char *manager_watch_cgroup_interface(const char *unit) {
         return NULL;
 }
 
+/* Only an answer that says so means a unit is gone. Any other error (no reply while PID 1 re-executes
+ * itself, a timeout) says nothing about the unit. */
+static bool unit_gone_error(const sd_bus_error *e) {
+        return sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit", SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                      SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY);
+}
+
+/* How often a question about a unit is asked again when systemd answers with an error that does not
+ * say the unit is gone: each try waits for its answer (or sd-bus's timeout), so this bounds the time
+ * spent on a unit that systemd cannot tell us about, without spinning. */
+#define REFRESH_TRIES_MAX 5U
+
 typedef struct RefreshRequest {
         Manager *manager;
         char *unit;
+        char *unit_path;
+        unsigned tries;
 } RefreshRequest;
+
+static int manager_watch_refresh_unit_try(Manager *m, const char *unit, const char *unit_path,
+                                          unsigned tries);
 
 static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         RefreshRequest *req = userdata;
@@ -51,15 +69,26 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
                 /* Only an answer that says so means the unit is gone. Any other error (no reply while
                  * PID 1 re-executes itself, a timeout) says nothing about the unit: keep following it
                  * as it was, or daemon-reexec would make every warning go and come again. */
-                if (sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit",
-                                           SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_INTERFACE,
-                                           SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+                if (unit_gone_error(e)) {
                         log_debug("Unit %s vanished before its control group could be read: %s", req->unit,
                                   e->message);
                         manager_remove_unit(m, req->unit);
-                } else
+                } else if (manager_find_unit(m, req->unit))
+                        /* Keep following it as it was, or daemon-reexec would make every warning go
+                         * and come again. */
                         log_debug("Could not ask systemd about unit %s, keeping it as it was: %s", req->unit,
                                   e->message);
+                else if (req->tries < REFRESH_TRIES_MAX) {
+                        /* Not watched yet: a running unit must not wait for its next job to be seen. */
+                        log_debug("Could not ask systemd about unit %s, asking again: %s", req->unit,
+                                  e->message);
+                        r = manager_watch_refresh_unit_try(m, req->unit, req->unit_path, req->tries + 1);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to query unit %s: %m", req->unit);
+                } else
+                        log_warning("Failed to read the control group of %s, not watching it until systemd "
+                                    "reports it again: %s",
+                                    req->unit, e->message);
                 return 0;
         }
 
@@ -86,11 +115,14 @@ static void refresh_request_free(void *userdata) {
         RefreshRequest *req = userdata;
 
         free(req->unit);
+        free(req->unit_path);
         free(req);
 }
 
-/* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set). */
-static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
+/* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set); TRIES
+ * counts the questions asked before this one. */
+static int manager_watch_refresh_unit_try(Manager *m, const char *unit, const char *unit_path,
+                                          unsigned tries) {
         _cleanup_free_ char *path = NULL;
         const char *interface = manager_watch_cgroup_interface(unit);
         RefreshRequest *req;
@@ -111,9 +143,11 @@ static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *
         if (!req)
                 return -ENOMEM;
         req->manager = m;
+        req->tries = tries;
         req->unit = strdup(unit);
-        if (!req->unit) {
-                free(req);
+        req->unit_path = strdup(unit_path);
+        if (!req->unit || !req->unit_path) {
+                refresh_request_free(req);
                 return -ENOMEM;
         }
 
@@ -132,10 +166,14 @@ static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *
         return 0;
 }
 
+static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
+        return manager_watch_refresh_unit_try(m, unit, unit_path, 0);
+}
+
 /* The synchronous twin of manager_watch_refresh_unit(), for the initial listing: the first pass, and so
  * READY=1, must already see every unit that was running when we started. */
 static int manager_watch_read_unit(Manager *m, const char *unit, const char *unit_path) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *cgroup = NULL;
         const char *interface = manager_watch_cgroup_interface(unit);
         int r;
@@ -145,14 +183,137 @@ static int manager_watch_read_unit(Manager *m, const char *unit, const char *uni
 
         r = sd_bus_get_property_string(m->bus, SYSTEMD_DEST, unit_path, interface, "ControlGroup", &error,
                                        &cgroup);
-        if (r < 0) {
+        if (r < 0 && sd_bus_error_is_set(&error) && unit_gone_error(&error)) {
                 log_debug("Unit %s vanished before its control group could be read: %s", unit,
-                          error.message ? error.message : strerror(-r));
-                sd_bus_error_free(&error);
+                          error.message);
                 manager_remove_unit(m, unit);
                 return 0;
         }
+        if (r < 0) {
+                /* It was running a moment ago (it is in the list): ask again, without blocking. */
+                log_notice("Failed to read the control group of %s, asking again: %s", unit,
+                           error.message ? error.message : strerror(-r));
+                return manager_watch_refresh_unit_try(m, unit, unit_path, 1);
+        }
         return manager_update_unit(m, unit, cgroup);
+}
+
+typedef struct StateRequest {
+        Manager *manager;
+        char *unit;
+} StateRequest;
+
+static void state_request_free(void *userdata) {
+        StateRequest *req = userdata;
+
+        free(req->unit);
+        free(req);
+}
+
+static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        StateRequest *req = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *state = NULL;
+        int r;
+
+        if (e) {
+                if (unit_gone_error(e))
+                        manager_unit_state(req->manager, req->unit, NULL);
+                else
+                        log_debug("Could not ask systemd for the state of %s, keeping it in view: %s",
+                                  req->unit, e->message);
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "v", "s", &state);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse the ActiveState of %s: %m", req->unit);
+                return 0;
+        }
+        manager_unit_state(req->manager, req->unit, state);
+        return 0;
+}
+
+int manager_watch_query_state(Manager *m, const char *unit) {
+        _cleanup_free_ char *path = NULL;
+        sd_bus_slot *slot = NULL;
+        StateRequest *req;
+        int r;
+
+        if (!m->bus)
+                return 0;
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+        if (r < 0)
+                return r;
+        req = calloc(1, sizeof(*req));
+        if (!req)
+                return -ENOMEM;
+        req->manager = m;
+        req->unit = strdup(unit);
+        if (!req->unit) {
+                state_request_free(req);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, path, "org.freedesktop.DBus.Properties",
+                                     "Get", on_active_state, req, "ss", "org.freedesktop.systemd1.Unit",
+                                     "ActiveState");
+        if (r < 0) {
+                state_request_free(req);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, state_request_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
+
+/* A service's main process exited (ExecMainCode and ExecMainStatus come with ExecMainPID in the same
+ * PropertiesChanged): kept for the exit of a process that hit the limit (manager-wall.c). */
+static int on_service_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *unit = NULL;
+        const char *path = sd_bus_message_get_path(message), *interface, *result = NULL;
+        uint32_t pid = 0;
+        int32_t code = 0, status = 0;
+        bool have_pid = false, have_code = false;
+        WatchedUnit *u;
+        int r;
+
+        if (!path || sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit) <= 0)
+                return 0;
+        u = manager_find_unit(m, unit);
+        if (!u)
+                return 0;
+        r = sd_bus_message_read(message, "s", &interface);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *name;
+
+                r = sd_bus_message_read(message, "s", &name);
+                if (r < 0)
+                        break;
+                if (streq(name, "ExecMainPID")) {
+                        r = sd_bus_message_read(message, "v", "u", &pid);
+                        have_pid = r >= 0;
+                } else if (streq(name, "ExecMainCode")) {
+                        r = sd_bus_message_read(message, "v", "i", &code);
+                        have_code = r >= 0;
+                } else if (streq(name, "ExecMainStatus"))
+                        r = sd_bus_message_read(message, "v", "i", &status);
+                else if (streq(name, "Result"))
+                        r = sd_bus_message_read(message, "v", "s", &result);
+                else
+                        r = sd_bus_message_skip(message, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(message);
+        }
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse PropertiesChanged of %s: %m", unit);
+                return 0;
+        }
+        if (have_pid && have_code)
+                manager_wall_main_exit(u, pid, code, status, result);
+        return 0;
 }
 
 /* systemd also says UnitRemoved for every unit on daemon-reload, and loads them again at once: ask
@@ -293,7 +454,7 @@ int manager_watch_relist(Manager *m) {
  * running when we started. */
 static int manager_watch_list_initial(Manager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         if (strv_length(m->config->units) == 0) {
@@ -310,32 +471,39 @@ static int manager_watch_list_initial(Manager *m) {
                         log_error("Failed to list units from systemd: %s", error.message);
                 else
                         log_error_errno(r, "Failed to list units from systemd: %m");
-                sd_bus_error_free(&error);
                 return r;
         }
         return apply_unit_list(m, reply, true);
 }
 
 int manager_watch_start(Manager *m) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         /* Not UnitNew: a unit is loaded long before it runs (and our own question about an unloaded
          * unit loads it again, which would answer with another UnitNew). Starting takes a job, and
          * JobRemoved says when it is done. */
-        r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[0], SYSTEMD_DEST, SYSTEMD_PATH,
-                                SYSTEMD_MANAGER, "UnitRemoved", on_unit_removed, m);
+        r = sd_bus_match_signal(m->bus, &m->slots.unit_removed, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                "UnitRemoved", on_unit_removed, m);
         if (r >= 0)
-                r = sd_bus_match_signal(m->bus, &m->systemd_match_slots[1], SYSTEMD_DEST, SYSTEMD_PATH,
+                r = sd_bus_match_signal(m->bus, &m->slots.job_removed, SYSTEMD_DEST, SYSTEMD_PATH,
                                         SYSTEMD_MANAGER, "JobRemoved", on_job_removed, m);
         if (r >= 0)
                 r = sd_bus_add_match(
-                        m->bus, &m->systemd_match_slots[2],
+                        m->bus, &m->slots.unit_properties_changed,
                         "type='signal',sender='" SYSTEMD_DEST "',"
                         "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
                         "arg0='org.freedesktop.systemd1.Unit',"
                         "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
                         on_unit_properties_changed, m);
+        if (r >= 0)
+                r = sd_bus_add_match(
+                        m->bus, &m->slots.service_properties_changed,
+                        "type='signal',sender='" SYSTEMD_DEST "',"
+                        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                        "arg0='org.freedesktop.systemd1.Service',"
+                        "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
+                        on_service_properties_changed, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to subscribe to systemd's unit signals: %m");
 
@@ -347,7 +515,6 @@ int manager_watch_start(Manager *m) {
                         log_error("Failed to subscribe to systemd: %s", error.message);
                 else
                         log_error_errno(r, "Failed to subscribe to systemd: %m");
-                sd_bus_error_free(&error);
                 return r;
         }
         m->watching_systemd = true;
@@ -356,7 +523,9 @@ int manager_watch_start(Manager *m) {
 }
 
 void manager_watch_stop(Manager *m) {
-        for (size_t i = 0; i < ELEMENTSOF(m->systemd_match_slots); i++)
-                m->systemd_match_slots[i] = sd_bus_slot_unref(m->systemd_match_slots[i]);
+        m->slots.unit_removed = sd_bus_slot_unref(m->slots.unit_removed);
+        m->slots.job_removed = sd_bus_slot_unref(m->slots.job_removed);
+        m->slots.unit_properties_changed = sd_bus_slot_unref(m->slots.unit_properties_changed);
+        m->slots.service_properties_changed = sd_bus_slot_unref(m->slots.service_properties_changed);
         m->watching_systemd = false;
 }

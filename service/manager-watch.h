@@ -12,6 +12,9 @@ int manager_watch_start(Manager *m);
 /* Drops units that no longer match and lists the matching ones again, asynchronously (after a
  * reload changed Units=). Returns 0 or -errno. */
 int manager_watch_relist(Manager *m);
+/* Asks systemd for the ActiveState of UNIT, asynchronously; the answer goes to manager_unit_state().
+ * Returns 0 or -errno. */
+int manager_watch_query_state(Manager *m, const char *unit);
 /* Drops the signal matches. */
 void manager_watch_stop(Manager *m);
 

@@ -13,8 +13,12 @@
 #include "manager-bus.h"
 #include "cgroup.h"
 #include "log.h"
+#include "manager-hits.h"
+#include "manager-levels.h"
+#include "manager-scan.h"
 #include "manager.h"
 #include "util.h"
+#include "manager-wall.h"
 #include "manager-watch.h"
 
 Thresholds manager_thresholds(const Manager *m) {
@@ -87,36 +91,17 @@ WatchedUnit *manager_worst_unit(Manager *m) {
 }
 
 /* Fires the scan timer at once, e.g. when a unit appears, so its processes are known quickly. */
-static void manager_schedule_now(Manager *m) {
-        if (!m->scan_timer)
+void manager_schedule_now(Manager *m) {
+        if (!m->scan.timer)
                 return;
-        (void) sd_event_source_set_time(m->scan_timer, now_usec(CLOCK_MONOTONIC));
-        (void) sd_event_source_set_enabled(m->scan_timer, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_time(m->scan.timer, now_usec(CLOCK_MONOTONIC));
+        (void) sd_event_source_set_enabled(m->scan.timer, SD_EVENT_ONESHOT);
 }
 
-int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
+/* Adds the unit NAME with CGROUP ("" for none known) to the watched set, sorted. */
+static int manager_add_unit(Manager *m, const char *name, const char *cgroup, WatchedUnit **ret) {
         WatchedUnit *u, **units;
         int r;
-
-        if (!cgroup || cgroup[0] == '\0') {
-                manager_remove_unit(m, name);
-                return 0;
-        }
-
-        u = manager_find_unit(m, name);
-        if (u) {
-                if (!streq(u->cgroup, cgroup)) {
-                        char *c = strdup(cgroup);
-                        if (!c)
-                                return -ENOMEM;
-                        free(u->cgroup);
-                        u->cgroup = c;
-                }
-                /* A restart recreates the cgroup under the same path, with a new id. */
-                u->cgroup_id = 0;
-                m->bpf_cgroups_dirty = true;
-                return 0;
-        }
 
         u = calloc(1, sizeof(*u));
         if (!u)
@@ -144,8 +129,73 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
         m->units = units;
         m->units[m->n_units++] = u;
         qsort(m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
-        m->bpf_cgroups_dirty = true;
+        m->scan.bpf_cgroups_dirty = true;
 
+        *ret = u;
+        return 0;
+}
+
+int manager_hold_unit(Manager *m, const char *name) {
+        WatchedUnit *u;
+        int r;
+
+        if (manager_find_unit(m, name))
+                return 0;
+        r = manager_add_unit(m, name, "", &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_wall(m, u);
+        manager_wall_hold(m, u, true);
+        u->level = manager_wall_unit_level(u, LEVEL_UNKNOWN);
+        manager_bus_unit_added(m, u);
+        return m->watching_systemd ? manager_watch_query_state(m, name) : 0;
+}
+
+int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
+        WatchedUnit *u;
+        int r;
+
+        u = manager_find_unit(m, name);
+        if (!cgroup || cgroup[0] == '\0') {
+                if (u && manager_wall_at_wall(u)) {
+                        /* It hit the limit and its processes are gone: systemd restarts it, it sits
+                         * failed, or it was stopped. Kept in view until systemd says which; the next
+                         * pass tells which processes went. */
+                        manager_wall_hold(m, u, true);
+                        r = m->watching_systemd ? manager_watch_query_state(m, name) : 0;
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to ask systemd for the state of %s: %m", name);
+                        manager_schedule_now(m);
+                        return 0;
+                }
+                manager_remove_unit(m, name);
+                return 0;
+        }
+
+        if (u) {
+                manager_wall_hold(m, u, false);
+                if (!streq(u->cgroup, cgroup)) {
+                        char *c = strdup(cgroup);
+                        if (!c)
+                                return -ENOMEM;
+                        free(u->cgroup);
+                        u->cgroup = c;
+                }
+                /* A restart recreates the cgroup under the same path, with a new id. */
+                u->cgroup_id = 0;
+                m->scan.bpf_cgroups_dirty = true;
+                (void) manager_sync_bpf_cgroups(m);
+                /* systemd tells us of every start and restart: the new instance is the one to read at
+                 * once (one that grows fast and crashes would otherwise live unseen). */
+                manager_schedule_now(m);
+                return 0;
+        }
+
+        r = manager_add_unit(m, name, cgroup, &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_wall(m, u);
+        (void) manager_sync_bpf_cgroups(m);
         log_debug("Watching %s (control group %s).", name, cgroup);
         manager_bus_unit_added(m, u);
         manager_schedule_now(m);
@@ -158,10 +208,13 @@ void manager_remove_unit(Manager *m, const char *name) {
 
         if (!u)
                 return;
-        /* Its processes went with it (stopped, crashed): those at warning or critical leave that level. */
-        for (size_t j = 0; j < u->n_procs; j++)
+        /* Its processes went with it (stopped, crashed): those at warning or critical leave that level,
+         * and one that hit the limit gets its exit attributed. */
+        for (size_t j = 0; j < u->n_procs; j++) {
                 manager_notify_gone(m, u->name, &u->procs[j],
                                     "is no longer watched: its unit stopped or left Units=");
+                manager_wall_gone(m, u, &u->procs[j]);
+        }
 
         /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
         log_debug("No longer watching %s.", name);
@@ -172,8 +225,21 @@ void manager_remove_unit(Manager *m, const char *name) {
                         break;
         memmove(m->units + i, m->units + i + 1, (m->n_units - i - 1) * sizeof(WatchedUnit *));
         m->n_units--;
-        m->bpf_cgroups_dirty = true;
+        m->scan.bpf_cgroups_dirty = true;
         watched_unit_free(u);
+}
+
+void manager_unit_state(Manager *m, const char *name, const char *active_state) {
+        WatchedUnit *u = manager_find_unit(m, name);
+
+        if (!u || !u->held)
+                return;
+        if (!active_state || streq(active_state, "inactive")) {
+                /* Stopped, or reset-failed: out of view, its crash loop over. */
+                manager_wall_end(m, u);
+                manager_remove_unit(m, name);
+        }
+        /* failed, or activating (auto-restart): kept in view, at level critical. */
 }
 
 void manager_prune_units(Manager *m) {
@@ -199,8 +265,8 @@ static void notify_reloading(void) {
 
 int manager_reload(Manager *m, char **ret_error) {
         _cleanup_free_ char *error = NULL;
-        Config *c = NULL, *old;
-        bool units_changed, thresholds_changed, backend_changed, interval_changed;
+        Config *c = NULL;
+        unsigned changes;
         int r;
 
         notify_reloading();
@@ -216,34 +282,28 @@ int manager_reload(Manager *m, char **ret_error) {
                 return r;
         }
 
-        old = m->config;
-        units_changed = !strv_equal(old->units, c->units);
-        thresholds_changed = old->warning_percent != c->warning_percent ||
-                old->critical_percent != c->critical_percent ||
-                old->hysteresis_percent != c->hysteresis_percent;
-        backend_changed = old->backend != c->backend;
-        interval_changed = old->interval_usec != c->interval_usec;
-
+        changes = config_diff(m->config, c);
+        config_free(m->config);
         m->config = c;
-        config_free(old);
 
-        if (units_changed) {
-                manager_prune_units(m);
+        if (changes & CONFIG_CHANGE_UNITS) {
+                /* Relisting drops the units that no longer match, then asks systemd for the new ones. */
                 if (m->watching_systemd) {
                         r = manager_watch_relist(m);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to list units after reload: %m");
-                }
+                } else
+                        manager_prune_units(m);
         }
-        if (backend_changed) {
+        if (changes & CONFIG_CHANGE_BACKEND) {
                 manager_select_backend(m);
                 manager_bus_manager_changed(m, "Backend");
         }
-        if (thresholds_changed) {
+        if (changes & CONFIG_CHANGE_THRESHOLDS) {
                 manager_bus_manager_changed(m, "WarningPercent");
                 manager_bus_manager_changed(m, "CriticalPercent");
         }
-        if (interval_changed)
+        if (changes & CONFIG_CHANGE_INTERVAL)
                 manager_bus_manager_changed(m, "ScanIntervalUSec");
 
         log_info("Reloaded the configuration.");
@@ -264,40 +324,6 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(m->event, 0);
 }
 
-/* What the previous instance left in $RUNTIME_DIRECTORY (systemd sets it from RuntimeDirectory=; the
- * first directory when there are several): the processes it had warned about. */
-static void manager_load_levels(Manager *m) {
-        const char *dir = getenv("RUNTIME_DIRECTORY");
-        unsigned bad_line = 0;
-        size_t l;
-        int r;
-
-        if (!dir || dir[0] != '/')
-                return;
-        l = strcspn(dir, ":");
-        if (asprintf(&m->levels_path, "%.*s/state", (int) l, dir) < 0) {
-                m->levels_path = NULL;
-                log_warning_errno(-ENOMEM, "Levels will not be kept across a restart: %m");
-                return;
-        }
-        r = level_state_load(m->levels_path, &m->saved, &bad_line);
-        if (r == -ENOENT)
-                return;
-        if (r < 0) {
-                log_warning_errno(r,
-                                  "Failed to read the levels of the previous run from %s, ignoring them: %m",
-                                  m->levels_path);
-                return;
-        }
-        if (bad_line > 0)
-                log_warning("%s:%u: cannot parse this line, skipped it (and any other bad one).",
-                            m->levels_path, bad_line);
-        m->below_tuned_logged_live = m->saved.below_tuned_live;
-        m->below_tuned_logged_tuned = m->saved.below_tuned_tuned;
-        log_debug("%zu processes at warning or critical before the restart, from %s.", m->saved.n_levels,
-                  m->levels_path);
-}
-
 int manager_new(const char *root, const char *config_dir, Config *config, Manager **ret) {
         Manager *m;
         sigset_t mask;
@@ -307,7 +333,7 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
         if (!m)
                 return -ENOMEM;
         m->config = config;
-        m->backend = BACKEND_PROCFS;
+        m->scan.backend = BACKEND_PROCFS;
         m->root = strdup(root ? root : "");
         if (!m->root) {
                 m->config = NULL;
@@ -346,19 +372,19 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
         (void) sd_event_source_set_description(m->sigint_source, "signal-SIGINT");
         (void) sd_event_source_set_description(m->sighup_source, "signal-SIGHUP");
 
-        r = sd_event_add_time(m->event, &m->scan_timer, CLOCK_MONOTONIC, now_usec(CLOCK_MONOTONIC),
+        r = sd_event_add_time(m->event, &m->scan.timer, CLOCK_MONOTONIC, now_usec(CLOCK_MONOTONIC),
                               10 * USEC_PER_MSEC, on_scan_timer, m);
         if (r < 0)
                 goto fail;
-        (void) sd_event_source_set_description(m->scan_timer, "scan-timer");
+        (void) sd_event_source_set_description(m->scan.timer, "scan-timer");
         /* Armed by the first pass. */
-        (void) sd_event_source_set_enabled(m->scan_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->scan.timer, SD_EVENT_OFF);
 
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 goto fail;
 
-        r = cgroup_find_hierarchy(m->root, &m->hierarchy);
+        r = cgroup_find_hierarchy(m->root, &m->hierarchy, &m->cgroup_layout);
         if (r < 0)
                 log_warning_errno(r,
                                   "Failed to find the cgroup hierarchy under %s/sys/fs/cgroup, no unit's "
@@ -366,7 +392,7 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
                                   m->root);
 
         manager_select_backend(m);
-        manager_load_levels(m);
+        manager_levels_load(m);
 
         *ret = m;
         return 0;
@@ -382,23 +408,25 @@ Manager *manager_free(Manager *m) {
                 return NULL;
 
         manager_watch_stop(m);
+        manager_wall_done(m);
+        manager_hits_stop(m);
         manager_bus_detach(m);
         for (size_t i = 0; i < m->n_units; i++)
                 watched_unit_free(m->units[i]);
         free(m->units);
-        m->bpf = bpf_counter_free(m->bpf);
+        m->scan.bpf = bpf_counter_free(m->scan.bpf);
 
-        sd_event_source_disable_unref(m->scan_timer);
+        sd_event_source_disable_unref(m->scan.timer);
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
-        sd_bus_slot_unref(m->disconnected_slot);
+        sd_bus_slot_unref(m->slots.disconnected);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
 
         config_free(m->config);
-        free(m->levels_path);
-        level_state_done(&m->saved);
+        free(m->levels.path);
+        level_state_done(&m->levels.saved);
         free(m->root);
         free(m->config_dir);
         free(m->hierarchy);
@@ -423,7 +451,7 @@ int manager_attach_bus(Manager *m, sd_bus *bus) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
-        r = sd_bus_match_signal(m->bus, &m->disconnected_slot, NULL, "/org/freedesktop/DBus/Local",
+        r = sd_bus_match_signal(m->bus, &m->slots.disconnected, NULL, "/org/freedesktop/DBus/Local",
                                 "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
         if (r < 0)
                 return r;
@@ -453,6 +481,7 @@ int manager_connect_system(Manager *m) {
         r = manager_watch_start(m);
         if (r < 0)
                 return r;
+        manager_levels_hold_saved(m);
 
         /* The first pass before READY=1, which promises answers with data. */
         return manager_scan(m, true);

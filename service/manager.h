@@ -8,7 +8,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup.h"
 #include "conf.h"
+#include "crash-loop.h"
 #include "level.h"
 #include "level-state.h"
 #include "trend.h"
@@ -28,6 +30,12 @@ typedef struct ProcState {
         uint64_t seconds_to_limit; /* at that growth; UINT64_MAX when not growing */
         uint64_t next_read_usec;   /* CLOCK_MONOTONIC: when the scheduler reads it next */
         bool seen;                 /* found in the unit's cgroup during the current pass */
+
+        /* Its last limit hit (manager-wall.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
+         * found it at the limit already (counted once, when calls are not caught). */
+        uint64_t last_hit_usec;
+        char hit_syscall[16];
+        bool observed_at_limit;
 } ProcState;
 
 /* A loaded systemd unit that matches the configured names/globs and has a control group. */
@@ -52,7 +60,75 @@ typedef struct WatchedUnit {
 
         int cgroup_error;       /* the last error reading its cgroup, logged when it changes */
         bool read_error_logged; /* a process could not be read (said once per unit) */
+
+        /* Its limit hits, the exits they caused and the crash loop (manager-wall.c). HELD: it hit the
+         * limit and has no control group now (systemd restarts it, or it sits failed): kept in view,
+         * at level critical, until it runs again, is stopped or reset-failed. */
+        CrashLoop wall;
+        bool held;
+        /* systemd's last word on the unit's main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED in
+         * code (0 while it runs), the exit status or signal, and the unit's Result. */
+        struct {
+                uint32_t pid;
+                int32_t code, status;
+                char result[32];
+        } main_exit;
 } WatchedUnit;
+
+/* vm.max_map_count as the Manager last read it, and what it said about it. */
+typedef struct ManagerLimits {
+        unsigned live;  /* re-read on every pass; 0 before the first */
+        unsigned tuned; /* from sysctl.d; 0 when no file sets it */
+        /* The last errors reading them, logged when they change. */
+        int live_error, tuned_error;
+        /* The (live, tuned) pair of the last "live limit below the tuned one" entry: once per pair. */
+        unsigned below_tuned_logged_live, below_tuned_logged_tuned;
+} ManagerLimits;
+
+/* The level store (level-state.h), kept across restarts in $RUNTIME_DIRECTORY (manager-levels.c). */
+typedef struct ManagerLevels {
+        char *path;       /* NULL without $RUNTIME_DIRECTORY */
+        LevelState saved; /* what the previous instance left, until the first full pass has used it */
+        bool dirty;       /* something kept changed since the file was written */
+        int error;        /* the last error writing the file, logged when it changes */
+} ManagerLevels;
+
+/* How limit hits are found: failed calls caught in the kernel (BPF), or processes observed at the
+ * limit by a read. */
+typedef enum HitDetection {
+        HIT_DETECTION_OBSERVED,
+        HIT_DETECTION_CAUGHT,
+} HitDetection;
+
+/* How passes run (manager-scan.c). */
+typedef struct ManagerScan {
+        sd_event_source *timer;
+        Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */
+        BpfCounter *bpf;
+        bool bpf_cgroups_dirty;
+        size_t n_bpf_cgroups;         /* the cgroups the BPF programs watch now */
+        uint64_t last_usec;           /* CLOCK_REALTIME µs of the last pass, 0 before */
+        uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
+        unsigned peak_map_count;      /* highest map_count of any watched process since start */
+        HitDetection hit_detection;
+} ManagerScan;
+
+/* Catching limit hits in the kernel (manager-hits.c): the limit-hit program, its ring buffer in the
+ * loop, the bursts not told yet. */
+typedef struct ManagerHits {
+        struct BpfHits *bpf;
+        struct LimitHitBursts *bursts;
+        sd_event_source *io, *timer;
+        unsigned limit; /* the limit the program was last given */
+} ManagerHits;
+
+/* Our registrations on the bus; each is dropped (unref'd) on its own. */
+typedef struct ManagerSlots {
+        sd_bus_slot *manager_object, *unit_objects, *unit_enumerator, *object_manager; /* manager-bus.c */
+        sd_bus_slot *unit_removed, *job_removed, *unit_properties_changed,
+                *service_properties_changed; /* manager-watch.c */
+        sd_bus_slot *disconnected;           /* manager.c */
+} ManagerSlots;
 
 struct Manager {
         sd_event *event;
@@ -61,63 +137,34 @@ struct Manager {
         char *root;       /* prefix for /proc, /sys, /etc reads: "" in production, a fixture in tests */
         char *config_dir; /* NULL: $CONFIGURATION_DIRECTORY or /etc/mapguard */
         char *hierarchy;  /* where ControlGroup paths live, e.g. /sys/fs/cgroup/unified */
+        CgroupLayout cgroup_layout; /* of that hierarchy, when there is one */
 
         WatchedUnit **units; /* sorted by name */
         size_t n_units;
+        bool watching_systemd; /* subscribed to systemd's signals */
 
-        sd_event_source *scan_timer;
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
-        sd_bus_slot *systemd_match_slots[3];
-        sd_bus_slot *object_slots[4];
-        sd_bus_slot *disconnected_slot; /* the bus connection went away: exit (manager.c) */
-
-        Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */
-        BpfCounter *bpf;
-        bool bpf_cgroups_dirty;
-
-        unsigned max_map_count;       /* live, re-read on every pass; 0 before the first */
-        unsigned tuned_max_map_count; /* from sysctl.d; 0 when no file sets it */
-        unsigned below_tuned_logged_live, below_tuned_logged_tuned;
-        int live_error, tuned_error;  /* the last errors reading the limits, logged when they change */
-        unsigned peak_map_count;      /* highest map_count of any watched process since start */
-        uint64_t last_scan_usec;      /* CLOCK_REALTIME µs of the last pass, 0 before */
-        uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
-        bool watching_systemd;        /* subscribed to systemd's signals */
-
-        /* What is kept across restarts (levelstate.h): the file, NULL without $RUNTIME_DIRECTORY;
-         * what the previous instance left, until the first full pass has used it; and whether
-         * something kept changed since the file was written. */
-        char *levels_path;
-        LevelState saved;
-        bool levels_dirty;
-        int levels_error; /* the last error writing the file, logged when it changes */
+        ManagerSlots slots;
+        ManagerScan scan;
+        ManagerLimits limits;
+        ManagerLevels levels;
+        ManagerHits hits;
+        struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-wall.c) */
 };
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
  * ownership of CONFIG. Returns 0 or -errno. */
 int manager_new(const char *root, const char *config_dir, Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) {
+        manager_free(*m);
+}
 
 /* Connects to the system bus, registers our objects, subscribes to systemd's unit signals, lists the
  * matching units and requests org.mapguard1. Returns 0 or -errno (logged). */
 int manager_connect_system(Manager *m);
 /* Registers our objects and vtables on BUS (a private connection in tests). Returns 0 or -errno. */
 int manager_attach_bus(Manager *m, sd_bus *bus);
-
-/* Runs one pass now: re-reads the live and tuned limits, reads due processes (all when FORCE_ALL),
- * updates levels, logs transitions and emits signals; re-arms the scan timer. Returns 0 or -errno. */
-int manager_scan(Manager *m, bool force_all);
-
-/* Tells the bus (LevelChanged to unknown) and the journal that P, at warning or critical, left our
- * sight; WHY completes "process N (comm) ...". Nothing for a process below warning (scan.c). */
-void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why);
-
-/* Writes the processes at warning or critical to m->levels_path, when a level changed (scan.c). */
-void manager_save_levels(Manager *m);
-
-/* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
- * it fell back. Sets m->backend (scan.c). */
-void manager_select_backend(Manager *m);
 
 /* Re-reads the config; on failure keeps the old one and returns -errno with *ret_error set to
  * "file:line: reason" (malloc'd). */
@@ -127,12 +174,21 @@ int manager_reload(Manager *m, char **ret_error);
  * EXIT_FAILURE). Returns -errno when the loop fails. */
 int manager_run(Manager *m);
 
+/* Runs a pass at once (a unit appeared or restarted, a process at the wall is not read yet). */
+void manager_schedule_now(Manager *m);
+
 /* Watched-unit bookkeeping (watch.c calls these as systemd reports units). */
 WatchedUnit *manager_find_unit(Manager *m, const char *name);
 WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
 /* Adds or updates the unit NAME with cgroup CGROUP; an empty/NULL cgroup removes it. Returns 0 or -errno. */
 int manager_update_unit(Manager *m, const char *name, const char *cgroup);
 void manager_remove_unit(Manager *m, const char *name);
+/* Adds NAME, known to have hit the limit but without a control group now, held at the wall; systemd
+ * is asked for its state (manager_unit_state()). Returns 0 or -errno. */
+int manager_hold_unit(Manager *m, const char *name);
+/* systemd's ActiveState of NAME (NULL: the unit is gone), for a unit held at the wall: "inactive" (it
+ * was stopped or reset-failed) removes it, anything else (failed, auto-restart) keeps it in view. */
+void manager_unit_state(Manager *m, const char *name, const char *active_state);
 /* Drops watched units that no longer match the config. */
 void manager_prune_units(Manager *m);
 

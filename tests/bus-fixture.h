@@ -23,6 +23,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "manager-scan.h"
 #include "manager.h"
 #include "util.h"
 

@@ -333,7 +333,7 @@ static void test_restart_keeps_levels(void **state) {
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 0);
         assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
-        assert_int_equal(f->m->below_tuned_logged_tuned, 1048576);
+        assert_int_equal(f->m->limits.below_tuned_logged_tuned, 1048576);
 
         /* It recovered while the daemon was down: the new instance says so. */
         fake_process(f->root, 1002, "ingester", 1000, 700, 600);
@@ -430,27 +430,177 @@ static void test_gone_at_warning(void **state) {
         assert_string_equal(seen.new_level, "unknown");
 }
 
-/* A process that cannot be read is kept, at level unknown, so the unit does not look empty. */
-static void test_unreadable_process(void **state) {
-        Fixture *f = *state;
+/* Makes /proc/PID/maps of the fixture unreadable: a directory (root reads a mode-000 file anyway). */
+static void make_maps_unreadable(Fixture *f, int pid) {
         char path[256];
 
-        if (geteuid() == 0) {
-                /* root reads a mode-000 fixture file anyway: make maps a directory instead */
-                snprintf(path, sizeof(path), "%s/proc/1001/maps", f->root);
-                assert_int_equal(unlink(path), 0);
-                assert_int_equal(mkdir(path, 0755), 0);
-        } else {
-                snprintf(path, sizeof(path), "%s/proc/1001/maps", f->root);
-                assert_int_equal(chmod(path, 0), 0);
-        }
+        snprintf(path, sizeof(path), "%s/proc/%d/maps", f->root, pid);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void make_maps_readable(Fixture *f, int pid) {
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/proc/%d/maps", f->root, pid);
+        assert_int_equal(rmdir(path), 0);
+}
+
+/* A process that cannot be read is kept, so the unit does not look empty: one we never read at level
+ * unknown, one we knew with its last reading. */
+static void test_unreadable_process(void **state) {
+        Fixture *f = *state;
+
+        fake_process(f->root, 1003, "sidecar", 1000, 50, 650);
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n1003\n");
+        make_maps_unreadable(f, 1003);
+        make_maps_unreadable(f, 1001);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_int_equal(
-                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 3);
         assert_int_equal(f->m->units[0]->procs[0].pid, 1001);
-        assert_int_equal(f->m->units[0]->procs[0].level, LEVEL_UNKNOWN);
-        assert_string_equal(f->m->units[0]->procs[0].comm, "worker");
+        assert_int_equal(f->m->units[0]->procs[0].level, LEVEL_OK);
+        assert_int_equal(f->m->units[0]->procs[0].map_count, 300);
+        assert_int_equal(f->m->units[0]->procs[2].pid, 1003);
+        assert_int_equal(f->m->units[0]->procs[2].level, LEVEL_UNKNOWN);
+        assert_string_equal(f->m->units[0]->procs[2].comm, "sidecar");
         assert_int_equal(f->m->units[0]->worst_pid, 1002);
+}
+
+/* A process at warning that cannot be read for a while neither leaves warning unsaid nor comes back as
+ * a fresh warning: nothing is announced for a read that failed, and it stays in the level store. */
+static void test_unreadable_at_warning(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        Seen seen = {};
+
+        warn_1002(f, &slot, &seen);
+        f->m->levels.dirty = false;
+        make_maps_unreadable(f, 1002);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->procs[1].pid, 1002);
+        assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
+        assert_int_equal(f->m->units[0]->level, LEVEL_WARNING);
+        assert_false(f->m->levels.dirty);
+
+        make_maps_readable(f, 1002);
+        fake_process(f->root, 1002, "ingester", 1000, 860, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->procs[1].map_count, 860);
+        assert_false(f->m->levels.dirty);
+}
+
+static int on_limit_hit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        int *n = userdata;
+        const char *unit, *comm, *syscall;
+        uint32_t pid, count, max;
+
+        assert_true(sd_bus_message_read(m, "sussuu", &unit, &pid, &comm, &syscall, &count, &max) > 0);
+        assert_string_equal(unit, UNIT_A);
+        assert_int_equal(pid, 1002);
+        assert_string_equal(syscall, ""); /* observed: no call was caught */
+        assert_int_equal(count, 1000);
+        (*n)++;
+        return 0;
+}
+
+static uint64_t get_property_t(Fixture *f, const char *path, const char *interface, const char *property) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
+        uint64_t v;
+
+        assert_true(sd_bus_message_read(reply, "v", "t", &v) > 0);
+        return v;
+}
+
+static void assert_property_s(Fixture *f, const char *path, const char *interface, const char *property,
+                              const char *expected) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
+        const char *v;
+
+        assert_true(sd_bus_message_read(reply, "v", "s", &v) > 0);
+        assert_string_equal(v, expected);
+}
+
+#define UNIT_A_PATH "/org/mapguard1/unit/a_2eservice"
+#define UNIT_IF "org.mapguard1.Unit"
+
+/* Without BPF a read that finds a process with no headroom is one hit (once per process); its exit is
+ * attributed; the unit stays in view, critical, while it has no processes, until systemd says it was
+ * stopped. */
+static void test_wall_observed(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        uint64_t before = now_usec(CLOCK_REALTIME);
+        int hits = 0;
+
+        assert_property_s(f, "/org/mapguard1", "org.mapguard1.Manager", "HitDetection", "observed");
+        assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1", "org.mapguard1.Manager",
+                                        "LimitHit", on_limit_hit, &hits) >= 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LastLimitHitUSec"), 0);
+
+        /* 1000 of 1000: no headroom. One hit, however often it is read there. */
+        fake_process(f->root, 1002, "ingester", 1000, 1000, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(hits, 1);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+        assert_true(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LastLimitHitUSec") >= before);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+
+        /* It dies: its exit is attributed (the fake bus has no systemd to say how it exited). */
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
+                drain(f);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 1);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "LastExit", "");
+        /* Still critical with only an ok process left: it hit the limit a moment ago. */
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+
+        /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        write_file(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_non_null(manager_find_unit(f->m, UNIT_A));
+        assert_true(manager_find_unit(f->m, UNIT_A)->held);
+        assert_int_equal(get_property_u(f, UNIT_A_PATH, UNIT_IF, "Processes"), 0);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+        manager_unit_state(f->m, UNIT_A, "failed");
+        assert_non_null(manager_find_unit(f->m, UNIT_A));
+        /* Restarted: watched as usual again, the counters kept. */
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_false(manager_find_unit(f->m, UNIT_A)->held);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+        /* Stopped: out of view. */
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        manager_unit_state(f->m, UNIT_A, "inactive");
+        assert_null(manager_find_unit(f->m, UNIT_A));
+}
+
+/* systemd reports the restart of a watched unit (same cgroup path): the pass runs at once, not after
+ * IntervalSec, so the new instance is read while it is young. */
+static void test_restart_reads_at_once(void **state) {
+        Fixture *f = *state;
+        uint64_t when = 0;
+        int enabled = SD_EVENT_OFF;
+
+        /* A first call completes the client's connection, which teardown flushes. */
+        assert_int_equal(
+                get_property_u(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "Processes"), 2);
+        assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
+        assert_true(when > now_usec(CLOCK_MONOTONIC)); /* the first pass armed it for later */
+
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
+        assert_true(sd_event_source_get_enabled(f->m->scan.timer, &enabled) >= 0);
+        assert_true(when <= now_usec(CLOCK_MONOTONIC));
+        assert_int_equal(enabled, SD_EVENT_ONESHOT);
 }
 
 static void test_vanished_and_reused(void **state) {
@@ -597,6 +747,9 @@ int main(void) {
                                                 teardown_runtime_dir),
                 cmocka_unit_test_setup_teardown(test_bus_disconnect_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wall_observed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),

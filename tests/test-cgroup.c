@@ -74,19 +74,21 @@ static void put(const char *rel, const char *text) {
         assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
 }
 
-static void check_hierarchy(const char *layout, const char *expected_rel) {
+static void check_hierarchy(const char *layout, const char *expected_rel, CgroupLayout expected_layout) {
         _cleanup_free_ char *root = NULL, *dir = NULL, *expected = NULL;
+        CgroupLayout found = (CgroupLayout) -1;
 
         assert_true(asprintf(&root, "%s/%s", base, layout) > 0);
         assert_true(asprintf(&expected, "%s/%s", root, expected_rel) > 0);
-        assert_int_equal(cgroup_find_hierarchy(root, &dir), 0);
+        assert_int_equal(cgroup_find_hierarchy(root, &dir, &found), 0);
         assert_string_equal(dir, expected);
+        assert_int_equal(found, expected_layout);
 }
 
 static void test_find_unified(void **state) {
         put("unified/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
         put("unified/sys/fs/cgroup/cgroup.procs", "1\n");
-        check_hierarchy("unified", "sys/fs/cgroup");
+        check_hierarchy("unified", "sys/fs/cgroup", CGROUP_LAYOUT_UNIFIED);
 }
 
 static void test_find_hybrid(void **state) {
@@ -94,14 +96,25 @@ static void test_find_hybrid(void **state) {
         put("hybrid/sys/fs/cgroup/unified/cgroup.procs", "1\n");
         put("hybrid/sys/fs/cgroup/systemd/cgroup.procs", "1\n");
         free(mkdirs("hybrid/sys/fs/cgroup/memory"));
-        check_hierarchy("hybrid", "sys/fs/cgroup/unified");
+        check_hierarchy("hybrid", "sys/fs/cgroup/unified", CGROUP_LAYOUT_HYBRID);
 }
 
 static void test_find_legacy(void **state) {
         put("legacy/sys/fs/cgroup/systemd/cgroup.procs", "1\n");
         free(mkdirs("legacy/sys/fs/cgroup/unified")); /* an empty mount point is not a hierarchy */
         put("legacy/sys/fs/cgroup/cpu/cgroup.procs", "1\n");
-        check_hierarchy("legacy", "sys/fs/cgroup/systemd");
+        check_hierarchy("legacy", "sys/fs/cgroup/systemd", CGROUP_LAYOUT_LEGACY);
+}
+
+/* A root whose own path holds "/systemd" (a machine image under /var/lib/systemd, say) is still pure
+ * cgroup2: the layout comes from what was found, never from the path's spelling. */
+static void test_find_root_named_systemd(void **state) {
+        put("systemd/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
+        put("systemd/sys/fs/cgroup/cgroup.procs", "1\n");
+        check_hierarchy("systemd", "sys/fs/cgroup", CGROUP_LAYOUT_UNIFIED);
+        put("systemd/x/systemd/sys/fs/cgroup/unified/cgroup.controllers", "");
+        put("systemd/x/systemd/sys/fs/cgroup/unified/cgroup.procs", "1\n");
+        check_hierarchy("systemd/x/systemd", "sys/fs/cgroup/unified", CGROUP_LAYOUT_HYBRID);
 }
 
 static void test_find_none(void **state) {
@@ -110,11 +123,11 @@ static void test_find_none(void **state) {
 
         free(mkdirs("none/sys/fs/cgroup/systemd")); /* no cgroup.procs: not mounted */
         assert_true(asprintf(&root, "%s/none", base) > 0);
-        assert_int_equal(cgroup_find_hierarchy(root, &dir), -ENOMEDIUM);
+        assert_int_equal(cgroup_find_hierarchy(root, &dir, NULL), -ENOMEDIUM);
         assert_string_equal(dir, "untouched");
         free(root);
         assert_true(asprintf(&root, "%s/does-not-exist", base) > 0);
-        assert_int_equal(cgroup_find_hierarchy(root, &dir), -ENOMEDIUM);
+        assert_int_equal(cgroup_find_hierarchy(root, &dir, NULL), -ENOMEDIUM);
 }
 
 /* The same unit tree, with nested sub-cgroups and a pid listed twice, in each layout's hierarchy. */
@@ -259,7 +272,7 @@ static void test_host_own_cgroup(void **state) {
         char *path = NULL;
         bool found = false;
 
-        if (cgroup_find_hierarchy("/", &dir) < 0) {
+        if (cgroup_find_hierarchy("/", &dir, NULL) < 0) {
                 print_message("# no cgroup hierarchy mounted on this host, skipping\n");
                 skip();
         }
@@ -347,13 +360,13 @@ static void test_cgroup_id_from_path(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_find_unified),         cmocka_unit_test(test_find_hybrid),
-                cmocka_unit_test(test_find_legacy),          cmocka_unit_test(test_find_none),
-                cmocka_unit_test(test_pids_unified),         cmocka_unit_test(test_pids_hybrid),
-                cmocka_unit_test(test_pids_legacy),          cmocka_unit_test(test_pids_empty),
-                cmocka_unit_test(test_pids_missing),         cmocka_unit_test(test_pids_bad_input),
-                cmocka_unit_test(test_pids_other_namespace), cmocka_unit_test(test_host_own_cgroup),
-                cmocka_unit_test(test_cgroup_id_from_path),
+                cmocka_unit_test(test_find_unified),    cmocka_unit_test(test_find_hybrid),
+                cmocka_unit_test(test_find_legacy),     cmocka_unit_test(test_find_root_named_systemd),
+                cmocka_unit_test(test_find_none),       cmocka_unit_test(test_pids_unified),
+                cmocka_unit_test(test_pids_hybrid),     cmocka_unit_test(test_pids_legacy),
+                cmocka_unit_test(test_pids_empty),      cmocka_unit_test(test_pids_missing),
+                cmocka_unit_test(test_pids_bad_input),  cmocka_unit_test(test_pids_other_namespace),
+                cmocka_unit_test(test_host_own_cgroup), cmocka_unit_test(test_cgroup_id_from_path),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -391,26 +391,35 @@ static void test_equal(void **state) {
 
         b->warning_percent++;
         assert_false(config_equal(a, b));
+        assert_int_equal(config_diff(a, b), CONFIG_CHANGE_THRESHOLDS);
         b->warning_percent--;
         b->critical_percent--;
         assert_false(config_equal(a, b));
         b->critical_percent++;
         b->hysteresis_percent++;
         assert_false(config_equal(a, b));
+        assert_int_equal(config_diff(a, b), CONFIG_CHANGE_THRESHOLDS);
         b->hysteresis_percent--;
         b->interval_usec++;
         assert_false(config_equal(a, b));
+        assert_int_equal(config_diff(a, b), CONFIG_CHANGE_INTERVAL);
         b->interval_usec--;
         b->backend = BACKEND_BPF;
         assert_false(config_equal(a, b));
+        assert_int_equal(config_diff(a, b), CONFIG_CHANGE_BACKEND);
+        b->interval_usec++;
+        assert_int_equal(config_diff(a, b), CONFIG_CHANGE_BACKEND | CONFIG_CHANGE_INTERVAL);
+        b->interval_usec--;
         b->backend = BACKEND_AUTO;
         assert_true(config_equal(a, b));
+        assert_int_equal(config_diff(a, b), 0);
 
         /* Order matters (WatchedUnits shows it), and so does length. */
         char *t = b->units[0];
         b->units[0] = b->units[1];
         b->units[1] = t;
         assert_false(config_equal(a, b));
+        assert_int_equal(config_diff(a, b), CONFIG_CHANGE_UNITS);
         b->units[1] = b->units[0];
         b->units[0] = t;
         assert_true(config_equal(a, b));

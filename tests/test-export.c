@@ -48,10 +48,10 @@ static int setup(void **state) {
         f->units[0] = &f->unit;
         f->m.units = f->units;
         f->m.n_units = 1;
-        f->m.backend = BACKEND_PROCFS;
-        f->m.max_map_count = 65530;
-        f->m.last_scan_usec = now_usec(CLOCK_REALTIME);
-        f->m.last_full_pass_usec = now_usec(CLOCK_MONOTONIC);
+        f->m.scan.backend = BACKEND_PROCFS;
+        f->m.limits.live = 65530;
+        f->m.scan.last_usec = now_usec(CLOCK_REALTIME);
+        f->m.scan.last_full_pass_usec = now_usec(CLOCK_MONOTONIC);
         *state = f;
         return 0;
 }
@@ -117,14 +117,26 @@ static void test_write_and_remove(void **state) {
                 text, "\nmapguard_unit_memory_map_areas{unit=\"ingester@a\\\\x2db.service\"} 4242\n"));
         assert_non_null(strstr(text, "\nmapguard_memory_map_areas_limit 65530\n"));
         assert_non_null(strstr(text, "\nmapguard_scan_duration_seconds 0."));
-        assert_non_null(strstr(text, "backend=\"procfs\",hit_detection=\"none\"} 1\n"));
-        assert_null(strstr(text, "limit_hits_total"));
+        assert_non_null(strstr(text, "backend=\"procfs\",hit_detection=\"observed\"} 1\n"));
+        /* Hits are counted (observed here): the counters are there, at 0 until the unit hits the limit. */
+        assert_non_null(
+                strstr(text, "\nmapguard_unit_limit_hits_total{unit=\"ingester@a\\\\x2db.service\"} 0\n"));
+        assert_non_null(
+                strstr(text, "\nmapguard_unit_limit_exits_total{unit=\"ingester@a\\\\x2db.service\"} 0\n"));
 
         /* The next pass replaces it. */
         f->unit.map_count = 4300;
+        f->unit.wall.hits = 3;
+        f->unit.wall.exits = 1;
+        f->m.scan.hit_detection = HIT_DETECTION_CAUGHT;
         manager_export_textfile(&f->m);
         again = read_text(path);
         assert_non_null(strstr(again, "{unit=\"ingester@a\\\\x2db.service\"} 4300\n"));
+        assert_non_null(
+                strstr(again, "\nmapguard_unit_limit_hits_total{unit=\"ingester@a\\\\x2db.service\"} 3\n"));
+        assert_non_null(
+                strstr(again, "\nmapguard_unit_limit_exits_total{unit=\"ingester@a\\\\x2db.service\"} 1\n"));
+        assert_non_null(strstr(again, "hit_detection=\"caught\"} 1\n"));
         assert_only_prom(f->dir);
 
         /* Text the daemon writes is the text manager_export_format() gives. */

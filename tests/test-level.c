@@ -318,6 +318,58 @@ static void test_state_garbage(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* The wall counters of units (LimitHits, LimitExits, ...) come back as they were saved; a bad wall line is
+ * skipped and named, the rest still read. */
+static void test_state_walls(void **state) {
+        char dir[] = "/tmp/mapguard-test-walls-XXXXXX", path[64], cmd[128];
+        SavedWall in[] = {
+                { .unit = "ingester.service",
+                  .hits = 12,
+                  .exits = 5,
+                  .last_hit_usec = UINT64_C(1796000000000000),
+                  .last_exit = "dumped SIGABRT" },
+                { .unit = "es\\x2dnode.scope",
+                  .hits = UINT64_MAX,
+                  .exits = 0,
+                  .last_hit_usec = 1,
+                  .last_exit = "" },
+        };
+        LevelState out = {};
+        unsigned bad_line = 0;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/state", dir);
+        assert_int_equal(level_state_save(path, &(LevelState){ .walls = in, .n_walls = ELEMENTSOF(in) }), 0);
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(bad_line, 0);
+        assert_int_equal(out.n_walls, 2);
+        for (size_t i = 0; i < ELEMENTSOF(in); i++) {
+                SavedWall *w = level_state_find_wall(&out, in[i].unit);
+
+                assert_non_null(w);
+                assert_int_equal(w->hits, in[i].hits);
+                assert_int_equal(w->exits, in[i].exits);
+                assert_int_equal(w->last_hit_usec, in[i].last_hit_usec);
+                assert_string_equal(w->last_exit, in[i].last_exit);
+        }
+        assert_null(level_state_find_wall(&out, "other.service"));
+        level_state_done(&out);
+
+        f = fopen(path, "ae");
+        assert_non_null(f);
+        fputs("wall broken.service 1 x 3 exited 1\nwall late.service 1 2 3 killed SIGKILL\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(bad_line, 4);
+        assert_int_equal(out.n_walls, 3);
+        assert_string_equal(level_state_find_wall(&out, "late.service")->last_exit, "killed SIGKILL");
+        level_state_done(&out);
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strings),          cmocka_unit_test(test_up_exact_thresholds),
@@ -325,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(test_no_flapping),      cmocka_unit_test(test_max_zero),
                 cmocka_unit_test(test_percent_edges),    cmocka_unit_test(test_headroom),
                 cmocka_unit_test(test_state_round_trip), cmocka_unit_test(test_state_garbage),
+                cmocka_unit_test(test_state_walls),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

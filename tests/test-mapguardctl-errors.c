@@ -184,6 +184,8 @@ static void test_not_running(void **state) {
         assert_ctl("pid 4294967296", 1, "",
                    "Invalid process ID '4294967296': out of range, Linux process IDs go up to 4194304.\n");
         assert_ctl("show a b", 1, "", "'show' takes only UNIT; extra argument 'b'.\n");
+        /* Not "Unit .service is not watched": the empty name is said empty, and before any bus. */
+        assert_ctl("show ''", 1, "", "The unit name is empty.\n");
         setenv("MAPGUARD_BUS_ADDRESS", bus_address, 1);
 }
 
@@ -248,6 +250,11 @@ static void test_usage(void **state) {
         skip_without_bus();
         assert_ctl("frobnicate", 1, "", "Unknown verb 'frobnicate'. See 'mapguardctl --help'.\n");
         assert_ctl("list extra", 1, "", "'list' takes no arguments.\n");
+        assert_ctl("status extra", 1, "", "'status' takes no arguments.\n");
+        assert_ctl("show", 1, "", "'show' needs UNIT.\n");
+        assert_ctl("show ''", 1, "", "The unit name is empty.\n");
+        assert_ctl("--apply status", 1, "", "--apply only goes with 'tune'.\n");
+        assert_ctl("--apply", 1, "", "--apply only goes with 'tune'.\n");
         assert_ctl("--version", 0, NULL, NULL);
         assert_int_equal(ctl("--no-pager -h", &out, NULL), 0);
         assert_contains(out, "mapguardctl [OPTIONS...] [VERB]\n");

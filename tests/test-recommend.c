@@ -95,7 +95,7 @@ static void test_reason_default_object(void **state) {
         unsigned v = 0;
 
         /* 1048576 maps x (192 + 96) bytes = 288 MiB. */
-        assert_int_equal(recommend_max_map_count(empty_root, 40000, 65530, &v, &reason), 0);
+        assert_int_equal(recommend_max_map_count(empty_root, 40000, 65530, NULL, &v, &reason), 0);
         assert_int_equal(v, 1048576);
         assert_non_null(strstr(reason, "Peak of 40000 maps in one process"));
         assert_non_null(strstr(reason, "192-byte vm_area_struct"));
@@ -110,7 +110,7 @@ static void test_reason_slab_object(void **state) {
 
         /* 65530 x (200 + 96) = 19396880 bytes = 18.498 MiB, rounded to nearest: 18. */
         write_slabinfo("vm_area_struct 905 1575 200 20 1 : tunables 0 0 0 : slabdata 75 75 0\n");
-        assert_int_equal(recommend_max_map_count(root, 100, 1048576, &v, &reason), 0);
+        assert_int_equal(recommend_max_map_count(root, 100, 1048576, NULL, &v, &reason), 0);
         assert_int_equal(v, 65530);
         assert_non_null(strstr(reason, "the kernel default"));
         assert_non_null(strstr(reason, "200-byte vm_area_struct"));
@@ -122,18 +122,36 @@ static void test_reason_unknown_live(void **state) {
         _cleanup_free_ char *reason = NULL;
         unsigned v = 0;
 
-        assert_int_equal(recommend_max_map_count(empty_root, 1000000, 0, &v, &reason), 0);
+        assert_int_equal(recommend_max_map_count(empty_root, 1000000, 0, NULL, &v, &reason), 0);
         assert_int_equal(v, 2031616);
         assert_non_null(strstr(reason, "The live limit is unknown."));
         /* 2031616 x 288 B = 558 MiB. */
         assert_non_null(strstr(reason, "558 MiB of unswappable"));
 }
 
+/* A unit that hit the limit needed more than the live limit, whatever peak was read: the value is
+ * above the live limit, also when the live limit is already high and the reads saw little. */
+static void test_reason_limit_hit(void **state) {
+        _cleanup_free_ char *reason = NULL, *reason2 = NULL;
+        unsigned v = 0;
+
+        assert_int_equal(recommend_max_map_count(empty_root, 100, 65530, "ingester.service", &v, &reason),
+                         0);
+        assert_int_equal(v, 1048576);
+        assert_non_null(strstr(reason, "ingester.service hit the limit: it needs more than 65530 maps"));
+        assert_non_null(strstr(reason, "Peak of 65531 maps"));
+
+        assert_int_equal(recommend_max_map_count(empty_root, 1048577, 1048576, "es.service", &v, &reason2),
+                         0);
+        assert_true(v > 1048576);
+        assert_int_equal(v, 2162688); /* 2 x 1048577, rounded up to 33 x 65536 */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_value_formula),         cmocka_unit_test(test_slabinfo),
                 cmocka_unit_test(test_reason_default_object), cmocka_unit_test(test_reason_slab_object),
-                cmocka_unit_test(test_reason_unknown_live),
+                cmocka_unit_test(test_reason_unknown_live),   cmocka_unit_test(test_reason_limit_hit),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -3,13 +3,16 @@
  * vmagrow: a process that creates many memory mappings (VMAs), for the e2e tests, the demo and the
  * benchmark.
  *
- *     vmagrow [--step N] [--interval-ms MS] TARGET
+ *     vmagrow [--step N] [--interval-ms MS] [--abort-at-limit MS] TARGET
  *
  * It maps one PROT_NONE region of TARGET pages and makes every other page readable: pages whose
  * neighbours differ in protection cannot share a VMA, so the region ends up as TARGET VMAs. It adds
  * STEP of them per interval (default: all at once), prints its progress, then holds.
  * SIGUSR1 unmaps the whole region (back to the baseline), SIGUSR2 grows it again, SIGTERM and SIGINT
- * exit 0. Signals and the growth timer are file descriptors in one poll() loop: no busy waiting.
+ * exit 0. With --abort-at-limit, a process that reaches vm.max_map_count goes on to the very end (single
+ * pages mapped until mmap() fails, at map_count = limit + 1), holds there MS milliseconds, and aborts, as
+ * a service does that dies of "mmap: cannot allocate memory". Signals and the growth timer are file
+ * descriptors in one poll() loop: no busy waiting.
  *
  * Progress lines on stdout (line-buffered), one per change:
  *     vmagrow pid=PID maps=N extra=E target=T state=growing|holding|freed|limit
@@ -98,6 +101,20 @@ static int region_grow_to(Region *r, uint64_t goal) {
         return 0;
 }
 
+/* Maps single pages, each in another protection than the one before so that none merges, until the
+ * kernel refuses: mmap() fails once map_count exceeds vm.max_map_count. Returns the -errno it failed with
+ * (-ENOMEM at the limit), or -E2BIG when MAX pages did not reach it. */
+static int map_until_refused(size_t page_size, unsigned max) {
+        for (unsigned i = 0; i < max; i++) {
+                void *p = mmap(NULL, page_size, i % 2 ? PROT_READ : PROT_NONE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+                if (p == MAP_FAILED)
+                        return -errno;
+        }
+        return -E2BIG;
+}
+
 /* The kernel's map_count: one line per VMA in /proc/self/maps, minus the [vsyscall] gate area. */
 static int maps_count(uint64_t *ret) {
         _cleanup_fclose_ FILE *f = NULL;
@@ -150,11 +167,12 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
 
 static void usage(FILE *f) {
         fprintf(f,
-                "Usage: vmagrow [--step N] [--interval-ms MS] TARGET\n"
+                "Usage: vmagrow [--step N] [--interval-ms MS] [--abort-at-limit MS] TARGET\n"
                 "Create TARGET extra memory mappings (VMAs), STEP per interval (default: all at once),\n"
                 "then hold them. SIGUSR1 frees them, SIGUSR2 grows them again, SIGTERM exits.\n"
                 "  --step N          VMAs to add per interval (1..TARGET, default TARGET)\n"
                 "  --interval-ms MS  time between steps in milliseconds (1..%" PRIu64 ", default 1000)\n"
+                "  --abort-at-limit MS  at vm.max_map_count, map until mmap() fails, wait MS, abort()\n"
                 "  -h, --help        show this help\n",
                 INTERVAL_MS_MAX);
 }
@@ -166,6 +184,17 @@ static int timer_arm(int fd, uint64_t interval_ms) {
         its.it_interval.tv_sec = interval_ms / 1000;
         its.it_interval.tv_nsec = (long) (interval_ms % 1000) * 1000000L;
         its.it_value = its.it_interval;
+        if (timerfd_settime(fd, 0, &its, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Arm the timer to fire once, in MS milliseconds. */
+static int timer_arm_once(int fd, uint64_t ms) {
+        struct itimerspec its = {};
+
+        its.it_value.tv_sec = ms / 1000;
+        its.it_value.tv_nsec = (long) (ms % 1000) * 1000000L;
         if (timerfd_settime(fd, 0, &its, NULL) < 0)
                 return -errno;
         return 0;
@@ -196,11 +225,13 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "step", required_argument, NULL, 's' },
                 { "interval-ms", required_argument, NULL, 'i' },
+                { "abort-at-limit", required_argument, NULL, 'a' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_close_ int sfd = -EBADF, tfd = -EBADF;
-        uint64_t step = 0, interval_ms = 1000;
+        uint64_t step = 0, interval_ms = 1000, abort_ms = 0;
+        bool dying = false;
         Region region = {};
         sigset_t mask;
         long ps;
@@ -223,6 +254,16 @@ int main(int argc, char *argv[]) {
                         if (parse_u64(optarg, 1, INTERVAL_MS_MAX, &interval_ms) < 0) {
                                 fprintf(stderr,
                                         "vmagrow: --interval-ms: '%s' is not a number in 1..%" PRIu64 "\n",
+                                        optarg, INTERVAL_MS_MAX);
+                                usage(stderr);
+                                return 2;
+                        }
+                        break;
+                case 'a':
+                        if (parse_u64(optarg, 1, INTERVAL_MS_MAX, &abort_ms) < 0) {
+                                fprintf(stderr,
+                                        "vmagrow: --abort-at-limit: '%s' is not a number in 1..%" PRIu64
+                                        "\n",
                                         optarg, INTERVAL_MS_MAX);
                                 usage(stderr);
                                 return 2;
@@ -291,6 +332,18 @@ int main(int argc, char *argv[]) {
         }
 
         for (;;) {
+                if (abort_ms > 0 && region.at_limit && !dying) {
+                        dying = true;
+                        k = map_until_refused(region.page_size, 1000);
+                        fprintf(stderr, "vmagrow: mmap: %s; aborting in %" PRIu64 " ms\n", strerror(-k),
+                                abort_ms);
+                        print_progress(&region, "limit");
+                        k = timer_arm_once(tfd, abort_ms);
+                        if (k < 0) {
+                                fprintf(stderr, "vmagrow: Failed to arm the timer: %s\n", strerror(-k));
+                                abort();
+                        }
+                }
                 struct pollfd pfd[2] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = tfd, .events = POLLIN },
@@ -306,9 +359,14 @@ int main(int argc, char *argv[]) {
                 if (pfd[1].revents & POLLIN) {
                         uint64_t expirations;
 
-                        if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations) &&
-                            !on_step(&region, step))
-                                (void) timer_arm(tfd, 0);
+                        if (read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) {
+                                if (dying) {
+                                        fprintf(stderr, "vmagrow: out of memory maps, aborting\n");
+                                        abort();
+                                }
+                                if (!on_step(&region, step))
+                                        (void) timer_arm(tfd, 0);
+                        }
                 }
 
                 if (pfd[0].revents & POLLIN) {

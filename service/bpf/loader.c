@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* mapguard-bpf-loader FD: opens, verifies, loads and attaches mapguardd's BPF task iterator, sends the
- * iterator link and the cgroup map back over the socket FD (loader.h), and exits. mapguardd runs it
- * (bpf_counter_new()); it is not meant to be run by hand.
+/* mapguard-bpf-loader FD: opens, verifies, loads and attaches mapguardd's BPF task iterator, loads the
+ * limit-hit program beside it (fexit where the kernel can, else a raw tracepoint), sends the fds back
+ * over the socket FD (loader.h), and exits. mapguardd runs it (bpf_counter_new()); it is not meant to be
+ * run by hand.
  *
  * A process of its own because loading is the expensive part: libbpf parses the kernel's BTF
  * (several MiB) for the CO-RE relocations and keeps the heap it grew, and libbpf brings libelf and
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -24,6 +26,8 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include "hits.h"
+#include "hits.skel.h"
 #include "loader.h"
 #include "mapcount.skel.h"
 #include "util.h"
@@ -36,6 +40,8 @@
 
 /* The reason sent to the daemon on failure; the reply has room for it. */
 static char reason[sizeof(((BpfLoaderReply *) NULL)->reason)];
+/* Why the limit-hit program is missing, or why it fell back to the tracepoint. */
+static char hits_reason[sizeof(((BpfLoaderReply *) NULL)->hits_reason)];
 
 /* libbpf prints to stderr unless told otherwise; the daemon logs to the journal. While loading,
  * keep the first warning instead, to name the cause in the reason. Not thread-safe, as nothing in
@@ -99,7 +105,7 @@ static int load_failure(int r, const char *what) {
 
 /* Loads, verifies and attaches the program. Returns 0 with the skeleton in *ret, or -errno and says
  * why in reason. */
-static int load(struct mapcount_bpf **ret) {
+static int load(struct mapcount_bpf **ret, uint32_t *ret_pidns_inum) {
         struct mapcount_bpf *skel;
         libbpf_print_fn_t old_print;
         struct stat st;
@@ -125,6 +131,8 @@ static int load(struct mapcount_bpf **ret) {
                 /* 0 keeps the initial namespace's fast path: tgid is its pid. */
                 skel->rodata->target_pidns_inum =
                         (uint32_t) st.st_ino == PROC_PID_INIT_INO ? 0 : (uint32_t) st.st_ino;
+                /* The limit-hit program reports pids in the same namespace. */
+                *ret_pidns_inum = skel->rodata->target_pidns_inum;
                 r = mapcount_bpf__load(skel);
                 if (r < 0)
                         r = load_failure(r, "load the BPF task iterator");
@@ -144,32 +152,270 @@ static int load(struct mapcount_bpf **ret) {
         return 0;
 }
 
-/* What the daemon gets: the reply and, on success, the two fds. The loader's own copies close when it
- * exits; the daemon's keep the link, the program and the map alive. */
-static int send_reply(int sock, struct mapcount_bpf *skel, int r) {
-        BpfLoaderReply reply = { .r = r };
+/* Not in Debian 12's headers: mseal() came with Linux 6.10, with the same number on every
+ * architecture that uses the common table (x86-64 included). A kernel without it answers ENOSYS,
+ * which is never a hit. */
+#ifndef __NR_mseal
+#define __NR_mseal 462
+#endif
+
+/* The syscall entry points' prefix: what SYSCALL_DEFINE makes of sys_NAME on this architecture. */
+#if defined(__x86_64__)
+#define SYSCALL_PREFIX "__x64_sys_"
+#elif defined(__aarch64__)
+#define SYSCALL_PREFIX "__arm64_sys_"
+#else
+#error "loader.c: no syscall entry point prefix for this architecture"
+#endif
+
+typedef struct HitCall {
+        const char *name; /* sys_NAME */
+        long nr;
+        unsigned kind; /* enum mapguard_hit_syscall */
+} HitCall;
+
+static const HitCall hit_calls[] = {
+        { "mmap", __NR_mmap, MAPGUARD_HIT_SYSCALL_MMAP },
+        { "munmap", __NR_munmap, MAPGUARD_HIT_SYSCALL_MUNMAP },
+        { "mprotect", __NR_mprotect, MAPGUARD_HIT_SYSCALL_MPROTECT },
+        { "pkey_mprotect", __NR_pkey_mprotect, MAPGUARD_HIT_SYSCALL_PKEY_MPROTECT },
+        { "mremap", __NR_mremap, MAPGUARD_HIT_SYSCALL_MREMAP },
+        { "brk", __NR_brk, MAPGUARD_HIT_SYSCALL_BRK },
+        { "madvise", __NR_madvise, MAPGUARD_HIT_SYSCALL_MADVISE },
+        { "process_madvise", __NR_process_madvise, MAPGUARD_HIT_SYSCALL_PROCESS_MADVISE },
+        { "mlock", __NR_mlock, MAPGUARD_HIT_SYSCALL_MLOCK },
+        { "mlock2", __NR_mlock2, MAPGUARD_HIT_SYSCALL_MLOCK2 },
+        { "munlock", __NR_munlock, MAPGUARD_HIT_SYSCALL_MUNLOCK },
+        { "mseal", __NR_mseal, MAPGUARD_HIT_SYSCALL_MSEAL },
+        { "mbind", __NR_mbind, MAPGUARD_HIT_SYSCALL_MBIND },
+        { "shmat", __NR_shmat, MAPGUARD_HIT_SYSCALL_SHMAT },
+        { "remap_file_pages", __NR_remap_file_pages, MAPGUARD_HIT_SYSCALL_REMAP_FILE_PAGES },
+};
+
+/* The fexit program of each entry of hit_calls[], in the same order. */
+static struct bpf_program *hit_fexit_program(struct hits_bpf *skel, size_t i) {
+        struct bpf_program *progs[] = {
+                skel->progs.fexit_mmap,
+                skel->progs.fexit_munmap,
+                skel->progs.fexit_mprotect,
+                skel->progs.fexit_pkey_mprotect,
+                skel->progs.fexit_mremap,
+                skel->progs.fexit_brk,
+                skel->progs.fexit_madvise,
+                skel->progs.fexit_process_madvise,
+                skel->progs.fexit_mlock,
+                skel->progs.fexit_mlock2,
+                skel->progs.fexit_munlock,
+                skel->progs.fexit_mseal,
+                skel->progs.fexit_mbind,
+                skel->progs.fexit_shmat,
+                skel->progs.fexit_remap_file_pages,
+        };
+        _Static_assert(ELEMENTSOF(progs) == ELEMENTSOF(hit_calls), "one fexit program per call");
+        _Static_assert(ELEMENTSOF(hit_calls) <= BPF_LOADER_HIT_PROGS_MAX, "room in the reply");
+
+        return progs[i];
+}
+
+/* The ways of catching, in the order they are tried: the cheapest first. */
+typedef enum HitWay {
+        HIT_WAY_FEXIT,  /* fexit programs on the syscalls' entry points */
+        HIT_WAY_TP_BTF, /* the sys_exit tracepoint, BTF-typed program */
+        HIT_WAY_RAW_TP, /* the sys_exit tracepoint, untyped program (attached by name) */
+        _HIT_WAY_MAX,
+} HitWay;
+
+static const char *const hit_way_names[_HIT_WAY_MAX] = {
+        [HIT_WAY_FEXIT] = "fexit",
+        [HIT_WAY_TP_BTF] = "tp_btf",
+        [HIT_WAY_RAW_TP] = "raw_tp",
+};
+
+/* Opens and loads the limit-hit program in one of its ways, sharing the iterator's cgroup map. BTF is
+ * the kernel's, to leave out the entry points it lacks (mseal before 6.10). Returns 0 with the skeleton
+ * in *ret, or -errno with libbpf's first warning in libbpf_first_warning. */
+static int hits_load(struct hits_bpf **ret, int cgroups_map_fd, uint32_t pidns_inum, HitWay way,
+                     const struct btf *btf) {
+        struct hits_bpf *skel;
+        int r;
+
+        libbpf_first_warning[0] = '\0';
+        skel = hits_bpf__open();
+        if (!skel)
+                return errno > 0 ? -errno : -EIO;
+
+        skel->rodata->target_pidns_inum = pidns_inum;
+        for (size_t i = 0; i < ELEMENTSOF(hit_calls); i++) {
+                struct bpf_program *prog = hit_fexit_program(skel, i);
+                char target[64];
+
+                if (hit_calls[i].nr >= 0 && hit_calls[i].nr < MAPGUARD_HIT_NR_MAX)
+                        skel->rodata->syscall_kinds[hit_calls[i].nr] = (uint8_t) hit_calls[i].kind;
+
+                snprintf(target, sizeof(target), SYSCALL_PREFIX "%s", hit_calls[i].name);
+                if (way != HIT_WAY_FEXIT || btf__find_by_name_kind(btf, target, BTF_KIND_FUNC) < 0)
+                        r = bpf_program__set_autoload(prog, false);
+                else
+                        r = bpf_program__set_attach_target(prog, 0, target);
+                if (r < 0)
+                        goto fail;
+        }
+        r = bpf_program__set_autoload(skel->progs.catch_sys_exit_btf, way == HIT_WAY_TP_BTF);
+        if (r >= 0)
+                r = bpf_program__set_autoload(skel->progs.catch_sys_exit, way == HIT_WAY_RAW_TP);
+        if (r >= 0)
+                r = bpf_map__reuse_fd(skel->maps.watched_cgroups, cgroups_map_fd);
+        if (r >= 0)
+                r = hits_bpf__load(skel);
+        if (r < 0)
+                goto fail;
+
+        *ret = skel;
+        return 0;
+
+fail:
+        hits_bpf__destroy(skel);
+        return r;
+}
+
+/* Attaches PROG once and detaches it again: the kernel may load a program it cannot attach (fexit
+ * without trampolines on some architectures). Returns 0 or -errno. */
+static int try_attach(struct bpf_program *prog) {
+        struct bpf_link *link = bpf_program__attach(prog);
+
+        if (!link)
+                return errno > 0 ? -errno : -EIO;
+        (void) bpf_link__destroy(link);
+        return 0;
+}
+
+/* snprintf() into a reason buffer, where truncating a long libbpf warning is fine. */
+static void reason_printf(char *buf, size_t size, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
+static void reason_printf(char *buf, size_t size, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(buf, size, format, ap);
+        va_end(ap);
+}
+
+/* The first way to try: fexit, or the one $MAPGUARD_BPF_HITS_WAY names (the tests try the fallbacks on
+ * a kernel that would take a better way). */
+static HitWay first_hit_way(void) {
+        const char *e = getenv(BPF_LOADER_HITS_WAY_ENV);
+
+        for (HitWay way = 0; e && way < _HIT_WAY_MAX; way++)
+                if (streq(e, hit_way_names[way]))
+                        return way;
+        return HIT_WAY_FEXIT;
+}
+
+/* The program of WAY that stands for all: the one attached as a trial. */
+static struct bpf_program *hit_way_program(struct hits_bpf *skel, HitWay way) {
+        return way == HIT_WAY_FEXIT     ? skel->progs.fexit_mmap
+                : way == HIT_WAY_TP_BTF ? skel->progs.catch_sys_exit_btf
+                                        : skel->progs.catch_sys_exit;
+}
+
+/* Loads the limit-hit program the first way the kernel takes (fexit, else the sys_exit tracepoint with
+ * BTF, else without). Returns 0 with the skeleton in *ret and the way in *ret_way, and in hits_reason
+ * why the ways before it failed ("" for fexit); or -errno and why each way failed in hits_reason. */
+static int hits_setup(struct hits_bpf **ret, HitWay *ret_way, int cgroups_map_fd, uint32_t pidns_inum) {
+        struct btf *btf;
+        size_t len = 0;
+        int r = -EOPNOTSUPP;
+
+        hits_reason[0] = '\0';
+        btf = btf__load_vmlinux_btf();
+        if (!btf) {
+                r = -errno;
+                reason_printf(hits_reason, sizeof(hits_reason), "cannot read the kernel's BTF: %s",
+                              strerror(-r));
+                return r;
+        }
+
+        for (HitWay way = first_hit_way(); way < _HIT_WAY_MAX; way++) {
+                struct hits_bpf *skel = NULL;
+                const char *what = "load";
+
+                r = hits_load(&skel, cgroups_map_fd, pidns_inum, way, btf);
+                if (r >= 0) {
+                        what = "attach";
+                        libbpf_first_warning[0] = '\0';
+                        r = try_attach(hit_way_program(skel, way));
+                        if (r < 0)
+                                hits_bpf__destroy(skel);
+                }
+                if (r >= 0) {
+                        btf__free(btf);
+                        *ret = skel;
+                        *ret_way = way;
+                        return 0;
+                }
+                if (len < sizeof(hits_reason))
+                        reason_printf(hits_reason + len, sizeof(hits_reason) - len,
+                                      "%sthe kernel refused to %s %s programs: %s%s%s%s",
+                                      len > 0 ? "; " : "", what, hit_way_names[way], strerror(-r),
+                                      libbpf_first_warning[0] ? " (" : "", libbpf_first_warning,
+                                      libbpf_first_warning[0] ? ")" : "");
+                len = strlen(hits_reason);
+        }
+        btf__free(btf);
+        return r;
+}
+
+/* What the daemon gets: the reply and, on success, the fds (loader.h). The loader's own copies close when
+ * it exits; the daemon's keep the links, programs and maps alive. */
+static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bpf *hits, int hits_r,
+                      HitWay way) {
+        BpfLoaderReply reply = { .r = r, .hits_r = hits_r };
         union {
                 struct cmsghdr align;
-                char buf[CMSG_SPACE(2 * sizeof(int))];
+                char buf[CMSG_SPACE(BPF_LOADER_FDS_MAX * sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int fds[BPF_LOADER_FDS_MAX];
+        size_t n_fds = 0;
+        struct cmsghdr *cmsg;
 
-        if (r < 0)
+        if (r < 0) {
                 strcpy_printable(reply.reason, sizeof(reply.reason), reason);
-        else {
-                int fds[2] = { bpf_link__fd(skel->links.report_map_counts),
-                               bpf_map__fd(skel->maps.watched_cgroups) };
-                struct cmsghdr *cmsg;
-
-                mh.msg_control = control.buf;
-                mh.msg_controllen = sizeof(control.buf);
-                cmsg = CMSG_FIRSTHDR(&mh);
-                cmsg->cmsg_level = SOL_SOCKET;
-                cmsg->cmsg_type = SCM_RIGHTS;
-                cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-                memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+                return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
         }
+
+        fds[n_fds++] = bpf_link__fd(skel->links.report_map_counts);
+        fds[n_fds++] = bpf_map__fd(skel->maps.watched_cgroups);
+        strcpy_printable(reply.hits_reason, sizeof(reply.hits_reason), hits_reason);
+        if (hits_r >= 0) {
+                fds[n_fds++] = bpf_map__fd(hits->maps.hits);
+                fds[n_fds++] = bpf_map__fd(hits->maps.hit_config);
+                fds[n_fds++] = bpf_map__fd(hits->maps.hit_stats);
+                if (way == HIT_WAY_FEXIT) {
+                        for (size_t i = 0; i < ELEMENTSOF(hit_calls); i++) {
+                                struct bpf_program *prog = hit_fexit_program(hits, i);
+
+                                if (bpf_program__autoload(prog))
+                                        fds[n_fds++] = bpf_program__fd(prog);
+                        }
+                } else
+                        fds[n_fds++] = bpf_program__fd(hit_way_program(hits, way));
+                reply.n_hit_progs = (unsigned) (n_fds - 5);
+                strcpy_printable(reply.hits_mode, sizeof(reply.hits_mode),
+                                 way == HIT_WAY_FEXIT ? BPF_LOADER_HITS_FEXIT : BPF_LOADER_HITS_TRACEPOINT);
+                /* Only the untyped program is attached by name; the others have their target. */
+                strcpy_printable(reply.hits_tracepoint, sizeof(reply.hits_tracepoint),
+                                 way == HIT_WAY_RAW_TP ? "sys_exit" : "");
+        }
+
+        mh.msg_control = control.buf;
+        mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+        cmsg = CMSG_FIRSTHDR(&mh);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+        memcpy(CMSG_DATA(cmsg), fds, n_fds * sizeof(int));
         return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
@@ -190,7 +436,10 @@ static int parse_socket_fd(const char *s) {
 
 int main(int argc, char *argv[]) {
         struct mapcount_bpf *skel = NULL;
-        int sock, r;
+        struct hits_bpf *hits = NULL;
+        uint32_t pidns_inum = 0;
+        HitWay way = HIT_WAY_RAW_TP;
+        int sock, r, hits_r = -EOPNOTSUPP;
 
         sock = argc == 2 ? parse_socket_fd(argv[1]) : -EINVAL;
         if (sock < 0) {
@@ -201,9 +450,17 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        r = load(&skel);
-        r = send_reply(sock, skel, r);
-        /* The daemon's copies of the fds keep the program attached. */
+        r = load(&skel, &pidns_inum);
+        if (r >= 0) {
+                /* Without it the counter still works: the daemon then observes hits instead. */
+                libbpf_print_fn_t old_print = libbpf_set_print(libbpf_capture_print);
+
+                hits_r = hits_setup(&hits, &way, bpf_map__fd(skel->maps.watched_cgroups), pidns_inum);
+                (void) libbpf_set_print(old_print);
+        }
+        r = send_reply(sock, skel, r, hits, hits_r, way);
+        /* The daemon's copies of the fds keep the programs loaded and the iterator attached. */
+        hits_bpf__destroy(hits);
         mapcount_bpf__destroy(skel);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

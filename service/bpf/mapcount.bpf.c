@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "mapcount.h"
+#include "watched.bpf.h"
 
 /* include/linux/sched.h; kernel threads that borrow a user mm (kthread_use_mm) are no process. */
 #define PF_KTHREAD 0x00200000
@@ -26,68 +27,6 @@ char LICENSE[] SEC("license") = "GPL";
  * the tasks visible in the pid namespace of whoever creates the iterator fd, here the same
  * process, so the search below normally finds the namespace; the check is kept in case not. */
 const volatile __u32 target_pidns_inum = 0;
-
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, MAPCOUNT_MAX_CGROUPS);
-        __uint(map_flags, BPF_F_NO_PREALLOC);
-        __type(key, __u64);
-        __type(value, __u8);
-} watched_cgroups SEC(".maps");
-
-/* Returns the id of the nearest watched cgroup among cgrp and its ancestors, 0 if none is watched.
- * Walks up through the css parent links rather than cgrp->ancestors[]: those are plain pointer
- * loads the verifier can type (an ancestors[] index is a variable offset, which it refuses on a
- * kernel pointer), and they have the same layout on kernels from before ancestors[] replaced
- * ancestor_ids[] (5.8-5.19). */
-static __always_inline __u64 nearest_watched_cgroup(struct cgroup *cgrp) {
-        for (int level = 0; level < MAPCOUNT_MAX_DEPTH; level++) {
-                struct cgroup_subsys_state *parent;
-                __u64 id;
-
-                if (!cgrp)
-                        return 0;
-
-                id = cgrp->kn->id;
-                if (bpf_map_lookup_elem(&watched_cgroups, &id))
-                        return id;
-
-                parent = cgrp->self.parent;
-                if (!parent)
-                        return 0;
-                cgrp = parent->cgroup;
-        }
-        return 0;
-}
-
-/* Returns the pid of the process whose thread-group pid is tgid_pid as seen in the pid namespace
- * with inode number ns_inum, or 0 when the process is not visible there. A struct pid holds one
- * (nr, namespace) pair per level from the initial namespace (0) down to the one it was created
- * in; a namespace sits at the same level in all of them, so the search starts at the deepest,
- * where a container's own processes have it. The pointers come from BPF_CORE_READ, i.e. plain
- * values read with bpf_probe_read_kernel(): an index into numbers[] is a variable offset the
- * verifier refuses on a typed kernel pointer. */
-static __always_inline __u32 pid_nr_in_ns(struct pid *tgid_pid, __u32 ns_inum) {
-        unsigned int level;
-
-        if (!tgid_pid)
-                return 0;
-        level = BPF_CORE_READ(tgid_pid, level);
-        if (level > MAPCOUNT_MAX_PID_NS_LEVEL)
-                return 0;
-
-        for (int i = 0; i <= MAPCOUNT_MAX_PID_NS_LEVEL; i++) {
-                struct upid upid;
-
-                if (i > (int) level)
-                        break;
-                if (bpf_core_read(&upid, sizeof(upid), &tgid_pid->numbers[level - i]) < 0)
-                        return 0;
-                if (upid.ns && BPF_CORE_READ(upid.ns, ns.inum) == ns_inum)
-                        return (__u32) upid.nr;
-        }
-        return 0;
-}
 
 SEC("iter/task")
 int report_map_counts(struct bpf_iter__task *ctx) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bpf-counter.h"
+#include "bpf-hits.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -55,6 +56,11 @@ struct BpfCounter {
         /* Sorted, without duplicates: exactly the keys of the watched_cgroups map. */
         uint64_t *ids;
         size_t n_ids;
+        /* The limit-hit program until bpf_counter_take_hits() takes it; else why there is none
+         * (hits_r < 0), or why it is not fexit (a tracepoint), or NULL. */
+        BpfHits *hits;
+        int hits_r;
+        char *hits_reason;
 #else
         char unused;
 #endif
@@ -135,27 +141,82 @@ _Noreturn static void exec_loader(int sock) {
         _exit(EXIT_FAILURE);
 }
 
+/* Makes the BpfHits of the limit-hit program's fds (loader.h), or records why there is none. Takes
+ * (closes, on failure) the N fds at FDS. */
+static void take_hits_fds(BpfCounter *c, BpfLoaderReply *reply, int *fds, int n) {
+        BpfHitsFds hits_fds = { .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
+        BpfHitsMode mode;
+
+        reply->hits_reason[sizeof(reply->hits_reason) - 1] = '\0';
+        reply->hits_mode[sizeof(reply->hits_mode) - 1] = '\0';
+        reply->hits_tracepoint[sizeof(reply->hits_tracepoint) - 1] = '\0';
+        c->hits_r = reply->hits_r < 0 ? reply->hits_r : 0;
+        if (c->hits_r == 0) {
+                if (streq(reply->hits_mode, BPF_LOADER_HITS_FEXIT))
+                        mode = BPF_HITS_FEXIT;
+                else if (streq(reply->hits_mode, BPF_LOADER_HITS_TRACEPOINT))
+                        mode = BPF_HITS_TRACEPOINT;
+                else
+                        c->hits_r = -EIO;
+                if (c->hits_r == 0 &&
+                    (reply->n_hit_progs == 0 || reply->n_hit_progs > ELEMENTSOF(hits_fds.prog_fds) ||
+                     n != 3 + (int) reply->n_hit_progs))
+                        c->hits_r = -EIO;
+        }
+        if (c->hits_r < 0) {
+                for (int i = 0; i < n; i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
+                if (reply->hits_r == 0)
+                        (void) reason_set(&c->hits_reason,
+                                          "the BPF loader sent a malformed limit-hit program");
+                else
+                        (void) reason_set(&c->hits_reason, "%s",
+                                          reply->hits_reason[0] ? reply->hits_reason : strerror(-c->hits_r));
+                return;
+        }
+
+        hits_fds.ringbuf_fd = fds[0];
+        hits_fds.config_fd = fds[1];
+        hits_fds.stats_fd = fds[2];
+        hits_fds.n_progs = reply->n_hit_progs;
+        hits_fds.tracepoint = reply->hits_tracepoint[0] ? reply->hits_tracepoint : NULL;
+        for (unsigned i = 0; i < reply->n_hit_progs; i++)
+                hits_fds.prog_fds[i] = fds[3 + i];
+        c->hits_r = bpf_hits_new_from_fds(&c->hits, mode, &hits_fds);
+        if (c->hits_r < 0)
+                (void) reason_set(&c->hits_reason, "cannot map the limit-hit ring buffer: %s",
+                                  strerror(-c->hits_r));
+        else if (reply->hits_reason[0])
+                (void) reason_set(&c->hits_reason, "%s", reply->hits_reason);
+}
+
 /* Loading parses the kernel's BTF (several MiB, for the CO-RE relocations) and needs libbpf, libelf
  * and libz. mapguard-bpf-loader does it in a process of its own and hands back only the two fds the
  * counter uses (loader.h), so the daemon's memory never holds any of it. */
-static int load_in_child(BpfCounter *c, char **ret_reason) {
-        _cleanup_close_ int sock = -EBADF;
-        union {
-                struct cmsghdr align;
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-        } control = {};
-        BpfLoaderReply reply = {};
-        struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = control.buf,
-                .msg_controllen = sizeof(control.buf),
-        };
-        int sv[2], status = 0, fds[2] = { -EBADF, -EBADF }, n_fds = 0, r;
-        bool timed_out = false;
-        struct cmsghdr *cmsg;
-        ssize_t n = 0;
+/* What came back from the loader. */
+typedef struct LoaderAnswer {
+        BpfLoaderReply reply;
+        ssize_t n;      /* bytes of the reply received; -errno when recvmsg() failed */
+        bool truncated; /* the reply or its fds did not fit */
+        bool timed_out; /* no answer in BPF_LOADER_TIMEOUT_USEC: its process group was killed */
+        int status;     /* of waitpid() */
+        int fds[BPF_LOADER_FDS_MAX];
+        int n_fds;
+} LoaderAnswer;
+
+static void loader_answer_close(LoaderAnswer *a) {
+        for (size_t i = 0; i < ELEMENTSOF(a->fds); i++)
+                if (a->fds[i] >= 0) {
+                        close(a->fds[i]);
+                        a->fds[i] = -EBADF;
+                }
+}
+
+/* Starts the loader on one end of a new socket pair, in a process group of its own. Returns 0 with the
+ * other end and its pid, or -errno with the reason. */
+static int loader_spawn(int *ret_sock, pid_t *ret_pid, char **ret_reason) {
+        int sv[2], r;
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -177,9 +238,28 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 exec_loader(sv[1]);
         }
         close(sv[1]);
-        sock = sv[0];
         /* The child does the same: whichever runs first, the group exists before any kill(). */
         (void) setpgid(pid, pid);
+        *ret_sock = sv[0];
+        *ret_pid = pid;
+        return 0;
+}
+
+/* Waits for the loader's one datagram (killing its process group when it does not come in time),
+ * reaps it, and collects the fds it sent, into *A. */
+static void loader_answer_receive(int sock, pid_t pid, LoaderAnswer *a) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(BPF_LOADER_FDS_MAX * sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = &a->reply, .iov_len = sizeof(a->reply) };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = control.buf,
+                .msg_controllen = sizeof(control.buf),
+        };
+        int r;
 
         /* A load takes well under a second; a loader that hangs must not hold up the daemon's start
          * (or its event loop, on reload) until systemd's timeout or the watchdog kills it. */
@@ -188,65 +268,94 @@ static int load_in_child(BpfCounter *c, char **ret_reason) {
                 /* Its process group: whatever it started goes too. */
                 (void) kill(-pid, SIGKILL);
                 (void) kill(pid, SIGKILL);
-                timed_out = true;
+                a->timed_out = true;
         } else if (r > 0) {
                 do
-                        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-                while (n < 0 && errno == EINTR);
-                r = n < 0 ? -errno : 0;
-        }
+                        a->n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+                while (a->n < 0 && errno == EINTR);
+                if (a->n < 0)
+                        a->n = -errno;
+                a->truncated = mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
+        } else
+                a->n = r;
 
-        while (waitpid(pid, &status, 0) < 0)
+        while (waitpid(pid, &a->status, 0) < 0)
                 if (errno != EINTR) {
-                        status = 0;
+                        a->status = 0;
                         break;
                 }
 
-        for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
-                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
-                        n_fds = (int) ((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                        for (int i = 0; i < n_fds; i++) {
-                                int fd;
+        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+                if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+                        continue;
+                a->n_fds = (int) ((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                for (int i = 0; i < a->n_fds; i++) {
+                        int fd;
 
-                                memcpy(&fd, CMSG_DATA(cmsg) + (size_t) i * sizeof(int), sizeof(int));
-                                if (i < 2)
-                                        fds[i] = fd;
-                                else
-                                        close(fd);
-                        }
+                        memcpy(&fd, CMSG_DATA(cmsg) + (size_t) i * sizeof(int), sizeof(int));
+                        if (i < BPF_LOADER_FDS_MAX)
+                                a->fds[i] = fd;
+                        else
+                                close(fd);
                 }
+        }
+}
 
-        if (timed_out) {
+/* Returns 0 when A is a good answer with the iterator's link and map, else -errno with the reason. */
+static int loader_answer_check(LoaderAnswer *a, char **ret_reason) {
+        if (a->timed_out) {
                 (void) reason_set(ret_reason, "the BPF loader %s did not answer within %u s", loader_path(),
                                   (unsigned) (BPF_LOADER_TIMEOUT_USEC / USEC_PER_SEC));
-                r = -ETIMEDOUT;
-        } else if (r < 0)
-                (void) reason_set(ret_reason, "cannot receive from the BPF loader: %s", strerror(-r));
-        else if (n != (ssize_t) sizeof(reply) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-                if (WIFSIGNALED(status))
+                return -ETIMEDOUT;
+        }
+        if (a->n < 0) {
+                (void) reason_set(ret_reason, "cannot receive from the BPF loader: %s",
+                                  strerror((int) -a->n));
+                return (int) a->n;
+        }
+        if (a->n != (ssize_t) sizeof(a->reply) || a->truncated) {
+                if (WIFSIGNALED(a->status))
                         (void) reason_set(ret_reason, "the BPF loader %s was killed by signal %d",
-                                          loader_path(), WTERMSIG(status));
+                                          loader_path(), WTERMSIG(a->status));
                 else
                         (void) reason_set(ret_reason, "the BPF loader %s exited without an answer",
                                           loader_path());
-                r = -EIO;
-        } else if (reply.r < 0) {
-                r = reply.r;
-                reply.reason[sizeof(reply.reason) - 1] = '\0';
-                (void) reason_set(ret_reason, "%s", reply.reason[0] ? reply.reason : strerror(-r));
-        } else if (n_fds != 2) {
-                (void) reason_set(ret_reason, "the BPF loader sent %d file descriptors instead of 2", n_fds);
-                r = -EIO;
+                return -EIO;
         }
+        if (a->reply.r < 0) {
+                a->reply.reason[sizeof(a->reply.reason) - 1] = '\0';
+                (void) reason_set(ret_reason, "%s",
+                                  a->reply.reason[0] ? a->reply.reason : strerror(-a->reply.r));
+                return a->reply.r;
+        }
+        if (a->n_fds < 2 || a->fds[0] < 0 || a->fds[1] < 0) {
+                (void) reason_set(ret_reason,
+                                  "the BPF loader sent %d file descriptors instead of at least 2", a->n_fds);
+                return -EIO;
+        }
+        return 0;
+}
 
+static int load_in_child(BpfCounter *c, char **ret_reason) {
+        _cleanup_close_ int sock = -EBADF;
+        LoaderAnswer a = {};
+        pid_t pid = 0;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(a.fds); i++)
+                a.fds[i] = -EBADF;
+        r = loader_spawn(&sock, &pid, ret_reason);
+        if (r < 0)
+                return r;
+        loader_answer_receive(sock, pid, &a);
+        r = loader_answer_check(&a, ret_reason);
         if (r < 0) {
-                for (int i = 0; i < 2; i++)
-                        if (fds[i] >= 0)
-                                close(fds[i]);
+                loader_answer_close(&a);
                 return r;
         }
-        c->iter_link_fd = fds[0];
-        c->cgroups_map_fd = fds[1];
+        c->iter_link_fd = a.fds[0];
+        c->cgroups_map_fd = a.fds[1];
+        take_hits_fds(c, &a.reply, a.fds + 2, a.n_fds - 2);
         return 0;
 }
 
@@ -324,8 +433,33 @@ BpfCounter *bpf_counter_free(BpfCounter *c) {
         close(c->iter_link_fd);
         close(c->cgroups_map_fd);
         free(c->ids);
+        bpf_hits_free(c->hits);
+        free(c->hits_reason);
         free(c);
         return NULL;
+}
+
+int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note) {
+        char *note = NULL;
+
+        if (!c || !ret || !ret_note)
+                return -EINVAL;
+        if (!c->hits && c->hits_r >= 0) {
+                *ret_note = strdup("the limit-hit program was taken already");
+                return -ENOENT;
+        }
+        if (c->hits_reason) {
+                note = strdup(c->hits_reason);
+                if (!note)
+                        return -ENOMEM;
+        }
+        if (!c->hits) {
+                *ret_note = note ?: strdup(strerror(-c->hits_r));
+                return c->hits_r;
+        }
+        *ret = TAKE_PTR(c->hits);
+        *ret_note = note;
+        return 0;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -494,6 +628,13 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
 }
 
 int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
+        return -EOPNOTSUPP;
+}
+
+int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note) {
+        if (!ret || !ret_note)
+                return -EINVAL;
+        *ret_note = strdup("mapguard was built without BPF support");
         return -EOPNOTSUPP;
 }
 

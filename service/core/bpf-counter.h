@@ -13,6 +13,7 @@
 #include "cgroup.h" /* cgroup_id_from_path(): the ids bpf_counter_set_cgroups() takes */
 
 typedef struct BpfCounter BpfCounter;
+typedef struct BpfHits BpfHits; /* bpf-hits.h */
 
 typedef struct BpfTaskCount {
         uint32_t pid;           /* the thread-group id in the caller's pid namespace (what its
@@ -27,10 +28,11 @@ typedef struct BpfTaskCount {
 
 /* Loads and verifies the BPF program and attaches the iterator by running mapguard-bpf-loader
  * (bpf/loader.c; $MAPGUARD_BPF_LOADER when set to an absolute path, else the installed one), which
- * hands back only the iterator link and the cgroup map as fds and exits: libbpf's parse of the
- * kernel's BTF (~10 MiB of heap) never lands in the caller, which does not link libbpf at all. The
- * loader has the caller's capabilities (for root: its bounding set); the caller waits for it, as
- * long as a load takes (~0.1-0.3 s), and must be single-threaded (it forks).
+ * hands back only the iterator link and the cgroup map as fds (and the limit-hit program's, see
+ * bpf_counter_take_hits(); a limit-hit program that fails to load fails nothing here) and exits: libbpf's
+ * parse of the kernel's BTF (~10 MiB of heap) never lands in the caller, which does not link libbpf at all.
+ * The loader has the caller's capabilities (for root: its bounding set); the caller waits for it, as long as
+ * a load takes (~0.1-0.3 s), and must be single-threaded (it forks).
  *
  * Returns 0 and a new BpfCounter in *ret, or -errno and in *ret_reason a malloc'd reason (the
  * caller frees it; lower case, no final period, made to follow "BPF backend unavailable: ") saying
@@ -63,3 +65,12 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
  * malloc'd array sorted by pid in *ret (NULL when there are none), its length in *ret_n; or -errno
  * (-EBADMSG when the kernel's output is not a whole number of records). */
 int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
+
+/* Hands over the limit-hit program that the loader loaded beside the iterator (bpf-hits.h), once: the
+ * caller owns it then, and frees it before or with C (it shares C's cgroup set). Returns 0 and the
+ * BpfHits (detached, limit 0) in *ret, and in *ret_note NULL, or for the tracepoint way a malloc'd
+ * sentence saying why not fexit (for the journal at start). Or -errno and in *ret_note a malloc'd
+ * reason (lower case, no final period): -EOPNOTSUPP when built without BPF, -ENOENT when already
+ * taken, else the loader's -errno (neither fexit nor the tracepoint would load or attach, the reason
+ * says why for each). *ret_note may be NULL after a failed allocation. */
+int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note);

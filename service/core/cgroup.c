@@ -40,15 +40,17 @@ static bool hierarchy_usable(const char *dir, const char *marker, bool check_mag
         return (long) sfs.f_type == magic;
 }
 
-int cgroup_find_hierarchy(const char *root, char **ret_dir) {
+int cgroup_find_hierarchy(const char *root, char **ret_dir, CgroupLayout *ret_layout) {
         static const struct {
                 const char *path;
                 const char *marker;
                 long magic;
+                CgroupLayout layout;
         } candidates[] = {
-                { "/sys/fs/cgroup", "cgroup.controllers", CGROUP2_SUPER_MAGIC },
-                { "/sys/fs/cgroup/unified", "cgroup.controllers", CGROUP2_SUPER_MAGIC },
-                { "/sys/fs/cgroup/systemd", "cgroup.procs", CGROUP_SUPER_MAGIC },
+                { "/sys/fs/cgroup", "cgroup.controllers", CGROUP2_SUPER_MAGIC, CGROUP_LAYOUT_UNIFIED },
+                { "/sys/fs/cgroup/unified", "cgroup.controllers", CGROUP2_SUPER_MAGIC,
+                  CGROUP_LAYOUT_HYBRID },
+                { "/sys/fs/cgroup/systemd", "cgroup.procs", CGROUP_SUPER_MAGIC, CGROUP_LAYOUT_LEGACY },
         };
         bool host = root_is_host(root);
 
@@ -58,6 +60,8 @@ int cgroup_find_hierarchy(const char *root, char **ret_dir) {
                         return -ENOMEM;
                 if (hierarchy_usable(dir, candidates[i].marker, host, candidates[i].magic)) {
                         *ret_dir = TAKE_PTR(dir);
+                        if (ret_layout)
+                                *ret_layout = candidates[i].layout;
                         return 0;
                 }
         }

@@ -7,14 +7,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+typedef enum CgroupLayout {
+        CGROUP_LAYOUT_UNIFIED, /* pure cgroup2 at /sys/fs/cgroup */
+        CGROUP_LAYOUT_HYBRID,  /* cgroup v1 controllers, systemd's tree in cgroup2 at /sys/fs/cgroup/unified
+                                */
+        CGROUP_LAYOUT_LEGACY,  /* cgroup v1 only: systemd's tree in name=systemd at /sys/fs/cgroup/systemd */
+} CgroupLayout;
+
 /* Finds where systemd's ControlGroup paths live under ROOT: pure cgroup2 -> "ROOT/sys/fs/cgroup",
  * hybrid -> "ROOT/sys/fs/cgroup/unified", legacy -> "ROOT/sys/fs/cgroup/systemd" (name=systemd). Decided
  * by what is there (cgroup2: a cgroup.controllers file at /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified
  * with cgroup.controllers; legacy: /sys/fs/cgroup/systemd with cgroup.procs); when ROOT is "/" or "" the
  * filesystem type is confirmed with statfs() (cgroup2 or cgroup v1 magic), so that a stray directory
- * is not taken for a hierarchy. Returns 0 and a malloc'd path, -ENOMEDIUM when no usable hierarchy is
- * found, -ENOMEM. */
-int cgroup_find_hierarchy(const char *root, char **ret_dir);
+ * is not taken for a hierarchy. Returns 0, a malloc'd path and (RET_LAYOUT may be NULL) which layout it
+ * found: only the first two have cgroup2 ids for BPF to filter by; -ENOMEDIUM when no usable
+ * hierarchy is found, -ENOMEM. */
+int cgroup_find_hierarchy(const char *root, char **ret_dir, CgroupLayout *ret_layout);
 
 /* Reads cgroup.procs of HIERARCHY_DIR + CGROUP_PATH and of every sub-cgroup below it (recursive,
  * symlinks not followed), de-duplicated and sorted ascending, into a malloc'd array (NULL when there

@@ -68,10 +68,6 @@ Config *config_free(Config *c) {
         return NULL;
 }
 
-static void config_freep(Config **c) {
-        config_free(*c);
-}
-
 bool config_matches_unit(const Config *c, const char *unit) {
         if (!c || !unit || !c->units)
                 return false;
@@ -83,13 +79,27 @@ bool config_matches_unit(const Config *c, const char *unit) {
         return false;
 }
 
+unsigned config_diff(const Config *a, const Config *b) {
+        unsigned changes = 0;
+
+        if (!strv_equal(a->units, b->units))
+                changes |= CONFIG_CHANGE_UNITS;
+        if (a->warning_percent != b->warning_percent || a->critical_percent != b->critical_percent ||
+            a->hysteresis_percent != b->hysteresis_percent)
+                changes |= CONFIG_CHANGE_THRESHOLDS;
+        if (a->interval_usec != b->interval_usec)
+                changes |= CONFIG_CHANGE_INTERVAL;
+        if (a->backend != b->backend)
+                changes |= CONFIG_CHANGE_BACKEND;
+        if (!streq_ptr(a->textfile_directory, b->textfile_directory))
+                changes |= CONFIG_CHANGE_EXPORT;
+        return changes;
+}
+
 bool config_equal(const Config *a, const Config *b) {
         if (!a || !b)
                 return a == b;
-        return a->warning_percent == b->warning_percent && a->critical_percent == b->critical_percent &&
-                a->hysteresis_percent == b->hysteresis_percent && a->interval_usec == b->interval_usec &&
-                a->backend == b->backend && strv_equal(a->units, b->units) &&
-                streq_ptr(a->textfile_directory, b->textfile_directory);
+        return config_diff(a, b) == 0;
 }
 
 /* Parses one file. A missing file is fine (returns 0), and so is a mask: /dev/null (usually a symlink to

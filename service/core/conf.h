@@ -91,11 +91,26 @@ int config_load(const char *root, const char *config_dir, Config **ret, char **r
 Config *config_new_default(void);
 /* Accepts NULL; returns NULL. */
 Config *config_free(Config *c);
+static inline void config_freep(Config **c) {
+        config_free(*c);
+}
 
 /* Returns true when UNIT matches any configured name or glob (fnmatch() without flags), false otherwise
  * (always, for an empty list) or when C or UNIT is NULL. */
 bool config_matches_unit(const Config *c, const char *unit);
 
-/* Returns true when A and B are equal in every field (the Units list compared in order), so that a
- * reload can tell whether anything changed; two NULLs are equal, NULL and non-NULL are not. */
+/* The parts of a Config that a reload acts on, as config_diff() reports them. */
+typedef enum ConfigChange {
+        CONFIG_CHANGE_UNITS = 1 << 0,      /* Units= (compared in order) */
+        CONFIG_CHANGE_THRESHOLDS = 1 << 1, /* WarningPercent=, CriticalPercent=, HysteresisPercent= */
+        CONFIG_CHANGE_INTERVAL = 1 << 2,   /* IntervalSec= */
+        CONFIG_CHANGE_BACKEND = 1 << 3,    /* Backend= */
+        CONFIG_CHANGE_EXPORT = 1 << 4,     /* TextfileDirectory= (read on every pass: nothing to redo) */
+} ConfigChange;
+
+/* Returns the ConfigChange bits of the parts in which A and B (both non-NULL) differ; 0 when they are
+ * equal in every field. */
+unsigned config_diff(const Config *a, const Config *b);
+
+/* Returns true when A and B are equal in every field; two NULLs are equal, NULL and non-NULL are not. */
 bool config_equal(const Config *a, const Config *b);

@@ -15,7 +15,8 @@
 /* The first line: what the file is and its format's version. Then, one per line:
  *     below-tuned LIVE TUNED
  *     process PID START_TIME LEVEL MAP_COUNT UNIT COMM
- * COMM runs to the end of the line (it may hold spaces). */
+ *     wall UNIT HITS EXITS LAST_HIT_USEC LAST_EXIT
+ * COMM and LAST_EXIT run to the end of the line (they may hold spaces; LAST_EXIT may be empty). */
 #define LEVEL_STATE_HEADER "mapguardd state 1\n"
 
 int level_state_save(const char *path, const LevelState *s) {
@@ -23,7 +24,7 @@ int level_state_save(const char *path, const LevelState *s) {
         size_t size = 0;
         FILE *f;
 
-        if (!path || !s || (!s->levels && s->n_levels > 0))
+        if (!path || !s || (!s->levels && s->n_levels > 0) || (!s->walls && s->n_walls > 0))
                 return -EINVAL;
         f = open_memstream(&text, &size);
         if (!f)
@@ -39,6 +40,16 @@ int level_state_save(const char *path, const LevelState *s) {
                 fprintf(f, "process %" PRIi32 " %" PRIu64 " %s %u %s %s\n", (int32_t) l->pid, l->start_time,
                         level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-",
                         comm);
+        }
+        for (size_t i = 0; i < s->n_walls; i++) {
+                const SavedWall *w = &s->walls[i];
+                char last_exit[sizeof(w->last_exit)];
+
+                if (!w->unit[0] || strchr(w->unit, ' '))
+                        continue;
+                strcpy_printable(last_exit, sizeof(last_exit), w->last_exit);
+                fprintf(f, "wall %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", w->unit, w->hits, w->exits,
+                        w->last_hit_usec, last_exit);
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
@@ -76,11 +87,34 @@ static int parse_process(const char *line, SavedLevel *ret) {
         return 0;
 }
 
+/* One "wall ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
+static int parse_wall(const char *line, SavedWall *ret) {
+        unsigned long long hits, exits, last_hit;
+        char unit[256];
+        int consumed = -1;
+
+        if (sscanf(line, "%255s %llu %llu %llu%n", unit, &hits, &exits, &last_hit, &consumed) != 4 ||
+            consumed < 0)
+                return -EBADMSG;
+        line += consumed;
+        if (*line == ' ')
+                line++;
+        else if (*line != '\0')
+                return -EBADMSG;
+        if (strlen(line) >= sizeof(ret->last_exit))
+                return -EBADMSG;
+        *ret = (SavedWall){ .hits = hits, .exits = exits, .last_hit_usec = last_hit };
+        snprintf(ret->unit, sizeof(ret->unit), "%s", unit);
+        snprintf(ret->last_exit, sizeof(ret->last_exit), "%s", line);
+        return 0;
+}
+
 int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) {
         _cleanup_free_ SavedLevel *levels = NULL;
+        _cleanup_free_ SavedWall *walls = NULL;
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t len, n = 0, allocated = 0;
+        size_t len, n = 0, allocated = 0, n_walls = 0, allocated_walls = 0;
         unsigned line_no = 1, bad_line = 0, live = 0, tuned = 0;
         char *line, *next;
         bool has_nul;
@@ -100,6 +134,7 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
 
         for (line = buf + strlen(LEVEL_STATE_HEADER); *line; line = next) {
                 SavedLevel l;
+                SavedWall w;
                 int consumed = -1;
 
                 line_no++;
@@ -113,6 +148,10 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
                         if (ARRAY_RESERVE(levels, allocated, n, 16) < 0)
                                 return -ENOMEM;
                         levels[n++] = l;
+                } else if (strncmp(line, "wall ", 5) == 0 && parse_wall(line + 5, &w) >= 0) {
+                        if (ARRAY_RESERVE(walls, allocated_walls, n_walls, 8) < 0)
+                                return -ENOMEM;
+                        walls[n_walls++] = w;
                 } else if (sscanf(line, "below-tuned %u %u%n", &live, &tuned, &consumed) == 2 &&
                            line[consumed] == '\0')
                         continue;
@@ -129,6 +168,8 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
         *ret = (LevelState){
                 .levels = TAKE_PTR(levels),
                 .n_levels = n,
+                .walls = TAKE_PTR(walls),
+                .n_walls = n_walls,
                 .below_tuned_live = live,
                 .below_tuned_tuned = tuned,
         };
@@ -138,6 +179,7 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
 
 void level_state_done(LevelState *s) {
         free(s->levels);
+        free(s->walls);
         *s = (LevelState){};
 }
 
@@ -147,4 +189,13 @@ SavedLevel *level_state_find(const LevelState *s, pid_t pid) {
         if (!s || !s->levels || s->n_levels == 0)
                 return NULL;
         return bsearch(&key, s->levels, s->n_levels, sizeof(SavedLevel), saved_level_compare);
+}
+
+SavedWall *level_state_find_wall(const LevelState *s, const char *unit) {
+        if (!s || !unit)
+                return NULL;
+        for (size_t i = 0; i < s->n_walls; i++)
+                if (streq(s->walls[i].unit, unit))
+                        return &s->walls[i];
+        return NULL;
 }

@@ -14,7 +14,8 @@ typedef enum Level {
         _LEVEL_INVALID = -EINVAL,
 } Level;
 
-/* Returns "unknown", "ok", "warning" or "critical" (the names of DESIGN.md); NULL if L is invalid. */
+/* Returns "unknown", "ok", "warning" or "critical" (the names the D-Bus API and the journal use); NULL if L
+ * is invalid. */
 const char *level_to_string(Level l);
 
 /* Returns the level named S, _LEVEL_INVALID if S is NULL or not one of the names above. */

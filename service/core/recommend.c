@@ -54,13 +54,19 @@ unsigned recommend_value(unsigned peak_map_count) {
 }
 
 int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max,
-                            unsigned *ret_value, char **ret_reason) {
-        _cleanup_free_ char *live = NULL;
+                            const char *hit_unit, unsigned *ret_value, char **ret_reason) {
+        _cleanup_free_ char *live = NULL, *hit = NULL;
         unsigned value, object, per_vma;
         uint64_t mib;
         char *reason;
         int r;
 
+        if (hit_unit && live_max > 0 && peak_map_count <= live_max)
+                peak_map_count = live_max + 1;
+        if (hit_unit &&
+            asprintf(&hit, "%s hit the limit: it needs more than %u maps, how many more is not known. ",
+                     hit_unit, live_max) < 0)
+                return -ENOMEM;
         value = recommend_value(peak_map_count);
         object = recommend_vma_object_size(root);
         per_vma = object + RECOMMEND_VMA_OVERHEAD_BYTES;
@@ -76,11 +82,11 @@ int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned 
                 return -ENOMEM;
 
         if (asprintf(&reason,
-                     "Peak of %u maps in one process; %u is %s. %s "
+                     "%sPeak of %u maps in one process; %u is %s. %s "
                      "Each mapping pins unswappable kernel memory: a %u-byte vm_area_struct plus about "
                      "%u bytes of maple-tree and anon_vma_chain overhead, so %u maps cost "
                      "%" PRIu64 " MiB of unswappable kernel memory per process at the limit.",
-                     peak_map_count, value,
+                     hit ? hit : "", peak_map_count, value,
                      value == RECOMMEND_KERNEL_DEFAULT
                              ? "the kernel default, which leaves twice the peak"
                              : "at least twice the peak, rounded up to a multiple of 65536 and no lower "

@@ -37,8 +37,10 @@ unsigned recommend_vma_object_size(const char *root);
 unsigned recommend_value(unsigned peak_map_count);
 
 /* A tuned vm.max_map_count from the observed peak map count over all watched processes and the live
- * limit LIVE_MAX (0 if unknown). Returns 0 with the value and a malloc'd one-paragraph reason: the
- * peak, why this value, how it compares with the live limit, and "N MiB of unswappable kernel memory
- * per process at the limit". -ENOMEM on allocation failure. */
+ * limit LIVE_MAX (0 if unknown). HIT_UNIT, when not NULL, names a unit that hit the limit: its process
+ * needed more than the limit let it have, so the peak counts as at least LIVE_MAX + 1 (its real need is
+ * not known; the value is then always above the live limit). Returns 0 with the value and a malloc'd
+ * one-paragraph reason: the peak, why this value, how it compares with the live limit, and "N MiB of
+ * unswappable kernel memory per process at the limit". -ENOMEM on allocation failure. */
 int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max,
-                            unsigned *ret_value, char **ret_reason);
+                            const char *hit_unit, unsigned *ret_value, char **ret_reason);

@@ -19,7 +19,7 @@ WARN_AT=52424
 CRIT_AT=62253
 
 e2e_boot
-tap_plan 55
+tap_plan 56
 
 # Default thresholds (80/95 %), every unit watched; scan every second so levels follow quickly.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Scan]
@@ -321,6 +321,7 @@ fails_with() { # TEXT ARGS...: mapguardctl ARGS exits 1 with TEXT on stderr and 
 }
 tap_ok "show of an unknown unit: the daemon's sentence naming it" fails_with "nope.service" show nope.service
 tap_ok "pid of no process: an error naming it" fails_with "999999" pid 999999
+tap_ok "show of an empty name: says it is empty, not '.service'" fails_with "^The unit name is empty\.\$" show ''
 
 # Nothing watched: no process scanned, so check cannot say OK.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/60-none.conf "[Watch]

@@ -13,6 +13,10 @@ typedef struct MonitorOptions {
 /* Subscribes to LevelChanged of org.mapguard1, checks that the daemon answers (activating it if need be),
  * then prints each signal on its own line, flushed, until SIGINT or SIGTERM. The "Monitoring ..." line on
  * stderr (with options->legend) comes after the subscription, so no change after it can be missed.
- * Returns 0 after a signal, -errno (printed) when setting up failed, the bus closed or stdout broke, or
- * EXIT_NOPERMISSION. */
+ * Returns 0 after a signal, or -errno (printed) when setting up failed, the bus closed or stdout broke
+ * (-EACCES: access denied). */
 int monitor_run(sd_bus *bus, const MonitorOptions *options);
+
+/* The verb `monitor` (a VerbFunction, verbs.h; userdata is main()'s sd_bus **): monitor_run() with the
+ * command line's options. Returns what it returns. */
+int verb_monitor(int argc, char *argv[], void *userdata);

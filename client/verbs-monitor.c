@@ -14,8 +14,9 @@
 #include "client-bus.h"
 #include "format.h"
 #include "json.h"
-#include "monitor.h"
+#include "mapguardctl.h"
 #include "util.h"
+#include "verbs-monitor.h"
 
 static int on_level_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         const MonitorOptions *options = userdata;
@@ -123,4 +124,19 @@ int monitor_run(sd_bus *bus, const MonitorOptions *options) {
 fail:
         fprintf(stderr, "Failed to set up the event loop: %s\n", strerror(-r));
         return r;
+}
+
+int verb_monitor(int argc, char *argv[], void *userdata) {
+        MonitorOptions options = {
+                .json = arg_json,
+                .legend = arg_legend,
+                .color = arg_color,
+        };
+        sd_bus **bus = userdata;
+        int r;
+
+        r = acquire_bus(bus);
+        if (r < 0)
+                return r;
+        return monitor_run(*bus, &options);
 }

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpf-hits.h"
+#include "hits.h"
+#include "utf8.h"
+#include "util.h"
+
+/* The kernel's ring buffer (kernel/bpf/ringbuf.c, include/uapi/linux/bpf.h): a consumer page the
+ * consumer writes its position to, then a producer page with the producer's position, then the data
+ * pages, mapped twice in a row so that a record that wraps around the end reads as one piece. Each
+ * record starts with an 8-byte header, whose first u32 is its length with two flags on top: BUSY while
+ * the producer writes it, DISCARD when the producer dropped it; records start at 8-byte boundaries. */
+#define RINGBUF_HDR_SIZE 8U
+
+struct BpfHits {
+        BpfHitsMode mode;
+        int ringbuf_fd;
+        int config_fd;
+        int stats_fd;
+        int prog_fds[16];
+        int link_fds[16];
+        size_t n_progs;
+        char tracepoint[32]; /* "" : attach by the load-time target */
+        bool attached;
+
+        size_t page_size;
+        uint64_t mask; /* data size - 1, a power of two */
+        uint64_t *consumer_pos;
+        void *producer_map; /* producer page + data twice */
+        size_t producer_map_size;
+        const uint64_t *producer_pos;
+        const uint8_t *data;
+};
+
+static int sys_bpf(int cmd, union bpf_attr *attr) {
+        long r = syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+
+        return r < 0 ? -errno : (int) r;
+}
+
+static void fds_close(BpfHitsFds *fds) {
+        int *all[] = { &fds->ringbuf_fd, &fds->config_fd, &fds->stats_fd };
+
+        for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                if (*all[i] >= 0) {
+                        close(*all[i]);
+                        *all[i] = -EBADF;
+                }
+        for (size_t i = 0; i < fds->n_progs && i < ELEMENTSOF(fds->prog_fds); i++)
+                if (fds->prog_fds[i] >= 0) {
+                        close(fds->prog_fds[i]);
+                        fds->prog_fds[i] = -EBADF;
+                }
+        fds->n_progs = 0;
+}
+
+int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
+        struct bpf_map_info info = {};
+        union bpf_attr attr;
+        BpfHits *h;
+        void *p;
+        int r;
+
+        if (!fds)
+                return -EINVAL;
+        if (!ret || mode < 0 || mode >= _BPF_HITS_MODE_MAX || fds->n_progs == 0 ||
+            fds->n_progs > ELEMENTSOF(fds->prog_fds) || fds->ringbuf_fd < 0 || fds->config_fd < 0 ||
+            fds->stats_fd < 0) {
+                fds_close(fds);
+                return -EINVAL;
+        }
+
+        memset(&attr, 0, sizeof(attr));
+        attr.info.bpf_fd = (__u32) fds->ringbuf_fd;
+        attr.info.info_len = sizeof(info);
+        attr.info.info = (__u64) (uintptr_t) &info;
+        r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+        if (r < 0) {
+                fds_close(fds);
+                return r;
+        }
+        /* The data size must be a power of two and a multiple of the page (the kernel's own rule). */
+        if (info.type != BPF_MAP_TYPE_RINGBUF || info.max_entries == 0 ||
+            (info.max_entries & (info.max_entries - 1)) != 0 ||
+            info.max_entries % (uint32_t) sysconf(_SC_PAGESIZE) != 0) {
+                fds_close(fds);
+                return -EINVAL;
+        }
+
+        h = calloc(1, sizeof(*h));
+        if (!h) {
+                fds_close(fds);
+                return -ENOMEM;
+        }
+        h->mode = mode;
+        h->ringbuf_fd = fds->ringbuf_fd;
+        h->config_fd = fds->config_fd;
+        h->stats_fd = fds->stats_fd;
+        h->n_progs = fds->n_progs;
+        if (fds->tracepoint)
+                snprintf(h->tracepoint, sizeof(h->tracepoint), "%s", fds->tracepoint);
+        for (size_t i = 0; i < ELEMENTSOF(h->prog_fds); i++) {
+                h->prog_fds[i] = i < h->n_progs ? fds->prog_fds[i] : -EBADF;
+                h->link_fds[i] = -EBADF;
+        }
+        /* Taken: the caller's struct no longer owns them. */
+        *fds = (BpfHitsFds){ .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
+
+        h->page_size = (size_t) sysconf(_SC_PAGESIZE);
+        h->mask = (uint64_t) info.max_entries - 1;
+
+        p = mmap(NULL, h->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, h->ringbuf_fd, 0);
+        if (p == MAP_FAILED) {
+                r = -errno;
+                bpf_hits_free(h);
+                return r;
+        }
+        h->consumer_pos = p;
+
+        h->producer_map_size = h->page_size + 2 * (size_t) info.max_entries;
+        p = mmap(NULL, h->producer_map_size, PROT_READ, MAP_SHARED, h->ringbuf_fd, (off_t) h->page_size);
+        if (p == MAP_FAILED) {
+                r = -errno;
+                bpf_hits_free(h);
+                return r;
+        }
+        h->producer_map = p;
+        h->producer_pos = p;
+        h->data = (const uint8_t *) p + h->page_size;
+
+        *ret = h;
+        return 0;
+}
+
+BpfHits *bpf_hits_free(BpfHits *h) {
+        if (!h)
+                return NULL;
+        (void) bpf_hits_set_attached(h, false);
+        if (h->producer_map)
+                (void) munmap(h->producer_map, h->producer_map_size);
+        if (h->consumer_pos)
+                (void) munmap(h->consumer_pos, h->page_size);
+        for (size_t i = 0; i < h->n_progs; i++)
+                if (h->prog_fds[i] >= 0)
+                        close(h->prog_fds[i]);
+        if (h->ringbuf_fd >= 0)
+                close(h->ringbuf_fd);
+        if (h->config_fd >= 0)
+                close(h->config_fd);
+        if (h->stats_fd >= 0)
+                close(h->stats_fd);
+        free(h);
+        return NULL;
+}
+
+const char *bpf_hits_mode_to_string(BpfHitsMode mode) {
+        switch (mode) {
+        case BPF_HITS_FEXIT:
+                return "fexit";
+        case BPF_HITS_TRACEPOINT:
+                return "tracepoint";
+        default:
+                return NULL;
+        }
+}
+
+BpfHitsMode bpf_hits_mode(const BpfHits *h) {
+        return h->mode;
+}
+
+int bpf_hits_fd(const BpfHits *h) {
+        return h ? h->ringbuf_fd : -EINVAL;
+}
+
+int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count) {
+        struct mapguard_hit_config config = { .max_map_count = max_map_count, .margin = LIMIT_HIT_MARGIN };
+        union bpf_attr attr;
+        __u32 key = 0;
+
+        if (!h)
+                return -EINVAL;
+        memset(&attr, 0, sizeof(attr));
+        attr.map_fd = (__u32) h->config_fd;
+        attr.key = (__u64) (uintptr_t) &key;
+        attr.value = (__u64) (uintptr_t) &config;
+        attr.flags = BPF_ANY;
+        return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr);
+}
+
+/* BPF_RAW_TRACEPOINT_OPEN: an untyped raw tracepoint program by the tracepoint's name; a BTF-typed one
+ * (fexit, tp_btf) without a name, at the target it was loaded for. Returns the link fd or -errno. */
+static int prog_attach(const char *tracepoint, int prog_fd) {
+        union bpf_attr attr;
+
+        memset(&attr, 0, sizeof(attr));
+        attr.raw_tracepoint.prog_fd = (__u32) prog_fd;
+        if (tracepoint[0])
+                attr.raw_tracepoint.name = (__u64) (uintptr_t) tracepoint;
+        return sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr);
+}
+
+int bpf_hits_set_attached(BpfHits *h, bool attach) {
+        if (!h)
+                return -EINVAL;
+        if (attach == h->attached)
+                return 0;
+
+        if (attach)
+                for (size_t i = 0; i < h->n_progs; i++) {
+                        int fd = prog_attach(h->tracepoint, h->prog_fds[i]);
+
+                        if (fd < 0) {
+                                for (size_t j = 0; j < i; j++) {
+                                        close(h->link_fds[j]);
+                                        h->link_fds[j] = -EBADF;
+                                }
+                                return fd;
+                        }
+                        h->link_fds[i] = fd;
+                }
+        else
+                for (size_t i = 0; i < h->n_progs; i++)
+                        if (h->link_fds[i] >= 0) {
+                                close(h->link_fds[i]);
+                                h->link_fds[i] = -EBADF;
+                        }
+        h->attached = attach;
+        return 0;
+}
+
+bool bpf_hits_is_attached(const BpfHits *h) {
+        return h && h->attached;
+}
+
+static void record_to_hit(const struct mapguard_hit_record *rec, LimitHit *ret) {
+        *ret = (LimitHit){
+                .pid = rec->pid,
+                .tid = rec->tid,
+                .syscall = (LimitHitSyscall) rec->syscall,
+                .error = rec->error,
+                .map_count = rec->map_count,
+                .max_map_count = rec->max_map_count,
+                .cgroup_id = rec->cgroup_id,
+                .start_time_ns = rec->start_time_ns,
+                .time_usec = rec->time_ns / NSEC_PER_USEC,
+                .evidence = LIMIT_HIT_CAUGHT,
+        };
+        memcpy(ret->comm, rec->comm, sizeof(ret->comm));
+        ret->comm[sizeof(ret->comm) - 1] = '\0';
+        utf8_make_valid(ret->comm);
+}
+
+/* One record at the consumer's position POS, of LEN bytes (checked). Returns whether it is a hit, and
+ * the hit in *ret. */
+static bool record_parse(const BpfHits *h, uint64_t pos, uint32_t len, LimitHit *ret) {
+        struct mapguard_hit_record rec;
+
+        if (len != sizeof(rec))
+                return false;
+        /* The data is mapped twice: a record that wraps is contiguous from its start. */
+        memcpy(&rec, h->data + (pos & h->mask) + RINGBUF_HDR_SIZE, sizeof(rec));
+        if (rec.syscall >= MAPGUARD_HIT_SYSCALL_MAX || rec.pid == 0 ||
+            limit_hit_classify((LimitHitSyscall) rec.syscall, rec.ret, rec.arg, rec.map_count,
+                               rec.max_map_count) != LIMIT_HIT_AT_LIMIT)
+                return false;
+        record_to_hit(&rec, ret);
+        return true;
+}
+
+int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64_t *ret_bad) {
+        uint64_t cons, bad = 0;
+        size_t n = 0;
+
+        if (!h)
+                return -EINVAL;
+
+        cons = __atomic_load_n(h->consumer_pos, __ATOMIC_ACQUIRE);
+        for (;;) {
+                uint64_t prod = __atomic_load_n(h->producer_pos, __ATOMIC_ACQUIRE);
+                bool progress = false;
+
+                while (cons < prod && (max == 0 || n < max)) {
+                        const uint32_t *hdr = (const uint32_t *) (h->data + (cons & h->mask));
+                        uint32_t word = __atomic_load_n(hdr, __ATOMIC_ACQUIRE), len;
+                        uint64_t size;
+                        LimitHit hit;
+
+                        if (word & BPF_RINGBUF_BUSY_BIT)
+                                break; /* still being written: the rest waits for the next wakeup */
+
+                        len = word & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+                        size = ((uint64_t) len + RINGBUF_HDR_SIZE + 7) & ~UINT64_C(7);
+                        /* Never trust the header: a record lies within what was produced and within
+                         * the ring. Otherwise resynchronise on the producer, dropping what is queued. */
+                        if (size > prod - cons || size > h->mask + 1) {
+                                __atomic_store_n(h->consumer_pos, prod, __ATOMIC_RELEASE);
+                                if (ret_bad)
+                                        *ret_bad = bad + 1;
+                                return -EBADMSG;
+                        }
+
+                        if (!(word & BPF_RINGBUF_DISCARD_BIT)) {
+                                if (record_parse(h, cons, len, &hit)) {
+                                        if (cb)
+                                                cb(&hit, userdata);
+                                } else if (len != sizeof(struct mapguard_hit_record))
+                                        bad++;
+                                n++;
+                        }
+                        cons += size;
+                        progress = true;
+                        __atomic_store_n(h->consumer_pos, cons, __ATOMIC_RELEASE);
+                }
+                if (!progress || (max != 0 && n >= max))
+                        break;
+        }
+
+        if (ret_bad)
+                *ret_bad = bad;
+        return n > INT32_MAX ? INT32_MAX : (int) n;
+}
+
+int bpf_hits_stats(BpfHits *h, uint64_t *ret_caught, uint64_t *ret_dropped) {
+        struct mapguard_hit_stats stats = {};
+        union bpf_attr attr;
+        __u32 key = 0;
+        int r;
+
+        if (!h)
+                return -EINVAL;
+        memset(&attr, 0, sizeof(attr));
+        attr.map_fd = (__u32) h->stats_fd;
+        attr.key = (__u64) (uintptr_t) &key;
+        attr.value = (__u64) (uintptr_t) &stats;
+        r = sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
+        if (r < 0)
+                return r;
+        if (ret_caught)
+                *ret_caught = stats.caught;
+        if (ret_dropped)
+                *ret_dropped = stats.dropped;
+        return 0;
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "journal.h"
+#include "log.h"
+#include "manager-bus.h"
+#include "manager-hits.h"
+#include "manager-wall.h"
+#include "util.h"
+
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
+
+/* systemd reaps a main process and updates ExecMainCode a moment after the process leaves its cgroup,
+ * where a pass may see it go first: ask again every EXIT_RETRY_USEC, EXIT_TRIES_MAX times. */
+#define EXIT_RETRY_USEC (UINT64_C(50) * USEC_PER_MSEC)
+#define EXIT_TRIES_MAX 40U
+
+typedef struct PendingExit {
+        Manager *manager;
+        struct PendingExit *next;
+        char *unit;
+        ProcState proc; /* as last read */
+        unsigned max_map_count;
+        uint64_t seconds_since_hit;
+        unsigned tries;
+        sd_event_source *timer;
+        sd_bus_slot *slot;
+} PendingExit;
+
+bool manager_wall_at_wall(const WatchedUnit *u) {
+        return u->held || crash_loop_active(&u->wall, now_usec(CLOCK_REALTIME));
+}
+
+Level manager_wall_unit_level(const WatchedUnit *u, Level level) {
+        if (manager_wall_at_wall(u) && level < LEVEL_CRITICAL)
+                return LEVEL_CRITICAL;
+        return level;
+}
+
+void manager_wall_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status, const char *result) {
+        u->main_exit.pid = pid;
+        u->main_exit.code = code;
+        u->main_exit.status = status;
+        if (result)
+                snprintf(u->main_exit.result, sizeof(u->main_exit.result), "%s", result);
+}
+
+void manager_wall_hit(Manager *m, WatchedUnit *u, ProcState *p, const char *syscall, const char *errno_name,
+                      uint64_t calls) {
+        CrashLoopTell tell;
+        int r;
+
+        p->last_hit_usec = now_usec(CLOCK_MONOTONIC);
+        snprintf(p->hit_syscall, sizeof(p->hit_syscall), "%s", syscall ? syscall : "");
+        tell = crash_loop_hit(&u->wall, calls, now_usec(CLOCK_REALTIME));
+        m->levels.dirty = true; /* the counters are kept across restarts */
+
+        if (tell == CRASH_LOOP_TELL_FULL) {
+                r = journal_limit_hit(&(JournalHit){
+                        .unit = u->name,
+                        .pid = p->pid,
+                        .comm = p->comm,
+                        .map_count = p->map_count,
+                        .max_map_count = m->limits.live,
+                        .syscall = syscall,
+                        .errno_name = errno_name,
+                        .hits = calls,
+                        .evidence = syscall ? "caught" : "observed",
+                });
+                if (r < 0)
+                        log_warning_errno(r, "Failed to write the limit hit entry for %s pid %d: %m",
+                                          u->name, (int) p->pid);
+        }
+        manager_bus_emit_limit_hit(m, u->name, p, syscall);
+        manager_bus_unit_changed(m, u, &(UnitChangedMask){ .limit_hits = true });
+}
+
+void manager_wall_observe(Manager *m, WatchedUnit *u, ProcState *p) {
+        if (m->scan.hit_detection != HIT_DETECTION_OBSERVED || m->limits.live == 0)
+                return;
+        if (p->map_count < m->limits.live || p->observed_at_limit)
+                return;
+        p->observed_at_limit = true;
+        manager_wall_hit(m, u, p, NULL, NULL, 1);
+}
+
+/* "exited 1", "killed SIGKILL", "dumped SIGABRT" from a waitid() code and status. Returns false when
+ * CODE is none of those. */
+static bool exit_describe(int32_t code, int32_t status, char *code_buf, size_t code_size, char *status_buf,
+                          size_t status_size) {
+        const char *sig;
+
+        switch (code) {
+        case CLD_EXITED:
+                snprintf(code_buf, code_size, "exited");
+                snprintf(status_buf, status_size, "%" PRIi32, status);
+                return true;
+        case CLD_KILLED:
+        case CLD_DUMPED:
+                snprintf(code_buf, code_size, "%s", code == CLD_KILLED ? "killed" : "dumped");
+                sig = sigabbrev_np(status);
+                if (sig)
+                        snprintf(status_buf, status_size, "SIG%s", sig);
+                else
+                        snprintf(status_buf, status_size, "%" PRIi32, status);
+                return true;
+        default:
+                return false;
+        }
+}
+
+static PendingExit *pending_exit_free(PendingExit *e) {
+        if (!e)
+                return NULL;
+        sd_event_source_disable_unref(e->timer);
+        sd_bus_slot_unref(e->slot);
+        free(e->unit);
+        free(e);
+        return NULL;
+}
+
+static void pending_exit_unlink(PendingExit *e) {
+        for (PendingExit **i = &e->manager->pending_exits; *i; i = &(*i)->next)
+                if (*i == e) {
+                        *i = e->next;
+                        return;
+                }
+}
+
+/* Tells the exit of E, with CODE and STATUS when known (code 0: not known), and drops E. */
+static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
+        Manager *m = e->manager;
+        WatchedUnit *u = manager_find_unit(m, e->unit);
+        char code_s[16] = "", status_s[32] = "", both[64] = "";
+        bool known = exit_describe(code, status, code_s, sizeof(code_s), status_s, sizeof(status_s));
+        CrashLoopTell tell = CRASH_LOOP_TELL_FULL;
+        int r;
+
+        if (known)
+                snprintf(both, sizeof(both), "%s %s", code_s, status_s);
+        if (u) {
+                tell = crash_loop_exit(&u->wall, known ? both : NULL, now_usec(CLOCK_REALTIME));
+                m->levels.dirty = true;
+                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .limit_exits = true });
+        }
+
+        if (tell == CRASH_LOOP_TELL_FULL)
+                r = journal_limit_exit(&(JournalExit){
+                        .unit = e->unit,
+                        .pid = e->proc.pid,
+                        .comm = e->proc.comm,
+                        .map_count = e->proc.map_count,
+                        .max_map_count = e->max_map_count,
+                        .exit_code = known ? code_s : NULL,
+                        .exit_status = known ? status_s : NULL,
+                        .seconds_since_hit = e->seconds_since_hit,
+                        .syscall = e->proc.hit_syscall[0] ? e->proc.hit_syscall : NULL,
+                });
+        else if (tell == CRASH_LOOP_TELL_SUMMARY)
+                r = journal_crash_loop(e->unit, u->wall.loop_exits, u->wall.loop_start_usec, u->wall.hits,
+                                       e->max_map_count);
+        else
+                r = 0;
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the exit entry for %s pid %d: %m", e->unit,
+                                  (int) e->proc.pid);
+
+        pending_exit_unlink(e);
+        pending_exit_free(e);
+}
+
+/* systemd's view, when the unit's cached main-process exit is E's process. Returns true when resolved. */
+static bool pending_exit_try_cache(PendingExit *e) {
+        WatchedUnit *u = manager_find_unit(e->manager, e->unit);
+
+        if (!u || u->main_exit.pid != (uint32_t) e->proc.pid || u->main_exit.code == 0)
+                return false;
+        pending_exit_resolve(e, u->main_exit.code, u->main_exit.status);
+        return true;
+}
+
+static int pending_exit_ask(PendingExit *e);
+
+static int on_exit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingExit *e = userdata;
+        int r;
+
+        if (pending_exit_try_cache(e))
+                return 0;
+        r = pending_exit_ask(e);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to ask systemd how %s pid %d exited: %m", e->unit,
+                                (int) e->proc.pid);
+                pending_exit_resolve(e, 0, 0);
+        }
+        return 0;
+}
+
+static int pending_exit_retry_later(PendingExit *e) {
+        int r;
+
+        if (++e->tries >= EXIT_TRIES_MAX)
+                return -ETIMEDOUT;
+        if (!e->timer) {
+                r = sd_event_add_time_relative(e->manager->event, &e->timer, CLOCK_MONOTONIC,
+                                               EXIT_RETRY_USEC, 0, on_exit_retry, e);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(e->timer, "exit-attribution");
+                return 0;
+        }
+        r = sd_event_source_set_time_relative(e->timer, EXIT_RETRY_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
+/* Reads ExecMainPID, ExecMainCode and ExecMainStatus from a GetAll reply of the Service interface. */
+static int read_exec_main(sd_bus_message *reply, uint32_t *ret_pid, int32_t *ret_code, int32_t *ret_status) {
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name;
+
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r < 0)
+                        return r;
+                if (streq(name, "ExecMainPID"))
+                        r = sd_bus_message_read(reply, "v", "u", ret_pid);
+                else if (streq(name, "ExecMainCode"))
+                        r = sd_bus_message_read(reply, "v", "i", ret_code);
+                else if (streq(name, "ExecMainStatus"))
+                        r = sd_bus_message_read(reply, "v", "i", ret_status);
+                else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+static int on_exec_main(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PendingExit *e = userdata;
+        uint32_t pid = 0;
+        int32_t code = 0, status = 0;
+        int r;
+
+        e->slot = sd_bus_slot_unref(e->slot);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                /* Not a service systemd knows (any more): its own log has the exit. */
+                if (!pending_exit_try_cache(e))
+                        pending_exit_resolve(e, 0, 0);
+                return 0;
+        }
+        r = read_exec_main(reply, &pid, &code, &status);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse the main process of %s: %m", e->unit);
+                pending_exit_resolve(e, 0, 0);
+                return 0;
+        }
+        if (pid == (uint32_t) e->proc.pid && code != 0) {
+                pending_exit_resolve(e, code, status);
+                return 0;
+        }
+        /* A later main process already (systemd restarted the unit): PropertiesChanged told us of the
+         * exit before, if it was the main process. */
+        if (pid != (uint32_t) e->proc.pid) {
+                if (!pending_exit_try_cache(e))
+                        pending_exit_resolve(e, 0, 0);
+                return 0;
+        }
+        /* Still its main process, not reaped yet. */
+        if (pending_exit_retry_later(e) < 0)
+                pending_exit_resolve(e, 0, 0);
+        return 0;
+}
+
+static int pending_exit_ask(PendingExit *e) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, e->unit, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_call_method_async(e->manager->bus, &e->slot, SYSTEMD_DEST, path,
+                                        "org.freedesktop.DBus.Properties", "GetAll", on_exec_main, e, "s",
+                                        "org.freedesktop.systemd1.Service");
+}
+
+static bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && streq(s + a - b, suffix);
+}
+
+void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        bool recent = p->last_hit_usec > 0 && now < p->last_hit_usec + WALL_EXIT_WINDOW_USEC;
+        bool at_limit = p->last_hit_usec > 0 && m->limits.live > 0 &&
+                (uint64_t) p->map_count + WALL_NEAR_MAPS >= m->limits.live;
+        PendingExit *e;
+
+        if (!recent && !at_limit)
+                return;
+
+        e = calloc(1, sizeof(*e));
+        if (!e || !(e->unit = strdup(u->name))) {
+                free(e);
+                log_warning_errno(-ENOMEM, "Failed to attribute the exit of %s pid %d: %m", u->name,
+                                  (int) p->pid);
+                return;
+        }
+        e->manager = m;
+        e->proc = *p;
+        e->max_map_count = m->limits.live;
+        e->seconds_since_hit = (now - p->last_hit_usec) / USEC_PER_SEC;
+        e->next = m->pending_exits;
+        m->pending_exits = e;
+
+        /* Only a service has a main process whose exit systemd reports. */
+        if (!endswith(u->name, ".service") || !m->watching_systemd) {
+                pending_exit_resolve(e, 0, 0);
+                return;
+        }
+        if (pending_exit_try_cache(e))
+                return;
+        if (pending_exit_ask(e) < 0)
+                pending_exit_resolve(e, 0, 0);
+}
+
+void manager_wall_hold(Manager *m, WatchedUnit *u, bool hold) {
+        if (u->held == hold)
+                return;
+        u->held = hold;
+        if (hold)
+                log_debug("%s hit the memory map limit and has no processes now: keeping it in view.",
+                          u->name);
+}
+
+void manager_wall_end(Manager *m, WatchedUnit *u) {
+        crash_loop_end(&u->wall);
+        u->held = false;
+}
+
+void manager_wall_done(Manager *m) {
+        while (m->pending_exits) {
+                PendingExit *e = m->pending_exits;
+
+                m->pending_exits = e->next;
+                pending_exit_free(e);
+        }
+}

@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The wall in a booted systemd: a unit that dies of "mmap: cannot allocate memory" under Restart=always
+# crash-loops at vm.max_map_count until systemd's start limit stops it. Its hits and the exits they
+# cause show in `journalctl -u` of that unit, the journal stays bounded (three cycles in full, one
+# summary), LimitExits counts every cycle, the unit stays listed through the restart gaps and while it
+# sits failed, `mapguardctl check` says CRITICAL, and reset-failed takes it out of view.
+# The first argument is the Backend=: procfs (evidence "observed") or bpf.
+source "$(dirname "$0")/lib.sh"
+BACKEND=${1:-procfs}
+if [ "$BACKEND" = bpf ]; then
+        if [ ! -r /sys/kernel/btf/vmlinux ]; then
+                tap_skip_all "the kernel has no BTF (/sys/kernel/btf/vmlinux), so no BPF backend"
+        fi
+        if [ ! -e "$MAPGUARD_BUILD_ROOT/service/bpf/mapcount.skel.h" ]; then
+                tap_skip_all "this build has no BPF backend (meson option bpf, or libbpf/bpftool/clang missing)"
+        fi
+fi
+
+HIT_ID=cb4a01a2520d4aadbc1a539961645fa6
+EXIT_ID=294b343c37a34f30b42319f7b8ab5ee5
+LOOP_ID=a1117bf8707842b497d328ffecd6a343
+WARNING_ID=aeb43dafad1340dcb3525f43354f9f77
+UNIT_PATH=/org/mapguard1/unit/wall_2eservice
+STARTS=6
+
+e2e_boot
+tap_plan 19
+
+e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Watch]
+Units=
+Units=wall*.service
+[Scan]
+IntervalSec=1
+Backend=$BACKEND"
+tap_ok "systemctl enable --now mapguardd" e2e_run systemctl enable --now mapguardd
+e2e_run journalctl --update-catalog
+
+unit_prop() {
+        e2e_run busctl get-property org.mapguard1 "$UNIT_PATH" org.mapguard1.Unit "$1" | cut -d' ' -f2-
+}
+count_entries() { # MESSAGE_ID: how many entries of that kind journalctl -u wall.service shows
+        e2e_run journalctl -u wall.service -o export "MESSAGE_ID=$1" | grep -c '^MESSAGE_ID='
+}
+
+# Sample ListUnits every 0.2 s from inside: the unit must be there through every restart gap.
+e2e_run systemd-run --unit=e2e-sampler.service --property=Type=exec sh -c \
+        'while :; do busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits >> /run/listunits.txt 2>&1; echo "--" >> /run/listunits.txt; sleep 0.2; done'
+
+# vmagrow reaches the limit at once, maps on until mmap() fails, holds 1.5 s, aborts; systemd starts
+# it again after 1 s, STARTS times in all, then gives up (start limit): the unit sits failed.
+tap_ok "a unit that dies at the limit starts under Restart=always" \
+        e2e_run systemd-run --unit=wall.service --property=Type=exec --property=Restart=always \
+        --property=RestartSec=1 --property=StartLimitIntervalSec=600 --property=StartLimitBurst=$STARTS \
+        --property=LimitCORE=0 /usr/local/bin/vmagrow --abort-at-limit 1500 70000
+tap_ok "systemd gives up after $STARTS starts: the unit is failed" \
+        e2e_wait_for "wall.service failed" 120 e2e_run sh -c "systemctl is-failed -q wall.service"
+tap_is "mapguardd counted every cycle: LimitExits" "$(unit_prop LimitExits)" "$STARTS"
+
+# What the hits are: caught calls, or (procfs) one observed process per cycle.
+if [ "$(e2e_run busctl get-property org.mapguard1 /org/mapguard1 org.mapguard1.Manager HitDetection)" = 's "caught"' ]; then
+        EVIDENCE=caught
+        tap_ok "LimitHits counts the failed calls (at least one per cycle)" test "$(unit_prop LimitHits)" -ge "$STARTS"
+else
+        EVIDENCE=observed
+        tap_is "LimitHits counts one observed process per cycle" "$(unit_prop LimitHits)" "$STARTS"
+fi
+tap_ok "LastLimitHitUSec is set" test "$(unit_prop LastLimitHitUSec)" -gt 0
+tap_ok "LastExit is systemd's: killed or dumped by SIGABRT" \
+        e2e_run sh -c "busctl get-property org.mapguard1 $UNIT_PATH org.mapguard1.Unit LastExit | grep -Eq '\"(killed|dumped) SIGABRT\"'"
+
+# The journal of the unit tells the first three cycles in full, then one summary, then nothing.
+tap_is "three 'exit after limit hit' entries in journalctl -u wall.service" "$(count_entries $EXIT_ID)" 3
+tap_is "one crash-loop summary" "$(count_entries $LOOP_ID)" 1
+tap_is "three limit-hit entries (one per told cycle)" "$(count_entries $HIT_ID)" 3
+tap_ok "warning entries only for the told cycles" test "$(count_entries $WARNING_ID)" -le 3
+ENTRY=$(e2e_run journalctl -u wall.service -o export "MESSAGE_ID=$EXIT_ID" -n 1)
+field() { printf '%s\n' "$ENTRY" | sed -n "s/^$1=//p" | head -n 1; }
+tap_is "the exit entry has PRIORITY=3" "$(field PRIORITY)" 3
+tap_ok "the exit entry says how systemd saw the exit" test "$(field MAPGUARD_EXIT_STATUS)" = SIGABRT
+tap_ok "the exit entry counts the seconds since the hit" test "$(field MAPGUARD_SECONDS_SINCE_HIT)" -le 60
+ENTRY=$(e2e_run journalctl -u wall.service -o export "MESSAGE_ID=$HIT_ID" -n 1)
+tap_is "the hit entry says its evidence" "$(field MAPGUARD_EVIDENCE)" "$EVIDENCE"
+
+# Through every restart gap, and now while it sits failed: listed, critical.
+e2e_run systemctl stop e2e-sampler.service
+tap_ok "the unit was listed in every sample since it first appeared" e2e_run sh -c '
+        awk "/^--/ { if (seen && !this) missing++; this = 0; next }
+             /\"wall.service\"/ { seen = 1; this = 1 }
+             END { exit !(seen && !missing) }" /run/listunits.txt'
+tap_ok "while it sits failed it is listed, critical, without processes" e2e_run sh -c \
+        "busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q '\"wall.service\" \"$UNIT_PATH\" \"critical\" 0 '"
+e2e_run mapguardctl check >/dev/null 2>&1
+tap_is "mapguardctl check says CRITICAL" "$?" 2
+
+# reset-failed: out of view.
+e2e_run systemctl reset-failed wall.service
+tap_ok "after reset-failed the unit leaves the list" e2e_wait_for "wall.service gone" 10 e2e_run sh -c \
+        "! busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q wall.service"
+
+tap_done
