@@ -95,6 +95,8 @@ static void print_config(const Config *c) {
                                              ? c->interval_usec / USEC_PER_SEC
                                              : c->interval_usec / USEC_PER_MSEC),
                c->interval_usec % USEC_PER_SEC == 0 ? "s" : "ms", backend_to_string(c->backend));
+        /* Empty when the export is off: it reads back as the same setting. */
+        printf("\n[Export]\nTextfileDirectory=%s\n", c->textfile_directory ? c->textfile_directory : "");
 }
 
 int main(int argc, char *argv[]) {

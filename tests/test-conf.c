@@ -181,6 +181,15 @@ static void test_bad_input(void **state) {
                   "WarningPercent=30 must be above HysteresisPercent=30", NULL },
                 { "[Thresholds]\nWarningPercent=20\nHysteresisPercent=25\n", 3,
                   "HysteresisPercent=25 must be below WarningPercent=20", NULL },
+                { "[Export]\nTextfileDirectory=var/lib/x\n", 2, "TextfileDirectory=var/lib/x",
+                  "absolute, normalized" },
+                { "[Export]\nTextfileDirectory=/var/lib/../x\n", 2, "/var/lib/../x", "normalized" },
+                { "[Export]\nTextfileDirectory=/var/./x\n", 2, "/var/./x", "normalized" },
+                { "[Export]\nTextfileDirectory=/var//x\n", 2, "/var//x", "normalized" },
+                { "[Export]\nTextfileDirectory=/var/x/\n", 2, "/var/x/", "normalized" },
+                { "[Export]\nTextfileDirectory=/var/x # here\n", 2, "/var/x # here", "own" },
+                { "[Scan]\nTextfileDirectory=/var/x\n", 2, "TextfileDirectory=/var/x",
+                  "belongs in [Export]" },
                 /* The first error wins, also over inih's own syntax errors. */
                 { "[Watch]\nnonsense\n[Scan]\nFoo=1\n", 2, "'nonsense'", NULL },
                 { "[Scan]\nFoo=1\nnonsense\n", 2, "Foo=1", NULL },
@@ -312,7 +321,7 @@ static void test_shipped_default_config(void **state) {
         }
         assert_int_equal(fclose(a), 0);
         assert_int_equal(fclose(u), 0);
-        assert_int_equal(settings, 6);
+        assert_int_equal(settings, 7);
 
         Config *d = config_new_default();
         assert_non_null(d);
@@ -325,6 +334,34 @@ static void test_shipped_default_config(void **state) {
         testfs_write_str(root, MAIN, uncommented);
         c = load_ok(root);
         assert_true(config_equal(c, d));
+        config_free(c);
+        config_free(d);
+}
+
+static void test_textfile_directory(void **state) {
+        const char *root = *state;
+        Config *c = load_ok(root);
+
+        assert_string_equal(c->textfile_directory, "/var/lib/prometheus/node-exporter");
+        config_free(c);
+
+        write_file(root, MAIN, "[Export]\nTextfileDirectory=/run/node-exporter/textfile.d\n");
+        c = load_ok(root);
+        assert_string_equal(c->textfile_directory, "/run/node-exporter/textfile.d");
+        config_free(c);
+
+        /* Empty: off; a later assignment turns it on again, "/" is a normalized path. */
+        write_file(root, MAIN, "[Export]\nTextfileDirectory=\n");
+        c = load_ok(root);
+        assert_null(c->textfile_directory);
+        Config *d = config_new_default();
+        assert_non_null(d);
+        assert_false(config_equal(c, d));
+        config_free(c);
+        write_file(root, ETC_D "/50-export.conf", "[Export]\nTextfileDirectory=/\n");
+        c = load_ok(root);
+        assert_string_equal(c->textfile_directory, "/");
+        assert_false(config_equal(c, d));
         config_free(c);
         config_free(d);
 }
@@ -412,6 +449,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_globs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shipped_default_config, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_textfile_directory, setup, teardown),
                 cmocka_unit_test(test_backend_strings),
                 cmocka_unit_test(test_equal),
         };

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <strings.h>
 
@@ -274,6 +275,51 @@ static int parse_backend(Parser *p, const char *key, const char *value) {
         return 0;
 }
 
+/* An absolute, normalized path: the daemon writes there as root, so anything that could mean another
+ * directory than it says ("..", "//", a relative path) is refused instead of resolved. */
+static bool directory_path_valid(const char *path) {
+        size_t n = strlen(path);
+
+        if (path[0] != '/' || n >= PATH_MAX || (n > 1 && path[n - 1] == '/') || strstr(path, "//"))
+                return false;
+        for (const char *c = path; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return false;
+        for (const char *c = path; *c;) {
+                size_t len;
+
+                c++; /* the slash */
+                len = strcspn(c, "/");
+                if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                c += len;
+        }
+        return true;
+}
+
+static int parse_textfile_directory(Parser *p, const char *key, const char *value) {
+        char *s;
+
+        if (!*value) {
+                /* The systemd convention: an empty assignment resets, here to "no export". */
+                free(p->config->textfile_directory);
+                p->config->textfile_directory = NULL;
+                return 0;
+        }
+        /* " #" is far more likely a comment in the wrong place than part of a directory's name. */
+        if (!directory_path_valid(value) || *comment_hint(value))
+                return parser_fail(p, -EINVAL, p->path, p->line,
+                                   "%s=%s: not an absolute, normalized directory path (empty turns the "
+                                   "export off)%s",
+                                   key, value, comment_hint(value));
+        s = strdup(value);
+        if (!s)
+                return parser_fail(p, -ENOMEM, p->path, p->line, "out of memory");
+        free(p->config->textfile_directory);
+        p->config->textfile_directory = s;
+        return 0;
+}
+
 /* Literal names must carry a real unit type suffix, so that a typo ("foo.servcie") or a forgotten suffix
  * ("foo") is refused instead of silently watching nothing. Globs are left to the operator. */
 static bool unit_suffix_valid(const char *name) {
@@ -354,6 +400,7 @@ static const struct {
         { "Thresholds", "HysteresisPercent", parse_hysteresis },
         { "Scan", "IntervalSec", parse_interval },
         { "Scan", "Backend", parse_backend },
+        { "Export", "TextfileDirectory", parse_textfile_directory },
 };
 
 static bool section_known(const char *section) {

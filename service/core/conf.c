@@ -53,7 +53,8 @@ Config *config_new_default(void) {
                 .interval_usec = CONFIG_INTERVAL_USEC_DEFAULT,
                 .backend = BACKEND_AUTO,
         };
-        if (strv_split_blanks(CONFIG_UNITS_DEFAULT, &c->units) < 0)
+        c->textfile_directory = strdup(CONFIG_TEXTFILE_DIRECTORY_DEFAULT);
+        if (!c->textfile_directory || strv_split_blanks(CONFIG_UNITS_DEFAULT, &c->units) < 0)
                 return config_free(c);
         return c;
 }
@@ -62,6 +63,7 @@ Config *config_free(Config *c) {
         if (!c)
                 return NULL;
         strv_free(c->units);
+        free(c->textfile_directory);
         free(c);
         return NULL;
 }
@@ -89,6 +91,8 @@ unsigned config_diff(const Config *a, const Config *b) {
                 changes |= CONFIG_CHANGE_INTERVAL;
         if (a->backend != b->backend)
                 changes |= CONFIG_CHANGE_BACKEND;
+        if (!streq_ptr(a->textfile_directory, b->textfile_directory))
+                changes |= CONFIG_CHANGE_EXPORT;
         return changes;
 }
 

@@ -21,6 +21,8 @@
 /* The initial value of the Units= list: everything systemd runs, services and scopes (containers under the
  * systemd cgroup driver, sessions). Units= lines add to it; an empty Units= empties it. */
 #define CONFIG_UNITS_DEFAULT "*.service *.scope"
+/* Debian's node_exporter textfile directory (prometheus-node-exporter's --collector.textfile.directory). */
+#define CONFIG_TEXTFILE_DIRECTORY_DEFAULT "/var/lib/prometheus/node-exporter"
 
 typedef enum Backend {
         BACKEND_AUTO,
@@ -43,6 +45,8 @@ typedef struct Config {
         unsigned hysteresis_percent; /* 5 */
         uint64_t interval_usec;      /* [Scan] IntervalSec=10 -> 10 s */
         Backend backend;             /* auto */
+        char *textfile_directory;    /* [Export] TextfileDirectory=: where mapguard.prom goes; NULL when
+                                      * the export is off (an empty assignment) */
 } Config;
 
 /* Loads CONFIG_DIR/mapguardd.conf, then the drop-ins *.conf of
@@ -68,6 +72,9 @@ typedef struct Config {
  * systemd time span ("500ms", "1min 30s"). Empty values are refused except for Units=. Lines must not
  * start with whitespace (inih would silently join them to the previous value) and must fit inih's line
  * buffer (198 bytes plus newline with libinih 55).
+ *
+ * [Export] TextfileDirectory= takes an absolute, normalized path (no "." or ".." components, no "//",
+ * no trailing slash, no control characters, at most PATH_MAX bytes); an empty value turns the export off.
  *
  * WarningPercent < CriticalPercent and HysteresisPercent < WarningPercent are checked after the merge,
  * and the error names the line of whichever of the two keys was assigned last (the one that made the
@@ -98,6 +105,7 @@ typedef enum ConfigChange {
         CONFIG_CHANGE_THRESHOLDS = 1 << 1, /* WarningPercent=, CriticalPercent=, HysteresisPercent= */
         CONFIG_CHANGE_INTERVAL = 1 << 2,   /* IntervalSec= */
         CONFIG_CHANGE_BACKEND = 1 << 3,    /* Backend= */
+        CONFIG_CHANGE_EXPORT = 1 << 4,     /* TextfileDirectory= (read on every pass: nothing to redo) */
 } ConfigChange;
 
 /* Returns the ConfigChange bits of the parts in which A and B (both non-NULL) differ; 0 when they are

@@ -15,6 +15,13 @@ void trend_add(Trend *t, uint64_t now_usec, unsigned map_count) {
         t->next = (t->next + 1) % TREND_SAMPLES;
         if (t->n < TREND_SAMPLES)
                 t->n++;
+        if (t->readings < TREND_SETTLED_READINGS)
+                t->readings++;
+}
+
+bool trend_settled(const Trend *t) {
+        assert(t);
+        return t->readings >= TREND_SETTLED_READINGS;
 }
 
 static int double_compare(const void *a, const void *b) {
@@ -31,6 +38,8 @@ double trend_growth_per_minute(const Trend *t) {
 
         assert(t);
 
+        if (!trend_settled(t))
+                return 0.0;
         for (unsigned i = 0; i < t->n; i++)
                 for (unsigned j = i + 1; j < t->n; j++) {
                         double dt, dc;

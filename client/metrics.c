@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client-bus.h"
+#include "exposition.h"
+#include "metrics.h"
+#include "util.h"
+
+#define BUS_UNIT "org.mapguard1.Unit"
+
+/* What ListUnits() does not say about a unit: its object's properties, and its control group. */
+typedef struct UnitExtra {
+        uint32_t peak_map_count;
+        uint64_t seconds_to_limit;
+        uint64_t limit_hits, limit_exits;
+        char *cgroup;
+} UnitExtra;
+
+static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, u->object_path, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", BUS_UNIT);
+        if (r < 0)
+                return bus_error_log("read the properties of a watched unit", &error, r);
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0) {
+                const char *name;
+
+                r = sd_bus_message_enter_container(reply, 'e', "sv");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(reply, "s", &name);
+                if (r < 0)
+                        break;
+                if (streq(name, "PeakMapCount"))
+                        r = sd_bus_message_read(reply, "v", "u", &x->peak_map_count);
+                else if (streq(name, "SecondsToLimit"))
+                        r = sd_bus_message_read(reply, "v", "t", &x->seconds_to_limit);
+                else if (streq(name, "LimitHits"))
+                        r = sd_bus_message_read(reply, "v", "t", &x->limit_hits);
+                else if (streq(name, "LimitExits"))
+                        r = sd_bus_message_read(reply, "v", "t", &x->limit_exits);
+                else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the properties of %s: %s\n", u->unit, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* The interface that carries ControlGroup for a unit of this type. */
+static const char *systemd_unit_interface(const char *unit) {
+        static const char *const types[][2] = {
+                { ".service", "org.freedesktop.systemd1.Service" },
+                { ".scope", "org.freedesktop.systemd1.Scope" },
+                { ".socket", "org.freedesktop.systemd1.Socket" },
+                { ".mount", "org.freedesktop.systemd1.Mount" },
+                { ".swap", "org.freedesktop.systemd1.Swap" },
+                { ".slice", "org.freedesktop.systemd1.Slice" },
+        };
+        const char *dot = strrchr(unit, '.');
+
+        for (size_t i = 0; dot && i < ELEMENTSOF(types); i++)
+                if (streq(dot, types[i][0]))
+                        return types[i][1];
+        return NULL;
+}
+
+/* Asks systemd for UNIT's ControlGroup. NULL on any failure: the labels it gives are a bonus. */
+static char *systemd_unit_cgroup(sd_bus *bus, const char *unit) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *interface = systemd_unit_interface(unit), *path;
+        char *cgroup = NULL;
+
+        if (!interface ||
+            sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnit", NULL, &reply, "s", unit) < 0 ||
+            sd_bus_message_read(reply, "o", &path) < 0)
+                return NULL;
+        if (sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, interface, "ControlGroup",
+                                       NULL, &cgroup) < 0)
+                return NULL;
+        return cgroup;
+}
+
+/* "caught" or "observed" from a mapguardd that detects limit hits; NULL from one that does not. */
+static char *manager_hit_detection(sd_bus *bus) {
+        char *s = NULL;
+
+        if (sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "HitDetection", NULL, &s) < 0)
+                return NULL;
+        return s;
+}
+
+/* By name, as the daemon keeps them (and so writes its file). */
+static int unit_info_name_compare(const void *a, const void *b) {
+        return strcmp(((const UnitInfo *) a)->unit, ((const UnitInfo *) b)->unit);
+}
+
+int metrics_get(sd_bus *bus, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *list = NULL;
+        _cleanup_free_ UnitInfo *infos = NULL;
+        _cleanup_free_ UnitExtra *extras = NULL;
+        _cleanup_free_ ExpositionUnit *units = NULL;
+        _cleanup_free_ char *hit_detection = NULL;
+        ManagerInfo info = {};
+        size_t n = 0;
+        int r;
+
+        r = manager_info_get(bus, &info);
+        if (r != 0)
+                return r;
+        r = unit_list_get(bus, &list, &infos, &n);
+        if (r != 0)
+                goto finish;
+        if (n > 0)
+                qsort(infos, n, sizeof(UnitInfo), unit_info_name_compare);
+        hit_detection = manager_hit_detection(bus);
+
+        extras = calloc(n ? n : 1, sizeof(UnitExtra));
+        units = calloc(n ? n : 1, sizeof(ExpositionUnit));
+        if (!extras || !units) {
+                r = -ENOMEM;
+                fprintf(stderr, "Failed to format the metrics: %s\n", strerror(ENOMEM));
+                goto finish;
+        }
+        for (size_t i = 0; i < n; i++) {
+                Level level = level_from_string(infos[i].level);
+
+                extras[i].seconds_to_limit = UINT64_MAX;
+                r = unit_extra_read(bus, &infos[i], &extras[i]);
+                if (r != 0)
+                        goto finish;
+                extras[i].cgroup = systemd_unit_cgroup(bus, infos[i].unit);
+                units[i] = (ExpositionUnit){
+                        .name = infos[i].unit,
+                        .cgroup = extras[i].cgroup,
+                        .level = level < 0 ? LEVEL_UNKNOWN : level,
+                        .processes = infos[i].processes,
+                        .map_count = infos[i].map_count,
+                        .peak_map_count = extras[i].peak_map_count,
+                        .seconds_to_limit = extras[i].seconds_to_limit,
+                        .limit_hits = extras[i].limit_hits,
+                        .limit_exits = extras[i].limit_exits,
+                };
+        }
+
+        Exposition e = {
+                .version = info.version,
+                .backend = info.backend,
+                .hit_detection = hit_detection,
+                .max_map_count = info.max_map_count,
+                .tuned_max_map_count = info.tuned_max_map_count,
+                .last_scan_usec = info.last_scan_usec,
+                .scan_duration_usec = UINT64_MAX, /* not in the D-Bus API */
+                .units = units,
+                .n_units = n,
+        };
+        r = exposition_format(&e, ret);
+        if (r < 0)
+                fprintf(stderr, "Failed to format the metrics: %s\n", strerror(-r));
+
+finish:
+        for (size_t i = 0; extras && i < n; i++)
+                free(extras[i].cgroup);
+        manager_info_done(&info);
+        return r;
+}
+
+int metrics_print(sd_bus *bus) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = metrics_get(bus, &text);
+        if (r != 0)
+                return r;
+        if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+                r = errno > 0 ? -errno : -EIO;
+                fprintf(stderr, "Failed to print the metrics: %s\n", strerror(-r));
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exposition.h"
+#include "utf8.h"
+#include "util.h"
+
+static bool is_uid_char(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_lower_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool exposition_pod_uid(const char *cgroup, char *buf, size_t size) {
+        const char *found = NULL;
+        size_t found_len = 0;
+
+        if (!cgroup || !buf || size == 0)
+                return false;
+
+        /* Component by component; the last one is the unit itself, never its own ancestor. */
+        for (const char *p = cgroup;;) {
+                const char *end, *pod;
+                size_t len;
+
+                while (*p == '/')
+                        p++;
+                end = strchrnul(p, '/');
+                if (*end == '\0')
+                        break;
+                len = (size_t) (end - p);
+                /* kubepods-pod<uid>.slice (Guaranteed), kubepods-burstable-pod<uid>.slice, ... */
+                if (len > strlen("kubepods-pod.slice") && strncmp(p, "kubepods", 8) == 0 &&
+                    strncmp(end - 6, ".slice", 6) == 0) {
+                        pod = NULL;
+                        for (const char *q = p; q + 4 <= end - 6; q++)
+                                if (strncmp(q, "-pod", 4) == 0)
+                                        pod = q + 4;
+                        if (pod && pod < end - 6) {
+                                bool ok = true;
+
+                                for (const char *q = pod; q < end - 6; q++)
+                                        ok = ok && is_uid_char(*q);
+                                if (ok) {
+                                        found = pod;
+                                        found_len = (size_t) (end - 6 - pod);
+                                }
+                        }
+                }
+                p = end;
+        }
+
+        if (!found || found_len >= size)
+                return false;
+        for (size_t i = 0; i < found_len; i++)
+                buf[i] = found[i] == '_' ? '-' : found[i];
+        buf[found_len] = '\0';
+        return true;
+}
+
+bool exposition_container_id(const char *unit, char buf[static EXPOSITION_CONTAINER_ID_MAX]) {
+        size_t len;
+        const char *id;
+
+        if (!unit)
+                return false;
+        len = strlen(unit);
+        /* At least one character of runtime, the dash, 64 hex digits, ".scope". */
+        if (len < 1 + 1 + 64 + 6 || !streq(unit + len - 6, ".scope"))
+                return false;
+        id = unit + len - 6 - 64;
+        if (id[-1] != '-')
+                return false;
+        for (size_t i = 0; i < 64; i++)
+                if (!is_lower_hex(id[i]))
+                        return false;
+        memcpy(buf, id, 64);
+        buf[64] = '\0';
+        return true;
+}
+
+/* A label value: \ " and newline escaped, as 0.0.4 asks; anything that is not UTF-8 as '?'. */
+static int write_label_value(FILE *f, const char *value) {
+        _cleanup_free_ char *s = strdup(value ? value : "");
+
+        if (!s)
+                return -ENOMEM;
+        utf8_make_valid(s);
+        for (const char *p = s; *p; p++)
+                switch (*p) {
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                default:
+                        fputc(*p, f);
+                }
+        return 0;
+}
+
+static void write_family(FILE *f, const char *name, const char *type, const char *help) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Opens a unit sample: NAME{unit="...",pod_uid="...",container_id="..." -- the caller closes it. */
+static int write_unit_labels(FILE *f, const char *name, const ExpositionUnit *u) {
+        char pod_uid[EXPOSITION_POD_UID_MAX], container_id[EXPOSITION_CONTAINER_ID_MAX];
+        int r;
+
+        fprintf(f, "%s{unit=\"", name);
+        r = write_label_value(f, u->name);
+        if (r < 0)
+                return r;
+        fputc('"', f);
+        if (exposition_pod_uid(u->cgroup, pod_uid, sizeof(pod_uid))) {
+                /* Both are [0-9A-Za-z-]: nothing to escape. */
+                fprintf(f, ",pod_uid=\"%s\"", pod_uid);
+                if (exposition_container_id(u->name, container_id))
+                        fprintf(f, ",container_id=\"%s\"", container_id);
+        }
+        return 0;
+}
+
+typedef enum UnitValue {
+        UNIT_MAP_COUNT,
+        UNIT_PEAK,
+        UNIT_PROCESSES,
+        UNIT_SECONDS_TO_LIMIT,
+        UNIT_LIMIT_HITS,
+        UNIT_LIMIT_EXITS,
+} UnitValue;
+
+static const struct {
+        const char *name, *type, *help;
+} unit_families[] = {
+        [UNIT_MAP_COUNT] = { "mapguard_unit_memory_map_areas", "gauge",
+                             "Memory map areas (VMAs, the kernel's map_count) of the unit's process with "
+                             "the "
+                             "least headroom." },
+        [UNIT_PEAK] = { "mapguard_unit_memory_map_areas_peak", "gauge",
+                        "Highest map_count of any process of the unit since mapguardd started." },
+        [UNIT_PROCESSES] = { "mapguard_unit_processes", "gauge",
+                             "Processes of the unit that mapguardd reads." },
+        [UNIT_SECONDS_TO_LIMIT] = { "mapguard_unit_seconds_to_limit", "gauge",
+                                    "Seconds until the unit's fastest-growing process reaches "
+                                    "vm.max_map_count at its observed growth; absent when not growing." },
+        [UNIT_LIMIT_HITS] = { "mapguard_unit_limit_hits_total", "counter",
+                              "Mapping calls of the unit's processes that failed at vm.max_map_count (or "
+                              "processes observed at it)." },
+        [UNIT_LIMIT_EXITS] = { "mapguard_unit_limit_exits_total", "counter",
+                               "Exits of the unit's processes attributed to vm.max_map_count." },
+};
+
+/* Returns false when the unit has no sample in this family. */
+static bool unit_value(const ExpositionUnit *u, UnitValue v, uint64_t *ret) {
+        switch (v) {
+        case UNIT_MAP_COUNT:
+                *ret = u->map_count;
+                return true;
+        case UNIT_PEAK:
+                *ret = u->peak_map_count;
+                return true;
+        case UNIT_PROCESSES:
+                *ret = u->processes;
+                return true;
+        case UNIT_SECONDS_TO_LIMIT:
+                *ret = u->seconds_to_limit;
+                return u->seconds_to_limit != UINT64_MAX;
+        case UNIT_LIMIT_HITS:
+                *ret = u->limit_hits;
+                return true;
+        case UNIT_LIMIT_EXITS:
+                *ret = u->limit_exits;
+                return true;
+        }
+        return false;
+}
+
+static int write_unit_family(FILE *f, const Exposition *e, UnitValue v) {
+        bool header = false;
+        uint64_t value;
+        int r;
+
+        for (size_t i = 0; i < e->n_units; i++) {
+                if (!unit_value(&e->units[i], v, &value))
+                        continue;
+                if (!header)
+                        write_family(f, unit_families[v].name, unit_families[v].type, unit_families[v].help);
+                header = true;
+                r = write_unit_labels(f, unit_families[v].name, &e->units[i]);
+                if (r < 0)
+                        return r;
+                fprintf(f, "} %" PRIu64 "\n", value);
+        }
+        return 0;
+}
+
+static int write_unit_levels(FILE *f, const Exposition *e) {
+        int r;
+
+        if (e->n_units == 0)
+                return 0;
+        write_family(f, "mapguard_unit_level", "gauge",
+                     "1 for the unit's current level (that of its worst process), 0 for the other three.");
+        for (size_t i = 0; i < e->n_units; i++)
+                for (Level l = LEVEL_UNKNOWN; l < _LEVEL_MAX; l++) {
+                        r = write_unit_labels(f, "mapguard_unit_level", &e->units[i]);
+                        if (r < 0)
+                                return r;
+                        fprintf(f, ",level=\"%s\"} %d\n", level_to_string(l), e->units[i].level == l);
+                }
+        return 0;
+}
+
+/* µs as seconds with all six decimals: no rounding through a double. */
+static void write_seconds(FILE *f, uint64_t usec) {
+        fprintf(f, "%" PRIu64 ".%06" PRIu64 "\n", usec / USEC_PER_SEC, usec % USEC_PER_SEC);
+}
+
+static int write_manager(FILE *f, const Exposition *e) {
+        int r;
+
+        if (e->max_map_count > 0) {
+                write_family(f, "mapguard_memory_map_areas_limit", "gauge",
+                             "The live vm.max_map_count: the most memory map areas a process may have.");
+                fprintf(f, "mapguard_memory_map_areas_limit %u\n", e->max_map_count);
+        }
+        if (e->tuned_max_map_count > 0) {
+                write_family(f, "mapguard_memory_map_areas_limit_tuned", "gauge",
+                             "The vm.max_map_count that the installed sysctl.d files ask for.");
+                fprintf(f, "mapguard_memory_map_areas_limit_tuned %u\n", e->tuned_max_map_count);
+        }
+        if (e->scan_duration_usec != UINT64_MAX) {
+                write_family(f, "mapguard_scan_duration_seconds", "gauge",
+                             "How long mapguardd's last full pass over the watched units took.");
+                fputs("mapguard_scan_duration_seconds ", f);
+                write_seconds(f, e->scan_duration_usec);
+        }
+        if (e->last_scan_usec > 0) {
+                write_family(f, "mapguard_last_scan_timestamp_seconds", "gauge",
+                             "When mapguardd last read the watched units, in seconds since the epoch.");
+                fputs("mapguard_last_scan_timestamp_seconds ", f);
+                write_seconds(f, e->last_scan_usec);
+        }
+
+        write_family(
+                f, "mapguard_build_info", "gauge",
+                "Always 1: the mapguardd version, how it reads map counts and how it detects limit hits.");
+        fputs("mapguard_build_info{version=\"", f);
+        r = write_label_value(f, e->version);
+        if (r < 0)
+                return r;
+        fputs("\",backend=\"", f);
+        r = write_label_value(f, e->backend);
+        if (r < 0)
+                return r;
+        fputs("\",hit_detection=\"", f);
+        r = write_label_value(f, e->hit_detection ? e->hit_detection : "none");
+        if (r < 0)
+                return r;
+        fputs("\"} 1\n", f);
+        return 0;
+}
+
+int exposition_format(const Exposition *e, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        assert(e);
+        assert(ret);
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        r = write_manager(f, e);
+        for (UnitValue v = UNIT_MAP_COUNT; r >= 0 && v <= UNIT_SECONDS_TO_LIMIT; v++)
+                r = write_unit_family(f, e, v);
+        if (r >= 0)
+                r = write_unit_levels(f, e);
+        if (r >= 0 && e->hit_detection) {
+                r = write_unit_family(f, e, UNIT_LIMIT_HITS);
+                if (r >= 0)
+                        r = write_unit_family(f, e, UNIT_LIMIT_EXITS);
+        }
+        /* A memstream reports running out of memory at the latest when it is closed. */
+        bool failed = ferror(f);
+        if (fclose(f) != 0 || failed)
+                r = r < 0 ? r : -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
