@@ -21,6 +21,7 @@
 #include "util.h"
 #include "verbs-check.h"
 #include "verbs-control.h"
+#include "verbs-metrics.h"
 #include "verbs-monitor.h"
 #include "verbs-pid.h"
 #include "verbs-tune.h"
@@ -93,6 +94,7 @@ static const Verb verbs[] = {
         { "tune", 1, 1, VERB_APPLY, verb_tune, NULL },
         { "rescan", 1, 1, 0, verb_rescan, NULL },
         { "reload", 1, 1, 0, verb_reload, NULL },
+        { "metrics", 1, 1, 0, verb_metrics, NULL },
         {},
 };
 

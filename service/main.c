@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "manager-export.h"
 #include "util.h"
 
 static const char *arg_config_dir = NULL;
@@ -137,5 +138,7 @@ int main(int argc, char *argv[]) {
         log_info("mapguardd %s watching %zu units, limit %u, backend %s.", PACKAGE_VERSION, m->n_units,
                  m->limits.live, backend_to_string(m->scan.backend));
         r = manager_run(m);
+        if (r == 0)
+                manager_export_remove(m);
         return r != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

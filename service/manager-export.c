@@ -16,16 +16,6 @@
 
 #define EXPORT_FILE_NAME "mapguard.prom"
 
-/* What the export remembers between passes. One per process, as there is one Manager: kept here so that
- * the Manager's layout does not depend on it (it can move into the Manager as is). */
-typedef struct TextfileExport {
-        char *path;    /* the file we last wrote, NULL when none: removed on stop or when it moves */
-        char *off_dir; /* the directory we said was missing, so that it is said once */
-        int error;     /* the last write error, logged when it changes */
-} TextfileExport;
-
-static TextfileExport textfile_export;
-
 int manager_export_format(Manager *m, char **ret) {
         _cleanup_free_ ExpositionUnit *units = NULL;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -66,7 +56,7 @@ int manager_export_format(Manager *m, char **ret) {
         return exposition_format(&e, ret);
 }
 
-static void textfile_export_unlink(TextfileExport *e) {
+static void textfile_export_unlink(ManagerExport *e) {
         if (!e->path)
                 return;
         if (unlink(e->path) < 0 && errno != ENOENT)
@@ -76,7 +66,7 @@ static void textfile_export_unlink(TextfileExport *e) {
 }
 
 void manager_export_textfile(Manager *m) {
-        TextfileExport *e = &textfile_export;
+        ManagerExport *e = &m->export;
         _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
         struct stat st;
         int r;
@@ -133,10 +123,15 @@ void manager_export_textfile(Manager *m) {
 }
 
 void manager_export_remove(Manager *m) {
-        TextfileExport *e = &textfile_export;
+        ManagerExport *e = &m->export;
 
         textfile_export_unlink(e);
         free(e->off_dir);
         e->off_dir = NULL;
         e->error = 0;
+}
+
+void manager_export_done(Manager *m) {
+        m->export.path = mfree(m->export.path);
+        m->export.off_dir = mfree(m->export.off_dir);
 }

@@ -21,3 +21,6 @@ void manager_export_remove(Manager *m);
 
 /* Formats M's state as the exposition written above. Returns 0 with a malloc'd text in *RET, or -ENOMEM. */
 int manager_export_format(Manager *m, char **ret);
+
+/* Forgets what the export remembers (without removing the file). */
+void manager_export_done(Manager *m);

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-export.h"
 #include "manager-hits.h"
 #include "manager-levels.h"
 #include "manager-wall.h"
@@ -572,6 +573,8 @@ int manager_scan(Manager *m, bool force_all) {
         }
         if (m->levels.dirty)
                 manager_levels_save(m);
+        if (full)
+                manager_export_textfile(m);
 
         /* Re-armed whatever happened above: a pass that failed is tried again, never the last one. */
         if (m->scan.timer) {

@@ -13,6 +13,7 @@
 #include "manager-bus.h"
 #include "cgroup.h"
 #include "log.h"
+#include "manager-export.h"
 #include "manager-hits.h"
 #include "manager-levels.h"
 #include "manager-scan.h"
@@ -408,6 +409,7 @@ Manager *manager_free(Manager *m) {
         manager_watch_stop(m);
         manager_wall_done(m);
         manager_hits_stop(m);
+        manager_export_done(m);
         manager_bus_detach(m);
         for (size_t i = 0; i < m->n_units; i++)
                 watched_unit_free(m->units[i]);

@@ -122,6 +122,13 @@ typedef struct ManagerHits {
         unsigned limit; /* the limit the program was last given */
 } ManagerHits;
 
+/* What the textfile export remembers between passes (manager-export.c). */
+typedef struct ManagerExport {
+        char *path;    /* the file we last wrote, NULL when none: removed on stop or when it moves */
+        char *off_dir; /* the directory we said was missing, so that it is said once */
+        int error;     /* the last write error, logged when it changes */
+} ManagerExport;
+
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
 typedef struct ManagerSlots {
         sd_bus_slot *manager_object, *unit_objects, *unit_enumerator, *object_manager; /* manager-bus.c */
@@ -149,6 +156,7 @@ struct Manager {
         ManagerLimits limits;
         ManagerLevels levels;
         ManagerHits hits;
+        ManagerExport export;
         struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-wall.c) */
 };
 

@@ -345,20 +345,20 @@ static void test_textfile_directory(void **state) {
         assert_string_equal(c->textfile_directory, "/var/lib/prometheus/node-exporter");
         config_free(c);
 
-        write_file(root, MAIN, "[Export]\nTextfileDirectory=/run/node-exporter/textfile.d\n");
+        testfs_write_str(root, MAIN, "[Export]\nTextfileDirectory=/run/node-exporter/textfile.d\n");
         c = load_ok(root);
         assert_string_equal(c->textfile_directory, "/run/node-exporter/textfile.d");
         config_free(c);
 
         /* Empty: off; a later assignment turns it on again, "/" is a normalized path. */
-        write_file(root, MAIN, "[Export]\nTextfileDirectory=\n");
+        testfs_write_str(root, MAIN, "[Export]\nTextfileDirectory=\n");
         c = load_ok(root);
         assert_null(c->textfile_directory);
         Config *d = config_new_default();
         assert_non_null(d);
         assert_false(config_equal(c, d));
         config_free(c);
-        write_file(root, ETC_D "/50-export.conf", "[Export]\nTextfileDirectory=/\n");
+        testfs_write_str(root, ETC_D "/50-export.conf", "[Export]\nTextfileDirectory=/\n");
         c = load_ok(root);
         assert_string_equal(c->textfile_directory, "/");
         assert_false(config_equal(c, d));
