@@ -277,12 +277,13 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                              const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ ProcState *procs = NULL;
+        CgroupSkipped skipped = {};
         /* The aggregates as they were, to tell which properties changed (its procs are not used). */
         const WatchedUnit before = *u;
         size_t n_pids = 0, n = 0;
         int r;
 
-        r = cgroup_read_pids(m->hierarchy, u->cgroup, &pids, &n_pids);
+        r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &pids, &n_pids, &skipped);
         if (r == -ENOENT)
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
                 n_pids = 0;
@@ -294,7 +295,14 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                 u->cgroup_error = r;
                 return r;
         }
-        u->cgroup_error = 0;
+        /* A delegated user's chmod, said when it changes: /proc/PID/cgroup found those processes. */
+        if (skipped.n > 0 && skipped.error != u->cgroup_error)
+                log_warning_errno(skipped.error,
+                                  "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
+                                  "their processes were found through /proc.",
+                                  skipped.n, u->name, m->hierarchy, skipped.path);
+        u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
+        cgroup_skipped_done(&skipped);
 
         procs = calloc(n_pids ? n_pids : 1, sizeof(ProcState));
         if (!procs)
