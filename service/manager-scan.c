@@ -326,10 +326,11 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
 
 /* The pids of U: with the BPF pass, the processes whose nearest watched cgroup ancestor is U's, as the
  * kernel knows them (a delegated user cannot hide a process from that by what it does to its
- * cgroup.procs); else, or while U's cgroup id is unknown, its cgroup.procs, recursively. Returns 0,
+ * cgroup.procs); else, or while U's cgroup id is unknown, its cgroup.procs, recursively (what could
+ * not be read of it in *RET_SKIPPED; its processes are then found through /proc). Returns 0,
  * -ENOENT when the unit has no control group (now), or -errno. */
 static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf, pid_t **ret,
-                             size_t *ret_n) {
+                             size_t *ret_n, CgroupSkipped *ret_skipped) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0, allocated = 0;
 
@@ -337,7 +338,7 @@ static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf
         if (!u->cgroup[0])
                 return -ENOENT;
         if (!m->scan.bpf || u->cgroup_id == 0)
-                return cgroup_read_pids(m->hierarchy, u->cgroup, ret, ret_n);
+                return cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, ret, ret_n, ret_skipped);
 
         for (size_t i = 0; i < n_bpf; i++) {
                 if (bpf[i].cgroup_id != u->cgroup_id)
@@ -396,12 +397,13 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                              const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
         _cleanup_free_ pid_t *pids = NULL;
         _cleanup_free_ ProcState *procs = NULL;
+        CgroupSkipped skipped = {};
         /* The aggregates as they were, to tell which properties changed (its procs are not used). */
         const WatchedUnit before = *u;
         size_t n_pids = 0, n = 0;
         int r;
 
-        r = manager_unit_pids(m, u, bpf, n_bpf, &pids, &n_pids);
+        r = manager_unit_pids(m, u, bpf, n_bpf, &pids, &n_pids, &skipped);
         if (r == -ENOENT)
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
                 n_pids = 0;
@@ -416,7 +418,14 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                 manager_unit_set_stale(m, u);
                 return r;
         }
-        u->cgroup_error = 0;
+        /* A delegated user's chmod, said when it changes: /proc/PID/cgroup found those processes. */
+        if (skipped.n > 0 && skipped.error != u->cgroup_error)
+                log_warning_errno(skipped.error,
+                                  "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
+                                  "their processes were found through /proc.",
+                                  skipped.n, u->name, m->hierarchy, skipped.path);
+        u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
+        cgroup_skipped_done(&skipped);
 
         procs = calloc(n_pids ? n_pids : 1, sizeof(ProcState));
         if (!procs)

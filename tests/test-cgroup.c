@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cgroup_find_hierarchy() for the three layouts and cgroup_read_pids() on generated cgroup trees, plus
  * this test's own cgroup on the host; cgroup_id_from_path() on the host's cgroup2 mount and, as root, on
- * a cgroup made for the test. */
+ * a cgroup made for the test. What a delegated user can do to a unit's cgroup tree (mode 000 directories
+ * and cgroup.procs, nesting hundreds deep, a bind mount loop) neither fails the unit nor hides a
+ * process from the /proc completion. */
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -13,13 +15,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cgroup-unit.h"
 #include "cgroup.h"
 #include "util.h"
+
+typedef struct PidCollect {
+        size_t n;
+} PidCollect;
+
+static int collect_pid(void *userdata, pid_t pid) {
+        ((PidCollect *) userdata)->n++;
+        return 0;
+}
 
 static char base[] = "/tmp/mapguard-test-cgroup-XXXXXX";
 /* The cgroups test_cgroup_id_from_path() makes, removed at the end also when an assertion failed. */
@@ -238,8 +254,23 @@ static void test_pids_bad_input(void **state) {
         assert_true(asprintf(&dir, "%s/bad", base) > 0);
         put("bad/ok.service/cgroup.procs", "7\n");
         for (size_t i = 0; i < ELEMENTSOF(garbage); i++) {
+                CgroupSkipped skipped = {};
+
+                /* In a sub-cgroup: that one is skipped and said, the rest still counts. */
                 put("bad/ok.service/sub/cgroup.procs", garbage[i]);
-                assert_int_equal(cgroup_read_pids(dir, "/ok.service", &pids, &n), -EBADMSG);
+                assert_int_equal(cgroup_read_pids_full(NULL, dir, "/ok.service", &pids, &n, &skipped), 0);
+                assert_int_equal(n, 1);
+                assert_int_equal(pids[0], 7);
+                assert_int_equal(skipped.n, 1);
+                assert_int_equal(skipped.error, -EBADMSG);
+                assert_string_equal(skipped.path, "/ok.service/sub");
+                cgroup_skipped_done(&skipped);
+                free(pids);
+                pids = NULL;
+                n = 99;
+
+                /* In the unit's own cgroup: the unit cannot be read at all. */
+                assert_int_equal(cgroup_read_pids(dir, "/ok.service/sub", &pids, &n), -EBADMSG);
         }
         assert_int_equal(cgroup_read_pids(dir, "ok.service", &pids, &n), -EINVAL);
         assert_int_equal(cgroup_read_pids(dir, "/ok.service/../ok.service", &pids, &n), -EINVAL);
@@ -247,6 +278,306 @@ static void test_pids_bad_input(void **state) {
         assert_int_equal(cgroup_read_pids(dir, "/..", &pids, &n), -EINVAL);
         assert_int_equal(n, 99);
         assert_null(pids);
+}
+
+static void test_procs_parse(void **state) {
+        static const struct {
+                const char *text;
+                size_t len;
+                int r;
+                size_t n;
+        } cases[] = {
+                { "", 0, 0, 0 },
+                { "1", 1, 0, 1 },
+                { "1\n", 2, 0, 1 },
+                { "1\n2\n", 4, 0, 2 },
+                { "0\n", 2, 0, 0 },
+                { "2147483647\n", 11, 0, 1 },
+                { "2147483648\n", 11, -EBADMSG, 0 },
+                { "\n", 1, -EBADMSG, 0 },
+                { "1\0", 2, -EBADMSG, 0 },
+                { "1\n\n", 3, -EBADMSG, 0 },
+                { "+1\n", 3, -EBADMSG, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                PidCollect c = {};
+
+                assert_int_equal(cgroup_procs_parse(cases[i].text, cases[i].len, collect_pid, &c),
+                                 cases[i].r);
+                if (cases[i].r == 0)
+                        assert_int_equal(c.n, cases[i].n);
+        }
+}
+
+/* rm -rf NAME in DIR_FD, with *at() calls only (any depth). */
+static void rm_rf_at(int dir_fd, const char *name) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        int fd;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                assert_int_equal(unlinkat(dir_fd, name, 0), 0);
+                return;
+        }
+        d = fdopendir(fd);
+        assert_non_null(d);
+        for (struct dirent *de; (de = readdir(d));)
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        rm_rf_at(dirfd(d), de->d_name);
+        assert_int_equal(unlinkat(dir_fd, name, AT_REMOVEDIR), 0);
+}
+
+/* Nesting deeper than anything systemd makes (a delegated user can nest as deep as the kernel lets
+ * them) hides nothing, and the walk needs no descriptor per level: it works with 16 in all. */
+static void test_pids_deep(void **state) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        CgroupSkipped skipped = {};
+        struct rlimit old, tight;
+        size_t n = 0, depth_bytes = 0;
+        int fd, r;
+
+        put("deep/d.service/cgroup.procs", "1\n");
+        put("deep/d.service/n1/zz/cgroup.procs", "2\n"); /* a sibling branch, after coming back up */
+        assert_true(asprintf(&dir, "%s/deep", base) > 0);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        /* 300 levels, 5000+ bytes of path: beyond PATH_MAX, so only *at() calls reach the bottom. */
+        for (unsigned i = 0; i <= 300; i++) {
+                char name[64];
+                int sub;
+
+                if (i == 0)
+                        snprintf(name, sizeof(name), "d.service");
+                else
+                        snprintf(name, sizeof(name), "%s%u", i % 2 ? "n" : "a-rather-longer-name-", i);
+                depth_bytes += strlen(name) + 1;
+                assert_true(mkdirat(fd, name, 0755) >= 0 || errno == EEXIST);
+                sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(sub >= 0);
+                close(fd);
+                fd = sub;
+                if (i > 0) {
+                        const char *text = i == 65 ? "65\n" : i == 300 ? "300\n" : "";
+                        int pfd = openat(fd, "cgroup.procs", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                        assert_true(pfd >= 0);
+                        assert_int_equal(write(pfd, text, strlen(text)), (ssize_t) strlen(text));
+                        close(pfd);
+                }
+        }
+        close(fd);
+        assert_true(depth_bytes > 4096);
+
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+        tight = (struct rlimit){ .rlim_cur = 16, .rlim_max = old.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+        r = cgroup_read_pids_full(NULL, dir, "/d.service", &pids, &n, &skipped);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        assert_int_equal(r, 0);
+        assert_int_equal(skipped.n, 0);
+        assert_null(skipped.path);
+        assert_int_equal(n, 4);
+        assert_int_equal(pids[0], 1);
+        assert_int_equal(pids[1], 2);
+        assert_int_equal(pids[2], 65);
+        assert_int_equal(pids[3], 300);
+
+        /* nftw() in the teardown cannot go that deep. */
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        rm_rf_at(fd, "d.service");
+        close(fd);
+}
+
+/* Runs FN as uid/gid 65534 in a child; returns false (skip) when that is not possible or the probe
+ * file is still readable then (an odd LSM or uid mapping: the test would prove nothing). */
+static bool run_as_nobody(void (*fn)(void), const char *probe) {
+        pid_t pid;
+        int status;
+
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(77);
+                if (access(probe, R_OK) == 0)
+                        _exit(77);
+                fn();
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                return false;
+        assert_int_equal(WEXITSTATUS(status), 0);
+        return true;
+}
+
+#define CHILD_CHECK(expr) \
+        do { \
+                if (!(expr)) { \
+                        fprintf(stderr, "# %s:%d: %s failed\n", __FILE__, __LINE__, #expr); \
+                        _exit(1); \
+                } \
+        } while (0)
+
+static char *hostile_root, *hostile_hier;
+
+/* user@1000.service with Delegate=yes: its user made x/ mode 000, y/cgroup.procs mode 000, and the
+ * kernel (the fixture's /proc) still knows who is where. */
+static void hostile_as_nobody(void) {
+        _cleanup_free_ pid_t *pids = NULL;
+        CgroupSkipped skipped = {};
+        size_t n = 0;
+
+        /* Without /proc: the unreadable parts are skipped and said; everything else counts. */
+        CHILD_CHECK(cgroup_read_pids_full(NULL, hostile_hier, "/u.slice/user@1000.service", &pids, &n,
+                                          &skipped) == 0);
+        CHILD_CHECK(n == 3 && pids[0] == 10 && pids[1] == 30 && pids[2] == 31);
+        CHILD_CHECK(skipped.n == 2 && skipped.error == -EACCES);
+        CHILD_CHECK(streq(skipped.path, "/u.slice/user@1000.service/x") ||
+                    streq(skipped.path, "/u.slice/user@1000.service/y"));
+        cgroup_skipped_done(&skipped);
+        free(pids);
+        pids = NULL;
+
+        /* With /proc: the hidden processes are found through the kernel's word. */
+        CHILD_CHECK(cgroup_read_pids_full(hostile_root, hostile_hier, "/u.slice/user@1000.service", &pids,
+                                          &n, &skipped) == 0);
+        CHILD_CHECK(n == 5 && pids[0] == 10 && pids[1] == 20 && pids[2] == 21 && pids[3] == 30 &&
+                    pids[4] == 31);
+        CHILD_CHECK(skipped.n == 2);
+        cgroup_skipped_done(&skipped);
+        free(pids);
+        pids = NULL;
+
+        /* The unit's own directory unreadable (systemd chowns it to the user too). */
+        CHILD_CHECK(cgroup_read_pids_full(NULL, hostile_hier, "/u.slice/user@1000.service/x", &pids, &n,
+                                          &skipped) == -EACCES);
+        CHILD_CHECK(cgroup_read_pids_full(hostile_root, hostile_hier, "/u.slice/user@1000.service/x", &pids,
+                                          &n, &skipped) == 0);
+        CHILD_CHECK(n == 2 && pids[0] == 20 && pids[1] == 21);
+        CHILD_CHECK(skipped.n == 1 && skipped.error == -EACCES &&
+                    streq(skipped.path, "/u.slice/user@1000.service/x"));
+        cgroup_skipped_done(&skipped);
+}
+
+static void test_pids_unreadable(void **state) {
+        _cleanup_free_ char *x = NULL, *y_procs = NULL;
+
+        if (geteuid() != 0) {
+                print_message(
+                        "# not root: cannot switch to uid 65534 to make mode 000 effective, skipping\n");
+                skip();
+        }
+        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/cgroup.procs", "10\n");
+        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/x/cgroup.procs", "20\n");
+        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/x/deeper/cgroup.procs", "21\n");
+        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/y/cgroup.procs", "40\n");
+        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/y/z/cgroup.procs", "30\n31\n");
+        put("hostile/sys/fs/cgroup/u.slice/other.service/cgroup.procs", "50\n");
+        /* The kernel's view: 40 left y (its cgroup.procs is stale in the fixture); 99 is elsewhere;
+         * 98 is in a sibling whose name starts like the unit's. */
+        put("hostile/proc/10/cgroup", "0::/u.slice/user@1000.service\n");
+        put("hostile/proc/20/cgroup", "0::/u.slice/user@1000.service/x\n");
+        put("hostile/proc/21/cgroup", "0::/u.slice/user@1000.service/x/deeper\n");
+        put("hostile/proc/30/cgroup", "0::/u.slice/user@1000.service/y/z\n");
+        put("hostile/proc/31/cgroup", "0::/u.slice/user@1000.service/y/z\n");
+        put("hostile/proc/50/cgroup", "0::/u.slice/other.service\n");
+        put("hostile/proc/98/cgroup", "0::/u.slice/user@1000.service-not\n");
+        put("hostile/proc/99/cgroup", "1:name=systemd:/u.slice/user@1000.service\n0::/init.scope\n");
+        put("hostile/proc/self", "not a pid directory\n");
+        assert_true(asprintf(&hostile_root, "%s/hostile", base) > 0);
+        assert_true(asprintf(&hostile_hier, "%s/hostile/sys/fs/cgroup", base) > 0);
+        assert_true(asprintf(&x, "%s/u.slice/user@1000.service/x", hostile_hier) > 0);
+        assert_true(asprintf(&y_procs, "%s/u.slice/user@1000.service/y/cgroup.procs", hostile_hier) > 0);
+        assert_int_equal(chmod(base, 0755), 0);
+        assert_int_equal(chmod(x, 0000), 0);
+        assert_int_equal(chmod(y_procs, 0000), 0);
+
+        if (!run_as_nobody(hostile_as_nobody, y_procs)) {
+                print_message("# cannot switch to uid 65534, or it can read a mode-0000 file, skipping\n");
+                assert_int_equal(chmod(x, 0755), 0);
+                skip();
+        }
+        assert_int_equal(chmod(x, 0755), 0); /* so that the teardown can remove it */
+        assert_int_equal(chmod(base, 0700), 0);
+        free(hostile_root);
+        free(hostile_hier);
+}
+
+/* A bind mount of the unit's cgroup inside itself makes an endless tree: not entered. */
+static void test_pids_bind_loop(void **state) {
+        _cleanup_free_ char *unit = NULL, *loop = NULL, *dir = NULL;
+        pid_t pid;
+        int status;
+
+        put("loop/l.service/cgroup.procs", "5\n");
+        put("loop/l.service/sub/cgroup.procs", "6\n");
+        unit = mkdirs("loop/l.service");
+        loop = mkdirs("loop/l.service/sub/loop");
+        assert_true(asprintf(&dir, "%s/loop", base) > 0);
+
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount(unit, loop, NULL, MS_BIND, NULL) < 0)
+                        _exit(77);
+                CHILD_CHECK(cgroup_read_pids(dir, "/l.service", &pids, &n) == 0);
+                CHILD_CHECK(n == 2 && pids[0] == 5 && pids[1] == 6);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+                print_message("# cannot bind-mount in a new mount namespace (not root?), skipping\n");
+                skip();
+        }
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* /proc/PID/cgroup is split at newlines only: a path longer than any line buffer (deep nesting) does
+ * not let its tail pass for a line of its own and put the process in another unit. */
+static void test_proc_file_path(void **state) {
+        _cleanup_free_ char *text = NULL, *path = NULL, *unit = NULL;
+        FILE *f;
+        size_t size = 0;
+
+        assert_int_equal(cgroup_proc_file_path("0::/a.service\n", 14, true, &path), 0);
+        assert_string_equal(path, "/a.service");
+        free(path);
+        path = NULL;
+        assert_int_equal(cgroup_proc_file_path("1:name=systemd:/b:c.service\n0::/\n", 32, false, &path), 0);
+        assert_string_equal(path, "/b:c.service");
+        free(path);
+        path = NULL;
+        assert_int_equal(cgroup_proc_file_path("10::/x\n2:cpu:/y\n", 17, true, &path), -ENXIO);
+        assert_int_equal(cgroup_proc_file_path("1:xname=systemd:/y\n", 19, false, &path), -ENXIO);
+        assert_int_equal(cgroup_proc_file_path("0::/a\0b\n", 8, true, &path), -ENXIO);
+        assert_int_equal(cgroup_proc_file_path("", 0, true, &path), -ENXIO);
+        assert_null(path);
+
+        f = open_memstream(&text, &size);
+        assert_non_null(f);
+        fputs("0::/user.slice/user-1000.slice/user@1000.service/", f);
+        while (ftell(f) < 4095 - 3)
+                fputc('a', f);
+        fputs("/", f);
+        while (ftell(f) < 4095)
+                fputc('b', f);
+        fputs("0::/system.slice/victim.service\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(cgroup_proc_file_path(text, size, true, &path), 0);
+        assert_int_equal(strncmp(path, "/user.slice/", 12), 0);
+        assert_int_equal(cgroup_unit_from_path(path, &unit), 0);
+        assert_string_equal(unit, "user@1000.service");
 }
 
 static void test_pids_other_namespace(void **state) {
@@ -367,6 +698,9 @@ int main(void) {
                 cmocka_unit_test(test_pids_empty),      cmocka_unit_test(test_pids_missing),
                 cmocka_unit_test(test_pids_bad_input),  cmocka_unit_test(test_pids_other_namespace),
                 cmocka_unit_test(test_host_own_cgroup), cmocka_unit_test(test_cgroup_id_from_path),
+                cmocka_unit_test(test_procs_parse),     cmocka_unit_test(test_pids_deep),
+                cmocka_unit_test(test_pids_unreadable), cmocka_unit_test(test_pids_bind_loop),
+                cmocka_unit_test(test_proc_file_path),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

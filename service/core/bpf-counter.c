@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -533,16 +534,10 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
         return r;
 }
 
-static int cmp_task_pid(const void *a, const void *b) {
-        const BpfTaskCount *x = a, *y = b;
-        return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ uint8_t *buf = NULL;
-        size_t size = 0, allocated = 0, n, n_unique = 0;
-        BpfTaskCount *tasks;
+        size_t size = 0, allocated = 0;
 
         if (!c || !ret || !ret_n)
                 return -EINVAL;
@@ -577,36 +572,7 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n) {
                 size += (size_t) k;
         }
 
-        if (size % sizeof(BpfTaskCount) != 0)
-                return -EBADMSG;
-        n = size / sizeof(BpfTaskCount);
-        if (n == 0) {
-                *ret = NULL;
-                *ret_n = 0;
-                return 0;
-        }
-
-        tasks = (BpfTaskCount *) buf;
-        qsort(tasks, n, sizeof(BpfTaskCount), cmp_task_pid);
-        /* Several threads report a process whose leader has exited: keep one. */
-        for (size_t i = 0; i < n; i++) {
-                if (n_unique > 0 && tasks[n_unique - 1].pid == tasks[i].pid)
-                        continue;
-                tasks[n_unique] = tasks[i];
-                tasks[n_unique].comm[sizeof(tasks[n_unique].comm) - 1] = '\0';
-                utf8_make_valid(tasks[n_unique].comm);
-                n_unique++;
-        }
-
-        tasks = realloc(buf, n_unique * sizeof(BpfTaskCount));
-        if (tasks)
-                buf = NULL;
-        else
-                tasks = (BpfTaskCount *) TAKE_PTR(buf);
-
-        *ret = tasks;
-        *ret_n = n_unique;
-        return (int) n_unique;
+        return bpf_counter_parse_records(TAKE_PTR(buf), size, ret, ret_n);
 }
 
 #else /* !HAVE_BPF */
@@ -639,3 +605,49 @@ int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note) {
 }
 
 #endif
+
+static int cmp_task_pid(const void *a, const void *b) {
+        const BpfTaskCount *x = a, *y = b;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int bpf_counter_parse_records(void *buf, size_t size, BpfTaskCount **ret, size_t *ret_n) {
+        _cleanup_free_ uint8_t *data = buf;
+        size_t n, n_unique = 0;
+        BpfTaskCount *tasks;
+
+        if ((!buf && size > 0) || !ret || !ret_n)
+                return -EINVAL;
+        if (size % sizeof(BpfTaskCount) != 0)
+                return -EBADMSG;
+        n = size / sizeof(BpfTaskCount);
+        if (n == 0) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (n > INT_MAX)
+                return -E2BIG;
+
+        tasks = (BpfTaskCount *) data;
+        qsort(tasks, n, sizeof(BpfTaskCount), cmp_task_pid);
+        /* Several threads report a process whose leader has exited: keep one. */
+        for (size_t i = 0; i < n; i++) {
+                if (n_unique > 0 && tasks[n_unique - 1].pid == tasks[i].pid)
+                        continue;
+                tasks[n_unique] = tasks[i];
+                tasks[n_unique].comm[sizeof(tasks[n_unique].comm) - 1] = '\0';
+                utf8_make_valid(tasks[n_unique].comm);
+                n_unique++;
+        }
+
+        tasks = realloc(data, n_unique * sizeof(BpfTaskCount));
+        if (tasks)
+                data = NULL;
+        else
+                tasks = (BpfTaskCount *) TAKE_PTR(data);
+
+        *ret = tasks;
+        *ret_n = n_unique;
+        return (int) n_unique;
+}

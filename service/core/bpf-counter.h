@@ -74,3 +74,11 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
  * taken, else the loader's -errno (neither fexit nor the tracepoint would load or attach, the reason
  * says why for each). *ret_note may be NULL after a failed allocation. */
 int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note);
+
+/* What bpf_counter_scan() does with the iterator's output, SIZE bytes in BUF (malloc'd; taken over and
+ * freed, also on failure): checked to be whole records (the kernel's word on lengths is not trusted),
+ * sorted by pid, one record per pid, comm NUL-terminated and made valid UTF-8. Returns the number of
+ * processes (>= 0) with a malloc'd array in *RET (BUF itself, shrunk; NULL when empty) and its length in
+ * *RET_N; -EBADMSG when SIZE is not a whole number of records; -EINVAL on NULL out-parameters or a NULL
+ * BUF with SIZE > 0; -E2BIG beyond INT_MAX records. Fuzzed in tests/fuzz/. */
+int bpf_counter_parse_records(void *buf, size_t size, BpfTaskCount **ret, size_t *ret_n);

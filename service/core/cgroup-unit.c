@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cgroup-unit.h"
+#include "fileio.h"
 #include "util.h"
 
 static bool is_unit_name(const char *s, size_t n) {
@@ -46,31 +47,64 @@ int cgroup_unit_from_path(const char *path, char **ret_unit) {
         }
 }
 
+int cgroup_proc_file_path(const char *text, size_t len, bool unified, char **ret_path) {
+        static const char legacy_tag[] = ":name=systemd:";
+        const char *p = text, *end = text + len, *found = NULL;
+        size_t found_len = 0;
+        char *path;
+
+        if (!text || !ret_path)
+                return -EINVAL;
+        /* Whole lines only: a path can be longer than any fixed line buffer (nested sub-cgroups), and
+         * a line cut in two must not let its tail pass for a line of its own. */
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                const char *eol = nl ? nl : end, *colon1, *colon2;
+
+                /* hierarchy-ID:controller-list:path; the path may hold ':' itself. */
+                colon1 = memchr(p, ':', (size_t) (eol - p));
+                colon2 = colon1 ? memchr(colon1 + 1, ':', (size_t) (eol - colon1 - 1)) : NULL;
+                if (colon2) {
+                        bool match = unified ? colon1 - p == 1 && p[0] == '0' && colon2 == colon1 + 1
+                                             : (size_t) (colon2 + 1 - colon1) == sizeof(legacy_tag) - 1 &&
+                                        memcmp(colon1, legacy_tag, sizeof(legacy_tag) - 1) == 0;
+                        if (match) {
+                                found = colon2 + 1;
+                                found_len = (size_t) (eol - found);
+                        }
+                }
+                p = nl ? nl + 1 : end;
+        }
+        if (!found || memchr(found, '\0', found_len))
+                return -ENXIO;
+        path = strndup(found, found_len);
+        if (!path)
+                return -ENOMEM;
+        *ret_path = path;
+        return 0;
+}
+
 int cgroup_unit_of_pid(const char *root, pid_t pid, char **ret_unit) {
-        _cleanup_free_ char *path = NULL, *unified = NULL, *legacy = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[4096];
+        _cleanup_free_ char *path = NULL, *buf = NULL, *unified = NULL, *legacy = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = 0;
+        int r;
 
         if (asprintf(&path, "%s/proc/%d/cgroup", root, (int) pid) < 0)
                 return -ENOMEM;
-        f = fopen(path, "re");
-        if (!f)
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
                 return errno == ENOENT ? -ESRCH : -errno;
+        r = read_fd_all(fd, &buf, &len);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
 
-        while (fgets(line, sizeof(line), f)) {
-                line[strcspn(line, "\n")] = '\0';
-                if (strncmp(line, "0::", 3) == 0) {
-                        free(unified);
-                        unified = strdup(line + 3);
-                        if (!unified)
-                                return -ENOMEM;
-                } else if (strstr(line, ":name=systemd:")) {
-                        free(legacy);
-                        legacy = strdup(strstr(line, ":name=systemd:") + strlen(":name=systemd:"));
-                        if (!legacy)
-                                return -ENOMEM;
-                }
-        }
+        r = cgroup_proc_file_path(buf, len, true, &unified);
+        if (r == -ENOMEM)
+                return r;
+        r = cgroup_proc_file_path(buf, len, false, &legacy);
+        if (r == -ENOMEM)
+                return r;
 
         /* On hybrid systems the cgroup2 line can be empty ("0::/") while name=systemd has the unit. */
         if (unified && cgroup_unit_from_path(unified, ret_unit) == 0)

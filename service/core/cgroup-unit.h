@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* The systemd unit a process belongs to, as systemd would name it: the first component of its
@@ -12,3 +14,9 @@ int cgroup_unit_of_pid(const char *root, pid_t pid, char **ret_unit);
 
 /* Same, from a control-group path. Returns 0 and a malloc'd name or -ENXIO. */
 int cgroup_unit_from_path(const char *path, char **ret_unit);
+
+/* The control-group path in the text of a /proc/PID/cgroup file (LEN bytes): from the cgroup2 line
+ * "0::PATH" when UNIFIED, else from the "N:name=systemd:PATH" line; the last such line wins. Lines end
+ * only at '\n', whatever their length. Returns 0 and a malloc'd path, -ENXIO when there is no such line
+ * (or it holds a NUL byte), -EINVAL on NULL arguments, -ENOMEM. */
+int cgroup_proc_file_path(const char *text, size_t len, bool unified, char **ret_path);

@@ -11,14 +11,11 @@
 #include <sys/statfs.h>
 
 #include "cgroup.h"
+#include "cgroup-unit.h"
 #include "fileio.h"
 #include "path-util.h"
 #include "procfs.h"
 #include "util.h"
-
-/* Deeper nesting than this is not something systemd creates; the bound keeps a pathological tree
- * from exhausting file descriptors, since the walk holds one per level. */
-#define CGROUP_DEPTH_MAX 64
 
 static bool root_is_host(const char *root) {
         return !root || streq(root, "") || streq(root, "/");
@@ -80,12 +77,44 @@ static int pidset_add(PidSet *s, pid_t pid) {
         return 0;
 }
 
-/* Parses one cgroup.procs: one decimal pid per line. Returns -ENOENT when it does not exist. */
+int cgroup_procs_parse(const char *text, size_t len, int (*add)(void *userdata, pid_t pid), void *userdata) {
+        const char *p = text, *end = text + len;
+
+        if (!text || !add)
+                return -EINVAL;
+        while (p < end) {
+                unsigned long v = 0;
+                const char *start = p;
+                int r;
+
+                for (; p < end && *p >= '0' && *p <= '9'; p++) {
+                        v = v * 10 + (unsigned long) (*p - '0');
+                        if (v > INT32_MAX)
+                                return -EBADMSG;
+                }
+                if (p == start || (p < end && *p != '\n'))
+                        return -EBADMSG;
+                if (p < end)
+                        p++;
+                /* 0 is a process outside our pid namespace (e.g. in a container): not ours to read. */
+                if (v > 0) {
+                        r = add(userdata, (pid_t) v);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int pidset_add_cb(void *userdata, pid_t pid) {
+        return pidset_add(userdata, pid);
+}
+
+/* Reads and parses the cgroup.procs of DIR_FD. Returns -ENOENT when it does not exist. */
 static int read_procs_at(int dir_fd, PidSet *s) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        char *p;
+        size_t len = 0, n_before = s->n;
         int r;
 
         fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -100,79 +129,286 @@ static int read_procs_at(int dir_fd, PidSet *s) {
                 return 0;
         if (r < 0)
                 return r;
-        if (strlen(buf) != len)
-                return -EBADMSG;
+        r = cgroup_procs_parse(buf, len, pidset_add_cb, s);
+        if (r < 0)
+                s->n = n_before; /* all of a cgroup.procs or nothing */
+        return r;
+}
 
-        for (p = buf; *p;) {
-                char *end;
-                unsigned long v;
+/* One directory on the walk's path from the unit's cgroup down to where it is. No file descriptor is
+ * kept per level (the walk holds one, of the deepest directory): depth costs memory, not descriptors. */
+typedef struct WalkFrame {
+        char *name;      /* in its parent; NULL for the unit's own cgroup */
+        char **children; /* the names of its entries that may be sub-cgroups, read when it was entered */
+        size_t n_children, next;
+        dev_t dev; /* to tell that ".." led back to it */
+        ino_t ino;
+} WalkFrame;
 
-                if (*p < '0' || *p > '9')
-                        return -EBADMSG;
-                errno = 0;
-                v = strtoul(p, &end, 10);
-                if (errno != 0 || v > INT32_MAX || (*end != '\n' && *end != '\0'))
-                        return -EBADMSG;
-                /* 0 is a process outside our pid namespace (e.g. in a container): not ours to read. */
-                if (v > 0) {
-                        r = pidset_add(s, (pid_t) v);
-                        if (r < 0)
-                                return r;
-                }
-                p = *end ? end + 1 : end;
+typedef struct Walk {
+        const char *cgroup_path;
+        WalkFrame *frames;
+        size_t n_frames, allocated;
+        uint64_t mnt_id; /* the mount of the unit's cgroup: the walk never leaves it */
+        bool have_mnt_id;
+        PidSet pids;
+        CgroupSkipped *skipped;
+} Walk;
+
+static void walk_frame_done(WalkFrame *f) {
+        for (size_t i = 0; i < f->n_children; i++)
+                free(f->children[i]);
+        free(f->children);
+        free(f->name);
+        *f = (WalkFrame){};
+}
+
+static void walk_done(Walk *w) {
+        for (size_t i = 0; i < w->n_frames; i++)
+                walk_frame_done(&w->frames[i]);
+        free(w->frames);
+        free(w->pids.pids);
+}
+
+/* The cgroup path of the current frame's child NAME (or of the current frame, for NULL). */
+static char *walk_path(const Walk *w, const char *name) {
+        char *path = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&path, &size);
+        if (!f)
+                return NULL;
+        fputs(w->cgroup_path, f);
+        for (size_t i = 1; i < w->n_frames; i++)
+                fprintf(f, "/%s", w->frames[i].name);
+        if (name)
+                fprintf(f, "/%s", name);
+        if (fclose(f) != 0) {
+                free(path);
+                return NULL;
+        }
+        return path;
+}
+
+/* Notes that the child NAME of the current frame (or the frame itself, for NULL) could not be read. */
+static int walk_skip(Walk *w, const char *name, int error) {
+        if (!w->skipped)
+                return 0;
+        if (w->skipped->n++ == 0) {
+                w->skipped->path = walk_path(w, name);
+                if (!w->skipped->path)
+                        return -ENOMEM;
+                w->skipped->error = error;
         }
         return 0;
 }
 
-static int walk(int dir_fd, unsigned depth, PidSet *s) {
+/* The entries of the directory DIR_FD that may be sub-cgroups (directories, or unknown types) into
+ * the frame F. */
+static int list_children(int dir_fd, WalkFrame *f) {
         _cleanup_(closedirp) DIR *d = NULL;
-        int r, fd;
+        size_t allocated = 0;
+        int fd;
 
-        r = read_procs_at(dir_fd, s);
-        if (r < 0)
-                return r;
-        if (depth >= CGROUP_DEPTH_MAX)
-                return -ELOOP;
-
-        fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         d = fdopendir(fd);
         if (!d) {
-                r = -errno;
+                int r = -errno;
                 close(fd);
                 return r;
         }
-
         for (;;) {
-                _cleanup_close_ int sub_fd = -EBADF;
                 struct dirent *de;
 
                 errno = 0;
                 de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return errno == ENOENT || errno == ENODEV ? 0 : -errno;
-                        break;
-                }
+                if (!de)
+                        return errno == 0 || errno == ENOENT || errno == ENODEV ? 0 : -errno;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
                         continue;
+                if (ARRAY_RESERVE(f->children, allocated, f->n_children, 8) < 0)
+                        return -ENOMEM;
+                f->children[f->n_children] = strdup(de->d_name);
+                if (!f->children[f->n_children])
+                        return -ENOMEM;
+                f->n_children++;
+        }
+}
 
+static int fd_mount_id(int fd, uint64_t *ret) {
+        struct statx sx;
+
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        *ret = sx.stx_mnt_id;
+        return 0;
+}
+
+/* Enters the directory FD (the current frame's child NAME, or the unit's cgroup for NULL): its own
+ * processes, then the list of its children, pushed as a new frame. Returns 0, 1 when it was skipped
+ * (not a cgroup of this mount, or unreadable: noted in w->skipped), -ENOENT when it vanished, -ENOMEM. */
+static int walk_enter(Walk *w, int fd, const char *name) {
+        WalkFrame f = {};
+        struct stat st;
+        uint64_t mnt_id;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return walk_skip(w, name, -errno) ?: 1;
+        if (name) {
+                /* Another mount here (a bind mount, maybe of an ancestor: a loop) is not part of the unit.
+                 */
+                if (st.st_dev != w->frames[0].dev ||
+                    (w->have_mnt_id && fd_mount_id(fd, &mnt_id) >= 0 && mnt_id != w->mnt_id))
+                        return 1;
+        }
+
+        r = read_procs_at(fd, &w->pids);
+        if (r == -ENOENT && !name)
+                return -ENOENT; /* the unit's cgroup is gone, or is no cgroup */
+        if (r == -ENOENT)
+                return 1; /* removed while we walk, or a plain directory: nothing to count */
+        if (r == -ENOMEM || (r < 0 && !name && r != -EACCES && r != -EPERM))
+                return r;
+        if (r < 0) {
+                /* Unreadable (a delegated user's chmod), or garbage in a fixture: the rest of the unit
+                 * still counts. */
+                r = walk_skip(w, name, r);
+                if (r < 0)
+                        return r;
+        }
+
+        if (ARRAY_RESERVE(w->frames, w->allocated, w->n_frames, 16) < 0)
+                return -ENOMEM;
+        if (name) {
+                f.name = strdup(name);
+                if (!f.name)
+                        return -ENOMEM;
+        }
+        f.dev = st.st_dev;
+        f.ino = st.st_ino;
+        r = list_children(fd, &f);
+        if (r == -ENOMEM) {
+                walk_frame_done(&f);
+                return r;
+        }
+        w->frames[w->n_frames++] = f;
+        if (r < 0) {
+                /* Its processes were counted; what is below it cannot be listed. */
+                r = walk_skip(w, NULL, r);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Opens the directory of the current frame again from FD, which is the directory of the frame that was
+ * just left: through "..", checked to be the same directory; when that fails (it was removed and made
+ * anew, say), from the top through the names. Returns the fd, -ENOENT when it is gone, other -errno. */
+static int walk_reopen_parent(Walk *w, int fd, int top_fd) {
+        const WalkFrame *cur = &w->frames[w->n_frames - 1];
+        struct stat st;
+        int up;
+
+        up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (up >= 0) {
+                if (fstat(up, &st) >= 0 && st.st_dev == cur->dev && st.st_ino == cur->ino)
+                        return up;
+                close(up);
+        }
+
+        up = fcntl(top_fd, F_DUPFD_CLOEXEC, 3);
+        if (up < 0)
+                return -errno;
+        for (size_t i = 1; i < w->n_frames; i++) {
+                int next = openat(up, w->frames[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                close(up);
+                if (next < 0)
+                        return -ENOENT;
+                up = next;
+        }
+        if (fstat(up, &st) < 0 || st.st_ino != cur->ino) {
+                close(up);
+                return -ENOENT;
+        }
+        return up;
+}
+
+/* Depth first, with one directory fd open (besides TOP_FD) at any depth. */
+static int walk(Walk *w, int top_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = fcntl(top_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        w->have_mnt_id = fd_mount_id(fd, &w->mnt_id) >= 0;
+        /* The first frame's dev/ino are needed by walk_enter()'s mount check: stat before entering. */
+        r = walk_enter(w, fd, NULL);
+        if (r != 0)
+                return r < 0 ? r : -EIO; /* 1 only for a child */
+
+        while (w->n_frames > 0) {
+                WalkFrame *cur = &w->frames[w->n_frames - 1];
+                _cleanup_close_ int sub = -EBADF;
+                const char *name;
+
+                if (cur->next >= cur->n_children) {
+                        /* Done with this directory: back up to its parent. */
+                        walk_frame_done(cur);
+                        w->n_frames--;
+                        if (w->n_frames == 0)
+                                break;
+                        for (;;) {
+                                int up = walk_reopen_parent(w, fd, top_fd);
+
+                                if (up >= 0) {
+                                        close(fd);
+                                        fd = up;
+                                        break;
+                                }
+                                if (up != -ENOENT)
+                                        return up;
+                                /* The parent went away: so did all of it that is left to walk. */
+                                walk_frame_done(&w->frames[--w->n_frames]);
+                                if (w->n_frames == 0)
+                                        return 0;
+                        }
+                        continue;
+                }
+
+                name = cur->children[cur->next++];
                 /* O_NOFOLLOW|O_DIRECTORY skips symlinks and files that DT_UNKNOWN left in doubt. */
-                sub_fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (sub_fd < 0) {
+                sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0) {
                         /* vanished, a symlink, or not a directory after all */
                         if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
                                 continue;
-                        return -errno;
-                }
-                r = walk(sub_fd, depth + 1, s);
-                if (r == -ENOENT) /* the sub-cgroup went away under us */
+                        if (errno == ENOMEM || errno == EMFILE || errno == ENFILE)
+                                return -errno;
+                        /* EACCES: a user made a sub-cgroup of a delegated unit unreadable. */
+                        r = walk_skip(w, name, -errno);
+                        if (r < 0)
+                                return r;
                         continue;
-                if (r < 0)
+                }
+                r = walk_enter(w, sub, name);
+                if (r < 0 && r != -ENOENT)
                         return r;
+                if (r == 0) {
+                        /* Entered: SUB is now the current directory. */
+                        close(fd);
+                        fd = sub;
+                        sub = -EBADF;
+                }
         }
         return 0;
 }
@@ -182,15 +418,82 @@ static int pid_compare(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n) {
+/* Returns true when PATH is CGROUP_PATH or below it (both absolute; trailing slashes ignored). */
+static bool cgroup_path_is_below(const char *path, const char *cgroup_path) {
+        size_t l = strlen(cgroup_path);
+
+        while (l > 1 && cgroup_path[l - 1] == '/')
+                l--;
+        if (l == 1) /* the root: everything is below it */
+                return true;
+        return strncmp(path, cgroup_path, l) == 0 && (path[l] == '\0' || path[l] == '/');
+}
+
+/* Adds the processes of ROOT/proc whose /proc/PID/cgroup line of the hierarchy (the cgroup2 one, or
+ * name=systemd for LEGACY) is at or below CGROUP_PATH: what the kernel says, whatever a delegated
+ * user did to the cgroup tree's permissions. */
+static int pids_from_proc(const char *root, bool legacy, const char *cgroup_path, PidSet *s) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_free_ char *dir = NULL;
+
+        dir = path_prefix_root(root, "/proc");
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        for (;;) {
+                _cleanup_free_ char *buf = NULL, *path = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                char name[64], *end;
+                struct dirent *de;
+                unsigned long pid;
+                size_t len;
+                int r;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        return errno == 0 ? 0 : -errno;
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                pid = strtoul(de->d_name, &end, 10);
+                if (*end != '\0' || pid > INT32_MAX)
+                        continue;
+                snprintf(name, sizeof(name), "%lu/cgroup", pid);
+                fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        continue; /* gone */
+                if (read_fd_all(fd, &buf, &len) < 0)
+                        continue;
+                r = cgroup_proc_file_path(buf, len, !legacy, &path);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || !cgroup_path_is_below(path, cgroup_path))
+                        continue;
+                r = pidset_add(s, (pid_t) pid);
+                if (r < 0)
+                        return r;
+        }
+}
+
+void cgroup_skipped_done(CgroupSkipped *s) {
+        if (!s)
+                return;
+        free(s->path);
+        *s = (CgroupSkipped){};
+}
+
+int cgroup_read_pids_full(const char *root, const char *hierarchy_dir, const char *cgroup_path,
+                          pid_t **ret_pids, size_t *ret_n, CgroupSkipped *ret_skipped) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *path = NULL;
-        _cleanup_free_ pid_t *pids = NULL;
-        PidSet s = {};
+        CgroupSkipped skipped = {};
+        Walk w = { .cgroup_path = cgroup_path, .skipped = &skipped };
         size_t n = 0;
         int r;
 
-        if (!hierarchy_dir || !cgroup_path || cgroup_path[0] != '/')
+        if (!hierarchy_dir || !cgroup_path || cgroup_path[0] != '/' || !ret_pids || !ret_n)
                 return -EINVAL;
         /* A unit's ControlGroup never holds "..": refuse it rather than walk out of the hierarchy. */
         if (streq(cgroup_path, "/..") || strstr(cgroup_path, "/../") ||
@@ -200,24 +503,52 @@ int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t *
         if (asprintf(&path, "%s%s", hierarchy_dir, cgroup_path) < 0)
                 return -ENOMEM;
         fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOTDIR ? -ENOENT : -errno;
-
-        r = walk(fd, 0, &s);
-        pids = s.pids;
-        if (r < 0)
-                return r;
-
-        if (s.n > 0) {
-                qsort(pids, s.n, sizeof(pid_t), pid_compare);
-                for (size_t i = 0; i < s.n; i++)
-                        if (n == 0 || pids[n - 1] != pids[i])
-                                pids[n++] = pids[i];
+        if (fd < 0) {
+                r = errno == ENOTDIR ? -ENOENT : -errno;
+                /* The unit's own directory is its user's under Delegate=yes: it may be mode 000. */
+                if ((r != -EACCES && r != -EPERM) || !root)
+                        return r;
+                skipped = (CgroupSkipped){ .path = strdup(cgroup_path), .error = r, .n = 1 };
+                if (!skipped.path)
+                        return -ENOMEM;
+        } else {
+                r = walk(&w, fd);
+                if (r < 0)
+                        goto fail;
         }
 
-        *ret_pids = n > 0 ? TAKE_PTR(pids) : NULL;
+        if (skipped.n > 0 && root) {
+                size_t l = strlen(hierarchy_dir);
+                bool legacy = l >= 8 && streq(hierarchy_dir + l - 8, "/systemd");
+
+                r = pids_from_proc(root, legacy, cgroup_path, &w.pids);
+                if (r < 0)
+                        goto fail;
+        }
+
+        if (w.pids.n > 0) {
+                qsort(w.pids.pids, w.pids.n, sizeof(pid_t), pid_compare);
+                for (size_t i = 0; i < w.pids.n; i++)
+                        if (n == 0 || w.pids.pids[n - 1] != w.pids.pids[i])
+                                w.pids.pids[n++] = w.pids.pids[i];
+        }
+
+        *ret_pids = n > 0 ? TAKE_PTR(w.pids.pids) : NULL;
         *ret_n = n;
+        if (ret_skipped)
+                *ret_skipped = skipped;
+        else
+                cgroup_skipped_done(&skipped);
+        walk_done(&w);
         return 0;
+fail:
+        walk_done(&w);
+        cgroup_skipped_done(&skipped);
+        return r;
+}
+
+int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n) {
+        return cgroup_read_pids_full(NULL, hierarchy_dir, cgroup_path, ret_pids, ret_n, NULL);
 }
 
 int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {

@@ -3,6 +3,7 @@
 
 /* Finding the processes of a systemd unit through its cgroup. Pure logic: no logging, no bus. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,14 +25,47 @@ typedef enum CgroupLayout {
  * hierarchy is found, -ENOMEM. */
 int cgroup_find_hierarchy(const char *root, char **ret_dir, CgroupLayout *ret_layout);
 
-/* Reads cgroup.procs of HIERARCHY_DIR + CGROUP_PATH and of every sub-cgroup below it (recursive,
- * symlinks not followed), de-duplicated and sorted ascending, into a malloc'd array (NULL when there
- * are no pids, with *ret_n = 0). A sub-cgroup that vanished while walking is skipped; the top cgroup
- * missing (or not a cgroup: no cgroup.procs) gives -ENOENT. A pid listed as 0 (a process outside our
- * pid namespace) is left out. -EBADMSG when a cgroup.procs holds something other than one decimal
- * pid per line, -EINVAL on a relative or ".."-holding CGROUP_PATH,
- * other -errno on I/O failure. Never scans /proc. */
+/* What a walk of a unit's cgroup could not read: a sub-cgroup a delegated user made unreadable (mode
+ * 000 directory or cgroup.procs; the daemon has no CAP_DAC_*), or the unit's own cgroup directory. */
+typedef struct CgroupSkipped {
+        char *path; /* the first one, as a ControlGroup path (CGROUP_PATH/a/b), NULL when none */
+        int error;  /* its -errno (-EACCES, ...) */
+        size_t n;   /* how many in all; 0 when the walk read everything */
+} CgroupSkipped;
+
+/* Frees what S holds and zeroes it. Accepts NULL. */
+void cgroup_skipped_done(CgroupSkipped *s);
+
+/* Reads cgroup.procs of HIERARCHY_DIR + CGROUP_PATH and of every sub-cgroup below it, at any depth
+ * (iterative, with one directory fd open at a time: depth costs memory, never descriptors or an error),
+ * symlinks not followed, other mounts (a bind mount, maybe making a loop) not entered. Pids are
+ * de-duplicated and sorted ascending into a malloc'd array (NULL when there are none, with *ret_n = 0).
+ * A pid listed as 0 (a process outside our pid namespace) is left out.
+ *
+ * A sub-cgroup that vanished while walking is skipped silently. One that cannot be read (its directory
+ * or its cgroup.procs: EACCES, or garbage in a fixture) is skipped and noted in *RET_SKIPPED (when not
+ * NULL; the caller frees it with cgroup_skipped_done()), and the rest of the unit is still counted.
+ * When anything was skipped and ROOT is not NULL, the processes that /proc says are at or below
+ * CGROUP_PATH (ROOT/proc/PID/cgroup: the cgroup2 line, or name=systemd when HIERARCHY_DIR ends in
+ * "/systemd") are added, so that hiding in an unreadable sub-cgroup hides nothing; the unit's own
+ * directory being unreadable is then handled the same way (skipped, path = CGROUP_PATH).
+ *
+ * Returns 0 (also when something was skipped); -ENOENT when the top cgroup is missing or not a cgroup
+ * (no cgroup.procs); -EINVAL on a relative or ".."-holding CGROUP_PATH; -EBADMSG when the top
+ * cgroup.procs holds something other than one decimal pid per line; -EACCES when the top directory is
+ * unreadable and ROOT is NULL; -ENOMEM; other -errno on I/O failure. Out-parameters untouched on
+ * failure. */
+int cgroup_read_pids_full(const char *root, const char *hierarchy_dir, const char *cgroup_path,
+                          pid_t **ret_pids, size_t *ret_n, CgroupSkipped *ret_skipped);
+
+/* cgroup_read_pids_full() without /proc and without the report of what was skipped. */
 int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t **ret_pids, size_t *ret_n);
+
+/* Parses the text of a cgroup.procs file (LEN bytes; no NUL needed): one decimal pid per line, the
+ * last newline optional, nothing else. Calls ADD for each pid > 0 (0 is a process outside the
+ * reader's pid namespace). Returns 0, -EBADMSG on anything else (a pid above INT32_MAX too), or the
+ * first negative return of ADD. */
+int cgroup_procs_parse(const char *text, size_t len, int (*add)(void *userdata, pid_t pid), void *userdata);
 
 /* Returns 0 and the cgroup id of a cgroup2 directory in *ret_id: the 64-bit kernfs node id, which
  * is what BPF sees as cgroup->kn->id and systemd as the cgroup id (name_to_handle_at(), falling

@@ -110,14 +110,9 @@ static int parse_wall(const char *line, SavedWall *ret) {
 }
 
 int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) {
-        _cleanup_free_ SavedLevel *levels = NULL;
-        _cleanup_free_ SavedWall *walls = NULL;
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t len, n = 0, allocated = 0, n_walls = 0, allocated_walls = 0;
-        unsigned line_no = 1, bad_line = 0, live = 0, tuned = 0;
-        char *line, *next;
-        bool has_nul;
+        size_t len;
         int r;
 
         if (!path || !ret || !ret_bad_line)
@@ -128,6 +123,19 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
         r = read_fd_all(fd, &buf, &len);
         if (r < 0)
                 return r;
+        return level_state_parse(buf, len, ret, ret_bad_line);
+}
+
+int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_line) {
+        _cleanup_free_ SavedLevel *levels = NULL;
+        _cleanup_free_ SavedWall *walls = NULL;
+        size_t n = 0, allocated = 0, n_walls = 0, allocated_walls = 0;
+        unsigned line_no = 1, bad_line = 0, live = 0, tuned = 0;
+        char *line, *next;
+        bool has_nul;
+
+        if (!buf || buf[len] != '\0' || !ret || !ret_bad_line)
+                return -EINVAL;
         if (strncmp(buf, LEVEL_STATE_HEADER, strlen(LEVEL_STATE_HEADER)) != 0)
                 return -EBADMSG;
         has_nul = strlen(buf) != len; /* before the lines are cut apart */

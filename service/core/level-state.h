@@ -51,6 +51,10 @@ int level_state_save(const char *path, const LevelState *s);
  * other -errno. Out-parameters untouched on failure. */
 int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line);
 
+/* The same on the text of such a file: the LEN bytes of BUF, which must be NUL-terminated after them
+ * (BUF[LEN] == 0) and is cut into lines in place. Same returns (-EINVAL for a BUF not so terminated). */
+int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_line);
+
 void level_state_done(LevelState *s);
 
 /* The wall entry of UNIT in S, NULL when none. */

@@ -66,9 +66,15 @@ int max_map_count_read_live(const char *root, unsigned *ret) {
                 return (int) n;
         if ((size_t) n >= sizeof(buf) - 1)
                 return -EBADMSG; /* no number is that long */
-        if (strlen(buf) != (size_t) n)
+        return max_map_count_parse_live(buf, (size_t) n, ret);
+}
+
+int max_map_count_parse_live(const char *text, size_t len, unsigned *ret) {
+        if (!text || !ret || text[len] != '\0')
+                return -EINVAL;
+        if (strlen(text) != len)
                 return -EBADMSG;
-        return parse_max_map_count(buf, 10, ret);
+        return parse_max_map_count(text, 10, ret);
 }
 
 static char *strip(char *s) {
@@ -88,72 +94,81 @@ static bool key_is_max_map_count(const char *key) {
         return streq(key, "vm.max_map_count") || streq(key, "vm/max_map_count");
 }
 
-/* The effect of the vm.max_map_count assignments seen so far. */
-typedef struct Tuned {
-        bool set; /* the last assignment seen */
-        bool bad; /* ... has a bad value without "-" */
-        unsigned value;
-        const char *source;
-} Tuned;
+/* Applies one line of a sysctl.d file (NUL-terminated, no newline; modified in place) to T. */
+static void apply_line(char *line, const char *path, MaxMapCountTuned *t) {
+        char *l, *eq, *key, *value;
+        bool ignore_failure = false;
+        unsigned v;
+
+        l = strip(line);
+        if (l[0] == '\0' || l[0] == '#' || l[0] == ';')
+                return;
+        eq = strchr(l, '=');
+        if (!eq) /* systemd-sysctl logs "not an assignment" and goes on */
+                return;
+        *eq = '\0';
+        key = strip(l);
+        value = strip(eq + 1);
+        if (key[0] == '-') {
+                ignore_failure = true;
+                key = strip(key + 1);
+        }
+        if (!key_is_max_map_count(key))
+                return;
+
+        t->source = path;
+        if (parse_max_map_count(value, 0, &v) >= 0) {
+                t->set = true;
+                t->bad = false;
+                t->value = v;
+        } else {
+                /* The kernel will refuse this value; the earlier assignment is replaced all the same, so
+                 * nothing effective is set. */
+                t->set = false;
+                t->bad = !ignore_failure;
+        }
+}
+
+int max_map_count_parse_sysctl(const char *path, const char *text, size_t len, MaxMapCountTuned *t) {
+        const char *p = text, *end = text + len;
+
+        if (!text || !t)
+                return -EINVAL;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t l = (size_t) ((nl ? nl : end) - p);
+                /* A NUL byte ends the line early, as it did for getline() and strlen(). */
+                _cleanup_free_ char *line = strndup(p, l);
+
+                if (!line)
+                        return -ENOMEM;
+                apply_line(line, path, t);
+                p = nl ? nl + 1 : end;
+        }
+        return 0;
+}
 
 /* Applies the vm.max_map_count assignments of one file to T. A missing file is no assignment. */
-static int parse_file(const char *path, Tuned *t) {
-        _cleanup_fclose_ FILE *f = NULL;
+static int parse_file(const char *path, MaxMapCountTuned *t) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
         struct stat st;
-        _cleanup_free_ char *line = NULL;
-        size_t allocated = 0;
+        size_t len;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f)
+        /* O_NONBLOCK: a FIFO named *.conf must not hang us in open(). */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
         /* A directory or a FIFO named *.conf: systemd-sysctl ignores it. */
-        if (fstat(fileno(f), &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return 0;
-
-        for (;;) {
-                char *l, *eq, *key, *value;
-                bool ignore_failure = false;
-                unsigned v;
-                ssize_t n;
-
-                errno = 0;
-                n = getline(&line, &allocated, f);
-                if (n < 0) {
-                        if (errno != 0)
-                                return -errno;
-                        break;
-                }
-                l = strip(line);
-                if (l[0] == '\0' || l[0] == '#' || l[0] == ';')
-                        continue;
-                eq = strchr(l, '=');
-                if (!eq) /* systemd-sysctl logs "not an assignment" and goes on */
-                        continue;
-                *eq = '\0';
-                key = strip(l);
-                value = strip(eq + 1);
-                if (key[0] == '-') {
-                        ignore_failure = true;
-                        key = strip(key + 1);
-                }
-                if (!key_is_max_map_count(key))
-                        continue;
-
-                t->source = path;
-                if (parse_max_map_count(value, 0, &v) >= 0) {
-                        t->set = true;
-                        t->bad = false;
-                        t->value = v;
-                } else {
-                        /* The kernel will refuse this value; the earlier assignment is replaced all
-                         * the same, so nothing effective is set. */
-                        t->set = false;
-                        t->bad = !ignore_failure;
-                }
-        }
-        return 0;
+        r = read_fd_all(fd, &buf, &len);
+        if (r < 0)
+                return r;
+        return max_map_count_parse_sysctl(path, buf, len, t);
 }
 
 /* The sysctl.d directories of ROOT, highest priority first, as systemd-sysctl reads them. */
@@ -187,7 +202,7 @@ finish:
 
 int max_map_count_read_tuned(const char *root, unsigned *ret, char **ret_source) {
         DropInList l = {};
-        Tuned t = {};
+        MaxMapCountTuned t = {};
         int r;
 
         r = sysctl_dropins(root, &l);

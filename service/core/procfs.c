@@ -21,17 +21,6 @@
  * whole lines as fit, so a big buffer means few syscalls on processes with 100k+ mappings. */
 #define MAPS_CHUNK_SIZE (64U * 1024U)
 
-/* The gate area line is below 100 bytes; any longer last line cannot be it. */
-#define GATE_LINE_MAX 256
-
-typedef struct ProcStat {
-        char comm[16];
-        char state;
-        unsigned long flags;
-        uint64_t start_time;
-        uint64_t vsize; /* 0 when the task has no mm (any more): read from the mm, not the task */
-} ProcStat;
-
 /* Opens ROOT/proc/PID/NAME. A missing pid directory means the process is gone: -ESRCH. */
 static int proc_open(const char *root, pid_t pid, const char *name) {
         _cleanup_free_ char *rel = NULL, *path = NULL;
@@ -104,7 +93,7 @@ static int parse_u64_token(const char *p, uint64_t *ret) {
 
 /* comm may hold spaces and parentheses, so it runs from the first '(' to the last ')'. After it come
  * field 3 (state) and then fields 4..; flags is field 9, starttime field 22, vsize field 23. */
-static int proc_stat_parse(const char *buf, ProcStat *ret) {
+int proc_stat_parse(const char *buf, ProcStat *ret) {
         const char *open, *close, *p;
         ProcStat s = {};
         uint64_t v;
@@ -194,14 +183,10 @@ static int status_fields(const char *buf, const char *name, uint64_t *ret, size_
  * owner is the real uid when the effective and saved uids are the same; a process that changed its
  * identity (a setuid program) belongs to root: the kernel's ptrace check, which guards maps, refuses
  * it to its real user too. */
-static int proc_read_status_at(int dir_fd, uid_t *ret_uid, pid_t *ret_tgid) {
-        char buf[4096];
+int proc_status_parse(const char *buf, uid_t *ret_uid, pid_t *ret_tgid) {
         uint64_t uids[3], tgid = 0;
         int r;
 
-        r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
-        if (r < 0)
-                return r;
         r = status_fields(buf, "Uid", uids, ELEMENTSOF(uids));
         if (r < 0 || uids[0] >= UINT32_MAX || uids[1] >= UINT32_MAX || uids[2] >= UINT32_MAX)
                 return -EBADMSG;
@@ -211,6 +196,16 @@ static int proc_read_status_at(int dir_fd, uid_t *ret_uid, pid_t *ret_tgid) {
         *ret_uid = uids[0] == uids[1] && uids[1] == uids[2] ? (uid_t) uids[0] : 0;
         *ret_tgid = (pid_t) tgid;
         return 0;
+}
+
+static int proc_read_status_at(int dir_fd, uid_t *ret_uid, pid_t *ret_tgid) {
+        char buf[4096];
+        int r;
+
+        r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return proc_status_parse(buf, ret_uid, ret_tgid);
 }
 
 static bool proc_stat_is_dead(const ProcStat *s) {
@@ -277,14 +272,7 @@ static bool maps_line_is_gate(const char *line, size_t len) {
         return (size_t) (end - p) == sizeof(gate) - 1 && memcmp(p, gate, sizeof(gate) - 1) == 0;
 }
 
-/* Keeps the tail of the line being read, up to GATE_LINE_MAX bytes; longer lines are only marked. */
-typedef struct LineBuf {
-        char data[GATE_LINE_MAX];
-        size_t len;
-        bool overflow;
-} LineBuf;
-
-static void linebuf_append(LineBuf *b, const char *p, size_t n) {
+static void linebuf_append(MapsLineBuf *b, const char *p, size_t n) {
         if (b->overflow || n > sizeof(b->data) - b->len) {
                 b->overflow = true;
                 return;
@@ -293,58 +281,44 @@ static void linebuf_append(LineBuf *b, const char *p, size_t n) {
         b->len += n;
 }
 
-/* Counts the mappings in the open maps file FD, as proc_count_maps() describes. */
-static int count_maps_fd(int fd, unsigned *ret_count) {
-        _cleanup_free_ char *buf = NULL;
-        LineBuf cur = {}, last = {};
-        uint64_t lines = 0;
+void maps_counter_feed(MapsCounter *c, const char *buf, size_t n) {
+        const char *p, *end, *line_start, *nl, *last_nl = NULL, *last_start = NULL;
 
-        buf = malloc(MAPS_CHUNK_SIZE);
-        if (!buf)
-                return -ENOMEM;
-
-        for (;;) {
-                const char *p, *end, *line_start, *nl, *last_nl = NULL, *last_start = NULL;
-                ssize_t n;
-
-                n = read(fd, buf, MAPS_CHUNK_SIZE);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-
-                p = line_start = buf;
-                end = buf + n;
-                while ((nl = memchr(p, '\n', (size_t) (end - p)))) {
-                        lines++;
-                        last_start = line_start;
-                        last_nl = nl;
-                        line_start = p = nl + 1;
-                }
-
-                if (last_nl) {
-                        /* The last complete line of this chunk; if it began in an earlier chunk, its
-                         * head is in CUR. */
-                        if (last_start == buf) {
-                                last = cur;
-                                linebuf_append(&last, buf, (size_t) (last_nl - buf));
-                        } else {
-                                last = (LineBuf){};
-                                linebuf_append(&last, last_start, (size_t) (last_nl - last_start));
-                        }
-                        cur = (LineBuf){};
-                        linebuf_append(&cur, last_nl + 1, (size_t) (end - last_nl - 1));
-                } else
-                        linebuf_append(&cur, buf, (size_t) n);
+        if (n == 0)
+                return;
+        p = line_start = buf;
+        end = buf + n;
+        while ((nl = memchr(p, '\n', (size_t) (end - p)))) {
+                c->lines++;
+                last_start = line_start;
+                last_nl = nl;
+                line_start = p = nl + 1;
         }
 
-        if (cur.len > 0 || cur.overflow) {
+        if (last_nl) {
+                /* The last complete line of this chunk; if it began in an earlier chunk, its head is in
+                 * CUR. */
+                if (last_start == buf) {
+                        c->last = c->cur;
+                        linebuf_append(&c->last, buf, (size_t) (last_nl - buf));
+                } else {
+                        c->last = (MapsLineBuf){};
+                        linebuf_append(&c->last, last_start, (size_t) (last_nl - last_start));
+                }
+                c->cur = (MapsLineBuf){};
+                linebuf_append(&c->cur, last_nl + 1, (size_t) (end - last_nl - 1));
+        } else
+                linebuf_append(&c->cur, buf, n);
+}
+
+int maps_counter_finish(const MapsCounter *c, unsigned *ret_count) {
+        MapsLineBuf last = c->last;
+        uint64_t lines = c->lines;
+
+        if (c->cur.len > 0 || c->cur.overflow) {
                 /* A last line without a newline: a truncated read, still one mapping. */
                 lines++;
-                last = cur;
+                last = c->cur;
         }
 
         if (lines == 0)
@@ -356,6 +330,30 @@ static int count_maps_fd(int fd, unsigned *ret_count) {
 
         *ret_count = (unsigned) lines;
         return 0;
+}
+
+/* Counts the mappings in the open maps file FD, as proc_count_maps() describes. */
+static int count_maps_fd(int fd, unsigned *ret_count) {
+        _cleanup_free_ char *buf = NULL;
+        MapsCounter c = {};
+
+        buf = malloc(MAPS_CHUNK_SIZE);
+        if (!buf)
+                return -ENOMEM;
+
+        for (;;) {
+                ssize_t n = read(fd, buf, MAPS_CHUNK_SIZE);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                maps_counter_feed(&c, buf, (size_t) n);
+        }
+        return maps_counter_finish(&c, ret_count);
 }
 
 int proc_count_maps(const char *root, pid_t pid, unsigned *ret_count) {

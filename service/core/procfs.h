@@ -4,6 +4,8 @@
 /* Counting a process's memory mappings from /proc, and the identity (comm, uid, start time) that
  * tells a process apart from a later one that reuses its pid. Pure logic: no logging, no bus. */
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,3 +42,43 @@ int proc_sample_count(const char *root, pid_t pid, ProcSample *ret);
  * kernel threads (they have no mm, so no map count to attach the identity to), -EBADMSG on unparsable
  * stat/status, other -errno. */
 int proc_sample_identity(const char *root, pid_t pid, ProcSample *ret);
+
+/* The parsers behind the functions above, on text already read: what the fuzzers (tests/fuzz/) run. */
+
+/* The fields of /proc/PID/stat that mapguard uses. */
+typedef struct ProcStat {
+        char comm[16]; /* valid UTF-8, NUL-terminated; cut at 15 bytes */
+        char state;
+        unsigned long flags;
+        uint64_t start_time;
+        uint64_t vsize; /* 0 when the task has no mm (any more): read from the mm, not the task */
+} ProcStat;
+
+/* Parses the NUL-terminated text of /proc/PID/stat. comm may hold spaces, parentheses and newlines, so
+ * it runs from the first '(' to the LAST ')'. Returns 0, or -EBADMSG (RET untouched). */
+int proc_stat_parse(const char *buf, ProcStat *ret);
+
+/* Parses the NUL-terminated text of /proc/PID/status: the owner (see ProcSample.uid) from "Uid:", the
+ * thread-group id from "Tgid:" (0 when absent). Returns 0, or -EBADMSG (out-parameters untouched). */
+int proc_status_parse(const char *buf, uid_t *ret_uid, pid_t *ret_tgid);
+
+/* The gate area line is below 100 bytes; any longer last line cannot be it. */
+#define MAPS_GATE_LINE_MAX 256
+
+typedef struct MapsLineBuf {
+        char data[MAPS_GATE_LINE_MAX];
+        size_t len;
+        bool overflow; /* longer than data: cannot be the gate line */
+} MapsLineBuf;
+
+/* Counting /proc/PID/maps as it is read, chunk by chunk, chunks cut anywhere: zero-initialise. */
+typedef struct MapsCounter {
+        MapsLineBuf cur, last; /* the line being read; the last complete one */
+        uint64_t lines;
+} MapsCounter;
+
+/* Adds the N bytes of BUF (any bytes, NULs included) to the count. */
+void maps_counter_feed(MapsCounter *c, const char *buf, size_t n);
+/* The count so far, as proc_count_maps() returns it: 0 and *RET_COUNT, -ENODATA for no line at all,
+ * -EOVERFLOW beyond UINT32_MAX. */
+int maps_counter_finish(const MapsCounter *c, unsigned *ret_count);
