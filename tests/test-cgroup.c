@@ -26,6 +26,7 @@
 
 #include "cgroup-unit.h"
 #include "cgroup.h"
+#include "testfs.h"
 #include "util.h"
 
 typedef struct PidCollect {
@@ -41,10 +42,6 @@ static char base[] = "/tmp/mapguard-test-cgroup-XXXXXX";
 /* The cgroups test_cgroup_id_from_path() makes, removed at the end also when an assertion failed. */
 static char *id_cgroup_dir, *id_nested_dir;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
 static int group_setup(void **state) {
         return mkdtemp(base) ? 0 : -1;
 }
@@ -56,38 +53,8 @@ static int group_teardown(void **state) {
                 fprintf(stderr, "Failed to remove %s: %m\n", id_cgroup_dir);
         free(id_nested_dir);
         free(id_cgroup_dir);
-        return nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* mkdir -p of BASE/REL. */
-static char *mkdirs(const char *rel) {
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", base, rel) > 0);
-        for (char *s = p + strlen(base) + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        assert_true(mkdir(p, 0755) >= 0 || errno == EEXIST);
-                        *s = '/';
-                }
-        assert_true(mkdir(p, 0755) >= 0 || errno == EEXIST);
-        return p;
-}
-
-static void put(const char *rel, const char *text) {
-        _cleanup_free_ char *p = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char *slash;
-
-        assert_true(asprintf(&p, "%s/%s", base, rel) > 0);
-        slash = strrchr(rel, '/');
-        if (slash) {
-                _cleanup_free_ char *dir = strndup(rel, (size_t) (slash - rel));
-                free(mkdirs(dir));
-        }
-        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        testfs_rm_rf(base);
+        return 0;
 }
 
 static void check_hierarchy(const char *layout, const char *expected_rel, CgroupLayout expected_layout) {
@@ -102,34 +69,35 @@ static void check_hierarchy(const char *layout, const char *expected_rel, Cgroup
 }
 
 static void test_find_unified(void **state) {
-        put("unified/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
-        put("unified/sys/fs/cgroup/cgroup.procs", "1\n");
+        testfs_write_str(base, "unified/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
+        testfs_write_str(base, "unified/sys/fs/cgroup/cgroup.procs", "1\n");
         check_hierarchy("unified", "sys/fs/cgroup", CGROUP_LAYOUT_UNIFIED);
 }
 
 static void test_find_hybrid(void **state) {
-        put("hybrid/sys/fs/cgroup/unified/cgroup.controllers", "");
-        put("hybrid/sys/fs/cgroup/unified/cgroup.procs", "1\n");
-        put("hybrid/sys/fs/cgroup/systemd/cgroup.procs", "1\n");
-        free(mkdirs("hybrid/sys/fs/cgroup/memory"));
+        testfs_write_str(base, "hybrid/sys/fs/cgroup/unified/cgroup.controllers", "");
+        testfs_write_str(base, "hybrid/sys/fs/cgroup/unified/cgroup.procs", "1\n");
+        testfs_write_str(base, "hybrid/sys/fs/cgroup/systemd/cgroup.procs", "1\n");
+        free(testfs_mkdir_p(base, "hybrid/sys/fs/cgroup/memory"));
         check_hierarchy("hybrid", "sys/fs/cgroup/unified", CGROUP_LAYOUT_HYBRID);
 }
 
 static void test_find_legacy(void **state) {
-        put("legacy/sys/fs/cgroup/systemd/cgroup.procs", "1\n");
-        free(mkdirs("legacy/sys/fs/cgroup/unified")); /* an empty mount point is not a hierarchy */
-        put("legacy/sys/fs/cgroup/cpu/cgroup.procs", "1\n");
+        testfs_write_str(base, "legacy/sys/fs/cgroup/systemd/cgroup.procs", "1\n");
+        free(testfs_mkdir_p(base,
+                            "legacy/sys/fs/cgroup/unified")); /* an empty mount point is not a hierarchy */
+        testfs_write_str(base, "legacy/sys/fs/cgroup/cpu/cgroup.procs", "1\n");
         check_hierarchy("legacy", "sys/fs/cgroup/systemd", CGROUP_LAYOUT_LEGACY);
 }
 
 /* A root whose own path holds "/systemd" (a machine image under /var/lib/systemd, say) is still pure
  * cgroup2: the layout comes from what was found, never from the path's spelling. */
 static void test_find_root_named_systemd(void **state) {
-        put("systemd/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
-        put("systemd/sys/fs/cgroup/cgroup.procs", "1\n");
+        testfs_write_str(base, "systemd/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
+        testfs_write_str(base, "systemd/sys/fs/cgroup/cgroup.procs", "1\n");
         check_hierarchy("systemd", "sys/fs/cgroup", CGROUP_LAYOUT_UNIFIED);
-        put("systemd/x/systemd/sys/fs/cgroup/unified/cgroup.controllers", "");
-        put("systemd/x/systemd/sys/fs/cgroup/unified/cgroup.procs", "1\n");
+        testfs_write_str(base, "systemd/x/systemd/sys/fs/cgroup/unified/cgroup.controllers", "");
+        testfs_write_str(base, "systemd/x/systemd/sys/fs/cgroup/unified/cgroup.procs", "1\n");
         check_hierarchy("systemd/x/systemd", "sys/fs/cgroup/unified", CGROUP_LAYOUT_HYBRID);
 }
 
@@ -137,7 +105,7 @@ static void test_find_none(void **state) {
         _cleanup_free_ char *root = NULL;
         char *dir = (char *) "untouched";
 
-        free(mkdirs("none/sys/fs/cgroup/systemd")); /* no cgroup.procs: not mounted */
+        free(testfs_mkdir_p(base, "none/sys/fs/cgroup/systemd")); /* no cgroup.procs: not mounted */
         assert_true(asprintf(&root, "%s/none", base) > 0);
         assert_int_equal(cgroup_find_hierarchy(root, &dir, NULL), -ENOMEDIUM);
         assert_string_equal(dir, "untouched");
@@ -155,7 +123,7 @@ static void make_unit_tree(const char *hier) {
 #define PUT(rel, text) \
         do { \
                 assert_true(asprintf(&p, "%s/%s", u, rel) > 0); \
-                put(p, text); \
+                testfs_write_str(base, p, text); \
                 free(p); \
         } while (0)
         PUT("cgroup.procs", "300\n100\n");
@@ -167,7 +135,7 @@ static void make_unit_tree(const char *hier) {
 #undef PUT
         /* Another unit, reachable from ours only through a symlink, which must not be followed. */
         assert_true(asprintf(&p, "%s/system.slice/bar.service/cgroup.procs", hier) > 0);
-        put(p, "999\n");
+        testfs_write_str(base, p, "999\n");
         free(p);
         assert_true(asprintf(&link, "%s/%s/link", base, u) > 0);
         assert_true(asprintf(&target, "%s/%s/system.slice/bar.service", base, hier) > 0);
@@ -220,8 +188,8 @@ static void test_pids_empty(void **state) {
         pid_t *pids = (pid_t *) 0x1;
         size_t n = 99;
 
-        put("empty-tree/a.service/cgroup.procs", "");
-        put("empty-tree/a.service/sub/cgroup.procs", "");
+        testfs_write_str(base, "empty-tree/a.service/cgroup.procs", "");
+        testfs_write_str(base, "empty-tree/a.service/sub/cgroup.procs", "");
         assert_true(asprintf(&dir, "%s/empty-tree", base) > 0);
         assert_int_equal(cgroup_read_pids(dir, "/a.service", &pids, &n), 0);
         assert_null(pids);
@@ -233,8 +201,8 @@ static void test_pids_missing(void **state) {
         pid_t *pids = NULL;
         size_t n = 99;
 
-        put("missing/x.service/notes", "no cgroup.procs: not a cgroup\n");
-        put("missing/file.service", "a file, not a directory\n");
+        testfs_write_str(base, "missing/x.service/notes", "no cgroup.procs: not a cgroup\n");
+        testfs_write_str(base, "missing/file.service", "a file, not a directory\n");
         assert_true(asprintf(&dir, "%s/missing", base) > 0);
         assert_int_equal(cgroup_read_pids(dir, "/gone.service", &pids, &n), -ENOENT);
         assert_int_equal(cgroup_read_pids(dir, "/x.service", &pids, &n), -ENOENT);
@@ -252,12 +220,12 @@ static void test_pids_bad_input(void **state) {
         size_t n = 99;
 
         assert_true(asprintf(&dir, "%s/bad", base) > 0);
-        put("bad/ok.service/cgroup.procs", "7\n");
+        testfs_write_str(base, "bad/ok.service/cgroup.procs", "7\n");
         for (size_t i = 0; i < ELEMENTSOF(garbage); i++) {
                 CgroupSkipped skipped = {};
 
                 /* In a sub-cgroup: that one is skipped and said, the rest still counts. */
-                put("bad/ok.service/sub/cgroup.procs", garbage[i]);
+                testfs_write_str(base, "bad/ok.service/sub/cgroup.procs", garbage[i]);
                 assert_int_equal(cgroup_read_pids_full(NULL, dir, "/ok.service", &pids, &n, &skipped), 0);
                 assert_int_equal(n, 1);
                 assert_int_equal(pids[0], 7);
@@ -338,8 +306,9 @@ static void test_pids_deep(void **state) {
         size_t n = 0, depth_bytes = 0;
         int fd, r;
 
-        put("deep/d.service/cgroup.procs", "1\n");
-        put("deep/d.service/n1/zz/cgroup.procs", "2\n"); /* a sibling branch, after coming back up */
+        testfs_write_str(base, "deep/d.service/cgroup.procs", "1\n");
+        testfs_write_str(base, "deep/d.service/n1/zz/cgroup.procs",
+                         "2\n"); /* a sibling branch, after coming back up */
         assert_true(asprintf(&dir, "%s/deep", base) > 0);
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(fd >= 0);
@@ -383,7 +352,7 @@ static void test_pids_deep(void **state) {
         assert_int_equal(pids[2], 65);
         assert_int_equal(pids[3], 300);
 
-        /* nftw() in the teardown cannot go that deep. */
+        /* testfs_rm_rf() (nftw()) in the teardown cannot go that deep. */
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(fd >= 0);
         rm_rf_at(fd, "d.service");
@@ -472,23 +441,26 @@ static void test_pids_unreadable(void **state) {
                         "# not root: cannot switch to uid 65534 to make mode 000 effective, skipping\n");
                 skip();
         }
-        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/cgroup.procs", "10\n");
-        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/x/cgroup.procs", "20\n");
-        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/x/deeper/cgroup.procs", "21\n");
-        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/y/cgroup.procs", "40\n");
-        put("hostile/sys/fs/cgroup/u.slice/user@1000.service/y/z/cgroup.procs", "30\n31\n");
-        put("hostile/sys/fs/cgroup/u.slice/other.service/cgroup.procs", "50\n");
+        testfs_write_str(base, "hostile/sys/fs/cgroup/u.slice/user@1000.service/cgroup.procs", "10\n");
+        testfs_write_str(base, "hostile/sys/fs/cgroup/u.slice/user@1000.service/x/cgroup.procs", "20\n");
+        testfs_write_str(base, "hostile/sys/fs/cgroup/u.slice/user@1000.service/x/deeper/cgroup.procs",
+                         "21\n");
+        testfs_write_str(base, "hostile/sys/fs/cgroup/u.slice/user@1000.service/y/cgroup.procs", "40\n");
+        testfs_write_str(base, "hostile/sys/fs/cgroup/u.slice/user@1000.service/y/z/cgroup.procs",
+                         "30\n31\n");
+        testfs_write_str(base, "hostile/sys/fs/cgroup/u.slice/other.service/cgroup.procs", "50\n");
         /* The kernel's view: 40 left y (its cgroup.procs is stale in the fixture); 99 is elsewhere;
          * 98 is in a sibling whose name starts like the unit's. */
-        put("hostile/proc/10/cgroup", "0::/u.slice/user@1000.service\n");
-        put("hostile/proc/20/cgroup", "0::/u.slice/user@1000.service/x\n");
-        put("hostile/proc/21/cgroup", "0::/u.slice/user@1000.service/x/deeper\n");
-        put("hostile/proc/30/cgroup", "0::/u.slice/user@1000.service/y/z\n");
-        put("hostile/proc/31/cgroup", "0::/u.slice/user@1000.service/y/z\n");
-        put("hostile/proc/50/cgroup", "0::/u.slice/other.service\n");
-        put("hostile/proc/98/cgroup", "0::/u.slice/user@1000.service-not\n");
-        put("hostile/proc/99/cgroup", "1:name=systemd:/u.slice/user@1000.service\n0::/init.scope\n");
-        put("hostile/proc/self", "not a pid directory\n");
+        testfs_write_str(base, "hostile/proc/10/cgroup", "0::/u.slice/user@1000.service\n");
+        testfs_write_str(base, "hostile/proc/20/cgroup", "0::/u.slice/user@1000.service/x\n");
+        testfs_write_str(base, "hostile/proc/21/cgroup", "0::/u.slice/user@1000.service/x/deeper\n");
+        testfs_write_str(base, "hostile/proc/30/cgroup", "0::/u.slice/user@1000.service/y/z\n");
+        testfs_write_str(base, "hostile/proc/31/cgroup", "0::/u.slice/user@1000.service/y/z\n");
+        testfs_write_str(base, "hostile/proc/50/cgroup", "0::/u.slice/other.service\n");
+        testfs_write_str(base, "hostile/proc/98/cgroup", "0::/u.slice/user@1000.service-not\n");
+        testfs_write_str(base, "hostile/proc/99/cgroup",
+                         "1:name=systemd:/u.slice/user@1000.service\n0::/init.scope\n");
+        testfs_write_str(base, "hostile/proc/self", "not a pid directory\n");
         assert_true(asprintf(&hostile_root, "%s/hostile", base) > 0);
         assert_true(asprintf(&hostile_hier, "%s/hostile/sys/fs/cgroup", base) > 0);
         assert_true(asprintf(&x, "%s/u.slice/user@1000.service/x", hostile_hier) > 0);
@@ -514,10 +486,10 @@ static void test_pids_bind_loop(void **state) {
         pid_t pid;
         int status;
 
-        put("loop/l.service/cgroup.procs", "5\n");
-        put("loop/l.service/sub/cgroup.procs", "6\n");
-        unit = mkdirs("loop/l.service");
-        loop = mkdirs("loop/l.service/sub/loop");
+        testfs_write_str(base, "loop/l.service/cgroup.procs", "5\n");
+        testfs_write_str(base, "loop/l.service/sub/cgroup.procs", "6\n");
+        unit = testfs_mkdir_p(base, "loop/l.service");
+        loop = testfs_mkdir_p(base, "loop/l.service/sub/loop");
         assert_true(asprintf(&dir, "%s/loop", base) > 0);
 
         fflush(NULL);
@@ -586,8 +558,8 @@ static void test_pids_other_namespace(void **state) {
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 99;
 
-        put("ns/c.scope/cgroup.procs", "0\n12\n0\n");
-        put("ns/c.scope/inner/cgroup.procs", "0\n");
+        testfs_write_str(base, "ns/c.scope/cgroup.procs", "0\n12\n0\n");
+        testfs_write_str(base, "ns/c.scope/inner/cgroup.procs", "0\n");
         assert_true(asprintf(&dir, "%s/ns", base) > 0);
         assert_int_equal(cgroup_read_pids(dir, "/c.scope", &pids, &n), 0);
         assert_int_equal(n, 1);

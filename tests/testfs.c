@@ -43,6 +43,15 @@ void testfs_mkdir_parents(const char *path) {
         }
 }
 
+char *testfs_mkdir_p(const char *root, const char *rel) {
+        char *p = testfs_path(root, rel);
+
+        testfs_mkdir_parents(p);
+        if (mkdir(p, 0755) < 0)
+                assert_int_equal(errno, EEXIST);
+        return p;
+}
+
 void testfs_write(const char *root, const char *rel, const char *data, size_t len) {
         _cleanup_free_ char *p = testfs_path(root, rel);
         _cleanup_close_ int fd = -EBADF;

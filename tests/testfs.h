@@ -14,6 +14,9 @@ char *testfs_path(const char *root, const char *rel);
 /* Creates the directories above PATH (mode 0755), those that exist already being fine. */
 void testfs_mkdir_parents(const char *path);
 
+/* Creates the directory ROOT/REL and those above it (mode 0755); returns its path, malloc'd. */
+char *testfs_mkdir_p(const char *root, const char *rel);
+
 /* Writes LEN bytes of DATA (SIZE_MAX: strlen(DATA)) to ROOT/REL, mode 0644, creating its directories. */
 void testfs_write(const char *root, const char *rel, const char *data, size_t len);
 
