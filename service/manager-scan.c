@@ -324,31 +324,54 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         return 0;
 }
 
-/* The pids of U: with the BPF pass, the processes whose nearest watched cgroup ancestor is U's, as the
- * kernel knows them (a delegated user cannot hide a process from that by what it does to its
- * cgroup.procs); else, or while U's cgroup id is unknown, its cgroup.procs, recursively (what could
- * not be read of it in *RET_SKIPPED; its processes are then found through /proc). Returns 0,
- * -ENOENT when the unit has no control group (now), or -errno. */
+/* The pids of U, sorted: its cgroup.procs, recursively (what could not be read of it in *RET_SKIPPED; its
+ * processes are then found through /proc), and with the BPF pass also the processes whose nearest watched
+ * cgroup ancestor the kernel says is U's (up to MAPCOUNT_MAX_DEPTH levels up): a delegated user can hide
+ * a process from neither by what it does to its cgroup tree, and a walk that fails does not blind U.
+ * Returns 0, -ENOENT when the unit has no control group (now), or -errno. */
 static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf, pid_t **ret,
                              size_t *ret_n, CgroupSkipped *ret_skipped) {
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0, allocated = 0;
+        _cleanup_free_ pid_t *walked = NULL, *pids = NULL;
+        size_t n_walked = 0, n = 0, allocated = 0, i = 0, j = 0;
+        int r;
 
         /* A unit held at the wall since before a restart has no control group we know of. */
         if (!u->cgroup[0])
                 return -ENOENT;
+        r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
         if (!m->scan.bpf || u->cgroup_id == 0)
-                return cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, ret, ret_n, ret_skipped);
+                goto walked_only;
+        if (r < 0 && r != -ENOENT)
+                log_debug_errno(r, "Failed to walk the cgroup of %s, counting what the kernel says: %m",
+                                u->name);
 
-        for (size_t i = 0; i < n_bpf; i++) {
-                if (bpf[i].cgroup_id != u->cgroup_id)
+        /* Both sorted by pid: merge, each pid once. */
+        for (;;) {
+                pid_t next;
+
+                while (i < n_bpf && bpf[i].cgroup_id != u->cgroup_id)
+                        i++;
+                if (i >= n_bpf && j >= n_walked)
+                        break;
+                if (j >= n_walked || (i < n_bpf && (pid_t) bpf[i].pid <= walked[j]))
+                        next = (pid_t) bpf[i++].pid;
+                else
+                        next = walked[j++];
+                if (n > 0 && pids[n - 1] == next)
                         continue;
                 if (ARRAY_RESERVE(pids, allocated, n, 16) < 0)
                         return -ENOMEM;
-                pids[n++] = (pid_t) bpf[i].pid; /* sorted: the pass is sorted by pid */
+                pids[n++] = next;
         }
         *ret = TAKE_PTR(pids);
         *ret_n = n;
+        return 0;
+
+walked_only:
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(walked);
+        *ret_n = n_walked;
         return 0;
 }
 
