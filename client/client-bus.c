@@ -492,3 +492,29 @@ int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, 
         *ret_n = n;
         return 0;
 }
+
+int unit_wall_get(sd_bus *bus, const char *object_path, UnitWall *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        UnitWall w = {};
+        int r;
+
+        r = sd_bus_get_property_trivial(bus, BUS_NAME, object_path, BUS_UNIT, "LimitHits", &error, 't',
+                                        &w.limit_hits);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, BUS_NAME, object_path, BUS_UNIT, "LimitExits", &error,
+                                                't', &w.limit_exits);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, BUS_NAME, object_path, BUS_UNIT, "LastLimitHitUSec",
+                                                &error, 't', &w.last_limit_hit_usec);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, BUS_NAME, object_path, BUS_UNIT, "LastExit", &error,
+                                               &w.last_exit);
+        if (r < 0)
+                return bus_error_log("read the limit hits of a unit", &error, r);
+        *ret = w;
+        return 0;
+}
+
+void unit_wall_done(UnitWall *w) {
+        w->last_exit = mfree(w->last_exit);
+}

@@ -14,6 +14,7 @@
 #define BUS_NAME "org.mapguard1"
 #define BUS_PATH "/org/mapguard1"
 #define BUS_MANAGER "org.mapguard1.Manager"
+#define BUS_UNIT "org.mapguard1.Unit"
 /* The daemon's unit, and the alias bus activation starts (it exists only while the unit is enabled). */
 #define DAEMON_UNIT "mapguardd.service"
 #define BUS_ACTIVATION_UNIT "dbus-org.mapguard1.service"
@@ -47,6 +48,14 @@ typedef struct UnitInfo {
         uint32_t map_count;
         uint32_t headroom;
 } UnitInfo;
+
+/* What a unit object says of the wall (its limit hits). Owns last_exit: release with unit_wall_done(). */
+typedef struct UnitWall {
+        uint64_t limit_hits;
+        uint64_t limit_exits;
+        uint64_t last_limit_hit_usec; /* CLOCK_REALTIME, 0 = none */
+        char *last_exit;              /* "exited 1", ...; "" = none seen */
+} UnitWall;
 
 /* One row of ListProcesses(); strings point into the reply message. */
 typedef struct ProcessInfo {
@@ -92,6 +101,11 @@ void manager_info_done(ManagerInfo *info);
 /* ListUnits(), sorted nearest the limit first (units without processes last). The rows point into
  * *ret_reply, which the caller unrefs after them; *ret_units is malloc'd. */
 int unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n);
+
+/* Reads LimitHits, LimitExits, LastLimitHitUSec and LastExit of the unit object at OBJECT_PATH. Returns 0
+ * or -errno (logged to stderr). */
+int unit_wall_get(sd_bus *bus, const char *object_path, UnitWall *ret);
+void unit_wall_done(UnitWall *w);
 
 /* ListProcesses(unit), sorted nearest the limit first; ownership as for unit_list_get(). */
 int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, ProcessInfo **ret_procs,

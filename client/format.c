@@ -413,3 +413,108 @@ int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uin
         *ret_line = line;
         return code;
 }
+
+int format_parse_timespan(const char *s, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                /* Longest first, so that "min" is not read as "m" + "in", nor "ms" as "m" + "s". */
+                { "usec", 1 },
+                { "msec", USEC_PER_MSEC },
+                { "sec", USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },
+                { "hr", 3600 * USEC_PER_SEC },
+                { "us", 1 },
+                { "ms", USEC_PER_MSEC },
+                { "s", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
+                { "w", 7 * 86400 * USEC_PER_SEC },
+        };
+        uint64_t total = 0;
+        bool any = false;
+
+        if (!s)
+                return -EINVAL;
+        for (;;) {
+                unsigned long long v;
+                uint64_t unit = USEC_PER_SEC;
+                char *end;
+
+                while (*s == ' ')
+                        s++;
+                if (*s == '\0')
+                        break;
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                errno = 0;
+                v = strtoull(s, &end, 10);
+                if (errno != 0)
+                        return -EINVAL;
+                s = end;
+                while (*s == ' ')
+                        s++;
+                for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                        size_t l = strlen(units[i].suffix);
+
+                        if (strncmp(s, units[i].suffix, l) == 0 && !(s[l] >= 'a' && s[l] <= 'z')) {
+                                unit = units[i].usec;
+                                s += l;
+                                break;
+                        }
+                }
+                if (*s >= 'a' && *s <= 'z')
+                        return -EINVAL; /* a unit we do not know */
+                if (v > (UINT64_MAX - total) / unit)
+                        return -EINVAL;
+                total += v * unit;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret = total;
+        return 0;
+}
+
+int format_check_wall(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
+                      uint64_t exits, char **ret_line) {
+        _cleanup_free_ char *u = format_check_sanitize(unit);
+        char ago[FORMAT_TIMESPAN_MAX + 8], *line;
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        if (last_hit_usec == 0)
+                r = asprintf(&line,
+                             "MAPGUARD CRITICAL - %s is down at the memory map limit (%" PRIu64
+                             " hits, %" PRIu64 " exits at the limit) | limit_hits=%" PRIu64
+                             "c limit_exits=%" PRIu64 "c",
+                             u, hits, exits, hits, exits);
+        else {
+                format_ago(ago, sizeof(ago), now_usec, last_hit_usec);
+                r = asprintf(&line,
+                             "MAPGUARD CRITICAL - %s hit the memory map limit %s (%" PRIu64 " hits, %" PRIu64
+                             " exits at the limit) | limit_hits=%" PRIu64 "c limit_exits=%" PRIu64 "c",
+                             u, ago, hits, exits, hits, exits);
+        }
+        if (r < 0)
+                return -ENOMEM;
+        *ret_line = line;
+        return CHECK_CRITICAL;
+}
+
+int format_check_stale(const char *unit, char **ret_line) {
+        _cleanup_free_ char *u = format_check_sanitize(unit);
+        char *line;
+
+        if (!u ||
+            asprintf(&line,
+                     "MAPGUARD UNKNOWN - the processes of %s could not be read, its level is unknown "
+                     "(journalctl -u mapguardd says why)",
+                     u) < 0)
+                return -ENOMEM;
+        *ret_line = line;
+        return CHECK_UNKNOWN;
+}

@@ -34,6 +34,7 @@ bool arg_apply = false;
 const char *arg_root = NULL;
 bool arg_color = false;
 size_t arg_columns = 0;
+uint64_t arg_hit_window_usec = 15 * 60 * USEC_PER_SEC;
 
 int acquire_bus_explain(sd_bus **bus, char *buf, size_t size) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *b = NULL;
@@ -118,7 +119,8 @@ static void help(void) {
                "     --json          Print JSON\n"
                "     --no-legend     Omit headers and footers\n"
                "     --no-pager      Accepted for compatibility; output is never paged\n"
-               "     --apply         With tune: write %s and set the limit\n\n"
+               "     --apply         With tune: write %s and set the limit\n"
+               "     --hit-window=SPAN  With check: a limit hit this recent is CRITICAL (default 15min)\n\n"
                "See mapguardctl(1).\n",
                program_invocation_short_name, TUNE_SYSCTL_FILE);
 }
@@ -130,6 +132,7 @@ enum {
         ARG_NO_PAGER,
         ARG_APPLY,
         ARG_ROOT,
+        ARG_HIT_WINDOW,
 };
 
 /* Returns 1 to go on with the verb at argv[optind], 0 to exit successfully (help, version), or -EINVAL. */
@@ -141,6 +144,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "apply", no_argument, NULL, ARG_APPLY },
+                { "hit-window", required_argument, NULL, ARG_HIT_WINDOW },
                 /* Hidden, for tests: where tune finds /etc (and tune --apply /proc). */
                 { "root", required_argument, NULL, ARG_ROOT },
                 {},
@@ -165,6 +169,15 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_APPLY:
                         arg_apply = true;
+                        break;
+                case ARG_HIT_WINDOW:
+                        if (format_parse_timespan(optarg, &arg_hit_window_usec) < 0) {
+                                fprintf(stderr,
+                                        "--hit-window= needs a time span such as 30s, 15min or 2h, got "
+                                        "'%s'.\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
                         break;
                 case ARG_ROOT:
                         if (optarg[0] != '/') {

@@ -6,6 +6,7 @@
  * main(), filled by acquire_bus() on first use. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
@@ -18,6 +19,7 @@ extern bool arg_apply;
 extern const char *arg_root;
 extern bool arg_color;
 extern size_t arg_columns;
+extern uint64_t arg_hit_window_usec; /* check: a hit this recent is CRITICAL */
 
 /* Connects to mapguardd's bus once (*bus is kept for the next call) and makes sure, without activating
  * anything, that a call is worth making (bus_check_mapguard()). Returns 0, or -errno with the sentence that

@@ -104,6 +104,73 @@ static int json_check(const CheckInfo *c, int code) {
         return json_writer_finish(&w);
 }
 
+/* The unit at the wall that makes `check` CRITICAL, if any: the most recent hit within the hit window,
+ * else a unit held down at the limit (level critical without processes: systemd restarts it, or it sits
+ * failed); and the first unit whose processes could not be read (level unknown with processes). */
+typedef struct CheckWall {
+        char *unit;
+        UnitWall wall;
+        bool held;
+        char *stale_unit;
+} CheckWall;
+
+static void check_wall_done(CheckWall *w) {
+        w->unit = mfree(w->unit);
+        w->stale_unit = mfree(w->stale_unit);
+        unit_wall_done(&w->wall);
+}
+
+static int check_wall_get(sd_bus *bus, uint64_t now, CheckWall *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ UnitInfo *units = NULL;
+        size_t n = 0;
+        int r;
+
+        r = unit_list_get(bus, &reply, &units, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool held = streq(units[i].level, "critical") && units[i].processes == 0;
+                UnitWall w = {};
+
+                if (!ret->stale_unit && streq(units[i].level, "unknown") && units[i].processes > 0 &&
+                    !(ret->stale_unit = strdup(units[i].unit)))
+                        return -ENOMEM;
+                r = unit_wall_get(bus, units[i].object_path, &w);
+                if (r < 0)
+                        return r;
+                bool recent = w.last_limit_hit_usec > 0 && now >= w.last_limit_hit_usec &&
+                        now - w.last_limit_hit_usec <= arg_hit_window_usec;
+                if ((recent || held) &&
+                    (!ret->unit || w.last_limit_hit_usec > ret->wall.last_limit_hit_usec)) {
+                        check_wall_done(&(CheckWall){ .unit = ret->unit, .wall = ret->wall });
+                        ret->unit = strdup(units[i].unit);
+                        ret->wall = w;
+                        ret->held = held && !recent;
+                        if (!ret->unit)
+                                return -ENOMEM;
+                } else
+                        unit_wall_done(&w);
+        }
+        return 0;
+}
+
+static int json_check_wall(const CheckWall *w, int code) {
+        JsonWriter wr;
+
+        json_writer_init(&wr, stdout);
+        json_begin_object(&wr);
+        json_key_string(&wr, "status", format_check_status(code));
+        json_key_string(&wr, "unit", w->unit);
+        json_key_string(&wr, "level", "critical");
+        json_key_uint(&wr, "limit_hits", w->wall.limit_hits);
+        json_key_uint(&wr, "limit_exits", w->wall.limit_exits);
+        json_key_uint(&wr, "last_limit_hit_usec", w->wall.last_limit_hit_usec);
+        json_key_string(&wr, "last_exit", w->wall.last_exit ?: "");
+        json_end_object(&wr);
+        return json_writer_finish(&wr);
+}
+
 static int print_check(const char *line) {
         printf("%s\n", line);
         return fflush(stdout) == 0 ? 0 : -EIO;
@@ -111,6 +178,7 @@ static int print_check(const char *line) {
 
 int verb_check(int argc, char *argv[], void *userdata) {
         _cleanup_(check_info_done) CheckInfo c = {};
+        _cleanup_(check_wall_done) CheckWall wall = {};
         _cleanup_free_ char *line = NULL;
         sd_bus **bus = userdata;
         char why[1024];
@@ -126,7 +194,33 @@ int verb_check(int argc, char *argv[], void *userdata) {
                             c.warning_percent, c.critical_percent, &line);
         if (code < 0)
                 return code;
-        r = arg_json ? json_check(&c, code) : print_check(line);
+        /* The plugin precedence: CRITICAL (a process at its level, or a unit at the wall), WARNING,
+         * UNKNOWN (a unit whose processes could not be read), OK. */
+        if (code != CHECK_CRITICAL) {
+                uint64_t now = now_usec(CLOCK_REALTIME);
+
+                r = check_wall_get(*bus, now, &wall);
+                if (r < 0) {
+                        snprintf(why, sizeof(why), "Failed to read the limit hits of the units: %s",
+                                 strerror(-r));
+                        return check_unknown(why);
+                }
+                if (wall.unit) {
+                        line = mfree(line);
+                        code = format_check_wall(wall.unit, now,
+                                                 wall.held ? 0 : wall.wall.last_limit_hit_usec,
+                                                 wall.wall.limit_hits, wall.wall.limit_exits, &line);
+                } else if (code != CHECK_WARNING && wall.stale_unit) {
+                        line = mfree(line);
+                        code = format_check_stale(wall.stale_unit, &line);
+                }
+                if (code < 0)
+                        return code;
+        }
+        if (arg_json && wall.unit)
+                r = json_check_wall(&wall, code);
+        else
+                r = arg_json ? json_check(&c, code) : print_check(line);
         /* Output that did not reach the monitoring system says nothing: UNKNOWN, whatever it said. */
         return r < 0 ? CHECK_UNKNOWN : code;
 }

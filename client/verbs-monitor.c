@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* `mapguardctl monitor`: LevelChanged signals printed as they come, until SIGINT or SIGTERM. */
+/* `mapguardctl monitor`: LevelChanged and LimitHit signals printed as they come, until SIGINT or SIGTERM. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -65,9 +65,53 @@ static int on_level_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
         return 0;
 }
 
+/* LimitHit: a burst of mapping calls of a watched process failed at the limit (syscall "" when a read
+ * found it there). */
+static int on_limit_hit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const MonitorOptions *options = userdata;
+        const char *unit, *comm, *syscall;
+        uint32_t pid, map_count, max_map_count;
+        int r;
+
+        r = sd_bus_message_read(m, "sussuu", &unit, &pid, &comm, &syscall, &map_count, &max_map_count);
+        if (r < 0) {
+                fprintf(stderr, "Ignoring a malformed LimitHit signal: %s\n", strerror(-r));
+                return 0;
+        }
+        if (options->json) {
+                JsonWriter w;
+
+                json_writer_init(&w, stdout);
+                json_begin_object(&w);
+                json_key_string(&w, "event", "limit_hit");
+                json_key_string(&w, "unit", unit);
+                json_key_uint(&w, "pid", pid);
+                json_key_string(&w, "comm", comm);
+                json_key_string(&w, "syscall", syscall);
+                json_key_uint(&w, "map_count", map_count);
+                json_key_uint(&w, "max_map_count", max_map_count);
+                json_end_object(&w);
+                r = json_writer_finish(&w);
+        } else {
+                _cleanup_free_ char *u = format_sanitize(unit), *c = format_sanitize(comm),
+                                    *sc = format_sanitize(syscall);
+                char ts[FORMAT_TIMESTAMP_MAX];
+
+                if (!u || !c || !sc)
+                        return -ENOMEM;
+                printf("%s %s pid %" PRIu32 " (%s): LIMIT HIT%s%s%s, %" PRIu32 "/%" PRIu32 " maps\n",
+                       format_timestamp(ts, sizeof(ts), (uint64_t) time(NULL) * USEC_PER_SEC), u, pid, c,
+                       *sc ? ": " : " (observed)", sc, *sc ? "() failed" : "", map_count, max_map_count);
+                r = fflush(stdout) == 0 ? 0 : -errno;
+        }
+        if (r < 0)
+                return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), EXIT_FAILURE);
+        return 0;
+}
+
 int monitor_run(sd_bus *bus, const MonitorOptions *options) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL, *hit_slot = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_free_ char *version = NULL;
         sigset_t mask;
@@ -98,8 +142,11 @@ int monitor_run(sd_bus *bus, const MonitorOptions *options) {
          * call) when the first line appears, and no change after that line can be missed. */
         r = sd_bus_match_signal(bus, &slot, BUS_NAME, BUS_PATH, BUS_MANAGER, "LevelChanged",
                                 on_level_changed, (void *) options);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &hit_slot, BUS_NAME, BUS_PATH, BUS_MANAGER, "LimitHit",
+                                        on_limit_hit, (void *) options);
         if (r < 0) {
-                fprintf(stderr, "Failed to subscribe to LevelChanged: %s\n", strerror(-r));
+                fprintf(stderr, "Failed to subscribe to LevelChanged and LimitHit: %s\n", strerror(-r));
                 return r;
         }
         r = sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "Version", &error, &version);

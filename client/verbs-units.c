@@ -231,12 +231,18 @@ int verb_list(int argc, char *argv[], void *userdata) {
         return print_units(units, n, n, limit);
 }
 
-static int json_processes(const char *unit, const ProcessInfo *procs, size_t n) {
+static int json_processes(const char *unit, const UnitWall *wall, const ProcessInfo *procs, size_t n) {
         JsonWriter w;
 
         json_writer_init(&w, stdout);
         json_begin_object(&w);
         json_key_string(&w, "unit", unit);
+        if (wall) {
+                json_key_uint(&w, "limit_hits", wall->limit_hits);
+                json_key_uint(&w, "limit_exits", wall->limit_exits);
+                json_key_uint(&w, "last_limit_hit_usec", wall->last_limit_hit_usec);
+                json_key_string(&w, "last_exit", wall->last_exit ?: "");
+        }
         json_key(&w, "processes");
         json_begin_array(&w);
         for (size_t i = 0; i < n; i++) {
@@ -328,10 +334,27 @@ int unit_name_from_arg(const char *arg, char **ret) {
         return 0;
 }
 
+/* What `show` says of UNIT at the wall: nothing when it never hit the limit. */
+static void print_wall(const char *unit, const UnitWall *w, size_t n_procs) {
+        char ago[FORMAT_TIMESPAN_MAX + 8];
+
+        if (w->limit_hits == 0 && w->limit_exits == 0)
+                return;
+        if (n_procs == 0)
+                printf("No processes in %s now: it hit the memory map limit, and systemd restarts it or it "
+                       "sits failed.\n",
+                       unit);
+        printf("%sLimit hits: %" PRIu64 ", the last %s; exits at the limit: %" PRIu64 "%s%s.\n",
+               n_procs > 0 && arg_legend ? "\n" : "", w->limit_hits,
+               format_ago(ago, sizeof(ago), now_usec(CLOCK_REALTIME), w->last_limit_hit_usec),
+               w->limit_exits, *w->last_exit ? ", the last " : "", w->last_exit);
+}
+
 int verb_show(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(unit_wall_done) UnitWall wall = {};
         _cleanup_free_ ProcessInfo *procs = NULL;
-        _cleanup_free_ char *unit = NULL;
+        _cleanup_free_ char *unit = NULL, *path = NULL;
         sd_bus **bus = userdata;
         uint32_t limit = 0;
         size_t n = 0;
@@ -346,16 +369,28 @@ int verb_show(int argc, char *argv[], void *userdata) {
         r = process_list_get(*bus, unit, &reply, &procs, &n);
         if (r < 0)
                 return r;
+        r = sd_bus_path_encode("/org/mapguard1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        r = unit_wall_get(*bus, path, &wall);
+        if (r < 0)
+                return r;
 
         if (arg_json)
-                return json_processes(unit, procs, n);
-        if (n == 0) {
+                return json_processes(unit, &wall, procs, n);
+        if (n == 0 && wall.limit_hits == 0 && wall.limit_exits == 0) {
                 if (arg_legend)
                         printf("No processes in %s.\n", unit);
                 return 0;
         }
-        r = get_max_map_count(*bus, &limit);
-        if (r < 0)
-                return r;
-        return print_processes(procs, n, limit);
+        if (n > 0) {
+                r = get_max_map_count(*bus, &limit);
+                if (r < 0)
+                        return r;
+                r = print_processes(procs, n, limit);
+                if (r < 0)
+                        return r;
+        }
+        print_wall(unit, &wall, n);
+        return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <cmocka.h>
@@ -59,6 +60,8 @@ static int method_get_headroom(sd_bus_message *m, void *userdata, sd_bus_error *
                 return sd_bus_reply_method_return(m, "susuuus", "hot.service", 77, "java|x=1;2;3", 63000,
                                                   65530, 2530, "critical");
         case SCENARIO_OK:
+        case SCENARIO_HIT:
+        case SCENARIO_STALE:
                 return sd_bus_reply_method_return(m, "susuuus", "u01.service", 101, "nginx", 1001, 65530,
                                                   64529, "ok");
         default:
@@ -95,6 +98,13 @@ static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *er
                                                   units[i].processes, units[i].worst_pid, units[i].map_count,
                                                   units[i].headroom);
         }
+        if (r >= 0 && scenario == SCENARIO_HELD)
+                r = sd_bus_message_append(reply, "(sosuuuu)", "wall.service",
+                                          "/org/mapguard1/unit/wall_2eservice", "critical", 0, 0, 0, 0);
+        if (r >= 0 && scenario == SCENARIO_STALE)
+                r = sd_bus_message_append(reply, "(sosuuuu)", "stale.service",
+                                          "/org/mapguard1/unit/stale_2eservice", "unknown", 2, 300, 1000,
+                                          64530);
         if (r >= 0 && scenario == SCENARIO_LONG_NAME)
                 r = sd_bus_message_append(reply, "(sosuuuu)", long_name(), "/org/mapguard1/unit/long",
                                           "critical", 1, 42, 63530, 2000);
@@ -198,6 +208,38 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return -EINVAL;
 }
 
+/* The unit objects: the limit hits of u02.service (SCENARIO_HIT) and wall.service (SCENARIO_HELD). */
+static int property_get_unit_wall(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        bool hit = (scenario == SCENARIO_HIT && streq(path, "/org/mapguard1/unit/u02_2eservice")) ||
+                (scenario == SCENARIO_HELD && streq(path, "/org/mapguard1/unit/wall_2eservice"));
+        uint64_t when = (uint64_t) time(NULL) * USEC_PER_SEC - 180 * USEC_PER_SEC;
+
+        if (streq(property, "LimitHits"))
+                return sd_bus_message_append(reply, "t", (uint64_t) (hit ? WALL_HITS : 0));
+        if (streq(property, "LimitExits"))
+                return sd_bus_message_append(reply, "t", (uint64_t) (hit ? WALL_EXITS : 0));
+        if (streq(property, "LastLimitHitUSec"))
+                /* The held unit hit the limit long ago: it is CRITICAL for being down, not for the hit. */
+                return sd_bus_message_append(reply, "t",
+                                             !hit ? 0
+                                                     : scenario == SCENARIO_HELD
+                                                     ? when - 86400 * USEC_PER_SEC
+                                                     : when);
+        if (streq(property, "LastExit"))
+                return sd_bus_message_append(reply, "s", hit ? "dumped SIGABRT" : "");
+        return -EINVAL;
+}
+
+static const sd_bus_vtable unit_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("LimitHits", "t", property_get_unit_wall, 0, 0),
+        SD_BUS_PROPERTY("LimitExits", "t", property_get_unit_wall, 0, 0),
+        SD_BUS_PROPERTY("LastLimitHitUSec", "t", property_get_unit_wall, 0, 0),
+        SD_BUS_PROPERTY("LastExit", "s", property_get_unit_wall, 0, 0),
+        SD_BUS_VTABLE_END,
+};
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -228,6 +270,8 @@ __attribute__((noreturn)) static void server_run(int ready_fd) {
             sd_bus_set_bus_client(bus, true) < 0 || sd_bus_start(bus) < 0 ||
             sd_bus_add_object_vtable(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", manager_vtable,
                                      NULL) < 0 ||
+            sd_bus_add_fallback_vtable(bus, NULL, "/org/mapguard1/unit", "org.mapguard1.Unit", unit_vtable,
+                                       NULL, NULL) < 0 ||
             sd_bus_request_name(bus, "org.mapguard1", 0) < 0)
                 _exit(EXIT_FAILURE);
         child_serve(bus, ready_fd);

@@ -151,7 +151,9 @@ static void test_show(void **state) {
                    NULL);
         assert_ctl(
                 "--json show ingester.service", 0,
-                "{\"unit\":\"ingester.service\",\"processes\":["
+                "{\"unit\":\"ingester.service\",\"limit_hits\":0,\"limit_exits\":0,\"last_limit_hit_usec\":"
+                "0,"
+                "\"last_exit\":\"\",\"processes\":["
                 "{\"pid\":1234,\"comm\":\"prometheus\",\"map_count\":53000,\"headroom\":12530,"
                 "\"level\":\"warning\",\"growth_per_minute\":120,\"seconds_to_limit\":6264},"
                 "{\"pid\":1235,\"comm\":\"sidecar\",\"map_count\":900,\"headroom\":64630,\"level\":\"ok\","
@@ -236,6 +238,42 @@ static void test_check(void **state) {
                    NULL);
         server_start(SCENARIO_UNKNOWN);
         assert_ctl("check", 3, "MAPGUARD UNKNOWN - no watched process has been scanned yet\n", NULL);
+
+        /* A unit that hit the limit within the hit window is CRITICAL, whatever the processes say now. */
+        server_start(SCENARIO_HIT);
+        assert_ctl(
+                "check", 2,
+                "MAPGUARD CRITICAL - u02.service hit the memory map limit 3min ago (7 hits, 5 exits at the "
+                "limit) | limit_hits=7c limit_exits=5c\n",
+                NULL);
+        assert_ctl("--hit-window=1h check", 2, NULL, NULL);
+        /* Outside the window it no longer counts. */
+        assert_ctl("--hit-window=2min check", 0, NULL, NULL);
+        assert_ctl("--hit-window=soon check", 1, "",
+                   "--hit-window= needs a time span such as 30s, 15min or 2h, got 'soon'.\n");
+        /* A unit held at the wall (restarting, or failed) is CRITICAL also when nothing else runs. */
+        server_start(SCENARIO_HELD);
+        assert_ctl(
+                "check", 2,
+                "MAPGUARD CRITICAL - wall.service is down at the memory map limit (7 hits, 5 exits at the "
+                "limit) | limit_hits=7c limit_exits=5c\n",
+                NULL);
+        {
+                _cleanup_free_ char *out = NULL, *err = NULL;
+
+                assert_int_equal(ctl("--json check", &out, &err), 2);
+                assert_non_null(strstr(out,
+                                       "{\"status\":\"CRITICAL\",\"unit\":\"wall.service\",\"level\":"
+                                       "\"critical\",\"limit_hits\":7,\"limit_exits\":5,"));
+                assert_non_null(strstr(out, "\"last_exit\":\"dumped SIGABRT\"}"));
+        }
+        /* A unit whose processes could not be read: UNKNOWN, saying so, rather than OK. */
+        server_start(SCENARIO_STALE);
+        assert_ctl(
+                "check", 3,
+                "MAPGUARD UNKNOWN - the processes of stale.service could not be read, its level is unknown "
+                "(journalctl -u mapguardd says why)\n",
+                NULL);
 
         /* Nothing watched: said as it is, not as "yet" (an empty Units= is a choice). */
         server_start(SCENARIO_NO_UNITS);

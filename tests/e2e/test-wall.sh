@@ -25,7 +25,7 @@ UNIT_PATH=/org/mapguard1/unit/wall_2eservice
 STARTS=6
 
 e2e_boot
-tap_plan 19
+tap_plan 21
 
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Watch]
 Units=
@@ -92,6 +92,10 @@ tap_ok "while it sits failed it is listed, critical, without processes" e2e_run 
         "busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q '\"wall.service\" \"$UNIT_PATH\" \"critical\" 0 '"
 e2e_run mapguardctl check >/dev/null 2>&1
 tap_is "mapguardctl check says CRITICAL" "$?" 2
+tap_ok "mapguardctl show says it is at the wall, with every exit counted" e2e_run sh -c \
+        "mapguardctl show wall.service | grep -q 'exits at the limit: $STARTS, the last .*SIGABRT'"
+tap_ok "mapguardctl --json show has limit_exits" e2e_run sh -c \
+        "mapguardctl --json show wall.service | grep -q '\"limit_exits\":$STARTS'"
 
 # reset-failed: out of view.
 e2e_run systemctl reset-failed wall.service
