@@ -15,6 +15,7 @@
 void manager_info_done(ManagerInfo *info) {
         free(info->version);
         free(info->backend);
+        free(info->hit_detection);
         strv_free(info->watched_units);
 }
 
@@ -305,6 +306,7 @@ static int manager_info_read_entry(sd_bus_message *m, ManagerInfo *info) {
         } fields[] = {
                 { "Version", 's', offsetof(ManagerInfo, version) },
                 { "Backend", 's', offsetof(ManagerInfo, backend) },
+                { "HitDetection", 's', offsetof(ManagerInfo, hit_detection) },
                 { "MaxMapCount", 'u', offsetof(ManagerInfo, max_map_count) },
                 { "TunedMaxMapCount", 'u', offsetof(ManagerInfo, tuned_max_map_count) },
                 { "WarningPercent", 'u', offsetof(ManagerInfo, warning_percent) },

@@ -29,6 +29,7 @@
 typedef struct ManagerInfo {
         char *version;
         char *backend;
+        char *hit_detection; /* "caught" or "observed"; NULL from a daemon without limit hits */
         uint32_t max_map_count;
         uint32_t tuned_max_map_count;
         uint32_t warning_percent;

@@ -120,6 +120,8 @@ static int json_status(const ManagerInfo *info, const UnitInfo *units, size_t n_
                 json_string(&w, *s);
         json_end_array(&w);
         json_key_string(&w, "backend", info->backend);
+        if (info->hit_detection)
+                json_key_string(&w, "hit_detection", info->hit_detection);
         json_key(&w, "units");
         json_units(&w, units, n_shown);
         json_end_object(&w);
@@ -135,7 +137,12 @@ static int print_manager_info(const ManagerInfo *info) {
         if (!version || !backend)
                 return -ENOMEM;
         printf("      Version: %s\n", version);
-        printf("      Backend: %s\n", backend);
+        if (info->hit_detection)
+                /* How limit hits are known: failed calls caught in the kernel, or a read at the limit. */
+                printf("      Backend: %s, limit hits %s\n", backend,
+                       streq(info->hit_detection, "caught") ? "caught in the kernel" : "observed by reads");
+        else
+                printf("      Backend: %s\n", backend);
         printf("        Limit: %" PRIu32 " (vm.max_map_count)\n", info->max_map_count);
         if (info->tuned_max_map_count > info->max_map_count)
                 /* The files ask for more than the kernel has: someone set it lower after boot, or the
