@@ -161,6 +161,18 @@ e2e_wait_for() {
         done
 }
 
+# e2e_require_backend BACKEND: for "bpf", skip the whole script (TAP) where the kernel has no BTF or this
+# build has no BPF backend; any other backend needs nothing.
+e2e_require_backend() {
+        [ "$1" = bpf ] || return 0
+        if [ ! -r /sys/kernel/btf/vmlinux ]; then
+                tap_skip_all "the kernel has no BTF (/sys/kernel/btf/vmlinux), so no BPF backend"
+        fi
+        if [ ! -e "$MAPGUARD_BUILD_ROOT/service/bpf/mapcount.skel.h" ]; then
+                tap_skip_all "this build has no BPF backend (meson option bpf, or libbpf/bpftool/clang missing)"
+        fi
+}
+
 # e2e_requirements: print why this host cannot run the e2e tests and return 1, or return 0 when it
 # can (root, systemd-nspawn, overlayfs, and a build configured with prefix /usr so that installed
 # files land where systemd and dbus-daemon look).

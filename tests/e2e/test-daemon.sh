@@ -8,14 +8,7 @@
 # The first argument is the Backend= to run with: procfs (the default) or bpf.
 source "$(dirname "$0")/lib.sh"
 BACKEND=${1:-procfs}
-if [ "$BACKEND" = bpf ]; then
-        if [ ! -r /sys/kernel/btf/vmlinux ]; then
-                tap_skip_all "the kernel has no BTF (/sys/kernel/btf/vmlinux), so no BPF backend"
-        fi
-        if [ ! -e "$MAPGUARD_BUILD_ROOT/service/bpf/mapcount.skel.h" ]; then
-                tap_skip_all "this build has no BPF backend (meson option bpf, or libbpf/bpftool/clang missing)"
-        fi
-fi
+e2e_require_backend "$BACKEND"
 
 WARNING_ID=aeb43dafad1340dcb3525f43354f9f77
 CRITICAL_ID=97a063ad0492452d8a903b4676c6ab10

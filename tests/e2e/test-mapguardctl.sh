@@ -67,7 +67,7 @@ check_status() {
         printf '%s\n' "$out"
         printf '%s\n' "$out" | grep -q "^        Limit: $LIMIT (vm.max_map_count)" &&
                 printf '%s\n' "$out" | grep -q "^   Thresholds: warning at 80% ($WARN_AT maps), critical at 95% ($CRIT_AT maps)\$" &&
-                printf '%s\n' "$out" | grep -Eq '^      Backend: (bpf|procfs)$' &&
+                printf '%s\n' "$out" | grep -Eq '^      Backend: (bpf|procfs), limit hits (caught in the kernel|observed by reads)$' &&
                 printf '%s\n' "$out" | grep -Eq '^    Last scan: .*; ([0-9].* ago|now)$' &&
                 printf '%s\n' "$out" | grep -q '^UNIT  *LEVEL  *PROCS  *PID  *MAPS  *HEADROOM$' &&
                 printf '%s\n' "$out" | grep -Eq '^(10 of [0-9]+ units listed, nearest the limit first|[0-9]+ units? listed\.)'

@@ -8,14 +8,7 @@
 # The first argument is the Backend=: procfs (evidence "observed") or bpf.
 source "$(dirname "$0")/lib.sh"
 BACKEND=${1:-procfs}
-if [ "$BACKEND" = bpf ]; then
-        if [ ! -r /sys/kernel/btf/vmlinux ]; then
-                tap_skip_all "the kernel has no BTF (/sys/kernel/btf/vmlinux), so no BPF backend"
-        fi
-        if [ ! -e "$MAPGUARD_BUILD_ROOT/service/bpf/mapcount.skel.h" ]; then
-                tap_skip_all "this build has no BPF backend (meson option bpf, or libbpf/bpftool/clang missing)"
-        fi
-fi
+e2e_require_backend "$BACKEND"
 
 HIT_ID=cb4a01a2520d4aadbc1a539961645fa6
 EXIT_ID=294b343c37a34f30b42319f7b8ab5ee5
