@@ -308,12 +308,17 @@ static bool endswith(const char *s, const char *suffix) {
 }
 
 void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
-        bool recent = p->last_hit_usec > 0 && now < p->last_hit_usec + WALL_EXIT_WINDOW_USEC;
-        bool at_limit = p->last_hit_usec > 0 && m->limits.live > 0 &&
-                (uint64_t) p->map_count + WALL_NEAR_MAPS >= m->limits.live;
+        uint64_t now;
+        bool recent, at_limit;
         PendingExit *e;
 
+        /* Its calls caught in the last second are still an open burst: told now (setting P's last hit),
+         * before its exit is judged. */
+        manager_hits_flush(m);
+        now = now_usec(CLOCK_MONOTONIC);
+        recent = p->last_hit_usec > 0 && now < p->last_hit_usec + WALL_EXIT_WINDOW_USEC;
+        at_limit = p->last_hit_usec > 0 && m->limits.live > 0 &&
+                (uint64_t) p->map_count + WALL_NEAR_MAPS >= m->limits.live;
         if (!recent && !at_limit)
                 return;
 
