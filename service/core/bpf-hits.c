@@ -33,12 +33,9 @@ struct BpfHits {
         bool attached;
 
         size_t page_size;
-        uint64_t mask; /* data size - 1, a power of two */
-        uint64_t *consumer_pos;
         void *producer_map; /* producer page + data twice */
         size_t producer_map_size;
-        const uint64_t *producer_pos;
-        const uint8_t *data;
+        BpfHitsRing ring; /* points into the two mappings */
 };
 
 static int sys_bpf(int cmd, union bpf_attr *attr) {
@@ -116,7 +113,7 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
         *fds = (BpfHitsFds){ .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
 
         h->page_size = (size_t) sysconf(_SC_PAGESIZE);
-        h->mask = (uint64_t) info.max_entries - 1;
+        h->ring.mask = (uint64_t) info.max_entries - 1;
 
         p = mmap(NULL, h->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, h->ringbuf_fd, 0);
         if (p == MAP_FAILED) {
@@ -124,7 +121,7 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
                 bpf_hits_free(h);
                 return r;
         }
-        h->consumer_pos = p;
+        h->ring.consumer_pos = p;
 
         h->producer_map_size = h->page_size + 2 * (size_t) info.max_entries;
         p = mmap(NULL, h->producer_map_size, PROT_READ, MAP_SHARED, h->ringbuf_fd, (off_t) h->page_size);
@@ -134,8 +131,8 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
                 return r;
         }
         h->producer_map = p;
-        h->producer_pos = p;
-        h->data = (const uint8_t *) p + h->page_size;
+        h->ring.producer_pos = p;
+        h->ring.data = (const uint8_t *) p + h->page_size;
 
         *ret = h;
         return 0;
@@ -147,8 +144,8 @@ BpfHits *bpf_hits_free(BpfHits *h) {
         (void) bpf_hits_set_attached(h, false);
         if (h->producer_map)
                 (void) munmap(h->producer_map, h->producer_map_size);
-        if (h->consumer_pos)
-                (void) munmap(h->consumer_pos, h->page_size);
+        if (h->ring.consumer_pos)
+                (void) munmap(h->ring.consumer_pos, h->page_size);
         for (size_t i = 0; i < h->n_progs; i++)
                 if (h->prog_fds[i] >= 0)
                         close(h->prog_fds[i]);
@@ -246,7 +243,8 @@ static void record_to_hit(const struct mapguard_hit_record *rec, LimitHit *ret) 
                 .pid = rec->pid,
                 .tid = rec->tid,
                 .syscall = (LimitHitSyscall) rec->syscall,
-                .error = rec->error,
+                /* What limit_hit_classify() confirmed from ret, not the record's own error field. */
+                .error = limit_hit_syscall_errno((LimitHitSyscall) rec->syscall),
                 .map_count = rec->map_count,
                 .max_map_count = rec->max_map_count,
                 .cgroup_id = rec->cgroup_id,
@@ -261,13 +259,13 @@ static void record_to_hit(const struct mapguard_hit_record *rec, LimitHit *ret) 
 
 /* One record at the consumer's position POS, of LEN bytes (checked). Returns whether it is a hit, and
  * the hit in *ret. */
-static bool record_parse(const BpfHits *h, uint64_t pos, uint32_t len, LimitHit *ret) {
+static bool record_parse(const BpfHitsRing *ring, uint64_t pos, uint32_t len, LimitHit *ret) {
         struct mapguard_hit_record rec;
 
         if (len != sizeof(rec))
                 return false;
         /* The data is mapped twice: a record that wraps is contiguous from its start. */
-        memcpy(&rec, h->data + (pos & h->mask) + RINGBUF_HDR_SIZE, sizeof(rec));
+        memcpy(&rec, ring->data + (pos & ring->mask) + RINGBUF_HDR_SIZE, sizeof(rec));
         if (rec.syscall >= MAPGUARD_HIT_SYSCALL_MAX || rec.pid == 0 ||
             limit_hit_classify((LimitHitSyscall) rec.syscall, rec.ret, rec.arg, rec.map_count,
                                rec.max_map_count) != LIMIT_HIT_AT_LIMIT)
@@ -276,20 +274,20 @@ static bool record_parse(const BpfHits *h, uint64_t pos, uint32_t len, LimitHit 
         return true;
 }
 
-int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64_t *ret_bad) {
+int bpf_hits_ring_drain(BpfHitsRing *ring, BpfHitFunc cb, void *userdata, size_t max, uint64_t *ret_bad) {
         uint64_t cons, bad = 0;
         size_t n = 0;
 
-        if (!h)
+        if (!ring || !ring->consumer_pos || !ring->producer_pos || !ring->data)
                 return -EINVAL;
 
-        cons = __atomic_load_n(h->consumer_pos, __ATOMIC_ACQUIRE);
+        cons = __atomic_load_n(ring->consumer_pos, __ATOMIC_ACQUIRE);
         for (;;) {
-                uint64_t prod = __atomic_load_n(h->producer_pos, __ATOMIC_ACQUIRE);
+                uint64_t prod = __atomic_load_n(ring->producer_pos, __ATOMIC_ACQUIRE);
                 bool progress = false;
 
                 while (cons < prod && (max == 0 || n < max)) {
-                        const uint32_t *hdr = (const uint32_t *) (h->data + (cons & h->mask));
+                        const uint32_t *hdr = (const uint32_t *) (ring->data + (cons & ring->mask));
                         uint32_t word = __atomic_load_n(hdr, __ATOMIC_ACQUIRE), len;
                         uint64_t size;
                         LimitHit hit;
@@ -301,15 +299,15 @@ int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64
                         size = ((uint64_t) len + RINGBUF_HDR_SIZE + 7) & ~UINT64_C(7);
                         /* Never trust the header: a record lies within what was produced and within
                          * the ring. Otherwise resynchronise on the producer, dropping what is queued. */
-                        if (size > prod - cons || size > h->mask + 1) {
-                                __atomic_store_n(h->consumer_pos, prod, __ATOMIC_RELEASE);
+                        if (size > prod - cons || size > ring->mask + 1) {
+                                __atomic_store_n(ring->consumer_pos, prod, __ATOMIC_RELEASE);
                                 if (ret_bad)
                                         *ret_bad = bad + 1;
                                 return -EBADMSG;
                         }
 
                         if (!(word & BPF_RINGBUF_DISCARD_BIT)) {
-                                if (record_parse(h, cons, len, &hit)) {
+                                if (record_parse(ring, cons, len, &hit)) {
                                         if (cb)
                                                 cb(&hit, userdata);
                                 } else if (len != sizeof(struct mapguard_hit_record))
@@ -318,7 +316,7 @@ int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64
                         }
                         cons += size;
                         progress = true;
-                        __atomic_store_n(h->consumer_pos, cons, __ATOMIC_RELEASE);
+                        __atomic_store_n(ring->consumer_pos, cons, __ATOMIC_RELEASE);
                 }
                 if (!progress || (max != 0 && n >= max))
                         break;
@@ -327,6 +325,12 @@ int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64
         if (ret_bad)
                 *ret_bad = bad;
         return n > INT32_MAX ? INT32_MAX : (int) n;
+}
+
+int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64_t *ret_bad) {
+        if (!h)
+                return -EINVAL;
+        return bpf_hits_ring_drain(&h->ring, cb, userdata, max, ret_bad);
 }
 
 int bpf_hits_stats(BpfHits *h, uint64_t *ret_caught, uint64_t *ret_dropped) {

@@ -96,6 +96,18 @@ bool bpf_hits_is_attached(const BpfHits *h);
 typedef void (*BpfHitFunc)(const LimitHit *hit, void *userdata);
 int bpf_hits_drain(BpfHits *h, BpfHitFunc cb, void *userdata, size_t max, uint64_t *ret_bad);
 
+/* The ring as bpf_hits_drain() reads it: the kernel's layout (kernel/bpf/ringbuf.c) seen through two
+ * mappings, or any memory laid out alike (the fuzz harness builds one from its input). */
+typedef struct BpfHitsRing {
+        uint64_t *consumer_pos;       /* written by the reader */
+        const uint64_t *producer_pos; /* written by the kernel */
+        const uint8_t *data;          /* the data pages, mapped twice in a row */
+        uint64_t mask;                /* data size - 1, a power of two */
+} BpfHitsRing;
+
+/* bpf_hits_drain() on RING: what it runs. -EINVAL when a pointer is missing. */
+int bpf_hits_ring_drain(BpfHitsRing *ring, BpfHitFunc cb, void *userdata, size_t max, uint64_t *ret_bad);
+
 /* Reads the program's counters: records queued since load, and hits dropped because the ring buffer
  * was full (the daemon fell behind by MAPGUARD_HIT_RINGBUF_SIZE bytes, ~2,900 records). Returns 0 or
  * -errno. */

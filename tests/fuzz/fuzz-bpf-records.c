@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The BPF task iterator's record stream (struct mapcount_record, read straight into BpfTaskCount):
  * bpf_counter_parse_records(), what bpf_counter_scan() runs on what the kernel wrote. Lengths are
- * checked, never trusted; comm comes out terminated and valid UTF-8. (The limit-hit ring-buffer
- * records are another engineer's work in progress: not fuzzed here.) */
+ * checked, never trusted; comm comes out terminated and valid UTF-8. (The limit-hit ring buffer is
+ * fuzz-bpf-hits.c's.) */
 
 #include <errno.h>
 #include <string.h>
