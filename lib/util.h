@@ -86,6 +86,12 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return streq(a, b);
 }
 
+static inline bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && streq(s + a - b, suffix);
+}
+
 /* Returns the old pointer's target moved out, leaving NULL behind (for handing ownership on). */
 static inline void *steal_pointer_impl(void **p) {
         void *q = *p;

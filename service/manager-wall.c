@@ -302,11 +302,6 @@ static int pending_exit_ask(PendingExit *e) {
                                         "org.freedesktop.systemd1.Service");
 }
 
-static bool endswith(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && streq(s + a - b, suffix);
-}
-
 void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
         uint64_t now;
         bool recent, at_limit;

@@ -74,9 +74,19 @@ static void test_strv_equal(void **state) {
         assert_true(strv_equal(NULL, NULL));
 }
 
+static void test_endswith(void **state) {
+        assert_true(endswith("wall.service", ".service"));
+        assert_true(endswith(".service", ".service"));
+        assert_true(endswith("x", ""));
+        assert_false(endswith("wall.scope", ".service"));
+        assert_false(endswith("service", ".service"));
+        assert_false(endswith("", ".service"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strcpy_printable),
+                cmocka_unit_test(test_endswith),
                 cmocka_unit_test(test_utf8_make_valid),
                 cmocka_unit_test(test_strv_equal),
         };
