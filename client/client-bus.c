@@ -296,43 +296,35 @@ int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_me
         return sd_bus_call(bus, m, 0, error, ret_reply);
 }
 
-/* Reads one "{sv}" entry's value into the matching ManagerInfo field, or skips a property it does not know
- * (a newer daemon may have more). */
-static int manager_info_read_entry(sd_bus_message *m, ManagerInfo *info) {
-        static const struct {
-                const char *name;
-                char type;
-                size_t offset;
-        } fields[] = {
-                { "Version", 's', offsetof(ManagerInfo, version) },
-                { "Backend", 's', offsetof(ManagerInfo, backend) },
-                { "HitDetection", 's', offsetof(ManagerInfo, hit_detection) },
-                { "MaxMapCount", 'u', offsetof(ManagerInfo, max_map_count) },
-                { "TunedMaxMapCount", 'u', offsetof(ManagerInfo, tuned_max_map_count) },
-                { "WarningPercent", 'u', offsetof(ManagerInfo, warning_percent) },
-                { "CriticalPercent", 'u', offsetof(ManagerInfo, critical_percent) },
-                { "ScanIntervalUSec", 't', offsetof(ManagerInfo, scan_interval_usec) },
-                { "LastScanUSec", 't', offsetof(ManagerInfo, last_scan_usec) },
-                { "WatchedUnits", 'a', offsetof(ManagerInfo, watched_units) },
-        };
+/* A property read by bus_get_all(): its name, its D-Bus type ('s', 'u', 't', or 'a' for "as") and where
+ * it goes in the struct being filled (char *, uint32_t, uint64_t, char **). */
+typedef struct BusProperty {
+        const char *name;
+        char type;
+        size_t offset;
+} BusProperty;
+
+/* Reads one "{sv}" entry's value into the matching field of TARGET, or skips a property the table does
+ * not name (a newer daemon may have more). */
+static int bus_property_read(sd_bus_message *m, const BusProperty *table, size_t n_table, void *target) {
         const char *name;
         int r;
 
         r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                void *p = (uint8_t *) info + fields[i].offset;
+        for (size_t i = 0; i < n_table; i++) {
+                void *p = (uint8_t *) target + table[i].offset;
                 const char *s;
-                char sig[3] = { fields[i].type, fields[i].type == 'a' ? 's' : 0, 0 };
+                char sig[3] = { table[i].type, table[i].type == 'a' ? 's' : 0, 0 };
 
-                if (!streq(name, fields[i].name))
+                if (!streq(name, table[i].name))
                         continue;
 
                 r = sd_bus_message_enter_container(m, 'v', sig);
                 if (r < 0)
                         return r;
-                switch (fields[i].type) {
+                switch (table[i].type) {
                 case 's':
                         r = sd_bus_message_read(m, "s", &s);
                         if (r < 0)
@@ -360,31 +352,60 @@ static int manager_info_read_entry(sd_bus_message *m, ManagerInfo *info) {
         return sd_bus_message_skip(m, "v");
 }
 
-int manager_info_get(sd_bus *bus, ManagerInfo *ret) {
+/* Properties.GetAll of INTERFACE at PATH, in one round trip, into TARGET by TABLE. Says what failed,
+ * naming WHAT ("mapguardd", "wall.service"). On failure TARGET may hold part of the values: the caller
+ * frees them. */
+static int bus_get_all(sd_bus *bus, const char *path, const char *interface, const BusProperty *table,
+                       size_t n_table, void *target, const char *what) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        ManagerInfo info = {};
+        char action[256];
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll", &error,
-                               &reply, "s", BUS_MANAGER);
-        if (r < 0)
-                return bus_error_log("read the properties of mapguardd", &error, r);
+        r = sd_bus_call_method(bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", &error,
+                               &reply, "s", interface);
+        if (r < 0) {
+                snprintf(action, sizeof(action), "read the properties of %s", what);
+                return bus_error_log(action, &error, r);
+        }
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0) {
                 r = sd_bus_message_enter_container(reply, 'e', "sv");
                 if (r <= 0)
                         break;
-                r = manager_info_read_entry(reply, &info);
+                r = bus_property_read(reply, table, n_table, target);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
         }
         if (r >= 0)
                 r = sd_bus_message_exit_container(reply);
         if (r < 0) {
+                fprintf(stderr, "Failed to parse the properties of %s: %s\n", what, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+int manager_info_get(sd_bus *bus, ManagerInfo *ret) {
+        static const BusProperty table[] = {
+                { "Version", 's', offsetof(ManagerInfo, version) },
+                { "Backend", 's', offsetof(ManagerInfo, backend) },
+                { "HitDetection", 's', offsetof(ManagerInfo, hit_detection) },
+                { "MaxMapCount", 'u', offsetof(ManagerInfo, max_map_count) },
+                { "TunedMaxMapCount", 'u', offsetof(ManagerInfo, tuned_max_map_count) },
+                { "WarningPercent", 'u', offsetof(ManagerInfo, warning_percent) },
+                { "CriticalPercent", 'u', offsetof(ManagerInfo, critical_percent) },
+                { "ScanIntervalUSec", 't', offsetof(ManagerInfo, scan_interval_usec) },
+                { "LastScanUSec", 't', offsetof(ManagerInfo, last_scan_usec) },
+                { "WatchedUnits", 'a', offsetof(ManagerInfo, watched_units) },
+        };
+        ManagerInfo info = {};
+        int r;
+
+        r = bus_get_all(bus, BUS_PATH, BUS_MANAGER, table, ELEMENTSOF(table), &info, "mapguardd");
+        if (r < 0) {
                 manager_info_done(&info);
-                fprintf(stderr, "Failed to parse the properties of mapguardd: %s\n", strerror(-r));
                 return r;
         }
         *ret = info;
@@ -496,23 +517,28 @@ int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, 
 }
 
 int unit_wall_get(sd_bus *bus, const char *object_path, UnitWall *ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        static const BusProperty table[] = {
+                { "LimitHits", 't', offsetof(UnitWall, limit_hits) },
+                { "LimitExits", 't', offsetof(UnitWall, limit_exits) },
+                { "LastLimitHitUSec", 't', offsetof(UnitWall, last_limit_hit_usec) },
+                { "LastExit", 's', offsetof(UnitWall, last_exit) },
+        };
         UnitWall w = {};
         int r;
 
-        r = sd_bus_get_property_trivial(bus, BUS_NAME, object_path, BUS_UNIT, "LimitHits", &error, 't',
-                                        &w.limit_hits);
-        if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, BUS_NAME, object_path, BUS_UNIT, "LimitExits", &error,
-                                                't', &w.limit_exits);
-        if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, BUS_NAME, object_path, BUS_UNIT, "LastLimitHitUSec",
-                                                &error, 't', &w.last_limit_hit_usec);
-        if (r >= 0)
-                r = sd_bus_get_property_string(bus, BUS_NAME, object_path, BUS_UNIT, "LastExit", &error,
-                                               &w.last_exit);
-        if (r < 0)
-                return bus_error_log("read the limit hits of a unit", &error, r);
+        r = bus_get_all(bus, object_path, BUS_UNIT, table, ELEMENTSOF(table), &w, object_path);
+        if (r >= 0 && !w.last_exit) { /* a daemon without the property: none seen */
+                w.last_exit = strdup("");
+                if (!w.last_exit) {
+                        fprintf(stderr, "Failed to read the properties of %s: %s\n", object_path,
+                                strerror(ENOMEM));
+                        r = -ENOMEM;
+                }
+        }
+        if (r < 0) {
+                unit_wall_done(&w);
+                return r;
+        }
         *ret = w;
         return 0;
 }
