@@ -29,7 +29,7 @@ CrashLoopTell crash_loop_hit(CrashLoop *l, uint64_t n, uint64_t now) {
         l->last_hit_usec = now;
         if (l->loop_start_usec == 0)
                 l->loop_start_usec = now;
-        return l->loop_exits < CRASH_LOOP_TOLD_IN_FULL ? CRASH_LOOP_TELL_FULL : CRASH_LOOP_TELL_QUIET;
+        return crash_loop_quiet(l, now) ? CRASH_LOOP_TELL_QUIET : CRASH_LOOP_TELL_FULL;
 }
 
 CrashLoopTell crash_loop_exit(CrashLoop *l, const char *exit, uint64_t now) {
