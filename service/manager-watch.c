@@ -47,18 +47,70 @@ static bool unit_gone_error(const sd_bus_error *e) {
  * spent on a unit that systemd cannot tell us about, without spinning. */
 #define REFRESH_TRIES_MAX 5U
 
-typedef struct RefreshRequest {
+/* A question to systemd about one unit (a property Get), with what its answer needs. */
+typedef struct UnitRequest {
         Manager *manager;
         char *unit;
         char *unit_path;
-        unsigned tries;
-} RefreshRequest;
+        unsigned tries; /* questions asked before this one (ControlGroup only) */
+} UnitRequest;
+
+static void unit_request_free(void *userdata) {
+        UnitRequest *req = userdata;
+
+        free(req->unit);
+        free(req->unit_path);
+        free(req);
+}
+
+/* Asks systemd for INTERFACE.PROPERTY of UNIT (at UNIT_PATH, or the path encoded from its name), without
+ * blocking: CALLBACK gets the answer with the UnitRequest as userdata. */
+static int unit_request_send(Manager *m, const char *unit, const char *unit_path, const char *interface,
+                             const char *property, sd_bus_message_handler_t callback, unsigned tries) {
+        _cleanup_free_ char *path = NULL;
+        UnitRequest *req;
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        if (!unit_path) {
+                r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+                if (r < 0)
+                        return r;
+                unit_path = path;
+        }
+
+        req = calloc(1, sizeof(*req));
+        if (!req)
+                return -ENOMEM;
+        req->manager = m;
+        req->tries = tries;
+        req->unit = strdup(unit);
+        req->unit_path = strdup(unit_path);
+        if (!req->unit || !req->unit_path) {
+                unit_request_free(req);
+                return -ENOMEM;
+        }
+
+        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, unit_path,
+                                     "org.freedesktop.DBus.Properties", "Get", callback, req, "ss",
+                                     interface, property);
+        if (r < 0) {
+                unit_request_free(req);
+                return r;
+        }
+        /* The bus owns the pending call; REQ goes with it, answered or not (e.g. at shutdown). A
+         * floating slot is referenced by the bus: drop ours, or neither is ever freed. */
+        (void) sd_bus_slot_set_destroy_callback(slot, unit_request_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
+}
 
 static int manager_watch_refresh_unit_try(Manager *m, const char *unit, const char *unit_path,
                                           unsigned tries);
 
 static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        RefreshRequest *req = userdata;
+        UnitRequest *req = userdata;
         Manager *m = req->manager;
         const sd_bus_error *e;
         const char *cgroup = NULL;
@@ -111,59 +163,15 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
-static void refresh_request_free(void *userdata) {
-        RefreshRequest *req = userdata;
-
-        free(req->unit);
-        free(req->unit_path);
-        free(req);
-}
-
 /* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set); TRIES
  * counts the questions asked before this one. */
 static int manager_watch_refresh_unit_try(Manager *m, const char *unit, const char *unit_path,
                                           unsigned tries) {
-        _cleanup_free_ char *path = NULL;
         const char *interface = manager_watch_cgroup_interface(unit);
-        RefreshRequest *req;
-        sd_bus_slot *slot = NULL;
-        int r;
 
         if (!interface || !config_matches_unit(m->config, unit))
                 return 0;
-
-        if (!unit_path) {
-                r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
-                if (r < 0)
-                        return r;
-                unit_path = path;
-        }
-
-        req = calloc(1, sizeof(*req));
-        if (!req)
-                return -ENOMEM;
-        req->manager = m;
-        req->tries = tries;
-        req->unit = strdup(unit);
-        req->unit_path = strdup(unit_path);
-        if (!req->unit || !req->unit_path) {
-                refresh_request_free(req);
-                return -ENOMEM;
-        }
-
-        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, unit_path,
-                                     "org.freedesktop.DBus.Properties", "Get", on_control_group, req, "ss",
-                                     interface, "ControlGroup");
-        if (r < 0) {
-                refresh_request_free(req);
-                return r;
-        }
-        /* The bus owns the pending call; REQ goes with it, answered or not (e.g. at shutdown). A
-         * floating slot is referenced by the bus: drop ours, or neither is ever freed. */
-        (void) sd_bus_slot_set_destroy_callback(slot, refresh_request_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
+        return unit_request_send(m, unit, unit_path, interface, "ControlGroup", on_control_group, tries);
 }
 
 static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
@@ -198,20 +206,8 @@ static int manager_watch_read_unit(Manager *m, const char *unit, const char *uni
         return manager_update_unit(m, unit, cgroup);
 }
 
-typedef struct StateRequest {
-        Manager *manager;
-        char *unit;
-} StateRequest;
-
-static void state_request_free(void *userdata) {
-        StateRequest *req = userdata;
-
-        free(req->unit);
-        free(req);
-}
-
 static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        StateRequest *req = userdata;
+        UnitRequest *req = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         const char *state = NULL;
         int r;
@@ -234,36 +230,10 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
 }
 
 int manager_watch_query_state(Manager *m, const char *unit) {
-        _cleanup_free_ char *path = NULL;
-        sd_bus_slot *slot = NULL;
-        StateRequest *req;
-        int r;
-
         if (!m->bus)
                 return 0;
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
-        if (r < 0)
-                return r;
-        req = calloc(1, sizeof(*req));
-        if (!req)
-                return -ENOMEM;
-        req->manager = m;
-        req->unit = strdup(unit);
-        if (!req->unit) {
-                state_request_free(req);
-                return -ENOMEM;
-        }
-        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, path, "org.freedesktop.DBus.Properties",
-                                     "Get", on_active_state, req, "ss", "org.freedesktop.systemd1.Unit",
-                                     "ActiveState");
-        if (r < 0) {
-                state_request_free(req);
-                return r;
-        }
-        (void) sd_bus_slot_set_destroy_callback(slot, state_request_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
+        return unit_request_send(m, unit, NULL, "org.freedesktop.systemd1.Unit", "ActiveState",
+                                 on_active_state, 0);
 }
 
 /* A service's main process exited (ExecMainCode and ExecMainStatus come with ExecMainPID in the same
