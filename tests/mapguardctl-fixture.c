@@ -213,7 +213,10 @@ static int property_get_unit_wall(sd_bus *bus, const char *path, const char *int
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         bool hit = (scenario == SCENARIO_HIT && streq(path, "/org/mapguard1/unit/u02_2eservice")) ||
                 (scenario == SCENARIO_HELD && streq(path, "/org/mapguard1/unit/wall_2eservice"));
-        uint64_t when = (uint64_t) time(NULL) * USEC_PER_SEC - 180 * USEC_PER_SEC;
+        /* 3 min and 0.9 s before this answer: the client read its clock before asking, a moment
+         * earlier, and shows whole seconds, so it says "3min ago" (with time(NULL), a second that
+         * began between its clock and this answer made it "2min 59s"). */
+        uint64_t when = now_usec(CLOCK_REALTIME) - 180 * USEC_PER_SEC - 900 * USEC_PER_MSEC;
 
         if (streq(property, "LimitHits"))
                 return sd_bus_message_append(reply, "t", (uint64_t) (hit ? WALL_HITS : 0));
