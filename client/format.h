@@ -124,10 +124,6 @@ size_t format_utf8_decode(const char *s, uint32_t *ret_codepoint);
  * after the indent, writes text unwrapped. */
 void format_wrap(FILE *f, const char *text, size_t width, size_t indent);
 
-/* Parses a time span as systemd writes them: a number with a unit (us, ms, s, sec, m, min, h, hr, d, w),
- * several added up ("1h 30min", "2h30min"), a bare number meaning seconds. Returns 0 with the µs in
- * *ret, or -EINVAL (also for an empty string, a negative or an overflowing span). */
-int format_parse_timespan(const char *s, uint64_t *ret);
 
 /* The `check` line for UNIT at the wall: CRITICAL, when it last hit the limit (LAST_HIT_USEC,
  * CLOCK_REALTIME, against NOW_USEC; 0 when it is held down without a recent hit), its hits and exits, with

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "format.h"
 #include "mapguardctl.h"
+#include "timespan.h"
 #include "tune.h"
 #include "util.h"
 #include "verbs-check.h"
@@ -171,7 +172,7 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_apply = true;
                         break;
                 case ARG_HIT_WINDOW:
-                        if (format_parse_timespan(optarg, &arg_hit_window_usec) < 0) {
+                        if (parse_timespan(optarg, &arg_hit_window_usec) < 0) {
                                 fprintf(stderr,
                                         "--hit-window= needs a time span such as 30s, 15min or 2h, got "
                                         "'%s'.\n",

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "timespan.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -83,11 +84,46 @@ static void test_endswith(void **state) {
         assert_false(endswith("", ".service"));
 }
 
+static void test_parse_timespan(void **state) {
+        static const struct {
+                const char *s;
+                int r;
+                uint64_t usec;
+        } cases[] = {
+                { "5", 0, 5 * USEC_PER_SEC },
+                { "500ms", 0, 500 * USEC_PER_MSEC },
+                { "1min 30s", 0, 90 * USEC_PER_SEC },
+                { "2h30min", 0, 9000 * USEC_PER_SEC },
+                { " 1.5s ", 0, 1500 * USEC_PER_MSEC },
+                { "15 min", 0, 900 * USEC_PER_SEC },
+                { "1m", 0, 60 * USEC_PER_SEC },
+                { "2 weeks 1d", 0, 15 * 86400 * USEC_PER_SEC },
+                { "3us 2\xc2\xb5s", 0, 5 },
+                { "", -EINVAL, 0 },
+                { "   ", -EINVAL, 0 },
+                { "-1s", -EINVAL, 0 },
+                { "ms", -EINVAL, 0 },
+                { "1x", -EINVAL, 0 },
+                { "1.s", -EINVAL, 0 },
+                { "1 minutes2", 0, 62 * USEC_PER_SEC },
+                { "99999999999999999999", -ERANGE, 0 },
+                { "18446744073709551615us 1us", -ERANGE, 0 },
+                { "307445734561826w", -ERANGE, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v = 4242;
+
+                assert_int_equal(parse_timespan(cases[i].s, &v), cases[i].r);
+                assert_int_equal(v, cases[i].r == 0 ? cases[i].usec : 4242); /* untouched on failure */
+        }
+        assert_int_equal(parse_timespan(NULL, &(uint64_t){ 0 }), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_strcpy_printable),
-                cmocka_unit_test(test_endswith),
-                cmocka_unit_test(test_utf8_make_valid),
+                cmocka_unit_test(test_strcpy_printable), cmocka_unit_test(test_endswith),
+                cmocka_unit_test(test_parse_timespan),   cmocka_unit_test(test_utf8_make_valid),
                 cmocka_unit_test(test_strv_equal),
         };
 
