@@ -35,6 +35,7 @@
 #include "bpf-counter.h"
 #include "bpf-fixture.h"
 #include "cgroup.h"
+#include "testproc.h"
 #include "util.h"
 
 /* Extra VMAs a child makes on top of what exec, libc and its thread stacks give it: well below
@@ -141,18 +142,6 @@ static uint64_t proc_start_ticks(pid_t pid) {
         return ticks;
 }
 
-static char proc_state(pid_t pid) {
-        _cleanup_fclose_ FILE *f = NULL;
-        char path[64], buf[1024], *p;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        f = fopen(path, "re");
-        if (!f || !fgets(buf, sizeof(buf), f))
-                return '?';
-        p = strrchr(buf, ')');
-        return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static uint64_t now_nsec(clockid_t clock) {
         struct timespec ts;
 
@@ -179,23 +168,6 @@ static void *child_thread(void *userdata) {
         _exit(EXIT_SUCCESS);
 }
 
-static int child_join_cgroup(const char *dir) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char pid[32];
-        int len;
-
-        if (asprintf(&path, "%s/cgroup.procs", dir) < 0)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        len = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
-        if (write(fd, pid, len) != len)
-                return -errno;
-        return 0;
-}
-
 static _Noreturn void child_main(const ChildSpec *spec, int ready_fd, int release_fd) {
         ChildThread threads[ELEMENTSOF(((ChildReady *) NULL)->tids)] = {};
         pthread_barrier_t barrier;
@@ -208,9 +180,9 @@ static _Noreturn void child_main(const ChildSpec *spec, int ready_fd, int releas
         (void) prctl(PR_SET_NAME, spec->comm);
 
         if (spec->where == IN_CGROUP)
-                r = child_join_cgroup(F.cgroup_dir);
+                r = testproc_join_cgroup(F.cgroup_dir);
         else if (spec->where == IN_NESTED)
-                r = child_join_cgroup(F.nested_dir);
+                r = testproc_join_cgroup(F.nested_dir);
         if (r == 0)
                 r = make_vmas(spec->extra_vmas);
 
@@ -316,7 +288,7 @@ static int wait_leader_zombie(pid_t pid) {
         uint64_t deadline = now_nsec(CLOCK_MONOTONIC) + UINT64_C(10) * 1000000000;
         const struct timespec pause = { .tv_nsec = 1000000 };
 
-        while (proc_state(pid) != 'Z') {
+        while (testproc_state(pid) != 'Z') {
                 if (now_nsec(CLOCK_MONOTONIC) > deadline)
                         return -ETIMEDOUT;
                 (void) nanosleep(&pause, NULL);

@@ -36,6 +36,7 @@
 #include "cgroup.h"
 #include "limit-hit.h"
 #include "loader.h"
+#include "testproc.h"
 #include "util.h"
 
 #ifndef MADV_DONTFORK
@@ -183,21 +184,6 @@ static int fill_to(uint32_t target) {
         return c == (int64_t) target ? 0 : -EIO;
 }
 
-static int join_cgroup(const char *dir) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char pid[32];
-        int len;
-
-        if (asprintf(&path, "%s/cgroup.procs", dir) < 0)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        len = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
-        return write(fd, pid, len) == len ? 0 : -errno;
-}
-
 #define STEP(res, what, expr) \
         do { \
                 int _k = (expr); \
@@ -326,7 +312,7 @@ static pid_t run_child(Scenario sc, const char *dir, ChildResult *ret) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 (void) prctl(PR_SET_NAME, scenarios[sc].comm);
                 {
-                        int r = join_cgroup(dir);
+                        int r = testproc_join_cgroup(dir);
                         if (r < 0) {
                                 res.setup_error = -r;
                                 res.step = "join the cgroup";

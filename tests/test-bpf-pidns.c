@@ -33,6 +33,7 @@
 
 #include "bpf-counter.h"
 #include "bpf-fixture.h"
+#include "testproc.h"
 #include "util.h"
 
 #ifndef HAVE_BPF
@@ -80,21 +81,6 @@ static struct {
         pid_t loader_parent;
 } F = { .release_fd = -EBADF };
 
-static int join_cgroup(const char *dir) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-
-        if (asprintf(&path, "%s/cgroup.procs", dir) < 0)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        /* "0" is the writer itself, whatever its pid namespace. */
-        if (write(fd, "0\n", 2) != 2)
-                return -errno;
-        return 0;
-}
-
 static bool read_all(int fd, void *buf, size_t size) {
         ssize_t k;
 
@@ -123,7 +109,7 @@ static _Noreturn void worker_main(const WorkerSpec *spec, int ready_fd, int rele
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         (void) prctl(PR_SET_NAME, spec->comm);
-        r = join_cgroup(F.cgroup_dir);
+        r = testproc_join_cgroup(F.cgroup_dir);
         if (r == 0)
                 r = make_vmas(spec->extra_vmas);
         ready.error = -r;
@@ -285,7 +271,7 @@ static pid_t fork_outsider(int ready_fd, int release_fd) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         (void) prctl(PR_SET_NAME, "mg-ns-outside");
         close(F.release_fd);
-        ok = join_cgroup(F.cgroup_dir) == 0 && make_vmas(VMAS_OUTSIDE) == 0;
+        ok = testproc_join_cgroup(F.cgroup_dir) == 0 && make_vmas(VMAS_OUTSIDE) == 0;
         if (!write_all(ready_fd, &ok, 1) || !ok)
                 _exit(EXIT_FAILURE);
         close(ready_fd);

@@ -37,6 +37,7 @@
 #include "bpf-fixture.h"
 #include "cgroup.h"
 #include "procfs.h"
+#include "testproc.h"
 #include "util.h"
 
 #define ODD_COMM "(a) b)\n c"
@@ -82,33 +83,8 @@ static int64_t kernel_count(pid_t pid) {
         return n;
 }
 
-static char proc_state(pid_t pid) {
-        _cleanup_fclose_ FILE *f = NULL;
-        char path[64], buf[1024], *p;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        f = fopen(path, "re");
-        if (!f || !fgets(buf, sizeof(buf), f))
-                return '?';
-        p = strrchr(buf, ')');
-        return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static int join_cgroup(void) {
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char pid[32];
-        int len;
-
-        if (!F.cgroup_dir)
-                return 0;
-        if (asprintf(&path, "%s/cgroup.procs", F.cgroup_dir) < 0)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        len = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
-        return write(fd, pid, len) == len ? 0 : -errno;
+        return F.cgroup_dir ? testproc_join_cgroup(F.cgroup_dir) : 0;
 }
 
 static int map_split(int fd, unsigned n) {
@@ -247,7 +223,7 @@ static Odd spawn(Kind kind) {
                 uint64_t deadline = now_nsec() + UINT64_C(10000000000);
                 const struct timespec pause = { .tv_nsec = 1000000 };
 
-                while (proc_state(o.pid) != 'Z') {
+                while (testproc_state(o.pid) != 'Z') {
                         assert_true(now_nsec() < deadline);
                         nanosleep(&pause, NULL);
                 }
@@ -380,7 +356,7 @@ static void test_zombie_leader(void **state) {
         int64_t k;
 
         /* The leader's own maps are empty: the kernel's count is that of a live thread. */
-        assert_int_equal(proc_state(o.pid), 'Z');
+        assert_int_equal(testproc_state(o.pid), 'Z');
         assert_int_equal(proc_sample("", o.pid, &s), 0);
         snprintf(path, sizeof(path), "/proc/%d/task", (int) o.pid);
         {
