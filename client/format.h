@@ -124,7 +124,6 @@ size_t format_utf8_decode(const char *s, uint32_t *ret_codepoint);
  * after the indent, writes text unwrapped. */
 void format_wrap(FILE *f, const char *text, size_t width, size_t indent);
 
-
 /* The `check` line for UNIT at the wall: CRITICAL, when it last hit the limit (LAST_HIT_USEC,
  * CLOCK_REALTIME, against NOW_USEC; 0 when it is held down without a recent hit), its hits and exits, with
  * perfdata. Returns CHECK_CRITICAL and the malloc'd line, or -ENOMEM. */
