@@ -17,6 +17,7 @@ int log_internal(int priority, int error, const char *file, int line, const char
 
 #define log_full_errno(priority, error, ...) \
         log_internal(priority, error, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_full(priority, ...) log_full_errno(priority, 0, __VA_ARGS__)
 #define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)
 #define log_notice(...) log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)

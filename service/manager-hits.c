@@ -74,7 +74,12 @@ static void manager_hits_flush_due(Manager *m, bool force) {
         (void) sd_event_source_set_enabled(m->hits.timer, SD_EVENT_ONESHOT);
 }
 
+static void on_hit(const LimitHit *hit, void *userdata);
+
 void manager_hits_flush(Manager *m) {
+        /* What the kernel queued and the loop has not read yet belongs to the open bursts too. */
+        if (m->hits.bpf && m->hits.bursts)
+                (void) bpf_hits_drain(m->hits.bpf, on_hit, m, 0, NULL);
         manager_hits_flush_due(m, true);
 }
 

@@ -22,5 +22,6 @@ void manager_hits_stop(Manager *m);
  * watched (the tracepoint way slows every syscall while attached), and tells it the limit. */
 void manager_hits_sync(Manager *m, size_t n_cgroups);
 
-/* Hands over at once the open burst of every process (one that is gone: its exit comes after). */
+/* Reads what the kernel queued, then hands over at once the open burst of every process: before an exit
+ * or an emptied cgroup is judged, which needs to know whether the unit is at the wall. */
 void manager_hits_flush(Manager *m);

@@ -224,13 +224,16 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
  * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
  * recover, and the service's own log says how it ended. */
 void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why) {
+        const WatchedUnit *u = manager_find_unit(m, unit);
         char comm[64];
 
         if (p->level < LEVEL_WARNING)
                 return;
         m->levels.dirty = true;
         strcpy_printable(comm, sizeof(comm), p->comm);
-        log_info("%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,
+        /* A unit crash-looping past its summary: every cycle's process goes, said only at debug level. */
+        log_full(u && crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME)) ? LOG_DEBUG : LOG_INFO,
+                 "%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,
                  level_to_string(p->level), p->map_count);
         ProcState gone = *p;
         gone.level = LEVEL_UNKNOWN;

@@ -158,6 +158,10 @@ int manager_update_unit(Manager *m, const char *name, const char *cgroup) {
 
         u = manager_find_unit(m, name);
         if (!cgroup || cgroup[0] == '\0') {
+                /* Its last calls may have failed within the second that groups them into one burst,
+                 * not told yet: whether it is at the wall depends on them. */
+                if (u)
+                        manager_hits_flush(m);
                 if (u && manager_wall_at_wall(u)) {
                         /* It hit the limit and its processes are gone: systemd restarts it, it sits
                          * failed, or it was stopped. Kept in view until systemd says which; the next

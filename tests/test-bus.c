@@ -2,6 +2,7 @@
 /* The D-Bus API over a real connection (bus-fixture.h): every method and property, signals, and how
  * the answers follow the processes as they change. */
 #include "bus-fixture.h"
+#include "limit-hit.h"
 
 static void test_properties(void **state) {
         Fixture *f = *state;
@@ -582,6 +583,36 @@ static void test_wall_observed(void **state) {
         assert_null(manager_find_unit(f->m, UNIT_A));
 }
 
+/* With hits caught, the failing calls of a process are told as one burst, up to a second after the
+ * first: a process that dies at once (and systemd reporting its unit's emptied control group) comes
+ * before the burst is told. The unit is at the wall all the same: kept in view, its crash loop counted
+ * on, not dropped and forgotten with every cycle (a loop told in full for ever). */
+static void test_wall_caught_burst_open(void **state) {
+        Fixture *f = *state;
+        LimitHit hit = {
+                .pid = 1002,
+                .tid = 1002,
+                .syscall = LIMIT_HIT_SYSCALL_MMAP,
+                .error = ENOMEM,
+                .map_count = 1001,
+                .max_map_count = 1000,
+                .time_usec = now_usec(CLOCK_MONOTONIC),
+                .evidence = LIMIT_HIT_CAUGHT,
+        };
+
+        /* Catching as the BPF program would feed it, with the burst still open. */
+        f->m->hits.bursts = limit_hit_bursts_new();
+        assert_non_null(f->m->hits.bursts);
+        assert_true(limit_hit_bursts_add(f->m->hits.bursts, &hit) >= 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 0);
+
+        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        assert_non_null(manager_find_unit(f->m, UNIT_A));
+        assert_true(manager_find_unit(f->m, UNIT_A)->held);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+        assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
+}
+
 /* systemd reports the restart of a watched unit (same cgroup path): the pass runs at once, not after
  * IntervalSec, so the new instance is read while it is young. */
 static void test_restart_reads_at_once(void **state) {
@@ -750,6 +781,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wall_observed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wall_caught_burst_open, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),
