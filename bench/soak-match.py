@@ -38,6 +38,7 @@ def main(signals_path, entries_path, wall):
     # (unit is wall, kind, pid) -> count
     entries = collections.Counter()
     wall_entries = collections.Counter()
+    wall_hit_pids = set()
     for e in read_json_lines(entries_path):
         kind = KINDS.get(e.get("MESSAGE_ID"))
         if not kind:
@@ -45,6 +46,8 @@ def main(signals_path, entries_path, wall):
         at_wall = e.get("MAPGUARD_UNIT") == wall
         if at_wall:
             wall_entries[kind] += 1
+            if kind == "hit":
+                wall_hit_pids.add(e.get("MAPGUARD_PID"))
         elif kind in LEVELS:
             entries[(kind, e.get("MAPGUARD_PID"))] += 1
         else:
@@ -79,7 +82,8 @@ def main(signals_path, entries_path, wall):
     print(f"  {wall} (crash-looping): LevelChanged warning {wall_signals['warning']}, critical "
           f"{wall_signals['critical']}, ok {wall_signals['ok']}; LimitHit {wall_signals['LimitHit']}; "
           f"entries: warning {wall_entries['warning']}, critical {wall_entries['critical']}, "
-          f"hit {wall_entries['hit']}, exit {wall_entries['exit']}, crash-loop {wall_entries['crash-loop']}")
+          f"hit {wall_entries['hit']} (of {len(wall_hit_pids)} processes), exit {wall_entries['exit']}, "
+          f"crash-loop {wall_entries['crash-loop']}")
     others = {k: n for k, n in list(wall_entries.items()) + list(wall_signals.items()) if "elsewhere" in k}
     if others:
         print(f"  limit hits in other units: {others}")
