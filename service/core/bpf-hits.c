@@ -60,11 +60,54 @@ static void fds_close(BpfHitsFds *fds) {
         fds->n_progs = 0;
 }
 
-int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
+/* The data size of the ring buffer map FD: a power of two and a multiple of the page (the kernel's own
+ * rule), or -EINVAL for anything else. */
+static int ringbuf_data_size(int fd, uint32_t *ret) {
         struct bpf_map_info info = {};
         union bpf_attr attr;
-        BpfHits *h;
+        int r;
+
+        memset(&attr, 0, sizeof(attr));
+        attr.info.bpf_fd = (__u32) fd;
+        attr.info.info_len = sizeof(info);
+        attr.info.info = (__u64) (uintptr_t) &info;
+        r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+        if (r < 0)
+                return r;
+        if (info.type != BPF_MAP_TYPE_RINGBUF || info.max_entries == 0 ||
+            (info.max_entries & (info.max_entries - 1)) != 0 ||
+            info.max_entries % (uint32_t) sysconf(_SC_PAGESIZE) != 0)
+                return -EINVAL;
+        *ret = info.max_entries;
+        return 0;
+}
+
+/* Maps H's ring buffer of SIZE data bytes: the consumer page read-write, the producer page and the data
+ * (mapped twice, so a record that wraps reads as one) read-only. */
+static int bpf_hits_map_ring(BpfHits *h, uint32_t size) {
         void *p;
+
+        h->page_size = (size_t) sysconf(_SC_PAGESIZE);
+        h->ring.mask = (uint64_t) size - 1;
+
+        p = mmap(NULL, h->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, h->ringbuf_fd, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        h->ring.consumer_pos = p;
+
+        h->producer_map_size = h->page_size + 2 * (size_t) size;
+        p = mmap(NULL, h->producer_map_size, PROT_READ, MAP_SHARED, h->ringbuf_fd, (off_t) h->page_size);
+        if (p == MAP_FAILED)
+                return -errno;
+        h->producer_map = p;
+        h->ring.producer_pos = p;
+        h->ring.data = (const uint8_t *) p + h->page_size;
+        return 0;
+}
+
+int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
+        BpfHits *h;
+        uint32_t size;
         int r;
 
         if (!fds)
@@ -75,22 +118,10 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
                 fds_close(fds);
                 return -EINVAL;
         }
-
-        memset(&attr, 0, sizeof(attr));
-        attr.info.bpf_fd = (__u32) fds->ringbuf_fd;
-        attr.info.info_len = sizeof(info);
-        attr.info.info = (__u64) (uintptr_t) &info;
-        r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+        r = ringbuf_data_size(fds->ringbuf_fd, &size);
         if (r < 0) {
                 fds_close(fds);
                 return r;
-        }
-        /* The data size must be a power of two and a multiple of the page (the kernel's own rule). */
-        if (info.type != BPF_MAP_TYPE_RINGBUF || info.max_entries == 0 ||
-            (info.max_entries & (info.max_entries - 1)) != 0 ||
-            info.max_entries % (uint32_t) sysconf(_SC_PAGESIZE) != 0) {
-                fds_close(fds);
-                return -EINVAL;
         }
 
         h = calloc(1, sizeof(*h));
@@ -112,28 +143,11 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
         /* Taken: the caller's struct no longer owns them. */
         *fds = (BpfHitsFds){ .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
 
-        h->page_size = (size_t) sysconf(_SC_PAGESIZE);
-        h->ring.mask = (uint64_t) info.max_entries - 1;
-
-        p = mmap(NULL, h->page_size, PROT_READ | PROT_WRITE, MAP_SHARED, h->ringbuf_fd, 0);
-        if (p == MAP_FAILED) {
-                r = -errno;
+        r = bpf_hits_map_ring(h, size);
+        if (r < 0) {
                 bpf_hits_free(h);
                 return r;
         }
-        h->ring.consumer_pos = p;
-
-        h->producer_map_size = h->page_size + 2 * (size_t) info.max_entries;
-        p = mmap(NULL, h->producer_map_size, PROT_READ, MAP_SHARED, h->ringbuf_fd, (off_t) h->page_size);
-        if (p == MAP_FAILED) {
-                r = -errno;
-                bpf_hits_free(h);
-                return r;
-        }
-        h->producer_map = p;
-        h->ring.producer_pos = p;
-        h->ring.data = (const uint8_t *) p + h->page_size;
-
         *ret = h;
         return 0;
 }
