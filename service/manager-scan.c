@@ -418,22 +418,20 @@ static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *
                 });
 }
 
-/* One pass over one unit: its cgroup's processes, reading those that are due. */
-static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all,
-                             const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
-        _cleanup_free_ pid_t *pids = NULL;
-        _cleanup_free_ ProcState *procs = NULL;
-        CgroupSkipped skipped = {};
-        /* The aggregates as they were, to tell which properties changed (its procs are not used). */
-        const WatchedUnit before = *u;
-        size_t n_pids = 0, n = 0;
+/* U's pids as manager_unit_pids() finds them (none when the unit stopped meanwhile), its errors said when
+ * they change. On failure U is marked stale: its last readings are not current. */
+static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf,
+                                  pid_t **ret, size_t *ret_n) {
+        _cleanup_(cgroup_skipped_done) CgroupSkipped skipped = {};
         int r;
 
-        r = manager_unit_pids(m, u, bpf, n_bpf, &pids, &n_pids, &skipped);
-        if (r == -ENOENT)
+        r = manager_unit_pids(m, u, bpf, n_bpf, ret, ret_n, &skipped);
+        if (r == -ENOENT) {
                 /* The unit stopped between systemd's signal and this pass: it has no processes now. */
-                n_pids = 0;
-        else if (r < 0) {
+                *ret_n = 0;
+                return 0;
+        }
+        if (r < 0) {
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
                         log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
@@ -451,7 +449,22 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                                   "their processes were found through /proc.",
                                   skipped.n, u->name, m->hierarchy, skipped.path);
         u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
-        cgroup_skipped_done(&skipped);
+        return 0;
+}
+
+/* One pass over one unit: its cgroup's processes, reading those that are due. */
+static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool force_all,
+                             const BpfTaskCount *bpf, size_t n_bpf, uint64_t *next_wakeup) {
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ ProcState *procs = NULL;
+        /* The aggregates as they were, to tell which properties changed (its procs are not used). */
+        const WatchedUnit before = *u;
+        size_t n_pids = 0, n = 0;
+        int r;
+
+        r = manager_unit_read_pids(m, u, bpf, n_bpf, &pids, &n_pids);
+        if (r < 0)
+                return r;
 
         procs = calloc(n_pids ? n_pids : 1, sizeof(ProcState));
         if (!procs)
