@@ -15,6 +15,8 @@
 #include "manager-wall.h"
 #include "util.h"
 
+#define HITS_DROPPED_TELL_USEC (60 * USEC_PER_SEC)
+
 /* The watched unit a hit belongs to: by the watched cgroup the program found it in, else by pid. */
 static WatchedUnit *manager_hit_unit(Manager *m, const LimitHit *hit, ProcState **ret_proc) {
         WatchedUnit *u = NULL;
@@ -95,6 +97,25 @@ static void on_hit(const LimitHit *hit, void *userdata) {
                 manager_schedule_now(m);
 }
 
+/* Says, at most once a minute, how many failed calls the program could not queue since it was last said:
+ * a process failing calls in a tight loop fills the ring buffer (~2,900 records) faster than the loop
+ * reads it. Which unit they were of is not known; their bursts and exits are told all the same, from the
+ * records that were queued. */
+static void manager_hits_check_dropped(Manager *m) {
+        uint64_t caught, dropped, now = now_usec(CLOCK_MONOTONIC);
+
+        if (m->hits.dropped_told_usec != 0 && now < m->hits.dropped_told_usec + HITS_DROPPED_TELL_USEC)
+                return;
+        if (bpf_hits_stats(m->hits.bpf, &caught, &dropped) < 0 || dropped <= m->hits.dropped)
+                return;
+        log_warning("%" PRIu64 " failed calls at the limit were not counted: the kernel's queue of limit "
+                    "hits was full (a process failed calls faster than mapguardd read them). LimitHits "
+                    "counts fewer calls than failed; each process's hits and its exit are still told.",
+                    dropped - m->hits.dropped);
+        m->hits.dropped = dropped;
+        m->hits.dropped_told_usec = now;
+}
+
 static int on_limit_hits(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         uint64_t bad = 0;
@@ -105,6 +126,7 @@ static int on_limit_hits(sd_event_source *s, int fd, uint32_t revents, void *use
                 log_warning_errno(r, "Failed to read the limit hits the kernel queued, some were lost: %m");
         if (bad > 0)
                 log_warning("Skipped %" PRIu64 " limit-hit records of an unexpected size.", bad);
+        manager_hits_check_dropped(m);
         manager_hits_flush_due(m, false);
         return 0;
 }
@@ -149,6 +171,8 @@ int manager_hits_start(Manager *m) {
         (void) sd_event_source_set_enabled(m->hits.timer, SD_EVENT_OFF);
 
         m->hits.limit = 0;
+        m->hits.dropped = 0;
+        m->hits.dropped_told_usec = 0;
         m->scan.hit_detection = HIT_DETECTION_CAUGHT;
         log_info("Catching limit hits in the kernel (%s)%s%s",
                  bpf_hits_mode_to_string(bpf_hits_mode(m->hits.bpf)), note ? ": " : ".", note ? note : "");
@@ -190,4 +214,6 @@ void manager_hits_sync(Manager *m, size_t n_cgroups) {
         if (r < 0)
                 log_warning_errno(r, "Failed to %s the limit-hit program: %m",
                                   n_cgroups > 0 ? "attach" : "detach");
+        /* What a flood lost after the last time it was said, when no hit has come since. */
+        manager_hits_check_dropped(m);
 }

@@ -119,7 +119,9 @@ typedef struct ManagerHits {
         struct BpfHits *bpf;
         struct LimitHitBursts *bursts;
         sd_event_source *io, *timer;
-        unsigned limit; /* the limit the program was last given */
+        unsigned limit;   /* the limit the program was last given */
+        uint64_t dropped; /* the program's count of hits lost to a full ring buffer, as last said */
+        uint64_t dropped_told_usec; /* when that was said (CLOCK_MONOTONIC): at most once a minute */
 } ManagerHits;
 
 /* What the textfile export remembers between passes (manager-export.c). */

@@ -48,6 +48,8 @@
 #define LIMIT_FILL_MAX 1100000U
 /* How long a caught call may take to show in the ring buffer. */
 #define HIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* More failed calls than the ring buffer holds (MAPGUARD_HIT_RINGBUF_SIZE / 88-byte records: 2,978). */
+#define FLOOD_CALLS 5000
 
 typedef enum Scenario {
         SC_MMAP,          /* at L: a new mapping makes L+1, the next one fails */
@@ -61,6 +63,7 @@ typedef enum Scenario {
         SC_BRK,           /* at L+1: growing the heap */
         SC_SHORTAGE,      /* at L-6, a real ENOMEM: mmap beyond a small RLIMIT_AS */
         SC_MPROTECT_3,    /* at L: three failing mprotect calls, then one failing munmap */
+        SC_FLOOD,         /* at L: FLOOD_CALLS failing mprotect calls in a tight loop */
         _SC_MAX,
 } Scenario;
 
@@ -80,6 +83,7 @@ static const struct {
         [SC_BRK] = { "mg-hit-brk", LIMIT_HIT_SYSCALL_BRK, ENOMEM },
         [SC_SHORTAGE] = { "mg-hit-short", LIMIT_HIT_SYSCALL_MMAP, ENOMEM },
         [SC_MPROTECT_3] = { "mg-hit-burst", LIMIT_HIT_SYSCALL_MUNMAP, ENOMEM },
+        [SC_FLOOD] = { "mg-hit-flood", LIMIT_HIT_SYSCALL_MPROTECT, ENOMEM },
 };
 
 /* What a child reports after its call. */
@@ -209,6 +213,7 @@ static void child_run(Scenario sc, ChildResult *res) {
         case SC_MLOCK:
         case SC_MSEAL:
         case SC_MPROTECT_3:
+        case SC_FLOOD:
                 s = lonely_map(3, PROT_NONE);
                 break;
         case SC_MADVISE:
@@ -264,6 +269,15 @@ static void child_run(Scenario sc, ChildResult *res) {
                         (void) mprotect(s + ps, ps, PROT_READ);
                 r = munmap(s + ps, ps);
                 break;
+        case SC_FLOOD: {
+                int failed = 0;
+
+                while (failed < FLOOD_CALLS && mprotect(s + ps, ps, PROT_READ) < 0)
+                        failed++;
+                /* One that did not fail leaves errno 0: the caller says so. */
+                r = failed == FLOOD_CALLS ? -1 : 0;
+                break;
+        }
         case SC_MREMAP: {
                 void *p = mremap(s, 3 * ps, 6 * ps, MREMAP_MAYMOVE);
                 r = p == MAP_FAILED ? -1 : 0;
@@ -731,6 +745,37 @@ static void test_tracepoint_fallbacks(void **state) {
         assert_int_equal(bpf_hits_set_attached(saved_hits, true), 0);
 }
 
+static void count_record(const LimitHit *hit, void *userdata) {
+        size_t *n = userdata;
+
+        assert_int_equal(hit->syscall, LIMIT_HIT_SYSCALL_MPROTECT);
+        (*n)++;
+}
+
+/* A process failing calls in a tight loop while nobody reads: the ring buffer holds what fits (~2,900
+ * records), and the program counts every call, as queued or as dropped (what mapguardd says it did not
+ * count). */
+static void test_flood_counted(void **state) {
+        uint64_t caught0, dropped0, caught1, dropped1;
+        size_t n = 0;
+        ChildResult res;
+
+        require_kernel();
+        assert_true(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL) >= 0);
+        assert_int_equal(bpf_hits_stats(F.hits, &caught0, &dropped0), 0);
+        (void) run_child(SC_FLOOD, F.watched_dir, &res);
+        assert_int_equal(res.call_errno, ENOMEM);
+        assert_int_equal(res.map_count_after, F.limit);
+        assert_int_equal(bpf_hits_stats(F.hits, &caught1, &dropped1), 0);
+        print_message("# %d failed calls: %" PRIu64 " queued, %" PRIu64 " dropped\n", FLOOD_CALLS,
+                      caught1 - caught0, dropped1 - dropped0);
+        assert_true(dropped1 > dropped0);
+        assert_int_equal((caught1 - caught0) + (dropped1 - dropped0), FLOOD_CALLS);
+        /* What was queued is all there, and nothing more. */
+        assert_true(bpf_hits_drain(F.hits, count_record, &n, 0, NULL) >= 0);
+        assert_int_equal(n, caught1 - caught0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_mmap),
@@ -748,6 +793,8 @@ int main(void) {
                 cmocka_unit_test(test_partial_drain_in_order),
                 cmocka_unit_test(test_limit_zero_and_stats),
                 cmocka_unit_test(test_tracepoint_fallbacks),
+                /* Last: it leaves the program's counters off from what the tests before saw. */
+                cmocka_unit_test(test_flood_counted),
         };
 
         return cmocka_run_group_tests(tests, setup_all, teardown_all);

@@ -3,7 +3,7 @@
  * vmagrow: a process that creates many memory mappings (VMAs), for the e2e tests, the demo and the
  * benchmark.
  *
- *     vmagrow [--step N] [--interval-ms MS] [--abort-at-limit MS] TARGET
+ *     vmagrow [--step N] [--interval-ms MS] [--abort-at-limit MS [--fail-calls N]] TARGET
  *
  * It maps one PROT_NONE region of TARGET pages and makes every other page readable: pages whose
  * neighbours differ in protection cannot share a VMA, so the region ends up as TARGET VMAs. It adds
@@ -12,8 +12,8 @@
  * exit 0 with the region still mapped (the kernel tears it down at exit). With --abort-at-limit, a process
  * that reaches vm.max_map_count goes on to the very end (single pages mapped until mmap() fails, at
  * map_count = limit + 1), holds there MS milliseconds, and aborts, as a service does that dies of "mmap:
- * cannot allocate memory". Signals and the growth timer are file descriptors in one poll() loop: no busy
- * waiting.
+ * cannot allocate memory"; --fail-calls makes it first fail N more calls in a tight loop. Signals and the
+ * growth timer are file descriptors in one poll() loop: no busy waiting.
  *
  * Progress lines on stdout (line-buffered), one per change:
  *     vmagrow pid=PID maps=N extra=E target=T state=growing|holding|freed|limit
@@ -41,6 +41,7 @@
 /* Far above any sane vm.max_map_count; keeps TARGET * page size well inside the address space. */
 #define TARGET_MAX (UINT64_C(1) << 28)
 #define INTERVAL_MS_MAX UINT64_C(86400000)
+#define FAIL_CALLS_MAX UINT64_C(100000000)
 
 typedef struct Region {
         uint8_t *base;    /* NULL while unmapped */
@@ -168,12 +169,14 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
 
 static void usage(FILE *f) {
         fprintf(f,
-                "Usage: vmagrow [--step N] [--interval-ms MS] [--abort-at-limit MS] TARGET\n"
+                "Usage: vmagrow [--step N] [--interval-ms MS] [--abort-at-limit MS [--fail-calls N]] "
+                "TARGET\n"
                 "Create TARGET extra memory mappings (VMAs), STEP per interval (default: all at once),\n"
                 "then hold them. SIGUSR1 frees them, SIGUSR2 grows them again, SIGTERM exits.\n"
                 "  --step N          VMAs to add per interval (1..TARGET, default TARGET)\n"
                 "  --interval-ms MS  time between steps in milliseconds (1..%" PRIu64 ", default 1000)\n"
                 "  --abort-at-limit MS  at vm.max_map_count, map until mmap() fails, wait MS, abort()\n"
+                "  --fail-calls N    there, N more mmap() calls that fail, in a tight loop\n"
                 "  -h, --help        show this help\n",
                 INTERVAL_MS_MAX);
 }
@@ -224,7 +227,7 @@ static bool on_step(Region *r, uint64_t step) {
 
 /* What the command line asks for. */
 typedef struct Options {
-        uint64_t target, step, interval_ms, abort_ms;
+        uint64_t target, step, interval_ms, abort_ms, fail_calls;
 } Options;
 
 /* Parses ARG, the value of option NAME, as a number in 1..MAX into *RET; says what is wrong. Returns 0 or
@@ -243,6 +246,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 { "step", required_argument, NULL, 's' },
                 { "interval-ms", required_argument, NULL, 'i' },
                 { "abort-at-limit", required_argument, NULL, 'a' },
+                { "fail-calls", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -261,6 +265,9 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         break;
                 case 'a':
                         k = parse_option_u64("--abort-at-limit", optarg, INTERVAL_MS_MAX, &o->abort_ms);
+                        break;
+                case 'f':
+                        k = parse_option_u64("--fail-calls", optarg, FAIL_CALLS_MAX, &o->fail_calls);
                         break;
                 case 'h':
                         usage(stdout);
@@ -281,6 +288,10 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                 return -EINVAL;
         if (o->step == 0)
                 o->step = o->target;
+        if (o->fail_calls > 0 && o->abort_ms == 0) {
+                fprintf(stderr, "vmagrow: --fail-calls needs --abort-at-limit\n");
+                return -EINVAL;
+        }
         if (o->step > o->target) {
                 fprintf(stderr, "vmagrow: --step %" PRIu64 " is larger than TARGET %" PRIu64 "\n", o->step,
                         o->target);
@@ -292,8 +303,14 @@ static int parse_argv(int argc, char *argv[], Options *o) {
 /* At the limit with --abort-at-limit: to the very end (mmap refused), then abort in abort_ms. */
 static void start_dying(Region *r, int tfd, const Options *o) {
         int k = map_until_refused(r->page_size, 1000);
+        uint64_t failed = 0;
 
-        fprintf(stderr, "vmagrow: mmap: %s; aborting in %" PRIu64 " ms\n", strerror(-k), o->abort_ms);
+        /* A service retrying in a loop: each call fails at the limit, faster than a reader keeps up. */
+        for (uint64_t i = 0; k == -ENOMEM && i < o->fail_calls; i++)
+                if (mmap(NULL, r->page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+                        failed++;
+        fprintf(stderr, "vmagrow: mmap: %s (then %" PRIu64 " more failed); aborting in %" PRIu64 " ms\n",
+                strerror(-k), failed, o->abort_ms);
         print_progress(r, "limit");
         k = timer_arm_once(tfd, o->abort_ms);
         if (k < 0) {
