@@ -130,6 +130,7 @@ typedef enum Kind {
 } Kind;
 
 typedef struct ThreadArgs {
+        int ready_fd;
         int release_fd;
         Kind kind;
 } ThreadArgs;
@@ -148,8 +149,12 @@ static void *churn_thread(void *userdata) {
 
 static void *waiting_thread(void *userdata) {
         ThreadArgs *a = userdata;
-        char c;
+        char c = 1;
 
+        /* Ready once this thread runs: its start (under ASan, its allocator's and fake stack's mappings)
+         * is over, and its maps are what they stay until it is released. */
+        if (write(a->ready_fd, &c, 1) != 1)
+                _exit(15);
         while (read(a->release_fd, &c, 1) < 0 && errno == EINTR)
                 ;
         _exit(EXIT_SUCCESS);
@@ -186,9 +191,10 @@ static _Noreturn void child_main(Kind kind, int ready_fd, int release_fd) {
                         _exit(14);
                 break;
         }
-        if (write(ready_fd, &c, 1) != 1)
+        if (kind != KIND_ZOMBIE_LEADER && write(ready_fd, &c, 1) != 1)
                 _exit(15);
         if (kind == KIND_ZOMBIE_LEADER) {
+                args.ready_fd = ready_fd;
                 args.release_fd = release_fd;
                 if (pthread_create(&t, NULL, waiting_thread, &args) != 0)
                         _exit(16);
