@@ -102,11 +102,11 @@ static void on_hit(const LimitHit *hit, void *userdata) {
  * reads it. Which unit they were of is not known; their bursts and exits are told all the same, from the
  * records that were queued. */
 static void manager_hits_check_dropped(Manager *m) {
-        uint64_t caught, dropped, now = now_usec(CLOCK_MONOTONIC);
+        uint64_t dropped, now = now_usec(CLOCK_MONOTONIC);
 
         if (m->hits.dropped_told_usec != 0 && now < m->hits.dropped_told_usec + HITS_DROPPED_TELL_USEC)
                 return;
-        if (bpf_hits_stats(m->hits.bpf, &caught, &dropped) < 0 || dropped <= m->hits.dropped)
+        if (bpf_hits_stats(m->hits.bpf, NULL, &dropped) < 0 || dropped <= m->hits.dropped)
                 return;
         log_warning("%" PRIu64 " failed calls at the limit were not counted: the kernel's queue of limit "
                     "hits was full (a process failed calls faster than mapguardd read them). LimitHits "
