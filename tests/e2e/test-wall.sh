@@ -120,6 +120,9 @@ if [ "$EVIDENCE" = caught ]; then
         e2e_run systemctl kill -s SIGCONT --kill-who=main mapguardd
         tap_ok "what the full queue lost is said" e2e_wait_for "not counted" 10 e2e_run sh -c \
                 "journalctl -u mapguardd --no-pager | grep -q 'failed calls at the limit were not counted'"
+        # Its burst is told once it closes (a second after its last call) or its cgroup empties.
+        e2e_wait_for "wall-flood.service's hits told" 10 e2e_run sh -c \
+                "busctl get-property org.mapguard1 /org/mapguard1/unit/wall_2dflood_2eservice org.mapguard1.Unit LimitHits | grep -qv '^t 0\$'"
         LOST=$(e2e_run journalctl -u mapguardd --no-pager | sed -n 's/.*: \([0-9]*\) failed calls at the limit were not counted.*/\1/p' | tail -n 1)
         HITS=$(e2e_run busctl get-property org.mapguard1 /org/mapguard1/unit/wall_2dflood_2eservice org.mapguard1.Unit LimitHits | cut -d' ' -f2)
         tap_diag "$FLOOD calls failed in a loop while mapguardd was stopped: LimitHits $HITS, not counted $LOST"
