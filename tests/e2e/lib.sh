@@ -241,6 +241,21 @@ _e2e_wait_exit() {
         return 0
 }
 
+# _e2e_lock: wait for, then hold until exit, the host-wide e2e lock (E2E_LOCK, default
+# /run/lock/mapguard-e2e.lock). Says so when it has to wait.
+_e2e_lock() {
+        local lock=${E2E_LOCK:-/run/lock/mapguard-e2e.lock}
+        # A script that an e2e script runs (test-harness.sh boots children) is under its parent's lock.
+        [ -n "${E2E_LOCK_HELD:-}" ] && return 0
+        mkdir -p "$(dirname "$lock")" 2>/dev/null || true
+        exec 9>>"$lock" || e2e_bail "cannot open the e2e lock $lock"
+        if ! flock -n 9; then
+                tap_diag "waiting for another e2e run to finish ($lock)"
+                flock 9 || e2e_bail "cannot take the e2e lock $lock"
+        fi
+        export E2E_LOCK_HELD=1
+}
+
 # _e2e_on_signal SIGNAME STATUS: trap handler: tear down, then exit with 128+signal number.
 _e2e_on_signal() {
         tap_diag "caught SIG$1, tearing down"
@@ -267,6 +282,11 @@ e2e_boot() {
         if ! why=$(e2e_requirements); then
                 tap_skip_all "$why"
         fi
+
+        # One container at a time on this host: two booted systemds share the host's cgroup tree (one
+        # may remove the other's empty cgroups), and a mapguardd in either attaches its BPF programs to
+        # the host's kernel. The lock is held by fd 9 until this script exits.
+        _e2e_lock
 
         trap 'e2e_teardown' EXIT
         trap '_e2e_on_signal INT 130' INT
