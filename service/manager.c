@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The Manager: its event loop, timer and signals, the set of watched units, reload. One pass of it
- * is in scan.c. */
+ * is in manager-scan.c. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -187,7 +187,7 @@ int manager_run(Manager *m);
 /* Runs a pass at once (a unit appeared or restarted, a process at the wall is not read yet). */
 void manager_schedule_now(Manager *m);
 
-/* Watched-unit bookkeeping (watch.c calls these as systemd reports units). */
+/* Watched-unit bookkeeping (manager-watch.c calls these as systemd reports units). */
 WatchedUnit *manager_find_unit(Manager *m, const char *name);
 WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
 /* Adds or updates the unit NAME with cgroup CGROUP; an empty/NULL cgroup removes it. Returns 0 or -errno. */

@@ -3,7 +3,7 @@
 /* What bpf_counter_new() says when it cannot load: built without BPF support, run without CAP_BPF and
  * CAP_PERFMON (or CAP_SYS_ADMIN), or on a kernel without BTF. Each load runs in a child whose
  * capabilities are set exactly, and which for the BTF case sees an empty /sys/kernel/btf in a mount
- * namespace of its own. Needs what test-bpf-backend.c needs (root, kernel BTF, a writable cgroup2, a
+ * namespace of its own. Needs what test-bpf-counter.c needs (root, kernel BTF, a writable cgroup2, a
  * build with BPF); without them the tests skip, and print why. */
 
 #include <errno.h>

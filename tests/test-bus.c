@@ -271,7 +271,7 @@ static void test_bus_disconnect_exits(void **state) {
         assert_int_equal(code, EXIT_FAILURE);
 }
 
-/* The runtime directory of the state file (levelstate.h), for the restart test. */
+/* The runtime directory of the state file (level-state.h), for the restart test. */
 static char runtime_dir[] = "/tmp/mapguard-test-run-XXXXXX";
 
 static int setup_runtime_dir(void **state) {

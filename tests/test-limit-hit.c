@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* limit-hit.c: which failed mapping calls are limit hits (DESIGN.md: the limit's errno while map_count
- * is within LIMIT_HIT_MARGIN of vm.max_map_count or above), each syscall's off-by-one from the kernel
+/* limit-hit.c: which failed mapping calls are limit hits (the limit's errno while map_count is within
+ * LIMIT_HIT_MARGIN of vm.max_map_count or above), each syscall's off-by-one from the kernel
  * facts, the names the journal uses, the /proc backend's observed hit, and the bursts. */
 
 #include <errno.h>

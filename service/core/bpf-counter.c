@@ -115,7 +115,7 @@ static const char *loader_path(void) {
 }
 
 /* The forked child: becomes the loader, or says why it could not. snprintf() and strerror() are not
- * async-signal-safe, which is fine after fork() in a single-threaded caller (see bpf-backend.h). */
+ * async-signal-safe, which is fine after fork() in a single-threaded caller (see bpf-counter.h). */
 _Noreturn static void exec_loader(int sock) {
         BpfLoaderReply reply = { .r = -EIO };
         const char *path = loader_path();

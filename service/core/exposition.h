@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The Prometheus exposition (text format 0.0.4) of mapguard's numbers, the families of DESIGN.md
- * "Metrics". One writer for both callers: the daemon's textfile (manager-export.c) and `mapguardctl
+/* The Prometheus exposition (text format 0.0.4) of mapguard's numbers, the families mapguardd(8)
+ * lists under METRICS. One writer for both callers: the daemon's textfile (manager-export.c) and `mapguardctl
  * metrics` (client/metrics.c), so the two cannot drift apart. Pure logic: it formats what it is given. */
 
 #include <stdbool.h>
