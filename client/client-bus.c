@@ -10,6 +10,7 @@
 
 #include "client-bus.h"
 #include "format.h"
+#include "strv.h"
 #include "util.h"
 
 void manager_info_done(ManagerInfo *info) {

@@ -11,6 +11,7 @@
 #include "format.h"
 #include "json.h"
 #include "mapguardctl.h"
+#include "strv.h"
 #include "util.h"
 #include "verbs-check.h"
 

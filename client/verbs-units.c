@@ -14,6 +14,7 @@
 #include "format.h"
 #include "json.h"
 #include "mapguardctl.h"
+#include "strv.h"
 #include "table.h"
 #include "util.h"
 #include "verbs-units.h"

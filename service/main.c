@@ -7,11 +7,13 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "conf-load.h"
 #include "conf.h"
 #include "config.h"
 #include "log.h"
-#include "manager.h"
+#include "manager-bus.h"
 #include "manager-export.h"
+#include "manager.h"
 #include "util.h"
 
 static const char *arg_config_dir = NULL;

@@ -28,14 +28,15 @@ int manager_export_format(Manager *m, char **ret) {
 
                 units[i] = (ExpositionUnit){
                         .name = u->name,
-                        .cgroup = u->cgroup,
+                        .pod_uid = u->identity.pod_uid[0] ? u->identity.pod_uid : NULL,
+                        .container_id = u->identity.container_id[0] ? u->identity.container_id : NULL,
                         .level = u->level,
                         .processes = (unsigned) u->n_procs,
                         .map_count = u->map_count,
                         .peak_map_count = u->peak_map_count,
                         .seconds_to_limit = u->seconds_to_limit,
-                        .limit_hits = u->wall.hits,
-                        .limit_exits = u->wall.exits,
+                        .limit_hits = u->crash_loop.hits,
+                        .limit_exits = u->crash_loop.exits,
                 };
         }
 

@@ -8,15 +8,14 @@
 
 #include "bpf-counter.h"
 #include "cgroup.h"
-#include "journal.h"
 #include "log.h"
-#include "manager-bus.h"
+#include "manager-announce.h"
+#include "manager-exits.h"
 #include "manager-export.h"
 #include "manager-hits.h"
 #include "manager-levels.h"
-#include "manager-wall.h"
 #include "manager-scan.h"
-#include "manager.h"
+#include "manager-units.h"
 #include "max-map-count.h"
 #include "procfs.h"
 #include "schedule.h"
@@ -68,7 +67,7 @@ int manager_sync_bpf_cgroups(Manager *m) {
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
 
-                /* Held at the wall since before a restart: no control group (its path would be the
+                /* Held at the limit since before a restart: no control group (its path would be the
                  * root's, which holds everything). */
                 if (!u->cgroup[0]) {
                         wanted--;
@@ -106,37 +105,6 @@ static int proc_state_compare(const void *key, const void *elem) {
         pid_t pid = *(const pid_t *) key;
         const ProcState *p = elem;
         return pid < p->pid ? -1 : pid > p->pid ? 1 : 0;
-}
-
-/* Announces a process's level change on the bus and in the journal, when it is one worth telling:
- * into or out of warning/critical. unknown -> ok, a new process's first reading, is not. */
-static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
-        JournalProc jp = {
-                .unit = u->name,
-                .pid = p->pid,
-                .comm = p->comm,
-                .map_count = p->map_count,
-                .max_map_count = m->limits.live,
-                .headroom = max_map_count_headroom(p->map_count, m->limits.live),
-                .old_level = old,
-                .new_level = p->level,
-        };
-        int r;
-
-        if (old == p->level || (old < LEVEL_WARNING && p->level < LEVEL_WARNING))
-                return;
-        m->levels.dirty = true;
-
-        /* A unit crash-looping at the wall past its summary: its level entries are quiet too. */
-        if (crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME))) {
-                manager_bus_emit_level_changed(m, u->name, p, old);
-                return;
-        }
-        r = journal_level_changed(&jp);
-        if (r < 0)
-                log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name,
-                                  (int) p->pid);
-        manager_bus_emit_level_changed(m, u->name, p, old);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
@@ -199,10 +167,10 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
                 }
         }
 
-        u->level = manager_wall_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
+        u->level = manager_hits_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
-        /* A unit without processes has the whole limit ahead of it, unless it is held at the wall:
+        /* A unit without processes has the whole limit ahead of it, unless it is held at the limit:
          * its last instance had none left, and the next will grow back to it. */
         if (worst)
                 u->headroom = max_map_count_headroom(worst->map_count, m->limits.live);
@@ -218,26 +186,6 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
                 soonest = worst;
         u->growth_per_minute = soonest ? soonest->growth_per_minute : 0.0;
         u->seconds_to_limit = soonest_s;
-}
-
-/* A process that was at warning or critical and is gone (exited, or its pid now belongs to another
- * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
- * recover, and the service's own log says how it ended. */
-void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why) {
-        const WatchedUnit *u = manager_find_unit(m, unit);
-        char comm[64];
-
-        if (p->level < LEVEL_WARNING)
-                return;
-        m->levels.dirty = true;
-        strcpy_printable(comm, sizeof(comm), p->comm);
-        /* A unit crash-looping past its summary: every cycle's process goes, said only at debug level. */
-        log_full(u && crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME)) ? LOG_DEBUG : LOG_INFO,
-                 "%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,
-                 level_to_string(p->level), p->map_count);
-        ProcState gone = *p;
-        gone.level = LEVEL_UNKNOWN;
-        manager_bus_emit_level_changed(m, unit, &gone, p->level);
 }
 
 /* A process whose maps could not be read this time (no access, an I/O error) is kept. One we knew
@@ -322,8 +270,8 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         p->next_read_usec = now +
                 schedule_interval(m->config->interval_usec, p->trend.n, s.map_count, m->limits.live,
                                   p->level, &t, p->growth_per_minute);
-        manager_notify_level(m, u, p, prev);
-        manager_wall_observe(m, u, p);
+        manager_announce_level(m, u, p, prev);
+        manager_hits_observe(m, u, p);
         return 0;
 }
 
@@ -338,7 +286,7 @@ static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf
         size_t n_walked = 0, n = 0, allocated = 0, i = 0, j = 0;
         int r;
 
-        /* A unit held at the wall since before a restart has no control group we know of. */
+        /* A unit held at the limit since before a restart has no control group we know of. */
         if (!u->cgroup[0])
                 return -ENOENT;
         r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
@@ -382,29 +330,36 @@ walked_only:
 static void manager_unit_set_stale(Manager *m, WatchedUnit *u) {
         Level before = u->level;
 
-        u->level = manager_wall_unit_level(u, LEVEL_UNKNOWN);
+        u->level = manager_hits_unit_level(u, LEVEL_UNKNOWN);
         if (u->level != before)
-                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .level = true });
+                manager_announce_unit_changed(m, u, &(UnitChangedMask){ .level = true });
 }
 
 /* Who left U: the processes we knew (u->procs) that are not among the N of PROCS any more as the same
- * process. */
-static void manager_unit_notify_left(Manager *m, WatchedUnit *u, const ProcState *procs, size_t n) {
+ * process. Each is announced gone, and its exit judged. */
+static void manager_unit_announce_left(Manager *m, WatchedUnit *u, const ProcState *procs, size_t n) {
+        bool flushed = false;
+
         for (size_t i = 0; i < u->n_procs; i++) {
                 const ProcState *now_p = n > 0
                         ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
                         : NULL;
 
-                if (!now_p || now_p->start_time != u->procs[i].start_time) {
-                        manager_notify_gone(m, u->name, &u->procs[i], "is gone");
-                        manager_wall_gone(m, u, &u->procs[i]);
-                }
+                if (now_p && now_p->start_time == u->procs[i].start_time)
+                        continue;
+                /* Its calls caught in the last second are still an open burst: counted now (setting its
+                 * last hit), before its exit is judged. */
+                if (!flushed)
+                        manager_hits_flush(m);
+                flushed = true;
+                manager_announce_gone(m, u->name, &u->procs[i], "is gone");
+                manager_exits_judge(m, u, &u->procs[i]);
         }
 }
 
 /* PropertiesChanged for what a pass changed of U, against BEFORE (its aggregates before the pass). */
 static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *before) {
-        manager_bus_unit_changed(
+        manager_announce_unit_changed(
                 m, u,
                 &(UnitChangedMask){
                         .level = before->level != u->level,
@@ -490,7 +445,7 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         n++;
         }
 
-        manager_unit_notify_left(m, u, procs, n);
+        manager_unit_announce_left(m, u, procs, n);
 
         free(u->procs);
         u->procs = TAKE_PTR(procs);
@@ -518,16 +473,12 @@ static bool manager_read_limits(Manager *m, bool full) {
                 log_warning_errno(r, "Failed to read %s/proc/sys/vm/max_map_count: %m", m->root);
         m->limits.live_error = r < 0 ? r : 0;
         if (r >= 0 && live != m->limits.live) {
-                if (m->limits.live != 0) {
-                        r = journal_limit_changed(m->limits.live, live);
-                        if (r < 0)
-                                log_warning_errno(
-                                        r, "Failed to write the journal entry for the limit change: %m");
-                }
+                unsigned old = m->limits.live;
+
                 m->limits.live = live;
+                manager_announce_limit_changed(m, old, live);
                 changed = true;
                 full = true;
-                manager_bus_manager_changed(m, "MaxMapCount");
         }
 
         if (full) {
@@ -548,20 +499,10 @@ static bool manager_read_limits(Manager *m, bool full) {
                         tuned = 0;
                 if (tuned != m->limits.tuned) {
                         m->limits.tuned = tuned;
-                        manager_bus_manager_changed(m, "TunedMaxMapCount");
+                        manager_announce_property(m, "TunedMaxMapCount");
                 }
-                /* Once per distinct (live, tuned) pair, not on every pass. */
-                if (tuned > 0 && m->limits.live > 0 && m->limits.live < tuned &&
-                    (m->limits.below_tuned_logged_live != m->limits.live ||
-                     m->limits.below_tuned_logged_tuned != tuned)) {
-                        r = journal_below_tuned(m->limits.live, tuned, source);
-                        if (r < 0)
-                                log_warning_errno(
-                                        r, "Failed to write the journal entry for the tuned limit: %m");
-                        m->limits.below_tuned_logged_live = m->limits.live;
-                        m->limits.below_tuned_logged_tuned = tuned;
-                        m->levels.dirty = true; /* kept, so that a restart does not log it again */
-                }
+                if (tuned > 0 && m->limits.live > 0 && m->limits.live < tuned)
+                        manager_announce_below_tuned(m, tuned, source);
         }
         return changed;
 }
@@ -590,7 +531,7 @@ int manager_scan(Manager *m, bool force_all) {
                         manager_hits_stop(m);
                         m->scan.bpf = bpf_counter_free(m->scan.bpf);
                         m->scan.backend = BACKEND_PROCFS;
-                        manager_bus_manager_changed(m, "Backend");
+                        manager_announce_property(m, "Backend");
                         force_all = true;
                 }
         }
@@ -614,7 +555,7 @@ int manager_scan(Manager *m, bool force_all) {
         /* A full pass has read every process the previous instance knew that is still there. */
         if (full && m->levels.saved.n_levels > 0)
                 manager_levels_report_unmatched(m);
-        /* The saved levels have served; the saved walls wait for units that are not running yet. */
+        /* The saved levels have served; the saved hits wait for units that are not running yet. */
         if (full) {
                 m->levels.saved.levels = mfree(m->levels.saved.levels);
                 m->levels.saved.n_levels = 0;

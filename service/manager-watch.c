@@ -4,9 +4,15 @@
 #include <string.h>
 
 #include "log.h"
-#include "util.h"
-#include "manager-wall.h"
+#include "manager-announce.h"
+#include "manager-exits.h"
+#include "manager-hits.h"
+#include "manager-levels.h"
+#include "manager-scan.h"
+#include "manager-units.h"
 #include "manager-watch.h"
+#include "strv.h"
+#include "util.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
@@ -33,6 +39,153 @@ const char *manager_watch_cgroup_interface(const char *unit) {
                 if (streq(dot, table[i].suffix))
                         return table[i].interface;
         return NULL;
+}
+
+/* Keeps U in view without processes (HOLD true), or lets it go back to normal (false). */
+static void manager_watch_hold(WatchedUnit *u, bool hold) {
+        if (u->held == hold)
+                return;
+        u->held = hold;
+        if (hold)
+                log_debug("%s hit the memory map limit and has no processes now: keeping it in view.",
+                          u->name);
+}
+
+void manager_watch_remove_unit(Manager *m, const char *name) {
+        WatchedUnit *u = manager_find_unit(m, name);
+        bool flushed = false;
+
+        if (!u)
+                return;
+        /* Its processes went with it (stopped, crashed): those at warning or critical leave that level,
+         * and one that hit the limit gets its exit attributed (its open burst counted first). */
+        for (size_t j = 0; j < u->n_procs; j++) {
+                if (!flushed)
+                        manager_hits_flush(m);
+                flushed = true;
+                manager_announce_gone(m, u->name, &u->procs[j],
+                                      "is no longer watched: its unit stopped or left Units=");
+                manager_exits_judge(m, u, &u->procs[j]);
+        }
+
+        /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
+        log_debug("No longer watching %s.", name);
+        manager_announce_unit_removed(m, u);
+        manager_units_drop(m, u);
+}
+
+/* Adds NAME, known to have hit the limit but without a control group now, held at the limit; systemd is
+ * asked for its state (manager_watch_unit_state()). Returns 0 or -errno. */
+static int manager_watch_hold_unit(Manager *m, const char *name) {
+        WatchedUnit *u;
+        int r;
+
+        if (manager_find_unit(m, name))
+                return 0;
+        r = manager_units_add(m, name, "", &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_hits(m, u);
+        manager_watch_hold(u, true);
+        u->level = manager_hits_unit_level(u, LEVEL_UNKNOWN);
+        manager_announce_unit_added(m, u);
+        return m->watching_systemd ? manager_watch_query_state(m, name) : 0;
+}
+
+void manager_watch_hold_saved(Manager *m) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        for (size_t i = 0; i < m->levels.saved.n_hits; i++) {
+                const SavedHits *h = &m->levels.saved.hits[i];
+                CrashLoop l = { .last_hit_usec = h->last_hit_usec };
+                int r;
+
+                if (manager_find_unit(m, h->unit) || !crash_loop_active(&l, now) ||
+                    !config_matches_unit(m->config, h->unit))
+                        continue;
+                r = manager_watch_hold_unit(m, h->unit);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to keep %s in view: %m", h->unit);
+        }
+}
+
+/* NAME has no control group now: held when it hit the limit (systemd restarts it, it sits failed, or it
+ * was stopped: kept in view until systemd says which), else no longer watched. */
+static void manager_watch_unit_stopped(Manager *m, const char *name) {
+        WatchedUnit *u = manager_find_unit(m, name);
+        int r;
+
+        if (!u)
+                return;
+        /* Its last calls may have failed within the second that groups them into one burst, not counted
+         * yet: whether it is at the limit depends on them. */
+        manager_hits_flush(m);
+        if (!manager_hits_recent(u)) {
+                manager_watch_remove_unit(m, name);
+                return;
+        }
+        manager_watch_hold(u, true);
+        r = m->watching_systemd ? manager_watch_query_state(m, name) : 0;
+        if (r < 0)
+                log_warning_errno(r, "Failed to ask systemd for the state of %s: %m", name);
+        /* The next pass tells which processes went. */
+        manager_schedule_now(m);
+}
+
+int manager_watch_update_unit(Manager *m, const char *name, const char *cgroup) {
+        WatchedUnit *u;
+        int r;
+
+        if (!cgroup || cgroup[0] == '\0') {
+                manager_watch_unit_stopped(m, name);
+                return 0;
+        }
+
+        u = manager_find_unit(m, name);
+        if (u) {
+                manager_watch_hold(u, false);
+                r = manager_units_set_cgroup(u, cgroup);
+                if (r < 0)
+                        return r;
+                /* A restart recreates the cgroup under the same path, with a new id. */
+                u->cgroup_id = 0;
+                m->scan.bpf_cgroups_dirty = true;
+                (void) manager_sync_bpf_cgroups(m);
+                /* systemd tells us of every start and restart: the new instance is the one to read at
+                 * once (one that grows fast and crashes would otherwise live unseen). */
+                manager_schedule_now(m);
+                return 0;
+        }
+
+        r = manager_units_add(m, name, cgroup, &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_hits(m, u);
+        (void) manager_sync_bpf_cgroups(m);
+        log_debug("Watching %s (control group %s).", name, cgroup);
+        manager_announce_unit_added(m, u);
+        manager_schedule_now(m);
+        return 0;
+}
+
+void manager_watch_unit_state(Manager *m, const char *name, const char *active_state) {
+        WatchedUnit *u = manager_find_unit(m, name);
+
+        if (!u || !u->held)
+                return;
+        if (!active_state || streq(active_state, "inactive")) {
+                /* Stopped, or reset-failed: out of view, its crash loop over (its counters stay). */
+                crash_loop_end(&u->crash_loop);
+                u->held = false;
+                manager_watch_remove_unit(m, name);
+        }
+        /* failed, or activating (auto-restart): kept in view, at level critical. */
+}
+
+void manager_watch_prune(Manager *m) {
+        for (size_t i = m->n_units; i > 0; i--)
+                if (!config_matches_unit(m->config, m->units[i - 1]->name))
+                        manager_watch_remove_unit(m, m->units[i - 1]->name);
 }
 
 /* Only an answer that says so means a unit is gone. Any other error (no reply while PID 1 re-executes
@@ -124,7 +277,7 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
                 if (unit_gone_error(e)) {
                         log_debug("Unit %s vanished before its control group could be read: %s", req->unit,
                                   e->message);
-                        manager_remove_unit(m, req->unit);
+                        manager_watch_remove_unit(m, req->unit);
                 } else if (manager_find_unit(m, req->unit))
                         /* Keep following it as it was, or daemon-reexec would make every warning go
                          * and come again. */
@@ -154,10 +307,10 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
 
         /* A reload may have changed Units= while the question was on its way. */
         if (!config_matches_unit(m->config, req->unit)) {
-                manager_remove_unit(m, req->unit);
+                manager_watch_remove_unit(m, req->unit);
                 return 0;
         }
-        r = manager_update_unit(m, req->unit, cgroup);
+        r = manager_watch_update_unit(m, req->unit, cgroup);
         if (r < 0)
                 log_warning_errno(r, "Failed to follow unit %s: %m", req->unit);
         return 0;
@@ -194,7 +347,7 @@ static int manager_watch_read_unit(Manager *m, const char *unit, const char *uni
         if (r < 0 && sd_bus_error_is_set(&error) && unit_gone_error(&error)) {
                 log_debug("Unit %s vanished before its control group could be read: %s", unit,
                           error.message);
-                manager_remove_unit(m, unit);
+                manager_watch_remove_unit(m, unit);
                 return 0;
         }
         if (r < 0) {
@@ -203,7 +356,7 @@ static int manager_watch_read_unit(Manager *m, const char *unit, const char *uni
                            error.message ? error.message : strerror(-r));
                 return manager_watch_refresh_unit_try(m, unit, unit_path, 1);
         }
-        return manager_update_unit(m, unit, cgroup);
+        return manager_watch_update_unit(m, unit, cgroup);
 }
 
 static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -214,7 +367,7 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
 
         if (e) {
                 if (unit_gone_error(e))
-                        manager_unit_state(req->manager, req->unit, NULL);
+                        manager_watch_unit_state(req->manager, req->unit, NULL);
                 else
                         log_debug("Could not ask systemd for the state of %s, keeping it in view: %s",
                                   req->unit, e->message);
@@ -225,7 +378,7 @@ static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *
                 log_debug_errno(r, "Failed to parse the ActiveState of %s: %m", req->unit);
                 return 0;
         }
-        manager_unit_state(req->manager, req->unit, state);
+        manager_watch_unit_state(req->manager, req->unit, state);
         return 0;
 }
 
@@ -237,7 +390,7 @@ int manager_watch_query_state(Manager *m, const char *unit) {
 }
 
 /* A service's main process exited (ExecMainCode and ExecMainStatus come with ExecMainPID in the same
- * PropertiesChanged): kept for the exit of a process that hit the limit (manager-wall.c). */
+ * PropertiesChanged): kept for the exit of a process that hit the limit (manager-exits.c). */
 static int on_service_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         _cleanup_free_ char *unit = NULL;
@@ -282,7 +435,7 @@ static int on_service_properties_changed(sd_bus_message *message, void *userdata
                 return 0;
         }
         if (have_pid && have_code)
-                manager_wall_main_exit(u, pid, code, status, result);
+                manager_exits_main_exit(u, pid, code, status, result);
         return 0;
 }
 
@@ -408,7 +561,7 @@ int manager_watch_relist(Manager *m) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         int r;
 
-        manager_prune_units(m);
+        manager_watch_prune(m);
         /* An empty pattern list would mean "all units" to systemd; for us it means none. */
         if (strv_length(m->config->units) == 0)
                 return 0;

@@ -8,12 +8,20 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup-unit.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "crash-loop.h"
-#include "level.h"
 #include "level-state.h"
+#include "level.h"
 #include "trend.h"
+#include "util.h"
+
+/* Our names on the bus (dbus/org.mapguard1.xml). */
+#define BUS_MANAGER_PATH "/org/mapguard1"
+#define BUS_MANAGER_INTERFACE "org.mapguard1.Manager"
+#define BUS_UNIT_PREFIX "/org/mapguard1/unit"
+#define BUS_UNIT_INTERFACE "org.mapguard1.Unit"
 
 typedef struct Manager Manager;
 typedef struct BpfCounter BpfCounter;
@@ -31,12 +39,19 @@ typedef struct ProcState {
         uint64_t next_read_usec;   /* CLOCK_MONOTONIC: when the scheduler reads it next */
         bool seen;                 /* found in the unit's cgroup during the current pass */
 
-        /* Its last limit hit (manager-wall.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
+        /* Its last limit hit (manager-hits.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
          * found it at the limit already (counted once, when calls are not caught). */
         uint64_t last_hit_usec;
         char hit_syscall[16];
         bool observed_at_limit;
 } ProcState;
+
+/* What a unit's control group says of it beyond its name: on a Kubernetes node, its pod and container
+ * ("" when none). */
+typedef struct UnitIdentity {
+        char pod_uid[CGROUP_UNIT_POD_UID_MAX];
+        char container_id[CGROUP_UNIT_CONTAINER_ID_MAX];
+} UnitIdentity;
 
 /* A loaded systemd unit that matches the configured names/globs and has a control group. */
 typedef struct WatchedUnit {
@@ -45,6 +60,7 @@ typedef struct WatchedUnit {
         char *object_path;  /* ours: /org/mapguard1/unit/<encoded name> */
         char *cgroup;       /* systemd's ControlGroup property, relative to the hierarchy */
         uint64_t cgroup_id; /* cgroup2 id of that directory (BPF backend), 0 when unknown */
+        UnitIdentity identity;
 
         ProcState *procs;
         size_t n_procs;
@@ -61,10 +77,10 @@ typedef struct WatchedUnit {
         int cgroup_error;       /* the last error reading its cgroup, logged when it changes */
         bool read_error_logged; /* a process could not be read (said once per unit) */
 
-        /* Its limit hits, the exits they caused and the crash loop (manager-wall.c). HELD: it hit the
-         * limit and has no control group now (systemd restarts it, or it sits failed): kept in view,
-         * at level critical, until it runs again, is stopped or reset-failed. */
-        CrashLoop wall;
+        /* Its limit hits, the exits they caused and its crash loop (manager-hits.c, manager-exits.c).
+         * HELD: it hit the limit and has no control group now (systemd restarts it, or it sits failed):
+         * kept in view, at level critical, until it runs again, is stopped or reset-failed. */
+        CrashLoop crash_loop;
         bool held;
         /* systemd's last word on the unit's main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED in
          * code (0 while it runs), the exit status or signal, and the unit's Result. */
@@ -114,7 +130,7 @@ typedef struct ManagerScan {
 } ManagerScan;
 
 /* Catching limit hits in the kernel (manager-hits.c): the limit-hit program, its ring buffer in the
- * loop, the bursts not told yet. */
+ * loop, the bursts not announced yet. */
 typedef struct ManagerHits {
         struct BpfHits *bpf;
         struct LimitHitBursts *bursts;
@@ -159,8 +175,15 @@ struct Manager {
         ManagerLevels levels;
         ManagerHits hits;
         ManagerExport export;
-        struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-wall.c) */
+        struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-exits.c) */
 };
+
+/* The Manager's lifecycle (manager.c). Its parts, each in manager-<part>.c, call one way, from the top:
+ *   manager-bus.c (the D-Bus API) -> manager.c (loop, signals, reload) -> manager-watch.c (systemd's
+ *   units) -> manager-scan.c (a pass) -> manager-levels.c (levels kept across restarts),
+ *   manager-exits.c (exits after a hit), manager-hits.c (limit hits) -> manager-announce.c (the
+ *   journal, the bus signals, the metrics file) -> manager-export.c, journal.c -> manager-units.c (the
+ *   set of watched units, and finding units and processes in it). */
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
  * ownership of CONFIG. Returns 0 or -errno. */
@@ -170,12 +193,6 @@ static inline void manager_freep(Manager **m) {
         manager_free(*m);
 }
 
-/* Connects to the system bus, registers our objects, subscribes to systemd's unit signals, lists the
- * matching units and requests org.mapguard1. Returns 0 or -errno (logged). */
-int manager_connect_system(Manager *m);
-/* Registers our objects and vtables on BUS (a private connection in tests). Returns 0 or -errno. */
-int manager_attach_bus(Manager *m, sd_bus *bus);
-
 /* Re-reads the config; on failure keeps the old one and returns -errno with *ret_error set to
  * "file:line: reason" (malloc'd). */
 int manager_reload(Manager *m, char **ret_error);
@@ -183,28 +200,3 @@ int manager_reload(Manager *m, char **ret_error);
 /* Runs the event loop until SIGTERM/SIGINT (returns 0) or the loss of the bus connection (returns
  * EXIT_FAILURE). Returns -errno when the loop fails. */
 int manager_run(Manager *m);
-
-/* Runs a pass at once (a unit appeared or restarted, a process at the wall is not read yet). */
-void manager_schedule_now(Manager *m);
-
-/* Watched-unit bookkeeping (manager-watch.c calls these as systemd reports units). */
-WatchedUnit *manager_find_unit(Manager *m, const char *name);
-WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
-/* Adds or updates the unit NAME with cgroup CGROUP; an empty/NULL cgroup removes it. Returns 0 or -errno. */
-int manager_update_unit(Manager *m, const char *name, const char *cgroup);
-void manager_remove_unit(Manager *m, const char *name);
-/* Adds NAME, known to have hit the limit but without a control group now, held at the wall; systemd
- * is asked for its state (manager_unit_state()). Returns 0 or -errno. */
-int manager_hold_unit(Manager *m, const char *name);
-/* systemd's ActiveState of NAME (NULL: the unit is gone), for a unit held at the wall: "inactive" (it
- * was stopped or reset-failed) removes it, anything else (failed, auto-restart) keeps it in view. */
-void manager_unit_state(Manager *m, const char *name, const char *active_state);
-/* Drops watched units that no longer match the config. */
-void manager_prune_units(Manager *m);
-
-/* Finds the watched unit and process state of PID, or returns NULL. */
-WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc);
-/* The unit with the worst process (highest level, then most maps), or NULL when none has processes. */
-WatchedUnit *manager_worst_unit(Manager *m);
-
-Thresholds manager_thresholds(const Manager *m);

@@ -23,7 +23,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "manager-bus.h"
 #include "manager-scan.h"
+#include "manager-units.h"
+#include "manager-watch.h"
 #include "manager.h"
 #include "testfs.h"
 #include "util.h"
@@ -114,8 +117,8 @@ static inline void fixture_attach(Fixture *f, int fd) {
 
 /* The fixture's units, and the first pass. */
 static inline void fixture_watch(Fixture *f) {
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
-        assert_int_equal(manager_update_unit(f->m, UNIT_B, "/system.slice/" UNIT_B), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_B, "/system.slice/" UNIT_B), 0);
         assert_int_equal(manager_scan(f->m, true), 0);
 }
 

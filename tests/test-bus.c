@@ -421,7 +421,7 @@ static void test_gone_at_warning(void **state) {
         drain(f);
         assert_int_equal(seen.level_changed, 5);
         assert_string_equal(seen.new_level, "warning");
-        manager_remove_unit(f->m, UNIT_A);
+        manager_watch_remove_unit(f->m, UNIT_A);
         drain(f);
         assert_int_equal(seen.level_changed, 6);
         assert_int_equal(seen.pid, 1001);
@@ -564,22 +564,22 @@ static void test_wall_observed(void **state) {
         assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
 
         /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_u(f, UNIT_A_PATH, UNIT_IF, "Processes"), 0);
         assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
-        manager_unit_state(f->m, UNIT_A, "failed");
+        manager_watch_unit_state(f->m, UNIT_A, "failed");
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         /* Restarted: watched as usual again, the counters kept. */
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
         assert_false(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
         /* Stopped: out of view. */
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
-        manager_unit_state(f->m, UNIT_A, "inactive");
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
+        manager_watch_unit_state(f->m, UNIT_A, "inactive");
         assert_null(manager_find_unit(f->m, UNIT_A));
 }
 
@@ -606,7 +606,7 @@ static void test_wall_caught_burst_open(void **state) {
         assert_true(limit_hit_bursts_add(f->m->hits.bursts, &hit) >= 0);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 0);
 
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
@@ -626,7 +626,7 @@ static void test_restart_reads_at_once(void **state) {
         assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
         assert_true(when > now_usec(CLOCK_MONOTONIC)); /* the first pass armed it for later */
 
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
         assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
         assert_true(sd_event_source_get_enabled(f->m->scan.timer, &enabled) >= 0);
         assert_true(when <= now_usec(CLOCK_MONOTONIC));
@@ -690,7 +690,7 @@ static void test_units_come_and_go(void **state) {
         assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1",
                                         "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
                                         on_interfaces_removed, &removed) >= 0);
-        manager_remove_unit(f->m, UNIT_B);
+        manager_watch_remove_unit(f->m, UNIT_B);
         drain(f);
         assert_true(removed.seen);
         assert_true(removed.had_unit_interface);

@@ -24,7 +24,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cgroup-unit.h"
 #include "cgroup.h"
 #include "testfs.h"
 #include "util.h"
@@ -515,43 +514,6 @@ static void test_pids_bind_loop(void **state) {
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* /proc/PID/cgroup is split at newlines only: a path longer than any line buffer (deep nesting) does
- * not let its tail pass for a line of its own and put the process in another unit. */
-static void test_proc_file_path(void **state) {
-        _cleanup_free_ char *text = NULL, *path = NULL, *unit = NULL;
-        FILE *f;
-        size_t size = 0;
-
-        assert_int_equal(cgroup_proc_file_path("0::/a.service\n", 14, true, &path), 0);
-        assert_string_equal(path, "/a.service");
-        free(path);
-        path = NULL;
-        assert_int_equal(cgroup_proc_file_path("1:name=systemd:/b:c.service\n0::/\n", 32, false, &path), 0);
-        assert_string_equal(path, "/b:c.service");
-        free(path);
-        path = NULL;
-        assert_int_equal(cgroup_proc_file_path("10::/x\n2:cpu:/y\n", 17, true, &path), -ENXIO);
-        assert_int_equal(cgroup_proc_file_path("1:xname=systemd:/y\n", 19, false, &path), -ENXIO);
-        assert_int_equal(cgroup_proc_file_path("0::/a\0b\n", 8, true, &path), -ENXIO);
-        assert_int_equal(cgroup_proc_file_path("", 0, true, &path), -ENXIO);
-        assert_null(path);
-
-        f = open_memstream(&text, &size);
-        assert_non_null(f);
-        fputs("0::/user.slice/user-1000.slice/user@1000.service/", f);
-        while (ftell(f) < 4095 - 3)
-                fputc('a', f);
-        fputs("/", f);
-        while (ftell(f) < 4095)
-                fputc('b', f);
-        fputs("0::/system.slice/victim.service\n", f);
-        assert_int_equal(fclose(f), 0);
-        assert_int_equal(cgroup_proc_file_path(text, size, true, &path), 0);
-        assert_int_equal(strncmp(path, "/user.slice/", 12), 0);
-        assert_int_equal(cgroup_unit_from_path(path, &unit), 0);
-        assert_string_equal(unit, "user@1000.service");
-}
-
 static void test_pids_other_namespace(void **state) {
         /* The kernel lists a process outside the reader's pid namespace as 0: not ours to read. */
         _cleanup_free_ char *dir = NULL;
@@ -672,7 +634,6 @@ int main(void) {
                 cmocka_unit_test(test_host_own_cgroup), cmocka_unit_test(test_cgroup_id_from_path),
                 cmocka_unit_test(test_procs_parse),     cmocka_unit_test(test_pids_deep),
                 cmocka_unit_test(test_pids_unreadable), cmocka_unit_test(test_pids_bind_loop),
-                cmocka_unit_test(test_proc_file_path),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

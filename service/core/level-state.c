@@ -15,8 +15,9 @@
 /* The first line: what the file is and its format's version. Then, one per line:
  *     below-tuned LIVE TUNED
  *     process PID START_TIME LEVEL MAP_COUNT UNIT COMM
- *     wall UNIT HITS EXITS LAST_HIT_USEC LAST_EXIT
- * COMM and LAST_EXIT run to the end of the line (they may hold spaces; LAST_EXIT may be empty). */
+ *     hits UNIT HITS EXITS LAST_HIT_USEC LAST_EXIT
+ * COMM and LAST_EXIT run to the end of the line (they may hold spaces; LAST_EXIT may be empty). Earlier
+ * builds wrote a "hits" line as "wall": both are read, so that an upgrade's restart keeps the counters. */
 #define LEVEL_STATE_HEADER "mapguardd state 1\n"
 
 int level_state_save(const char *path, const LevelState *s) {
@@ -24,7 +25,7 @@ int level_state_save(const char *path, const LevelState *s) {
         size_t size = 0;
         FILE *f;
 
-        if (!path || !s || (!s->levels && s->n_levels > 0) || (!s->walls && s->n_walls > 0))
+        if (!path || !s || (!s->levels && s->n_levels > 0) || (!s->hits && s->n_hits > 0))
                 return -EINVAL;
         f = open_memstream(&text, &size);
         if (!f)
@@ -41,14 +42,14 @@ int level_state_save(const char *path, const LevelState *s) {
                         level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-",
                         comm);
         }
-        for (size_t i = 0; i < s->n_walls; i++) {
-                const SavedWall *w = &s->walls[i];
+        for (size_t i = 0; i < s->n_hits; i++) {
+                const SavedHits *w = &s->hits[i];
                 char last_exit[sizeof(w->last_exit)];
 
                 if (!w->unit[0] || strchr(w->unit, ' '))
                         continue;
                 strcpy_printable(last_exit, sizeof(last_exit), w->last_exit);
-                fprintf(f, "wall %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", w->unit, w->hits, w->exits,
+                fprintf(f, "hits %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", w->unit, w->hits, w->exits,
                         w->last_hit_usec, last_exit);
         }
         if (fclose(f) != 0)
@@ -87,8 +88,8 @@ static int parse_process(const char *line, SavedLevel *ret) {
         return 0;
 }
 
-/* One "wall ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
-static int parse_wall(const char *line, SavedWall *ret) {
+/* One "hits ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
+static int parse_hits(const char *line, SavedHits *ret) {
         unsigned long long hits, exits, last_hit;
         char unit[256];
         int consumed = -1;
@@ -103,7 +104,7 @@ static int parse_wall(const char *line, SavedWall *ret) {
                 return -EBADMSG;
         if (strlen(line) >= sizeof(ret->last_exit))
                 return -EBADMSG;
-        *ret = (SavedWall){ .hits = hits, .exits = exits, .last_hit_usec = last_hit };
+        *ret = (SavedHits){ .hits = hits, .exits = exits, .last_hit_usec = last_hit };
         snprintf(ret->unit, sizeof(ret->unit), "%s", unit);
         snprintf(ret->last_exit, sizeof(ret->last_exit), "%s", line);
         return 0;
@@ -128,8 +129,8 @@ int level_state_load(const char *path, LevelState *ret, unsigned *ret_bad_line) 
 
 int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_line) {
         _cleanup_free_ SavedLevel *levels = NULL;
-        _cleanup_free_ SavedWall *walls = NULL;
-        size_t n = 0, allocated = 0, n_walls = 0, allocated_walls = 0;
+        _cleanup_free_ SavedHits *hits = NULL;
+        size_t n = 0, allocated = 0, n_hits = 0, allocated_hits = 0;
         unsigned line_no = 1, bad_line = 0, live = 0, tuned = 0;
         char *line, *next;
         bool has_nul;
@@ -142,7 +143,7 @@ int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_
 
         for (line = buf + strlen(LEVEL_STATE_HEADER); *line; line = next) {
                 SavedLevel l;
-                SavedWall w;
+                SavedHits w;
                 int consumed = -1;
 
                 line_no++;
@@ -156,10 +157,11 @@ int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_
                         if (ARRAY_RESERVE(levels, allocated, n, 16) < 0)
                                 return -ENOMEM;
                         levels[n++] = l;
-                } else if (strncmp(line, "wall ", 5) == 0 && parse_wall(line + 5, &w) >= 0) {
-                        if (ARRAY_RESERVE(walls, allocated_walls, n_walls, 8) < 0)
+                } else if ((strncmp(line, "hits ", 5) == 0 || strncmp(line, "wall ", 5) == 0) &&
+                           parse_hits(line + 5, &w) >= 0) {
+                        if (ARRAY_RESERVE(hits, allocated_hits, n_hits, 8) < 0)
                                 return -ENOMEM;
-                        walls[n_walls++] = w;
+                        hits[n_hits++] = w;
                 } else if (sscanf(line, "below-tuned %u %u%n", &live, &tuned, &consumed) == 2 &&
                            line[consumed] == '\0')
                         continue;
@@ -176,8 +178,8 @@ int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_
         *ret = (LevelState){
                 .levels = TAKE_PTR(levels),
                 .n_levels = n,
-                .walls = TAKE_PTR(walls),
-                .n_walls = n_walls,
+                .hits = TAKE_PTR(hits),
+                .n_hits = n_hits,
                 .below_tuned_live = live,
                 .below_tuned_tuned = tuned,
         };
@@ -187,7 +189,7 @@ int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_
 
 void level_state_done(LevelState *s) {
         free(s->levels);
-        free(s->walls);
+        free(s->hits);
         *s = (LevelState){};
 }
 
@@ -199,11 +201,11 @@ SavedLevel *level_state_find(const LevelState *s, pid_t pid) {
         return bsearch(&key, s->levels, s->n_levels, sizeof(SavedLevel), saved_level_compare);
 }
 
-SavedWall *level_state_find_wall(const LevelState *s, const char *unit) {
+SavedHits *level_state_find_hits(const LevelState *s, const char *unit) {
         if (!s || !unit)
                 return NULL;
-        for (size_t i = 0; i < s->n_walls; i++)
-                if (streq(s->walls[i].unit, unit))
-                        return &s->walls[i];
+        for (size_t i = 0; i < s->n_hits; i++)
+                if (streq(s->hits[i].unit, unit))
+                        return &s->hits[i];
         return NULL;
 }

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "journal.h"
+#include "limit-hit.h"
 #include "log.h"
-#include "manager-bus.h"
-#include "manager-hits.h"
-#include "manager-wall.h"
+#include "manager-announce.h"
+#include "manager-exits.h"
+#include "manager-units.h"
 #include "util.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
@@ -34,61 +34,13 @@ typedef struct PendingExit {
         sd_bus_slot *slot;
 } PendingExit;
 
-bool manager_wall_at_wall(const WatchedUnit *u) {
-        return u->held || crash_loop_active(&u->wall, now_usec(CLOCK_REALTIME));
-}
-
-Level manager_wall_unit_level(const WatchedUnit *u, Level level) {
-        if (manager_wall_at_wall(u) && level < LEVEL_CRITICAL)
-                return LEVEL_CRITICAL;
-        return level;
-}
-
-void manager_wall_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status, const char *result) {
+void manager_exits_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status,
+                             const char *result) {
         u->main_exit.pid = pid;
         u->main_exit.code = code;
         u->main_exit.status = status;
         if (result)
                 snprintf(u->main_exit.result, sizeof(u->main_exit.result), "%s", result);
-}
-
-void manager_wall_hit(Manager *m, WatchedUnit *u, ProcState *p, const char *syscall, const char *errno_name,
-                      uint64_t calls) {
-        CrashLoopTell tell;
-        int r;
-
-        p->last_hit_usec = now_usec(CLOCK_MONOTONIC);
-        snprintf(p->hit_syscall, sizeof(p->hit_syscall), "%s", syscall ? syscall : "");
-        tell = crash_loop_hit(&u->wall, calls, now_usec(CLOCK_REALTIME));
-        m->levels.dirty = true; /* the counters are kept across restarts */
-
-        if (tell == CRASH_LOOP_TELL_FULL) {
-                r = journal_limit_hit(&(JournalHit){
-                        .unit = u->name,
-                        .pid = p->pid,
-                        .comm = p->comm,
-                        .map_count = p->map_count,
-                        .max_map_count = m->limits.live,
-                        .syscall = syscall,
-                        .errno_name = errno_name,
-                        .hits = calls,
-                        .evidence = syscall ? "caught" : "observed",
-                });
-                if (r < 0)
-                        log_warning_errno(r, "Failed to write the limit hit entry for %s pid %d: %m",
-                                          u->name, (int) p->pid);
-        }
-        manager_bus_emit_limit_hit(m, u->name, p, syscall);
-        manager_bus_unit_changed(m, u, &(UnitChangedMask){ .limit_hits = true });
-}
-
-void manager_wall_observe(Manager *m, WatchedUnit *u, ProcState *p) {
-        if (m->scan.hit_detection != HIT_DETECTION_OBSERVED || m->limits.live == 0)
-                return;
-        if (p->map_count < m->limits.live || p->observed_at_limit)
-                return;
-        p->observed_at_limit = true;
-        manager_wall_hit(m, u, p, NULL, NULL, 1);
 }
 
 /* "exited 1", "killed SIGKILL", "dumped SIGABRT" from a waitid() code and status. Returns false when
@@ -134,44 +86,31 @@ static void pending_exit_unlink(PendingExit *e) {
                 }
 }
 
-/* Tells the exit of E, with CODE and STATUS when known (code 0: not known), and drops E. */
+/* Announces the exit of E, with CODE and STATUS when known (code 0: not known), and drops E. */
 static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
         Manager *m = e->manager;
         WatchedUnit *u = manager_find_unit(m, e->unit);
         char code_s[16] = "", status_s[32] = "", both[64] = "";
         bool known = exit_describe(code, status, code_s, sizeof(code_s), status_s, sizeof(status_s));
         CrashLoopTell tell = CRASH_LOOP_TELL_FULL;
-        int r;
 
         if (known)
                 snprintf(both, sizeof(both), "%s %s", code_s, status_s);
-        if (u) {
-                tell = crash_loop_exit(&u->wall, known ? both : NULL, now_usec(CLOCK_REALTIME));
-                m->levels.dirty = true;
-                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .limit_exits = true });
-        }
-
-        if (tell == CRASH_LOOP_TELL_FULL)
-                r = journal_limit_exit(&(JournalExit){
-                        .unit = e->unit,
-                        .pid = e->proc.pid,
-                        .comm = e->proc.comm,
-                        .map_count = e->proc.map_count,
-                        .max_map_count = e->max_map_count,
-                        .exit_code = known ? code_s : NULL,
-                        .exit_status = known ? status_s : NULL,
-                        .seconds_since_hit = e->seconds_since_hit,
-                        .syscall = e->proc.hit_syscall[0] ? e->proc.hit_syscall : NULL,
-                });
-        else if (tell == CRASH_LOOP_TELL_SUMMARY)
-                r = journal_crash_loop(e->unit, u->wall.loop_exits, u->wall.loop_start_usec, u->wall.hits,
-                                       e->max_map_count);
-        else
-                r = 0;
-        if (r < 0)
-                log_warning_errno(r, "Failed to write the exit entry for %s pid %d: %m", e->unit,
-                                  (int) e->proc.pid);
-
+        if (u)
+                tell = crash_loop_exit(&u->crash_loop, known ? both : NULL, now_usec(CLOCK_REALTIME));
+        manager_announce_exit(m, u,
+                              &(JournalExit){
+                                      .unit = e->unit,
+                                      .pid = e->proc.pid,
+                                      .comm = e->proc.comm,
+                                      .map_count = e->proc.map_count,
+                                      .max_map_count = e->max_map_count,
+                                      .exit_code = known ? code_s : NULL,
+                                      .exit_status = known ? status_s : NULL,
+                                      .seconds_since_hit = e->seconds_since_hit,
+                                      .syscall = e->proc.hit_syscall[0] ? e->proc.hit_syscall : NULL,
+                              },
+                              tell);
         pending_exit_unlink(e);
         pending_exit_free(e);
 }
@@ -302,18 +241,14 @@ static int pending_exit_ask(PendingExit *e) {
                                         "org.freedesktop.systemd1.Service");
 }
 
-void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
-        uint64_t now;
+void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         bool recent, at_limit;
         PendingExit *e;
 
-        /* Its calls caught in the last second are still an open burst: told now (setting P's last hit),
-         * before its exit is judged. */
-        manager_hits_flush(m);
-        now = now_usec(CLOCK_MONOTONIC);
-        recent = p->last_hit_usec > 0 && now < p->last_hit_usec + WALL_EXIT_WINDOW_USEC;
+        recent = p->last_hit_usec > 0 && now < p->last_hit_usec + EXIT_AFTER_HIT_USEC;
         at_limit = p->last_hit_usec > 0 && m->limits.live > 0 &&
-                (uint64_t) p->map_count + WALL_NEAR_MAPS >= m->limits.live;
+                (uint64_t) p->map_count + LIMIT_HIT_MARGIN >= m->limits.live;
         if (!recent && !at_limit)
                 return;
 
@@ -342,21 +277,7 @@ void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
                 pending_exit_resolve(e, 0, 0);
 }
 
-void manager_wall_hold(Manager *m, WatchedUnit *u, bool hold) {
-        if (u->held == hold)
-                return;
-        u->held = hold;
-        if (hold)
-                log_debug("%s hit the memory map limit and has no processes now: keeping it in view.",
-                          u->name);
-}
-
-void manager_wall_end(Manager *m, WatchedUnit *u) {
-        crash_loop_end(&u->wall);
-        u->held = false;
-}
-
-void manager_wall_done(Manager *m) {
+void manager_exits_done(Manager *m) {
         while (m->pending_exits) {
                 PendingExit *e = m->pending_exits;
 

@@ -126,8 +126,8 @@ static void test_write_and_remove(void **state) {
 
         /* The next pass replaces it. */
         f->unit.map_count = 4300;
-        f->unit.wall.hits = 3;
-        f->unit.wall.exits = 1;
+        f->unit.crash_loop.hits = 3;
+        f->unit.crash_loop.exits = 1;
         f->m.scan.hit_detection = HIT_DETECTION_CAUGHT;
         manager_export_textfile(&f->m);
         again = read_text(path);

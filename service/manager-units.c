@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager-units.h"
+#include "util.h"
+
+static WatchedUnit *watched_unit_free(WatchedUnit *u) {
+        if (!u)
+                return NULL;
+        free(u->name);
+        free(u->object_path);
+        free(u->cgroup);
+        free(u->procs);
+        free(u);
+        return NULL;
+}
+
+static int unit_compare(const void *a, const void *b) {
+        const WatchedUnit *const *x = a, *const *y = b;
+        return strcmp((*x)->name, (*y)->name);
+}
+
+int manager_units_set_cgroup(WatchedUnit *u, const char *cgroup) {
+        UnitIdentity id = {};
+
+        if (!u->cgroup || !streq(u->cgroup, cgroup)) {
+                char *c = strdup(cgroup);
+
+                if (!c)
+                        return -ENOMEM;
+                free(u->cgroup);
+                u->cgroup = c;
+        }
+        /* A container's id is told only below a pod's slice: elsewhere such a scope name may be anything. */
+        if (cgroup_unit_pod_uid(cgroup, id.pod_uid, sizeof(id.pod_uid)))
+                (void) cgroup_unit_container_id(u->name, id.container_id);
+        /* A unit held at the wall has no control group now: it keeps what its last one said. */
+        if (cgroup[0])
+                u->identity = id;
+        return 0;
+}
+
+int manager_units_add(Manager *m, const char *name, const char *cgroup, WatchedUnit **ret) {
+        WatchedUnit *u, **units;
+        int r;
+
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        u->manager = m;
+        u->level = LEVEL_UNKNOWN;
+        u->seconds_to_limit = UINT64_MAX;
+        u->name = strdup(name);
+        if (!u->name || manager_units_set_cgroup(u, cgroup) < 0) {
+                watched_unit_free(u);
+                return -ENOMEM;
+        }
+        r = sd_bus_path_encode(BUS_UNIT_PREFIX, name, &u->object_path);
+        if (r < 0) {
+                watched_unit_free(u);
+                return r;
+        }
+
+        units = reallocarray(m->units, m->n_units + 1, sizeof(WatchedUnit *));
+        if (!units) {
+                watched_unit_free(u);
+                return -ENOMEM;
+        }
+        m->units = units;
+        m->units[m->n_units++] = u;
+        qsort(m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
+        m->scan.bpf_cgroups_dirty = true;
+
+        *ret = u;
+        return 0;
+}
+
+void manager_units_drop(Manager *m, WatchedUnit *u) {
+        size_t i;
+
+        for (i = 0; i < m->n_units; i++)
+                if (m->units[i] == u)
+                        break;
+        if (i == m->n_units)
+                return;
+        memmove(m->units + i, m->units + i + 1, (m->n_units - i - 1) * sizeof(WatchedUnit *));
+        m->n_units--;
+        m->scan.bpf_cgroups_dirty = true;
+        watched_unit_free(u);
+}
+
+void manager_units_done(Manager *m) {
+        for (size_t i = 0; i < m->n_units; i++)
+                watched_unit_free(m->units[i]);
+        m->units = mfree(m->units);
+        m->n_units = 0;
+}
+
+WatchedUnit *manager_find_unit(Manager *m, const char *name) {
+        WatchedUnit key = { .name = (char *) name }, *keyp = &key, **found;
+
+        if (!name || m->n_units == 0)
+                return NULL;
+        found = bsearch(&keyp, m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
+        return found ? *found : NULL;
+}
+
+WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path) {
+        for (size_t i = 0; i < m->n_units; i++)
+                if (streq(m->units[i]->object_path, object_path))
+                        return m->units[i];
+        return NULL;
+}
+
+WatchedUnit *manager_find_unit_by_cgroup_id(Manager *m, uint64_t cgroup_id) {
+        for (size_t i = 0; cgroup_id != 0 && i < m->n_units; i++)
+                if (m->units[i]->cgroup_id == cgroup_id)
+                        return m->units[i];
+        return NULL;
+}
+
+ProcState *watched_unit_find_proc(WatchedUnit *u, pid_t pid) {
+        for (size_t j = 0; j < u->n_procs; j++)
+                if (u->procs[j].pid == pid)
+                        return &u->procs[j];
+        return NULL;
+}
+
+WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc) {
+        for (size_t i = 0; i < m->n_units; i++) {
+                ProcState *p = watched_unit_find_proc(m->units[i], pid);
+
+                if (p) {
+                        if (ret_proc)
+                                *ret_proc = p;
+                        return m->units[i];
+                }
+        }
+        return NULL;
+}
+
+WatchedUnit *manager_worst_unit(Manager *m) {
+        WatchedUnit *worst = NULL;
+
+        for (size_t i = 0; i < m->n_units; i++) {
+                WatchedUnit *u = m->units[i];
+
+                if (u->n_procs == 0)
+                        continue;
+                if (!worst || u->level > worst->level ||
+                    (u->level == worst->level && u->map_count > worst->map_count))
+                        worst = u;
+        }
+        return worst;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager's set of watched units, sorted by name: adding and dropping a unit, finding units and
+ * processes. It tells nobody: what a unit's arrival or departure means (announcements, held units,
+ * exits) is manager-watch.c's. Also the two small things every part asks of the Manager: the
+ * thresholds, and a pass at once. */
+
+#include "manager.h"
+
+/* Adds the unit NAME with CGROUP ("" for none known) to the set, at level unknown. Returns 0 with the
+ * new unit in *RET, or -errno (-ENOMEM, or sd_bus_path_encode()'s error). */
+int manager_units_add(Manager *m, const char *name, const char *cgroup, WatchedUnit **ret);
+
+/* Sets U's control group (what systemd says its ControlGroup is now) and what it tells of the unit's
+ * identity. Returns 0 or -ENOMEM (U untouched). */
+int manager_units_set_cgroup(WatchedUnit *u, const char *cgroup);
+
+/* Drops U from the set and frees it. */
+void manager_units_drop(Manager *m, WatchedUnit *u);
+
+/* Drops and frees every unit (at shutdown). */
+void manager_units_done(Manager *m);
+
+/* Returns the watched unit NAME, or NULL. */
+WatchedUnit *manager_find_unit(Manager *m, const char *name);
+/* Returns the watched unit whose object is at OBJECT_PATH, or NULL. */
+WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
+/* Returns the watched unit whose cgroup2 id is CGROUP_ID (not 0), or NULL. */
+WatchedUnit *manager_find_unit_by_cgroup_id(Manager *m, uint64_t cgroup_id);
+/* Returns the watched unit that holds PID, with its process state in *RET_PROC (if not NULL), or NULL. */
+WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc);
+/* Returns the process PID of U, or NULL. */
+ProcState *watched_unit_find_proc(WatchedUnit *u, pid_t pid);
+/* Returns the unit with the worst process (highest level, then most maps), or NULL when none has
+ * processes. */
+WatchedUnit *manager_worst_unit(Manager *m);
+
+static inline Thresholds manager_thresholds(const Manager *m) {
+        return (Thresholds){
+                .warning_percent = m->config->warning_percent,
+                .critical_percent = m->config->critical_percent,
+                .hysteresis_percent = m->config->hysteresis_percent,
+        };
+}
+
+/* Fires the scan timer at once (a unit appeared or restarted, a process at the limit is not read yet),
+ * so that its processes are read quickly. */
+static inline void manager_schedule_now(Manager *m) {
+        if (!m->scan.timer)
+                return;
+        (void) sd_event_source_set_time(m->scan.timer, now_usec(CLOCK_MONOTONIC));
+        (void) sd_event_source_set_enabled(m->scan.timer, SD_EVENT_ONESHOT);
+}
