@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "conf-load.h"
 #include "conf.h"
+#include "testfs.h"
 #include "strv.h"
 #include "util.h"
 
@@ -83,10 +85,53 @@ static void test_equal(void **state) {
         assert_null(config_free(b));
         assert_null(config_free(NULL));
 }
+/* What --check-config prints loads back to the same Config: the default, and one with every key changed
+ * (an interval that is not whole seconds, an empty Units= list, the export off). */
+static void dump_round_trip(const Config *c) {
+        char dir[] = "/tmp/mapguard-test-conf-XXXXXX";
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        size_t size = 0;
+        Config *back = NULL;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        f = open_memstream(&text, &size);
+        assert_non_null(f);
+        assert_int_equal(config_dump(c, f), 0);
+        assert_int_equal(fclose(f), 0);
+        testfs_write_str(dir, "/mapguardd.conf", text);
+        assert_int_equal(config_load(NULL, dir, &back, &error), 0);
+        assert_true(config_equal(c, back));
+        config_free(back);
+        testfs_rm_rf(dir);
+}
+
+static void test_dump(void **state) {
+        Config *c = config_new_default();
+
+        assert_non_null(c);
+        dump_round_trip(c);
+        c->warning_percent = 70;
+        c->critical_percent = 90;
+        c->hysteresis_percent = 2;
+        c->interval_usec = 2500 * USEC_PER_MSEC;
+        c->backend = BACKEND_PROCFS;
+        c->units = strv_free(c->units);
+        assert_int_equal(strv_split_blanks("ingester@*.service db.scope", &c->units), 0);
+        dump_round_trip(c);
+        c->interval_usec = 100001;
+        c->textfile_directory = mfree(c->textfile_directory);
+        c->units = strv_free(c->units);
+        assert_int_equal(strv_split_blanks("", &c->units), 0);
+        dump_round_trip(c);
+        config_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_backend_strings),
                 cmocka_unit_test(test_equal),
+                cmocka_unit_test(test_dump),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
  * conf-load.c's, what a file says conf-parse.c's. */
 
 #include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "conf.h"
 #include "strv.h"
@@ -88,4 +90,27 @@ bool config_equal(const Config *a, const Config *b) {
         if (!a || !b)
                 return a == b;
         return config_diff(a, b) == 0;
+}
+
+int config_dump(const Config *c, FILE *f) {
+        /* In the largest unit that keeps it exact, so that it reads back the same. */
+        uint64_t unit = c->interval_usec % USEC_PER_SEC == 0 ? USEC_PER_SEC
+                : c->interval_usec % USEC_PER_MSEC == 0      ? USEC_PER_MSEC
+                                                             : 1;
+
+        /* An empty assignment first, so that the list reads back as it is, not added to the default. */
+        fputs("[Watch]\nUnits=\nUnits=", f);
+        for (size_t i = 0; c->units && c->units[i]; i++)
+                fprintf(f, "%s%s", i > 0 ? " " : "", c->units[i]);
+        fprintf(f,
+                "\n\n[Thresholds]\nWarningPercent=%u\nCriticalPercent=%u\nHysteresisPercent=%u\n\n"
+                "[Scan]\nIntervalSec=%" PRIu64 "%s\nBackend=%s\n",
+                c->warning_percent, c->critical_percent, c->hysteresis_percent, c->interval_usec / unit,
+                unit == USEC_PER_SEC            ? "s"
+                        : unit == USEC_PER_MSEC ? "ms"
+                                                : "us",
+                backend_to_string(c->backend));
+        /* Empty when the export is off: it reads back as the same setting. */
+        fprintf(f, "\n[Export]\nTextfileDirectory=%s\n", c->textfile_directory ? c->textfile_directory : "");
+        return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_FILE_NAME "mapguardd.conf"
 #define CONFIG_DROPIN_DIR_NAME "mapguardd.conf.d"
@@ -76,3 +77,8 @@ unsigned config_diff(const Config *a, const Config *b);
 
 /* Returns true when A and B are equal in every field; two NULLs are equal, NULL and non-NULL are not. */
 bool config_equal(const Config *a, const Config *b);
+
+/* Writes C to F as a mapguardd.conf that loads back to an equal Config (every key, Units= reset first so
+ * that it does not add to the default): what `mapguardd --check-config` prints. Returns 0, or -EIO when
+ * writing failed. */
+int config_dump(const Config *c, FILE *f);
