@@ -414,7 +414,7 @@ int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uin
         return code;
 }
 
-int format_check_wall(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
+int format_check_hits(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
                       uint64_t exits, char **ret_line) {
         _cleanup_free_ char *u = format_check_sanitize(unit);
         char ago[FORMAT_TIMESPAN_MAX + 8], *line;

@@ -124,10 +124,10 @@ size_t format_utf8_decode(const char *s, uint32_t *ret_codepoint);
  * after the indent, writes text unwrapped. */
 void format_wrap(FILE *f, const char *text, size_t width, size_t indent);
 
-/* The `check` line for UNIT at the wall: CRITICAL, when it last hit the limit (LAST_HIT_USEC,
+/* The `check` line for UNIT at the limit: CRITICAL, when it last hit the limit (LAST_HIT_USEC,
  * CLOCK_REALTIME, against NOW_USEC; 0 when it is held down without a recent hit), its hits and exits, with
  * perfdata. Returns CHECK_CRITICAL and the malloc'd line, or -ENOMEM. */
-int format_check_wall(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
+int format_check_hits(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
                       uint64_t exits, char **ret_line);
 
 /* The `check` line for a unit whose processes could not be read: UNKNOWN, and why. Returns

@@ -45,7 +45,7 @@ static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
         r = sd_bus_call_method(bus, BUS_NAME, u->object_path, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &reply, "s", BUS_UNIT);
         if (r < 0)
-                return bus_error_log("read the properties of a watched unit", &error, r);
+                return client_bus_error_log("read the properties of a watched unit", &error, r);
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0) {
@@ -107,10 +107,10 @@ int metrics_get(sd_bus *bus, char **ret) {
         size_t n = 0;
         int r;
 
-        r = manager_info_get(bus, &info);
+        r = client_manager_info_get(bus, &info);
         if (r != 0)
                 return r;
-        r = unit_list_get(bus, &list, &infos, &n);
+        r = client_unit_list_get(bus, &list, &infos, &n);
         if (r != 0)
                 goto finish;
         if (n > 0)
@@ -163,7 +163,7 @@ int metrics_get(sd_bus *bus, char **ret) {
 finish:
         for (size_t i = 0; extras && i < n; i++)
                 unit_extra_done(&extras[i]);
-        manager_info_done(&info);
+        client_manager_info_done(&info);
         return r;
 }
 

@@ -36,7 +36,7 @@ int manager_units_set_cgroup(WatchedUnit *u, const char *cgroup) {
         /* A container's id is told only below a pod's slice: elsewhere such a scope name may be anything. */
         if (cgroup_unit_pod_uid(cgroup, id.pod_uid, sizeof(id.pod_uid)))
                 (void) cgroup_unit_container_id(u->name, id.container_id);
-        /* A unit held at the wall has no control group now: it keeps what its last one said. */
+        /* A unit held at the limit has no control group now: it keeps what its last one said. */
         if (cgroup[0])
                 u->identity = id;
         return 0;

@@ -206,7 +206,7 @@ static inline sd_bus_message *call(Fixture *f, const char *path, const char *int
         return call_message(f, m);
 }
 
-static inline sd_bus_message *manager_call(Fixture *f, const char *member, const char *types, ...) {
+static inline sd_bus_message *client_call_manager(Fixture *f, const char *member, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
 

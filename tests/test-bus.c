@@ -36,7 +36,7 @@ static void test_headroom_and_units(void **state) {
         const char *unit, *comm, *level, *path;
         uint32_t pid, count, max, room, n, worst;
 
-        h = manager_call(f, "GetHeadroom", NULL);
+        h = client_call_manager(f, "GetHeadroom", NULL);
         assert_null(sd_bus_message_get_error(h));
         assert_true(sd_bus_message_read(h, "susuuus", &unit, &pid, &comm, &count, &max, &room, &level) > 0);
         assert_string_equal(unit, UNIT_A);
@@ -47,7 +47,7 @@ static void test_headroom_and_units(void **state) {
         assert_int_equal(room, 300);
         assert_string_equal(level, "ok");
 
-        l = manager_call(f, "ListUnits", NULL);
+        l = client_call_manager(f, "ListUnits", NULL);
         assert_null(sd_bus_message_get_error(l));
         assert_true(sd_bus_message_enter_container(l, 'a', "(sosuuuu)") > 0);
         assert_true(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room) >
@@ -98,17 +98,17 @@ static void test_list_processes(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL, *bad = NULL, *empty = NULL,
                                                         *wrong = NULL;
 
-        a = manager_call(f, "ListProcesses", "s", UNIT_A);
+        a = client_call_manager(f, "ListProcesses", "s", UNIT_A);
         check_processes(a);
         b = call(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "ListProcesses", NULL);
         check_processes(b);
 
-        bad = manager_call(f, "ListProcesses", "s", "nope.service");
+        bad = client_call_manager(f, "ListProcesses", "s", "nope.service");
         assert_error(bad, SD_BUS_ERROR_INVALID_ARGS, "nope.service");
-        empty = manager_call(f, "ListProcesses", "s", "");
+        empty = client_call_manager(f, "ListProcesses", "s", "");
         assert_error(empty, SD_BUS_ERROR_INVALID_ARGS, "empty");
         /* A malformed call (wrong signature) is refused, and the daemon goes on answering. */
-        wrong = manager_call(f, "ListProcesses", "u", 5);
+        wrong = client_call_manager(f, "ListProcesses", "u", 5);
         assert_error(wrong, SD_BUS_ERROR_INVALID_ARGS, NULL);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "MaxMapCount"), 1000);
 }
@@ -120,7 +120,7 @@ static void test_get_process(void **state) {
         const char *unit, *comm, *level;
         uint32_t count, max, room;
 
-        ok = manager_call(f, "GetProcess", "u", 1002);
+        ok = client_call_manager(f, "GetProcess", "u", 1002);
         assert_null(sd_bus_message_get_error(ok));
         assert_true(sd_bus_message_read(ok, "ssuuus", &unit, &comm, &count, &max, &room, &level) > 0);
         assert_string_equal(unit, UNIT_A);
@@ -134,12 +134,12 @@ static void test_get_process(void **state) {
         fake_process(f->root, 1003, "worker-thread", 1000, 850, 600);
         testfs_write_str(f->root, "proc/1003/status",
                          "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
-        thread = manager_call(f, "GetProcess", "u", 1003);
+        thread = client_call_manager(f, "GetProcess", "u", 1003);
         assert_error(thread, SD_BUS_ERROR_INVALID_ARGS, "thread of process 1002");
 
-        gone = manager_call(f, "GetProcess", "u", 424242);
+        gone = client_call_manager(f, "GetProcess", "u", 424242);
         assert_error(gone, SD_BUS_ERROR_INVALID_ARGS, "424242");
-        zero = manager_call(f, "GetProcess", "u", 0);
+        zero = client_call_manager(f, "GetProcess", "u", 0);
         assert_error(zero, SD_BUS_ERROR_INVALID_ARGS, "0 is not a valid");
 }
 
@@ -531,7 +531,7 @@ static void assert_property_s(Fixture *f, const char *path, const char *interfac
 /* Without BPF a read that finds a process with no headroom is one hit (once per process); its exit is
  * attributed; the unit stays in view, critical, while it has no processes, until systemd says it was
  * stopped. */
-static void test_wall_observed(void **state) {
+static void test_hit_observed(void **state) {
         Fixture *f = *state;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         uint64_t before = now_usec(CLOCK_REALTIME);
@@ -585,9 +585,9 @@ static void test_wall_observed(void **state) {
 
 /* With hits caught, the failing calls of a process are told as one burst, up to a second after the
  * first: a process that dies at once (and systemd reporting its unit's emptied control group) comes
- * before the burst is told. The unit is at the wall all the same: kept in view, its crash loop counted
+ * before the burst is told. The unit is at the limit all the same: kept in view, its crash loop counted
  * on, not dropped and forgotten with every cycle (a loop told in full for ever). */
-static void test_wall_caught_burst_open(void **state) {
+static void test_hit_caught_burst_open(void **state) {
         Fixture *f = *state;
         LimitHit hit = {
                 .pid = 1002,
@@ -728,13 +728,13 @@ static void test_reload(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *good = NULL, *bad = NULL, *rescan = NULL;
 
         testfs_write_str(f->root, "etc/mapguard/mapguardd.conf", "[Thresholds]\nWarningPercent=70\n");
-        good = manager_call(f, "Reload", NULL);
+        good = client_call_manager(f, "Reload", NULL);
         assert_null(sd_bus_message_get_error(good));
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
 
         testfs_write_str(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
                          "[Thresholds]\nCriticalPercent=60\n");
-        bad = manager_call(f, "Reload", NULL);
+        bad = client_call_manager(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf");
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"),
@@ -744,11 +744,11 @@ static void test_reload(void **state) {
         testfs_write_str(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
                          "[Watch]\nUnits=caf\xe9.service\n");
         sd_bus_message_unref(bad);
-        bad = manager_call(f, "Reload", NULL);
+        bad = client_call_manager(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf:2");
         assert_non_null(strstr(sd_bus_message_get_error(bad)->message, "caf?.service"));
 
-        rescan = manager_call(f, "Rescan", NULL);
+        rescan = client_call_manager(f, "Rescan", NULL);
         assert_null(sd_bus_message_get_error(rescan));
 }
 
@@ -758,7 +758,7 @@ static void test_recommend(void **state) {
         const char *reason;
         uint32_t value;
 
-        r = manager_call(f, "Recommend", NULL);
+        r = client_call_manager(f, "Recommend", NULL);
         assert_null(sd_bus_message_get_error(r));
         assert_true(sd_bus_message_read(r, "us", &value, &reason) > 0);
         assert_true(value >= 65530);
@@ -780,8 +780,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_wall_observed, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_wall_caught_burst_open, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hit_observed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hit_caught_burst_open, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),

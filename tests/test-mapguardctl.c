@@ -251,11 +251,11 @@ static void test_check(void **state) {
         assert_ctl("--hit-window=2min check", 0, NULL, NULL);
         assert_ctl("--hit-window=soon check", 1, "",
                    "--hit-window= needs a time span such as 30s, 15min or 2h, got 'soon'.\n");
-        /* A unit held at the wall (restarting, or failed) is CRITICAL also when nothing else runs. */
+        /* A unit held at the limit (restarting, or failed) is CRITICAL also when nothing else runs. */
         server_start(SCENARIO_HELD);
         assert_ctl(
                 "check", 2,
-                "MAPGUARD CRITICAL - wall.service is down at the memory map limit (7 hits, 5 exits at the "
+                "MAPGUARD CRITICAL - held.service is down at the memory map limit (7 hits, 5 exits at the "
                 "limit) | limit_hits=7c limit_exits=5c\n",
                 NULL);
         {
@@ -263,7 +263,7 @@ static void test_check(void **state) {
 
                 assert_int_equal(ctl("--json check", &out, &err), 2);
                 assert_non_null(strstr(out,
-                                       "{\"status\":\"CRITICAL\",\"unit\":\"wall.service\",\"level\":"
+                                       "{\"status\":\"CRITICAL\",\"unit\":\"held.service\",\"level\":"
                                        "\"critical\",\"limit_hits\":7,\"limit_exits\":5,"));
                 assert_non_null(strstr(out, "\"last_exit\":\"dumped SIGABRT\"}"));
         }

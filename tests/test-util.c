@@ -29,10 +29,10 @@ static void test_strcpy_printable(void **state) {
 }
 
 static void test_endswith(void **state) {
-        assert_true(endswith("wall.service", ".service"));
+        assert_true(endswith("held.service", ".service"));
         assert_true(endswith(".service", ".service"));
         assert_true(endswith("x", ""));
-        assert_false(endswith("wall.scope", ".service"));
+        assert_false(endswith("held.scope", ".service"));
         assert_false(endswith("service", ".service"));
         assert_false(endswith("", ".service"));
 }

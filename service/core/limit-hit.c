@@ -146,7 +146,7 @@ bool limit_hit_make_observed(LimitHit *ret, uint32_t pid, const char *comm, uint
 }
 
 struct LimitHitBursts {
-        /* Open bursts in the order they opened; few at a time (processes at the wall), so a plain
+        /* Open bursts in the order they opened; few at a time (processes at the limit), so a plain
          * array. */
         LimitHitBurst *bursts;
         size_t n, allocated;
