@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bpf-counter.h"
+#include "cgroup-unit.h"
 #include "cgroup.h"
 #include "log.h"
 #include "manager-announce.h"
@@ -105,6 +106,10 @@ static int proc_state_compare(const void *key, const void *elem) {
         pid_t pid = *(const pid_t *) key;
         const ProcState *p = elem;
         return pid < p->pid ? -1 : pid > p->pid ? 1 : 0;
+}
+
+static int proc_state_order(const void *a, const void *b) {
+        return proc_state_compare(&((const ProcState *) a)->pid, b);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
@@ -335,6 +340,53 @@ static void manager_unit_set_stale(Manager *m, WatchedUnit *u) {
                 manager_announce_unit_changed(m, u, &(UnitChangedMask){ .level = true });
 }
 
+/* Returns true when P, a process of U that the listing did not find, is still the same process at or below
+ * U's cgroup: it moved between U's sub-cgroups while the walk read them (the walk read the one it went to
+ * before it arrived, and the one it left after it had gone). */
+static bool manager_proc_still_in_unit(Manager *m, const WatchedUnit *u, const ProcState *p) {
+        _cleanup_free_ char *path = NULL;
+        ProcSample id;
+
+        if (!u->cgroup[0] || proc_sample_identity(m->root, p->pid, &id) < 0 ||
+            id.start_time != p->start_time)
+                return false;
+        if (cgroup_path_of_pid(m->root, p->pid, m->cgroup_layout != CGROUP_LAYOUT_LEGACY, &path) < 0)
+                return false;
+        return cgroup_path_is_below(path, u->cgroup);
+}
+
+/* Adds to the N of *PROCS (sorted by pid) the processes of U that the listing missed but that are still in
+ * U (manager_proc_still_in_unit()), as they were: they are read on the next pass, and neither said gone
+ * nor warned about afresh. Returns 0 or -ENOMEM. */
+static int manager_unit_keep_moved(Manager *m, WatchedUnit *u, uint64_t now, ProcState **procs, size_t *n) {
+        size_t n_old = *n;
+
+        for (size_t i = 0; i < u->n_procs; i++) {
+                const ProcState *old = &u->procs[i];
+                const ProcState *found = n_old > 0
+                        ? bsearch(&old->pid, *procs, n_old, sizeof(ProcState), proc_state_compare)
+                        : NULL;
+                ProcState *grown;
+
+                if (found || !manager_proc_still_in_unit(m, u, old))
+                        continue;
+                grown = reallocarray(*procs, *n + 1, sizeof(ProcState));
+                if (!grown)
+                        return -ENOMEM;
+                *procs = grown;
+                (*procs)[*n] = *old;
+                /* Not at once: a process that keeps moving must not make passes run back to back. */
+                if ((*procs)[*n].next_read_usec < now + m->config->interval_usec / 8)
+                        (*procs)[*n].next_read_usec = now + m->config->interval_usec / 8;
+                (*n)++;
+                log_debug("%s: process %d moved within the unit while its cgroup was read; kept.", u->name,
+                          (int) old->pid);
+        }
+        if (*n > n_old)
+                qsort(*procs, *n, sizeof(ProcState), proc_state_order);
+        return 0;
+}
+
 /* Who left U: the processes we knew (u->procs) that are not among the N of PROCS any more as the same
  * process. Each is announced gone, and its exit judged. */
 static void manager_unit_announce_left(Manager *m, WatchedUnit *u, const ProcState *procs, size_t n) {
@@ -445,6 +497,9 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         n++;
         }
 
+        r = manager_unit_keep_moved(m, u, now, &procs, &n);
+        if (r < 0)
+                return r;
         manager_unit_announce_left(m, u, procs, n);
 
         free(u->procs);

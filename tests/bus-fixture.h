@@ -76,6 +76,16 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
         free(content);
 }
 
+/* Fake process PID exits: it leaves its cgroup and /proc. */
+static inline void fake_exit(const char *root, int pid) {
+        char rel[64];
+        _cleanup_free_ char *dir = NULL;
+
+        snprintf(rel, sizeof(rel), "proc/%d", pid);
+        dir = testfs_path(root, rel);
+        testfs_rm_rf(dir);
+}
+
 /* The fixture and a Manager watching it, without a bus yet. */
 static inline Fixture *fixture_new(void) {
         Fixture *f = calloc(1, sizeof(Fixture));

@@ -355,12 +355,14 @@ static void test_restart_keeps_levels(void **state) {
 
         /* It exits while the daemon is down: gone, from critical. */
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 1);
         assert_int_equal(seen.pid, 1002);
         assert_string_equal(seen.old_level, "critical");
         assert_string_equal(seen.new_level, "unknown");
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
+        fake_process(f->root, 1002, "newcomer", 1000, 960, 650);
         assert_int_equal(manager_scan(f->m, true), 0);
 
         /* A bad line is skipped, the others kept: 1002 goes on at critical, nothing to say. */
@@ -409,6 +411,7 @@ static void test_gone_at_warning(void **state) {
         fake_process(f->root, 1002, "newcomer", 1000, 900, 900);
         assert_int_equal(manager_scan(f->m, true), 0);
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
         assert_int_equal(manager_scan(f->m, true), 0);
         drain(f);
         assert_int_equal(seen.level_changed, 4);
@@ -494,6 +497,40 @@ static void test_unreadable_at_warning(void **state) {
         assert_false(f->m->levels.dirty);
 }
 
+/* A process that moves between sub-cgroups of its unit while a pass walks them can be in neither listing
+ * the walk reads: it is still there, and /proc says so. It is neither said gone nor warned about afresh. */
+static void test_moved_within_unit(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        Seen seen = {};
+
+        warn_1002(f, &slot, &seen);
+        /* Mid-move: listed nowhere, while /proc puts it in a sub-cgroup of the unit. */
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/worker/cgroup.procs", "");
+        testfs_write_str(f->root, "proc/1002/cgroup", "0::/system.slice/" UNIT_A "/worker\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->n_procs, 2);
+        assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
+
+        /* Arrived: read again, still at warning, nothing to say. */
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/worker/cgroup.procs", "1002\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->n_procs, 2);
+
+        /* Moved out of the unit while missed: gone from it. */
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/worker/cgroup.procs", "");
+        testfs_write_str(f->root, "proc/1002/cgroup", "0::/system.slice/elsewhere.service\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 2);
+        assert_int_equal(f->m->units[0]->n_procs, 1);
+}
+
 static int on_limit_hit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         int *n = userdata;
         const char *unit, *comm, *syscall;
@@ -555,6 +592,7 @@ static void test_hit_observed(void **state) {
 
         /* It dies: its exit is attributed (the fake bus has no systemd to say how it exited). */
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
         assert_int_equal(manager_scan(f->m, true), 0);
         for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
                 drain(f);
@@ -566,6 +604,7 @@ static void test_hit_observed(void **state) {
         /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
         assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
+        fake_exit(f->root, 1001);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
@@ -779,6 +818,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bus_disconnect_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_moved_within_unit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hit_observed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hit_caught_burst_open, setup, teardown),

@@ -114,6 +114,33 @@ int cgroup_unit_of_pid(const char *root, pid_t pid, char **ret_unit) {
         return -ENXIO;
 }
 
+bool cgroup_path_is_below(const char *path, const char *cgroup_path) {
+        size_t l = strlen(cgroup_path);
+
+        while (l > 1 && cgroup_path[l - 1] == '/')
+                l--;
+        if (l == 1) /* the root: everything is below it */
+                return true;
+        return strncmp(path, cgroup_path, l) == 0 && (path[l] == '\0' || path[l] == '/');
+}
+
+int cgroup_path_of_pid(const char *root, pid_t pid, bool unified, char **ret_path) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = 0;
+        int r;
+
+        if (asprintf(&path, "%s/proc/%d/cgroup", root, (int) pid) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        r = read_fd_all(fd, &buf, &len);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        return cgroup_proc_file_path(buf, len, unified, ret_path);
+}
+
 static bool is_uid_char(char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }

@@ -21,6 +21,14 @@ int cgroup_unit_from_path(const char *path, char **ret_unit);
  * (or it holds a NUL byte), -EINVAL on NULL arguments, -ENOMEM. */
 int cgroup_proc_file_path(const char *text, size_t len, bool unified, char **ret_path);
 
+/* Returns true when PATH is CGROUP_PATH or below it (both absolute; trailing slashes ignored). */
+bool cgroup_path_is_below(const char *path, const char *cgroup_path);
+
+/* The control-group path of PID in ROOT/proc/PID/cgroup: of the cgroup2 hierarchy when UNIFIED, else of
+ * name=systemd. Returns 0 and a malloc'd path, -ESRCH when the process is gone, -ENXIO when it has no such
+ * line, other -errno. */
+int cgroup_path_of_pid(const char *root, pid_t pid, bool unified, char **ret_path);
+
 /* The longest pod UID we take from a slice name (a UUID is 36 bytes), with its NUL. */
 #define CGROUP_UNIT_POD_UID_MAX 128
 /* A container ID: 64 hex digits and the NUL. */

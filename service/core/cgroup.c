@@ -418,17 +418,6 @@ static int pid_compare(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* Returns true when PATH is CGROUP_PATH or below it (both absolute; trailing slashes ignored). */
-static bool cgroup_path_is_below(const char *path, const char *cgroup_path) {
-        size_t l = strlen(cgroup_path);
-
-        while (l > 1 && cgroup_path[l - 1] == '/')
-                l--;
-        if (l == 1) /* the root: everything is below it */
-                return true;
-        return strncmp(path, cgroup_path, l) == 0 && (path[l] == '\0' || path[l] == '/');
-}
-
 /* Adds the processes of ROOT/proc whose /proc/PID/cgroup line of the hierarchy (the cgroup2 one, or
  * name=systemd for LEGACY) is at or below CGROUP_PATH: what the kernel says, whatever a delegated
  * user did to the cgroup tree's permissions. */
