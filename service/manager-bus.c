@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-scan.h"
+#include "manager-systemd.h"
 #include "manager-units.h"
 #include "manager-watch.h"
 #include "max-map-count.h"
@@ -522,10 +523,11 @@ int manager_connect_system(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire the bus name org.mapguard1: %m");
 
-        r = manager_watch_start(m);
+        r = manager_systemd_start(m);
         if (r < 0)
                 return r;
         manager_watch_hold_saved(m);
+        manager_systemd_query_held(m);
 
         /* The first pass before READY=1, which promises answers with data. */
         return manager_scan(m, true);

@@ -19,6 +19,7 @@
 #include "manager-hits.h"
 #include "manager-levels.h"
 #include "manager-scan.h"
+#include "manager-systemd.h"
 #include "manager-units.h"
 #include "manager-watch.h"
 #include "manager.h"
@@ -65,7 +66,7 @@ int manager_reload(Manager *m, char **ret_error) {
         if (changes & CONFIG_CHANGE_UNITS) {
                 /* Relisting drops the units that no longer match, then asks systemd for the new ones. */
                 if (m->watching_systemd) {
-                        r = manager_watch_relist(m);
+                        r = manager_systemd_relist(m);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to list units after reload: %m");
                 } else
@@ -181,7 +182,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        manager_watch_stop(m);
+        manager_systemd_stop(m);
         manager_exits_done(m);
         manager_hits_stop(m);
         manager_export_done(m);

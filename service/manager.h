@@ -179,11 +179,12 @@ struct Manager {
 };
 
 /* The Manager's lifecycle (manager.c). Its parts, each in manager-<part>.c, call one way, from the top:
- *   manager-bus.c (the D-Bus API) -> manager.c (loop, signals, reload) -> manager-watch.c (systemd's
- *   units) -> manager-scan.c (a pass) -> manager-levels.c (levels kept across restarts),
- *   manager-exits.c (exits after a hit), manager-hits.c (limit hits) -> manager-announce.c (the
- *   journal, the bus signals, the metrics file) -> manager-export.c, journal.c -> manager-units.c (the
- *   set of watched units, and finding units and processes in it). */
+ *   manager-bus.c (the D-Bus API) -> manager.c (loop, signals, reload) -> manager-systemd.c (talking to
+ *   systemd) -> manager-watch.c (what its reports mean for the watched units) -> manager-scan.c (a
+ *   pass) -> manager-levels.c (levels kept across restarts), manager-exits.c (exits after a hit),
+ *   manager-hits.c (limit hits) -> manager-announce.c (the journal, the bus signals) ->
+ *   manager-export.c, journal.c -> manager-units.c (the set of watched units, and finding units and
+ *   processes in it). */
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
  * ownership of CONFIG. Returns 0 or -errno. */

@@ -602,7 +602,8 @@ static void test_hit_observed(void **state) {
         assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
 
         /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
-        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""),
+                         1); /* held: systemd is asked its state */
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
         fake_exit(f->root, 1001);
         assert_int_equal(manager_scan(f->m, true), 0);
@@ -617,7 +618,7 @@ static void test_hit_observed(void **state) {
         assert_false(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
         /* Stopped: out of view. */
-        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 1);
         manager_watch_unit_state(f->m, UNIT_A, "inactive");
         assert_null(manager_find_unit(f->m, UNIT_A));
 }
@@ -645,7 +646,7 @@ static void test_hit_caught_burst_open(void **state) {
         assert_true(limit_hit_bursts_add(f->m->hits.bursts, &hit) >= 0);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 0);
 
-        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 1);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
