@@ -180,7 +180,7 @@ int journal_limit_hit(const JournalHit *h) {
 
 int journal_limit_exit(const JournalExit *e) {
         Fields f = {};
-        char comm[64], how[64] = "exited";
+        char comm[64], how[64] = "ended"; /* how, when systemd did not say: it did not necessarily exit */
 
         strcpy_printable(comm, sizeof(comm), e->comm);
         if (e->exit_code && e->exit_status)

@@ -29,6 +29,8 @@ typedef struct PendingExit {
         ProcState proc; /* as last read */
         unsigned max_map_count;
         uint64_t seconds_since_hit;
+        uint64_t seen_usec;   /* CLOCK_MONOTONIC of the last pass that found it alive */
+        AskedStop asked_stop; /* its unit's, once the unit is no longer watched */
         unsigned tries;
         sd_event_source *timer;
         sd_bus_slot *slot;
@@ -86,6 +88,31 @@ static void pending_exit_unlink(PendingExit *e) {
                 }
 }
 
+/* Returns true when E's unit was being stopped on request (manager_watch_unit_job()) after E's process
+ * was last seen alive: the stop, not the limit, ended it. Asked only after a round trip to systemd,
+ * which has sent every PropertiesChanged of the stop before its answer. */
+static bool pending_exit_stop_asked(const PendingExit *e) {
+        const WatchedUnit *u = manager_find_unit(e->manager, e->unit);
+        const AskedStop *w = u ? &u->asked_stop : &e->asked_stop;
+
+        return w->start_usec != 0 && (w->end_usec == 0 || w->end_usec >= e->seen_usec);
+}
+
+/* Drops E when a stop was asked for, saying why. Returns true when dropped. */
+static bool pending_exit_drop_if_stopped(PendingExit *e) {
+        char comm[64];
+
+        if (!pending_exit_stop_asked(e))
+                return false;
+        strcpy_printable(comm, sizeof(comm), e->proc.comm);
+        log_info("%s: process %d (%s) ended while its unit was being stopped on request, %" PRIu64
+                 " s after it hit the memory map limit: not counted as an exit at the limit.",
+                 e->unit, (int) e->proc.pid, comm, e->seconds_since_hit);
+        pending_exit_unlink(e);
+        pending_exit_free(e);
+        return true;
+}
+
 /* Announces the exit of E, with CODE and STATUS when known (code 0: not known), and drops E. */
 static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
         Manager *m = e->manager;
@@ -94,6 +121,8 @@ static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
         bool known = exit_describe(code, status, code_s, sizeof(code_s), status_s, sizeof(status_s));
         CrashLoopTell tell = CRASH_LOOP_TELL_FULL;
 
+        if (pending_exit_drop_if_stopped(e))
+                return;
         if (known)
                 snprintf(both, sizeof(both), "%s %s", code_s, status_s);
         if (u)
@@ -229,16 +258,33 @@ static int on_exec_main(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
+/* The answer to a question that only makes the round trip (a unit that is not a service has no main
+ * process whose exit systemd reports): every signal of systemd's about the exit came before it. */
+static int on_round_trip(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PendingExit *e = userdata;
+
+        e->slot = sd_bus_slot_unref(e->slot);
+        pending_exit_resolve(e, 0, 0);
+        return 0;
+}
+
+/* Asks systemd about E's unit: a service's main process (ExecMain*), or, for any other unit, its
+ * ActiveState, for the round trip alone. Returns 0 or -errno. */
 static int pending_exit_ask(PendingExit *e) {
         _cleanup_free_ char *path = NULL;
+        bool service = endswith(e->unit, ".service");
         int r;
 
         r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, e->unit, &path);
         if (r < 0)
                 return r;
+        if (service)
+                return sd_bus_call_method_async(e->manager->bus, &e->slot, SYSTEMD_DEST, path,
+                                                "org.freedesktop.DBus.Properties", "GetAll", on_exec_main, e,
+                                                "s", "org.freedesktop.systemd1.Service");
         return sd_bus_call_method_async(e->manager->bus, &e->slot, SYSTEMD_DEST, path,
-                                        "org.freedesktop.DBus.Properties", "GetAll", on_exec_main, e, "s",
-                                        "org.freedesktop.systemd1.Service");
+                                        "org.freedesktop.DBus.Properties", "Get", on_round_trip, e, "ss",
+                                        "org.freedesktop.systemd1.Unit", "ActiveState");
 }
 
 void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p) {
@@ -263,18 +309,19 @@ void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p) {
         e->proc = *p;
         e->max_map_count = m->limits.live;
         e->seconds_since_hit = (now - p->last_hit_usec) / USEC_PER_SEC;
+        e->seen_usec = p->seen_usec;
         e->next = m->pending_exits;
         m->pending_exits = e;
 
-        /* Only a service has a main process whose exit systemd reports. */
-        if (!endswith(u->name, ".service") || !m->watching_systemd) {
+        /* Decided after a round trip to systemd: a stop that was asked for may still be on its way. */
+        if (!m->watching_systemd || pending_exit_ask(e) < 0)
                 pending_exit_resolve(e, 0, 0);
-                return;
-        }
-        if (pending_exit_try_cache(e))
-                return;
-        if (pending_exit_ask(e) < 0)
-                pending_exit_resolve(e, 0, 0);
+}
+
+void manager_exits_unit_dropped(Manager *m, const WatchedUnit *u) {
+        for (PendingExit *e = m->pending_exits; e; e = e->next)
+                if (streq(e->unit, u->name))
+                        e->asked_stop = u->asked_stop;
 }
 
 void manager_exits_done(Manager *m) {

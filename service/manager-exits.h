@@ -23,5 +23,9 @@ void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p);
  * of org.freedesktop.systemd1.Service). CODE is CLD_EXITED, CLD_KILLED or CLD_DUMPED; 0 = still running. */
 void manager_exits_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status, const char *result);
 
+/* U is about to be dropped from the watched set: its exits still waiting for systemd's answer keep what
+ * they need of it (a stop that was asked for). */
+void manager_exits_unit_dropped(Manager *m, const WatchedUnit *u);
+
 /* Drops the exits still waiting for systemd's answer (at shutdown). */
 void manager_exits_done(Manager *m);

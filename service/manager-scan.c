@@ -506,9 +506,11 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         u->procs = TAKE_PTR(procs);
         u->n_procs = n;
 
-        for (size_t i = 0; i < u->n_procs; i++)
+        for (size_t i = 0; i < u->n_procs; i++) {
+                u->procs[i].seen_usec = now;
                 if (u->procs[i].next_read_usec < *next_wakeup)
                         *next_wakeup = u->procs[i].next_read_usec;
+        }
 
         unit_recompute(m, u);
         manager_unit_changed(m, u, &before);

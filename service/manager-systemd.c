@@ -351,17 +351,46 @@ static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error 
                 log_debug_errno(r, "Failed to parse JobRemoved signal: %m");
                 return 0;
         }
+        manager_watch_job_removed(m, unit, id);
         r = manager_systemd_refresh_unit(m, unit, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);
         return 0;
 }
 
+/* Reads ActiveState and the Job's id from the changed properties of a Unit PropertiesChanged (systemd
+ * sends them all in one, a consistent snapshot). Returns 0 or -errno. */
+static int read_unit_job(sd_bus_message *message, const char **ret_state, uint32_t *ret_job) {
+        const char *interface;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &interface);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+                const char *name, *job_path;
+
+                r = sd_bus_message_read(message, "s", &name);
+                if (r < 0)
+                        break;
+                if (streq(name, "ActiveState"))
+                        r = sd_bus_message_read(message, "v", "s", ret_state);
+                else if (streq(name, "Job"))
+                        r = sd_bus_message_read(message, "v", "(uo)", ret_job, &job_path);
+                else
+                        r = sd_bus_message_skip(message, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(message);
+        }
+        return r < 0 ? r : 0;
+}
+
 /* A unit's ActiveState changes without a job when its main process exits or a scope empties. */
 static int on_unit_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         _cleanup_free_ char *unit = NULL;
-        const char *path = sd_bus_message_get_path(message);
+        const char *path = sd_bus_message_get_path(message), *state = NULL;
+        uint32_t job = 0;
         int r;
 
         if (!path)
@@ -372,6 +401,11 @@ static int on_unit_properties_changed(sd_bus_message *message, void *userdata, s
         if (!config_matches_unit(m->config, unit) && !manager_find_unit(m, unit))
                 return 0;
 
+        r = read_unit_job(message, &state, &job);
+        if (r < 0)
+                log_debug_errno(r, "Failed to parse PropertiesChanged of %s: %m", unit);
+        else
+                manager_watch_unit_job(m, unit, state, job);
         r = manager_systemd_refresh_unit(m, unit, path);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);

@@ -38,6 +38,7 @@ typedef struct ProcState {
         uint64_t seconds_to_limit; /* at that growth; UINT64_MAX when not growing */
         uint64_t next_read_usec;   /* CLOCK_MONOTONIC: when the scheduler reads it next */
         bool seen;                 /* found in the unit's cgroup during the current pass */
+        uint64_t seen_usec;        /* CLOCK_MONOTONIC of the last pass that found it */
 
         /* Its last limit hit (manager-hits.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
          * found it at the limit already (counted once, when calls are not caught). */
@@ -45,6 +46,12 @@ typedef struct ProcState {
         char hit_syscall[16];
         bool observed_at_limit;
 } ProcState;
+
+/* A stop of a unit that someone asked for: its job, and when it was seen (CLOCK_MONOTONIC). */
+typedef struct AskedStop {
+        uint32_t job_id;
+        uint64_t start_usec, end_usec;
+} AskedStop;
 
 /* What a unit's control group says of it beyond its name: on a Kubernetes node, its pod and container
  * ("" when none). */
@@ -82,6 +89,10 @@ typedef struct WatchedUnit {
          * kept in view, at level critical, until it runs again, is stopped or reset-failed. */
         CrashLoop crash_loop;
         bool held;
+        /* The last stop of the unit that someone asked for (systemctl stop or restart: systemd showed the
+         * unit deactivating with a job), CLOCK_MONOTONIC, from when that was seen to when its job was
+         * removed (0: not yet); start 0: none seen. An exit within it is not the limit's doing. */
+        AskedStop asked_stop;
         /* systemd's last word on the unit's main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED in
          * code (0 while it runs), the exit status or signal, and the unit's Result. */
         struct {

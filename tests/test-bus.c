@@ -623,6 +623,35 @@ static void test_hit_observed(void **state) {
         assert_null(manager_find_unit(f->m, UNIT_A));
 }
 
+/* An exit while systemd stops the unit on request (it showed the unit deactivating with a job) is the
+ * stop's doing, not the limit's, even right after a hit; once that job is gone, an exit is judged again. */
+static void test_exit_during_asked_stop(void **state) {
+        Fixture *f = *state;
+
+        fake_process(f->root, 1002, "ingester", 1000, 1000, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+
+        manager_watch_unit_job(f->m, UNIT_A, "deactivating", 7);
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 0);
+
+        /* The stop is over (a restart job): the next instance hits the limit and dies of it. */
+        manager_watch_job_removed(f->m, UNIT_A, 7);
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1003\n");
+        fake_process(f->root, 1003, "ingester", 1000, 1000, 900);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1003);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
+                drain(f);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 1);
+}
+
 /* With hits caught, the failing calls of a process are told as one burst, up to a second after the
  * first: a process that dies at once (and systemd reporting its unit's emptied control group) comes
  * before the burst is told. The unit is at the limit all the same: kept in view, its crash loop counted
@@ -822,6 +851,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_moved_within_unit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hit_observed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exit_during_asked_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hit_caught_burst_open, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
