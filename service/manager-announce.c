@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "manager-announce.h"
+#include "manager-export.h"
 #include "manager-units.h"
 #include "max-map-count.h"
 
@@ -98,6 +99,7 @@ void manager_announce_hit(Manager *m, WatchedUnit *u, const ProcState *p, const 
                                           (int) p->pid);
         }
         manager_announce_unit_changed(m, u, &(UnitChangedMask){ .limit_hits = true });
+        manager_export_soon(m);
 }
 
 void manager_announce_exit(Manager *m, WatchedUnit *u, const JournalExit *e, CrashLoopTell tell) {
@@ -106,6 +108,7 @@ void manager_announce_exit(Manager *m, WatchedUnit *u, const JournalExit *e, Cra
         if (u) {
                 m->levels.dirty = true;
                 manager_announce_unit_changed(m, u, &(UnitChangedMask){ .limit_exits = true });
+                manager_export_soon(m);
         }
         if (tell == CRASH_LOOP_TELL_FULL)
                 r = journal_limit_exit(e);

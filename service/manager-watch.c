@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manager-announce.h"
 #include "manager-exits.h"
+#include "manager-export.h"
 #include "manager-hits.h"
 #include "manager-levels.h"
 #include "manager-scan.h"
@@ -46,6 +47,7 @@ void manager_watch_remove_unit(Manager *m, const char *name) {
         log_debug("No longer watching %s.", name);
         manager_announce_unit_removed(m, u);
         manager_exits_unit_dropped(m, u);
+        manager_export_unit_departed(m, u);
         manager_units_drop(m, u);
 }
 
@@ -61,6 +63,7 @@ static int manager_watch_hold_unit(Manager *m, const char *name) {
         if (r < 0)
                 return r;
         manager_levels_restore_hits(m, u);
+        manager_export_unit_back(m, name);
         manager_watch_hold(u, true);
         u->level = manager_hits_unit_level(u, LEVEL_UNKNOWN);
         manager_announce_unit_added(m, u);
@@ -131,6 +134,7 @@ int manager_watch_update_unit(Manager *m, const char *name, const char *cgroup) 
         if (r < 0)
                 return r;
         manager_levels_restore_hits(m, u);
+        manager_export_unit_back(m, name);
         (void) manager_sync_bpf_cgroups(m);
         log_debug("Watching %s (control group %s).", name, cgroup);
         manager_announce_unit_added(m, u);

@@ -151,11 +151,25 @@ typedef struct ManagerHits {
         uint64_t dropped_told_usec; /* when that was said (CLOCK_MONOTONIC): at most once a minute */
 } ManagerHits;
 
+/* A unit no longer watched whose limit hits are recent: its series stay in the metrics for the hit
+ * window, so that increase() over that window sees the last hits of a container that lived seconds. */
+typedef struct ExportDeparted {
+        char *name;
+        UnitIdentity identity;
+        unsigned peak_map_count;
+        uint64_t limit_hits, limit_exits;
+        uint64_t last_hit_usec; /* CLOCK_REALTIME */
+} ExportDeparted;
+
 /* What the textfile export remembers between passes (manager-export.c). */
 typedef struct ManagerExport {
         char *path;    /* the file we last wrote, NULL when none: removed on stop or when it moves */
         char *off_dir; /* the directory we said was missing, so that it is said once */
         int error;     /* the last write error, logged when it changes */
+        sd_event_source *soon;   /* a write asked for now (a hit, an exit), not after the next pass */
+        uint64_t last_write_usec; /* CLOCK_MONOTONIC */
+        ExportDeparted *departed;
+        size_t n_departed;
 } ManagerExport;
 
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
