@@ -351,7 +351,7 @@ static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error 
                 log_debug_errno(r, "Failed to parse JobRemoved signal: %m");
                 return 0;
         }
-        manager_watch_job_removed(m, unit, id);
+        manager_units_job_removed(m, unit, id);
         r = manager_systemd_refresh_unit(m, unit, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);
@@ -405,7 +405,7 @@ static int on_unit_properties_changed(sd_bus_message *message, void *userdata, s
         if (r < 0)
                 log_debug_errno(r, "Failed to parse PropertiesChanged of %s: %m", unit);
         else
-                manager_watch_unit_job(m, unit, state, job);
+                manager_units_job_seen(m, unit, state, job);
         r = manager_systemd_refresh_unit(m, unit, path);
         if (r < 0)
                 log_warning_errno(r, "Failed to query unit %s: %m", unit);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "manager-units.h"
 #include "util.h"
 
@@ -154,4 +155,27 @@ WatchedUnit *manager_worst_unit(Manager *m) {
                         worst = u;
         }
         return worst;
+}
+
+void manager_units_job_seen(Manager *m, const char *name, const char *active_state, uint32_t job_id) {
+        WatchedUnit *u = manager_find_unit(m, name);
+
+        if (!u || !active_state || !streq(active_state, "deactivating") || job_id == 0)
+                return;
+        /* The same job seen again (every PropertiesChanged of the unit carries it): still the one window. */
+        if (u->asked_stop.job_id == job_id && u->asked_stop.end_usec == 0)
+                return;
+        u->asked_stop.job_id = job_id;
+        u->asked_stop.start_usec = now_usec(CLOCK_MONOTONIC);
+        u->asked_stop.end_usec = 0;
+        log_debug("%s is being stopped on request (job %u): its exits now are not the limit's.", u->name,
+                  job_id);
+}
+
+void manager_units_job_removed(Manager *m, const char *name, uint32_t job_id) {
+        WatchedUnit *u = manager_find_unit(m, name);
+
+        if (u && u->asked_stop.job_id == job_id && u->asked_stop.start_usec != 0 &&
+            u->asked_stop.end_usec == 0)
+                u->asked_stop.end_usec = now_usec(CLOCK_MONOTONIC);
 }

@@ -3,7 +3,8 @@
 
 /* The Manager's set of watched units, sorted by name: adding and dropping a unit, finding units and
  * processes. It tells nobody: what a unit's arrival or departure means (announcements, held units,
- * exits) is manager-watch.c's. Also the two small things every part asks of the Manager: the
+ * exits) is manager-watch.c's. Also the stops someone asked for (a unit's asked_stop window), and
+ * the two small things every part asks of the Manager: the
  * thresholds, and a pass at once. */
 
 #include "manager.h"
@@ -21,6 +22,13 @@ void manager_units_drop(Manager *m, WatchedUnit *u);
 
 /* Drops and frees every unit (at shutdown). */
 void manager_units_done(Manager *m);
+
+/* systemd (or a user's manager, in the journal) showed NAME in ACTIVE_STATE with job JOB_ID (0: none):
+ * "deactivating" with a job is a stop or restart someone asked for (a crash deactivates without a job, and
+ * an automatic restart's job comes in "activating"). Opens NAME's asked_stop window. */
+void manager_units_job_seen(Manager *m, const char *name, const char *active_state, uint32_t job_id);
+/* systemd removed job JOB_ID of NAME: closes the asked_stop window it opened. */
+void manager_units_job_removed(Manager *m, const char *name, uint32_t job_id);
 
 /* Returns the watched unit NAME, or NULL. */
 WatchedUnit *manager_find_unit(Manager *m, const char *name);

@@ -24,10 +24,3 @@ void manager_watch_prune(Manager *m);
  * and is not running now (it sits failed, or systemd is about to restart it) is kept in view, held (the
  * caller asks systemd which: manager_systemd_query_held()). */
 void manager_watch_hold_saved(Manager *m);
-
-/* systemd showed NAME in ACTIVE_STATE with job JOB_ID (0: none): "deactivating" with a job is a stop or
- * restart someone asked for (a crash deactivates without a job, and an automatic restart's job comes in
- * "activating"). Opens NAME's asked_stop window. */
-void manager_watch_unit_job(Manager *m, const char *name, const char *active_state, uint32_t job_id);
-/* systemd removed job JOB_ID of NAME: closes the asked_stop window it opened. */
-void manager_watch_job_removed(Manager *m, const char *name, uint32_t job_id);

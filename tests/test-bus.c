@@ -632,7 +632,7 @@ static void test_exit_during_asked_stop(void **state) {
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
 
-        manager_watch_unit_job(f->m, UNIT_A, "deactivating", 7);
+        manager_units_job_seen(f->m, UNIT_A, "deactivating", 7);
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
         fake_exit(f->root, 1002);
         assert_int_equal(manager_scan(f->m, true), 0);
@@ -640,7 +640,7 @@ static void test_exit_during_asked_stop(void **state) {
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 0);
 
         /* The stop is over (a restart job): the next instance hits the limit and dies of it. */
-        manager_watch_job_removed(f->m, UNIT_A, 7);
+        manager_units_job_removed(f->m, UNIT_A, 7);
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1003\n");
         fake_process(f->root, 1003, "ingester", 1000, 1000, 900);
         assert_int_equal(manager_scan(f->m, true), 0);
