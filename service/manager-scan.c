@@ -423,6 +423,7 @@ static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *
 static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf,
                                   pid_t **ret, size_t *ret_n) {
         _cleanup_(cgroup_skipped_done) CgroupSkipped skipped = {};
+        char path[256];
         int r;
 
         r = manager_unit_pids(m, u, bpf, n_bpf, ret, ret_n, &skipped);
@@ -435,19 +436,27 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
                         log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
-                                          m->hierarchy, u->cgroup);
+                                          m->hierarchy, escape_printable_buf(path, sizeof(path), u->cgroup));
                 u->cgroup_error = r;
                 /* Its last readings are not shown as current: the unit's level is unknown until its
                  * processes can be read again (ListUnits, `mapguardctl check` say so). */
                 manager_unit_set_stale(m, u);
                 return r;
         }
-        /* A delegated user's chmod, said when it changes: /proc/PID/cgroup found those processes. */
-        if (skipped.n > 0 && skipped.error != u->cgroup_error)
-                log_warning_errno(skipped.error,
-                                  "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
-                                  "their processes were found through /proc.",
-                                  skipped.n, u->name, m->hierarchy, skipped.path);
+        /* A delegated user's chmod or another mount, said when it changes: /proc/PID/cgroup found those
+         * processes. The user named the sub-cgroup: escaped, and bounded. */
+        if (skipped.n > 0 && skipped.error != u->cgroup_error) {
+                escape_printable_buf(path, sizeof(path), skipped.path);
+                if (skipped.error == -EXDEV)
+                        log_warning("Not walking %zu sub-cgroup(s) of %s, first %s%s, which another file "
+                                    "system is mounted on; their processes were found through /proc.",
+                                    skipped.n, u->name, m->hierarchy, path);
+                else
+                        log_warning_errno(skipped.error,
+                                          "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
+                                          "their processes were found through /proc.",
+                                          skipped.n, u->name, m->hierarchy, path);
+        }
         u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
         return 0;
 }

@@ -515,6 +515,56 @@ static void test_pids_bind_loop(void **state) {
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Another file system mounted on a sub-cgroup (a container runtime's tmpfs) hides what is in that cgroup:
+ * noted as skipped, so that /proc says who is in there. */
+static void test_pids_other_mount(void **state) {
+        _cleanup_free_ char *root = NULL, *hier = NULL, *sub = NULL;
+        pid_t pid;
+        int status;
+
+        testfs_write_str(base, "mnt/sys/fs/cgroup/m.service/cgroup.procs", "5\n");
+        testfs_write_str(base, "mnt/sys/fs/cgroup/m.service/sub/cgroup.procs", "6\n");
+        testfs_write_str(base, "mnt/sys/fs/cgroup/m.service/sub/deeper/cgroup.procs", "7\n");
+        testfs_write_str(base, "mnt/proc/5/cgroup", "0::/m.service\n");
+        testfs_write_str(base, "mnt/proc/6/cgroup", "0::/m.service/sub\n");
+        testfs_write_str(base, "mnt/proc/7/cgroup", "0::/m.service/sub/deeper\n");
+        assert_true(asprintf(&root, "%s/mnt", base) > 0);
+        assert_true(asprintf(&hier, "%s/mnt/sys/fs/cgroup", base) > 0);
+        assert_true(asprintf(&sub, "%s/m.service/sub", hier) > 0);
+
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                _cleanup_free_ pid_t *pids = NULL;
+                CgroupSkipped skipped = {};
+                size_t n = 0;
+
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", sub, "tmpfs", 0, "size=64k") < 0)
+                        _exit(77);
+                CHILD_CHECK(cgroup_read_pids_full(NULL, hier, "/m.service", &pids, &n, &skipped) == 0);
+                CHILD_CHECK(n == 1 && pids[0] == 5);
+                CHILD_CHECK(skipped.n == 1 && skipped.error == -EXDEV &&
+                            streq(skipped.path, "/m.service/sub"));
+                cgroup_skipped_done(&skipped);
+                pids = mfree(pids);
+
+                CHILD_CHECK(cgroup_read_pids_full(root, hier, "/m.service", &pids, &n, &skipped) == 0);
+                CHILD_CHECK(n == 3 && pids[0] == 5 && pids[1] == 6 && pids[2] == 7);
+                CHILD_CHECK(skipped.n == 1);
+                cgroup_skipped_done(&skipped);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+                print_message("# cannot mount a tmpfs in a new mount namespace (not root?), skipping\n");
+                skip();
+        }
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* /proc/PID/cgroup is split at newlines only: a path longer than any line buffer (deep nesting) does
  * not let its tail pass for a line of its own and put the process in another unit. */
 static void test_proc_file_path(void **state) {
@@ -672,7 +722,7 @@ int main(void) {
                 cmocka_unit_test(test_host_own_cgroup), cmocka_unit_test(test_cgroup_id_from_path),
                 cmocka_unit_test(test_procs_parse),     cmocka_unit_test(test_pids_deep),
                 cmocka_unit_test(test_pids_unreadable), cmocka_unit_test(test_pids_bind_loop),
-                cmocka_unit_test(test_proc_file_path),
+                cmocka_unit_test(test_proc_file_path),  cmocka_unit_test(test_pids_other_mount),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

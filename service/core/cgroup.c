@@ -253,7 +253,7 @@ static int fd_mount_id(int fd, uint64_t *ret) {
 
 /* Enters the directory FD (the current frame's child NAME, or the unit's cgroup for NULL): its own
  * processes, then the list of its children, pushed as a new frame. Returns 0, 1 when it was skipped
- * (not a cgroup of this mount, or unreadable: noted in w->skipped), -ENOENT when it vanished, -ENOMEM. */
+ * (another mount, or unreadable: noted in w->skipped), -ENOENT when it vanished, -ENOMEM. */
 static int walk_enter(Walk *w, int fd, const char *name) {
         WalkFrame f = {};
         struct stat st;
@@ -263,11 +263,12 @@ static int walk_enter(Walk *w, int fd, const char *name) {
         if (fstat(fd, &st) < 0)
                 return walk_skip(w, name, -errno) ?: 1;
         if (name) {
-                /* Another mount here (a bind mount, maybe of an ancestor: a loop) is not part of the unit.
-                 */
+                /* Another mount here (a bind mount, maybe of an ancestor: a loop; a tmpfs over a sub-cgroup)
+                 * is not the unit's cgroup tree, and hides the sub-cgroup under it: noted, so that /proc
+                 * says who is in there. */
                 if (st.st_dev != w->frames[0].dev ||
                     (w->have_mnt_id && fd_mount_id(fd, &mnt_id) >= 0 && mnt_id != w->mnt_id))
-                        return 1;
+                        return walk_skip(w, name, -EXDEV) ?: 1;
         }
 
         r = read_procs_at(fd, &w->pids);

@@ -26,10 +26,12 @@ typedef enum CgroupLayout {
 int cgroup_find_hierarchy(const char *root, char **ret_dir, CgroupLayout *ret_layout);
 
 /* What a walk of a unit's cgroup could not read: a sub-cgroup a delegated user made unreadable (mode
- * 000 directory or cgroup.procs; the daemon has no CAP_DAC_*), or the unit's own cgroup directory. */
+ * 000 directory, cgroup.procs or cgroup.events; the daemon has no CAP_DAC_*), a sub-cgroup with another
+ * file system mounted on it (a bind mount, a tmpfs: what is in the cgroup under it cannot be seen), or
+ * the unit's own cgroup directory. */
 typedef struct CgroupSkipped {
         char *path; /* the first one, as a ControlGroup path (CGROUP_PATH/a/b), NULL when none */
-        int error;  /* its -errno (-EACCES, ...) */
+        int error;  /* why: its -errno (-EACCES, ...), -EXDEV for another mount */
         size_t n;   /* how many in all; 0 when the walk read everything */
 } CgroupSkipped;
 
@@ -43,8 +45,9 @@ void cgroup_skipped_done(CgroupSkipped *s);
  * A pid listed as 0 (a process outside our pid namespace) is left out.
  *
  * A sub-cgroup that vanished while walking is skipped silently. One that cannot be read (its directory
- * or its cgroup.procs: EACCES, or garbage in a fixture) is skipped and noted in *RET_SKIPPED (when not
- * NULL; the caller frees it with cgroup_skipped_done()), and the rest of the unit is still counted.
+ * or its cgroup.procs: EACCES, or garbage in a fixture), or one on another mount (-EXDEV), is skipped and
+ * noted in *RET_SKIPPED (when not NULL; the caller frees it with cgroup_skipped_done()), and the rest of
+ * the unit is still counted.
  * When anything was skipped and ROOT is not NULL, the processes that /proc says are at or below
  * CGROUP_PATH (ROOT/proc/PID/cgroup: the cgroup2 line, or name=systemd when HIERARCHY_DIR ends in
  * "/systemd") are added, so that hiding in an unreadable sub-cgroup hides nothing; the unit's own
