@@ -38,20 +38,34 @@ typedef struct CgroupSkipped {
 /* Frees what S holds and zeroes it. Accepts NULL. */
 void cgroup_skipped_done(CgroupSkipped *s);
 
+/* Past this many sub-cgroups (cgroup.stat's nr_descendants) a unit is not walked, /proc is read instead:
+ * even an empty sub-cgroup costs the walk ~12 µs, /proc ~15 µs per process on the host (bench/README.md,
+ * cgroup-bench), so the walk costs at most ~12 ms a pass. */
+#define CGROUP_WALK_MAX_DESCENDANTS 1000U
+
 /* Reads cgroup.procs of HIERARCHY_DIR + CGROUP_PATH and of every sub-cgroup below it, at any depth
  * (iterative, with one directory fd open at a time: depth costs memory, never descriptors or an error),
  * symlinks not followed, other mounts (a bind mount, maybe making a loop) not entered. Pids are
  * de-duplicated and sorted ascending into a malloc'd array (NULL when there are none, with *ret_n = 0).
  * A pid listed as 0 (a process outside our pid namespace) is left out.
  *
- * A sub-cgroup that vanished while walking is skipped silently. One that cannot be read (its directory
- * or its cgroup.procs: EACCES, or garbage in a fixture), or one on another mount (-EXDEV), is skipped and
+ * On cgroup2 a sub-cgroup whose cgroup.events says "populated 0" holds no process, nor does anything
+ * below it: it is neither read nor listed (its cgroup.events is read before its cgroup.procs and its
+ * children). Without cgroup.events (cgroup v1's name=systemd, a fixture), everything is read.
+ *
+ * A sub-cgroup that vanished while walking is skipped silently. One that cannot be read (its directory,
+ * cgroup.procs or cgroup.events: EACCES, or garbage in a fixture; an unreadable cgroup.events only stops
+ * the pruning, what can be read below it still is), or one on another mount (-EXDEV), is skipped and
  * noted in *RET_SKIPPED (when not NULL; the caller frees it with cgroup_skipped_done()), and the rest of
- * the unit is still counted.
- * When anything was skipped and ROOT is not NULL, the processes that /proc says are at or below
- * CGROUP_PATH (ROOT/proc/PID/cgroup: the cgroup2 line, or name=systemd when HIERARCHY_DIR ends in
- * "/systemd") are added, so that hiding in an unreadable sub-cgroup hides nothing; the unit's own
- * directory being unreadable is then handled the same way (skipped, path = CGROUP_PATH).
+ * the unit is still counted. When anything was skipped and ROOT is not NULL, the processes that /proc
+ * says are at or below CGROUP_PATH (ROOT/proc/PID/cgroup: the cgroup2 line, or name=systemd when
+ * HIERARCHY_DIR ends in "/systemd") are added, so that hiding in an unreadable sub-cgroup hides nothing;
+ * the unit's own directory being unreadable is then handled the same way (skipped, path = CGROUP_PATH).
+ *
+ * When ROOT is not NULL and the unit's cgroup.stat counts more than CGROUP_WALK_MAX_DESCENDANTS
+ * sub-cgroups, there is no walk at all: the processes are those /proc says are at or below CGROUP_PATH
+ * (none when its cgroup.events says it is empty), and nothing is noted as skipped. A delegated tree of
+ * 100,000 empty sub-cgroups costs a read of /proc, not 100,000 directories, on every pass.
  *
  * Returns 0 (also when something was skipped); -ENOENT when the top cgroup is missing or not a cgroup
  * (no cgroup.procs); -EINVAL on a relative or ".."-holding CGROUP_PATH; -EBADMSG when the top
