@@ -851,6 +851,28 @@ static void test_cgroup_id_from_path(void **state) {
         assert_int_equal(stat(id_cgroup_dir, &st), 0);
         assert_int_equal(cgroup_id, (uint64_t) st.st_ino);
         assert_true(cgroup_id != nested_id);
+
+        /* Its summary: the same id, and the kernel's count of what is below it. */
+        CgroupSummary s = { .id = 42 };
+        assert_int_equal(cgroup_read_summary(mount, id_cgroup_dir + strlen(mount), &s), 0);
+        assert_int_equal(s.id, cgroup_id);
+        assert_int_equal(s.n_descendants, 1);
+        assert_int_equal(cgroup_read_summary(mount, id_nested_dir + strlen(mount), &s), 0);
+        assert_int_equal(s.id, nested_id);
+        assert_int_equal(s.n_descendants, 0);
+}
+
+/* cgroup_read_summary() on what is no cgroup2 cgroup. */
+static void test_read_summary_bad(void **state) {
+        CgroupSummary s = { .id = 42, .n_descendants = 43 };
+
+        testfs_write_str(base, "summary/s.service/cgroup.stat", "nr_descendants 5\n");
+        assert_int_equal(cgroup_read_summary(base, "/summary/s.service", &s), -EMEDIUMTYPE);
+        assert_int_equal(cgroup_read_summary(base, "/summary/gone.service", &s), -ENOENT);
+        assert_int_equal(cgroup_read_summary(base, "summary", &s), -EINVAL);
+        assert_int_equal(cgroup_read_summary(NULL, "/summary", &s), -EINVAL);
+        assert_int_equal(s.id, 42);
+        assert_int_equal(s.n_descendants, 43);
 }
 
 int main(void) {
@@ -878,6 +900,7 @@ int main(void) {
                 cmocka_unit_test(test_pids_many_descendants),
                 cmocka_unit_test(test_pids_events_unreadable),
                 cmocka_unit_test(test_pids_other_mount),
+                cmocka_unit_test(test_read_summary_bad),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

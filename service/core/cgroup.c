@@ -676,8 +676,8 @@ int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t *
         return cgroup_read_pids_full(NULL, hierarchy_dir, cgroup_path, ret_pids, ret_n, NULL);
 }
 
-int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
-        _cleanup_close_ int fd = -EBADF;
+/* The cgroup id of the cgroup2 directory FD, as cgroup_id_from_path() says. */
+static int cgroup_id_at(int fd, uint64_t *ret_id) {
         union {
                 struct file_handle handle;
                 uint8_t space[sizeof(struct file_handle) + sizeof(uint64_t)];
@@ -686,12 +686,6 @@ int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
         uint64_t id;
         int mnt_id;
 
-        if (!cgroup2_dir || !ret_id)
-                return -EINVAL;
-
-        fd = open(cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
         if (fstatfs(fd, &sfs) < 0)
                 return -errno;
         /* A v1 hierarchy has kernfs ids of its own, which never match the cgroup2 ones BPF sees. */
@@ -715,5 +709,39 @@ int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
                 return -errno;
 
         *ret_id = id;
+        return 0;
+}
+
+int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!cgroup2_dir || !ret_id)
+                return -EINVAL;
+        fd = open(cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return cgroup_id_at(fd, ret_id);
+}
+
+int cgroup_read_summary(const char *hierarchy_dir, const char *cgroup_path, CgroupSummary *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        CgroupSummary s = {};
+        int r;
+
+        if (!hierarchy_dir || !cgroup_path || cgroup_path[0] != '/' || !ret)
+                return -EINVAL;
+        if (asprintf(&path, "%s%s", hierarchy_dir, cgroup_path) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = cgroup_id_at(fd, &s.id);
+        if (r < 0)
+                return r;
+        r = descendants_at(fd, &s.n_descendants);
+        if (r < 0)
+                return r;
+        *ret = s;
         return 0;
 }

@@ -84,6 +84,18 @@ int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t *
  * first negative return of ADD. */
 int cgroup_procs_parse(const char *text, size_t len, int (*add)(void *userdata, pid_t pid), void *userdata);
 
+/* What the kernel says of a cgroup2 cgroup as a whole, read from its directory alone: no walk. */
+typedef struct CgroupSummary {
+        uint64_t id;            /* as cgroup_id_from_path() */
+        uint64_t n_descendants; /* live sub-cgroups at any depth (cgroup.stat's nr_descendants) */
+} CgroupSummary;
+
+/* Reads it for HIERARCHY_DIR + CGROUP_PATH. Returns 0; -EMEDIUMTYPE when it is not on cgroup2 (a v1
+ * hierarchy has no such ids nor cgroup.stat); -ENOENT when it is gone, or has no cgroup.stat; -EBADMSG
+ * when cgroup.stat says something else; -EINVAL, -ENOMEM, or the -errno of open(). *RET untouched on
+ * failure. */
+int cgroup_read_summary(const char *hierarchy_dir, const char *cgroup_path, CgroupSummary *ret);
+
 /* Returns 0 and the cgroup id of a cgroup2 directory in *ret_id: the 64-bit kernfs node id, which
  * is what BPF sees as cgroup->kn->id and systemd as the cgroup id (name_to_handle_at(), falling
  * back to the inode number). -EMEDIUMTYPE when the path is not on a cgroup2 file system (a cgroup
