@@ -363,9 +363,12 @@ static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf
                 r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
         if (!m->scan.bpf || u->cgroup_id == 0)
                 goto walked_only;
-        if (r < 0 && r != -ENOENT)
+        if (r < 0 && r != -ENOENT) {
+                char name[256];
+
                 log_debug_errno(r, "Failed to walk the cgroup of %s, counting what the kernel says: %m",
-                                u->name);
+                                escape_printable_buf(name, sizeof(name), u->name));
+        }
 
         /* Both sorted by pid: merge, each pid once. */
         for (;;) {
@@ -442,7 +445,7 @@ static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *
 static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf,
                                   pid_t **ret, size_t *ret_n) {
         _cleanup_(cgroup_skipped_done) CgroupSkipped skipped = {};
-        char path[256];
+        char name[256], path[256];
         int r;
 
         r = manager_unit_pids(m, u, bpf, n_bpf, ret, ret_n, &skipped);
@@ -454,8 +457,9 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
         if (r < 0) {
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
-                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
-                                          m->hierarchy, escape_printable_buf(path, sizeof(path), u->cgroup));
+                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m",
+                                          escape_printable_buf(name, sizeof(name), u->name), m->hierarchy,
+                                          escape_printable_buf(path, sizeof(path), u->cgroup));
                 u->cgroup_error = r;
                 /* Its last readings are not shown as current: the unit's level is unknown until its
                  * processes can be read again (ListUnits, `mapguardctl check` say so). */
@@ -463,18 +467,19 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
                 return r;
         }
         /* A delegated user's chmod or another mount, said when it changes: /proc/PID/cgroup found those
-         * processes. The user named the sub-cgroup: escaped, and bounded. */
+         * processes. The user named the sub-cgroup: escaped, and bounded, as every outside name. */
         if (skipped.n > 0 && skipped.error != u->cgroup_error) {
+                escape_printable_buf(name, sizeof(name), u->name);
                 escape_printable_buf(path, sizeof(path), skipped.path);
                 if (skipped.error == -EXDEV)
                         log_warning("Not walking %zu sub-cgroup(s) of %s, first %s%s, which another file "
                                     "system is mounted on; their processes were found through /proc.",
-                                    skipped.n, u->name, m->hierarchy, path);
+                                    skipped.n, name, m->hierarchy, path);
                 else
                         log_warning_errno(skipped.error,
                                           "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
                                           "their processes were found through /proc.",
-                                          skipped.n, u->name, m->hierarchy, path);
+                                          skipped.n, name, m->hierarchy, path);
         }
         u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
         return 0;
