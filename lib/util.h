@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
+
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
@@ -107,12 +109,7 @@ static inline uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
-/* Copies SRC into DST (SIZE bytes, NUL-terminated, cut if longer) with control characters as '?':
- * for names that others choose (a process's comm) in human-readable text. */
+/* escape_printable_buf() under its older name, which some of the daemon's messages still call. */
 static inline void strcpy_printable(char *dst, size_t size, const char *src) {
-        size_t i;
-
-        for (i = 0; src[i] && i < size - 1; i++)
-                dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
-        dst[i] = '\0';
+        (void) escape_printable_buf(dst, size, src);
 }

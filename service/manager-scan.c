@@ -280,26 +280,48 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         return 0;
 }
 
-/* The pids of U, sorted: its cgroup.procs, recursively (what could not be read of it in *RET_SKIPPED; its
- * processes are then found through /proc), and with the BPF pass also the processes whose nearest watched
- * cgroup ancestor the kernel says is U's (up to MAPCOUNT_MAX_DEPTH levels up): a delegated user can hide
- * a process from neither by what it does to its cgroup tree, and a walk that fails does not blind U.
- * Returns 0, -ENOENT when the unit has no control group (now), or -errno. */
+/* The pids of U, sorted. With the BPF pass the kernel has already said which processes are U's: those whose
+ * nearest watched cgroup, searched from their own up to BPF_COUNTER_MAX_DEPTH levels, is U's. It misses
+ * only a process deeper than that below U's cgroup, and there can be none while U has fewer sub-cgroups
+ * than that (cgroup.stat counts them, whatever their permissions): then U's tree is not walked at all, and
+ * a delegated user's empty sub-cgroups cost nothing. Otherwise, and without the BPF pass, its cgroup.procs,
+ * recursively (cgroup_read_pids_full(): what could not be read of it in *RET_SKIPPED, its processes then
+ * found through /proc), merged with the BPF pass: a delegated user can hide a process from neither by what
+ * it does to its cgroup tree, and a walk that fails does not blind U. Returns 0, -ENOENT when the unit has
+ * no control group (now), or -errno. */
 static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf, pid_t **ret,
                              size_t *ret_n, CgroupSkipped *ret_skipped) {
         _cleanup_free_ pid_t *walked = NULL, *pids = NULL;
         size_t n_walked = 0, n = 0, allocated = 0, i = 0, j = 0;
-        int r;
+        bool walk = true;
+        int r = 0;
 
         /* A unit held at the limit since before a restart has no control group we know of. */
         if (!u->cgroup[0])
                 return -ENOENT;
-        r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
+        if (m->scan.bpf && u->cgroup_id != 0) {
+                CgroupSummary s;
+
+                r = cgroup_read_summary(m->hierarchy, u->cgroup, &s);
+                if (r >= 0 && s.id != u->cgroup_id) {
+                        /* Made anew under the same path (a restart systemd has not told us of yet): the
+                         * program has the old id, and learns the new one on the next pass. */
+                        u->cgroup_id = 0;
+                        m->scan.bpf_cgroups_dirty = true;
+                } else if (r >= 0)
+                        walk = s.n_descendants >= BPF_COUNTER_MAX_DEPTH;
+                /* Gone, or it cannot be told: the walk says which. */
+        }
+        if (walk)
+                r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
         if (!m->scan.bpf || u->cgroup_id == 0)
                 goto walked_only;
-        if (r < 0 && r != -ENOENT)
+        if (r < 0 && r != -ENOENT) {
+                char name[256];
+
                 log_debug_errno(r, "Failed to walk the cgroup of %s, counting what the kernel says: %m",
-                                u->name);
+                                escape_printable_buf(name, sizeof(name), u->name));
+        }
 
         /* Both sorted by pid: merge, each pid once. */
         for (;;) {
@@ -430,6 +452,7 @@ static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *
 static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf,
                                   pid_t **ret, size_t *ret_n) {
         _cleanup_(cgroup_skipped_done) CgroupSkipped skipped = {};
+        char name[256], path[256];
         int r;
 
         r = manager_unit_pids(m, u, bpf, n_bpf, ret, ret_n, &skipped);
@@ -441,20 +464,30 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
         if (r < 0) {
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
-                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
-                                          m->hierarchy, u->cgroup);
+                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m",
+                                          escape_printable_buf(name, sizeof(name), u->name), m->hierarchy,
+                                          escape_printable_buf(path, sizeof(path), u->cgroup));
                 u->cgroup_error = r;
                 /* Its last readings are not shown as current: the unit's level is unknown until its
                  * processes can be read again (ListUnits, `mapguardctl check` say so). */
                 manager_unit_set_stale(m, u);
                 return r;
         }
-        /* A delegated user's chmod, said when it changes: /proc/PID/cgroup found those processes. */
-        if (skipped.n > 0 && skipped.error != u->cgroup_error)
-                log_warning_errno(skipped.error,
-                                  "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
-                                  "their processes were found through /proc.",
-                                  skipped.n, u->name, m->hierarchy, skipped.path);
+        /* A delegated user's chmod or another mount, said when it changes: /proc/PID/cgroup found those
+         * processes. The user named the sub-cgroup: escaped, and bounded, as every outside name. */
+        if (skipped.n > 0 && skipped.error != u->cgroup_error) {
+                escape_printable_buf(name, sizeof(name), u->name);
+                escape_printable_buf(path, sizeof(path), skipped.path);
+                if (skipped.error == -EXDEV)
+                        log_warning("Not walking %zu sub-cgroup(s) of %s, first %s%s, which another file "
+                                    "system is mounted on; their processes were found through /proc.",
+                                    skipped.n, name, m->hierarchy, path);
+                else
+                        log_warning_errno(skipped.error,
+                                          "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
+                                          "their processes were found through /proc.",
+                                          skipped.n, name, m->hierarchy, path);
+        }
         u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
         return 0;
 }

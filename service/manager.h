@@ -163,10 +163,10 @@ typedef struct ExportDeparted {
 
 /* What the textfile export remembers between passes (manager-export.c). */
 typedef struct ManagerExport {
-        char *path;    /* the file we last wrote, NULL when none: removed on stop or when it moves */
-        char *off_dir; /* the directory we said was missing, so that it is said once */
-        int error;     /* the last write error, logged when it changes */
-        sd_event_source *soon;   /* a write asked for now (a hit, an exit), not after the next pass */
+        char *path;            /* the file we last wrote, NULL when none: removed on stop or when it moves */
+        char *off_dir;         /* the directory we said was missing, so that it is said once */
+        int error;             /* the last write error, logged when it changes */
+        sd_event_source *soon; /* a write asked for now (a hit, an exit), not after the next pass */
         uint64_t last_write_usec; /* CLOCK_MONOTONIC */
         ExportDeparted *departed;
         size_t n_departed;

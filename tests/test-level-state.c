@@ -46,6 +46,13 @@ static void test_state_round_trip(void **state) {
                   .map_count = 0,
                   .unit = "",
                   .comm = "" },
+                /* A name that would cut its line in two, with a backslash and a C1 control. */
+                { .pid = 2147483000,
+                  .start_time = 5,
+                  .level = LEVEL_CRITICAL,
+                  .map_count = 1,
+                  .unit = "x.service",
+                  .comm = "a\nb\\c\x1b\xc2\x9b\x7f" },
         };
         LevelState out = {}, empty = { .below_tuned_live = 7 };
         unsigned bad_line = 42;
@@ -69,7 +76,7 @@ static void test_state_round_trip(void **state) {
         assert_int_equal(system(cmd), 0);
         assert_int_equal(level_state_load(path, &out, &bad_line), 0);
         assert_int_equal(bad_line, 0);
-        assert_int_equal(out.n_levels, 3);
+        assert_int_equal(out.n_levels, 4);
         assert_int_equal(out.below_tuned_live, 65530);
         assert_int_equal(out.below_tuned_tuned, 1048576);
         /* Sorted by pid, for level_state_find(); every field back, spaces in comm too. */
@@ -82,9 +89,11 @@ static void test_state_round_trip(void **state) {
         assert_string_equal(out.levels[1].unit, "ingester@a\\x2db.service");
         assert_string_equal(out.levels[1].comm, "java");
         assert_false(out.levels[1].matched);
-        assert_int_equal(out.levels[2].pid, INT32_MAX);
-        assert_string_equal(out.levels[2].unit, "");
-        assert_string_equal(out.levels[2].comm, "");
+        assert_int_equal(out.levels[2].pid, 2147483000);
+        assert_string_equal(out.levels[2].comm, "a\nb\\c\x1b\xc2\x9b\x7f");
+        assert_int_equal(out.levels[3].pid, INT32_MAX);
+        assert_string_equal(out.levels[3].unit, "");
+        assert_string_equal(out.levels[3].comm, "");
         assert_ptr_equal(level_state_find(&out, 4000), &out.levels[1]);
         assert_null(level_state_find(&out, 4001));
         assert_null(level_state_find(NULL, 4000));
@@ -117,6 +126,10 @@ static void test_state_garbage(void **state) {
                 "process 12 seventy warning 1 a.service x",
                 "process 12 77 warning 1",
                 "process 12 77 warning 1 a.service 0123456789abcdefX",
+                /* 16 bytes once unescaped: more than a comm holds. */
+                "process 12 77 warning 1 a.service "
+                "\\x41\\x41\\x41\\x41\\x41\\x41\\x41\\x41\\x41\\x41\\x41\\x41"
+                "\\x41\\x41\\x41\\x41",
                 "below-tuned 1",
                 "below-tuned 1 2 3",
                 "hello",
@@ -146,6 +159,17 @@ static void test_state_garbage(void **state) {
                 assert_int_equal(out.levels[1].level, LEVEL_CRITICAL);
                 level_state_done(&out);
         }
+
+        /* A file of an older mapguardd: '?' for control characters, a backslash as it was. */
+        write_text(path,
+                   "mapguardd state 1\nprocess 5 9 warning 100 a.service a?b\nprocess 6 9 warning 1 "
+                   "b.service C:\\q\n");
+        assert_int_equal(level_state_load(path, &out, &bad_line), 0);
+        assert_int_equal(bad_line, 0);
+        assert_int_equal(out.n_levels, 2);
+        assert_string_equal(out.levels[0].comm, "a?b");
+        assert_string_equal(out.levels[1].comm, "C:\\q");
+        level_state_done(&out);
 
         /* A last line without a newline (a hand edit) is fine. */
         write_text(path, "mapguardd state 1\nprocess 5 9 warning 100 a.service ok");

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The small helpers of util.h that carry a rule: names others choose are printed without control
- * characters; suffixes. */
+/* The small helpers of util.h that carry a rule: names others choose are printed escaped; suffixes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,16 +13,17 @@
 static void test_strcpy_printable(void **state) {
         char buf[16];
 
-        /* A comm set with prctl(PR_SET_NAME) can hold a newline and an escape sequence. */
+        /* A comm set with prctl(PR_SET_NAME) can hold a newline and an escape sequence: escape.h shows
+         * them as escapes. */
         strcpy_printable(buf, sizeof(buf), "a\nb\x1b[31mRED");
-        assert_string_equal(buf, "a?b?[31mRED");
+        assert_string_equal(buf, "a\\nb\\x1b[31mRED");
         strcpy_printable(buf, sizeof(buf), "tab\there\x7f");
-        assert_string_equal(buf, "tab?here?");
-        /* UTF-8 and spaces stay; too long is cut, still terminated. */
+        assert_string_equal(buf, "tab\\there\\x7f");
+        /* UTF-8 and spaces stay; too long is cut with an ellipsis, still terminated. */
         strcpy_printable(buf, sizeof(buf), "caf\xc3\xa9 ok");
         assert_string_equal(buf, "caf\xc3\xa9 ok");
-        strcpy_printable(buf, 4, "abcdef");
-        assert_string_equal(buf, "abc");
+        strcpy_printable(buf, 7, "abcdef!");
+        assert_string_equal(buf, "abc\xe2\x80\xa6");
         strcpy_printable(buf, sizeof(buf), "");
         assert_string_equal(buf, "");
 }

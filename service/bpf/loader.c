@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include "escape.h"
 #include "hits.h"
 #include "hits.skel.h"
 #include "loader.h"
@@ -381,13 +382,13 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
         struct cmsghdr *cmsg;
 
         if (r < 0) {
-                strcpy_printable(reply.reason, sizeof(reply.reason), reason);
+                escape_printable_buf(reply.reason, sizeof(reply.reason), reason);
                 return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
         }
 
         fds[n_fds++] = bpf_link__fd(skel->links.report_map_counts);
         fds[n_fds++] = bpf_map__fd(skel->maps.watched_cgroups);
-        strcpy_printable(reply.hits_reason, sizeof(reply.hits_reason), hits_reason);
+        escape_printable_buf(reply.hits_reason, sizeof(reply.hits_reason), hits_reason);
         if (hits_r >= 0) {
                 fds[n_fds++] = bpf_map__fd(hits->maps.hits);
                 fds[n_fds++] = bpf_map__fd(hits->maps.hit_config);
@@ -402,11 +403,11 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
                 } else
                         fds[n_fds++] = bpf_program__fd(hit_way_program(hits, way));
                 reply.n_hit_progs = (unsigned) (n_fds - 5);
-                strcpy_printable(reply.hits_mode, sizeof(reply.hits_mode),
-                                 way == HIT_WAY_FEXIT ? BPF_LOADER_HITS_FEXIT : BPF_LOADER_HITS_TRACEPOINT);
+                snprintf(reply.hits_mode, sizeof(reply.hits_mode), "%s",
+                         way == HIT_WAY_FEXIT ? BPF_LOADER_HITS_FEXIT : BPF_LOADER_HITS_TRACEPOINT);
                 /* Only the untyped program is attached by name; the others have their target. */
-                strcpy_printable(reply.hits_tracepoint, sizeof(reply.hits_tracepoint),
-                                 way == HIT_WAY_RAW_TP ? "sys_exit" : "");
+                snprintf(reply.hits_tracepoint, sizeof(reply.hits_tracepoint), "%s",
+                         way == HIT_WAY_RAW_TP ? "sys_exit" : "");
         }
 
         mh.msg_control = control.buf;

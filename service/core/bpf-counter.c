@@ -44,6 +44,7 @@ _Static_assert(offsetof(struct mapcount_record, start_time_ns) == offsetof(BpfTa
 _Static_assert(offsetof(struct mapcount_record, comm) == offsetof(BpfTaskCount, comm), "comm");
 _Static_assert(sizeof(((BpfTaskCount *) NULL)->comm) == MAPCOUNT_COMM_LEN, "comm length");
 _Static_assert(BPF_COUNTER_MAX_CGROUPS == MAPCOUNT_MAX_CGROUPS, "map size");
+_Static_assert(BPF_COUNTER_MAX_DEPTH == MAPCOUNT_MAX_DEPTH, "levels searched");
 #endif
 
 #define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"

@@ -59,6 +59,10 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
 
 #define BPF_COUNTER_MAX_CGROUPS 65536
 
+/* How far up from a task's cgroup the iterator looks for a watched one (the task's own cgroup included):
+ * a process more than BPF_COUNTER_MAX_DEPTH - 1 levels below its unit's cgroup is not reported for it. */
+#define BPF_COUNTER_MAX_DEPTH 64
+
 /* Runs one pass of the task iterator: every process (thread-group leader with an mm; kernel
  * threads and exited processes are skipped) whose cgroup2 cgroup or one of its ancestors is
  * watched, with the nearest watched one as cgroup_id. Returns the number of processes (>= 0) and a

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "fileio.h"
 #include "level-state.h"
 #include "util.h"
@@ -16,8 +17,10 @@
  *     below-tuned LIVE TUNED
  *     process PID START_TIME LEVEL MAP_COUNT UNIT COMM
  *     hits UNIT HITS EXITS LAST_HIT_USEC LAST_EXIT
- * COMM and LAST_EXIT run to the end of the line (they may hold spaces; LAST_EXIT may be empty). Earlier
- * builds wrote a "hits" line as "wall": both are read, so that an upgrade's restart keeps the counters. */
+ * COMM and LAST_EXIT run to the end of the line (they may hold spaces; LAST_EXIT may be empty), escaped
+ * (escape.h): a newline in a process's name cannot cut its line in two, and a restarted daemon gets the
+ * name back as it was. Earlier builds wrote a "hits" line as "wall": both are read, so that an upgrade's
+ * restart keeps the counters. */
 #define LEVEL_STATE_HEADER "mapguardd state 1\n"
 
 int level_state_save(const char *path, const LevelState *s) {
@@ -35,20 +38,20 @@ int level_state_save(const char *path, const LevelState *s) {
                 fprintf(f, "below-tuned %u %u\n", s->below_tuned_live, s->below_tuned_tuned);
         for (size_t i = 0; i < s->n_levels; i++) {
                 const SavedLevel *l = &s->levels[i];
-                char comm[sizeof(l->comm)];
+                char comm[4 * sizeof(l->comm)]; /* room for every byte escaped: never cut */
 
-                strcpy_printable(comm, sizeof(comm), l->comm);
+                escape_printable_buf(comm, sizeof(comm), l->comm);
                 fprintf(f, "process %" PRIi32 " %" PRIu64 " %s %u %s %s\n", (int32_t) l->pid, l->start_time,
                         level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-",
                         comm);
         }
         for (size_t i = 0; i < s->n_hits; i++) {
                 const SavedHits *w = &s->hits[i];
-                char last_exit[sizeof(w->last_exit)];
+                char last_exit[4 * sizeof(w->last_exit)];
 
                 if (!w->unit[0] || strchr(w->unit, ' '))
                         continue;
-                strcpy_printable(last_exit, sizeof(last_exit), w->last_exit);
+                escape_printable_buf(last_exit, sizeof(last_exit), w->last_exit);
                 fprintf(f, "hits %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", w->unit, w->hits, w->exits,
                         w->last_hit_usec, last_exit);
         }
@@ -62,9 +65,28 @@ static int saved_level_compare(const void *a, const void *b) {
         return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* A COMM or LAST_EXIT field into BUF of SIZE bytes, unescaped. A file of an older mapguardd holds the text
+ * as it is ('?' for control characters): when it is no escape, it is taken as it is. Returns 0, -EBADMSG
+ * when it does not fit, -ENOMEM. */
+static int field_unescape(const char *text, char *buf, size_t size) {
+        _cleanup_free_ char *raw = NULL;
+        const char *v = text;
+        int r;
+
+        r = unescape_printable(text, &raw);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                v = raw;
+        if (strlen(v) >= size)
+                return -EBADMSG;
+        memcpy(buf, v, strlen(v) + 1);
+        return 0;
+}
+
 /* One "process ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
 static int parse_process(const char *line, SavedLevel *ret) {
-        char level[16], unit[256];
+        char level[16], unit[256], comm[sizeof(ret->comm)];
         long long pid;
         unsigned long long start_time;
         unsigned map_count;
@@ -78,20 +100,20 @@ static int parse_process(const char *line, SavedLevel *ret) {
         l = level_from_string(level);
         if (l < LEVEL_WARNING)
                 return -EBADMSG; /* only warning and critical are kept */
-        if (strlen(line + consumed) >= sizeof(ret->comm))
+        if (field_unescape(line + consumed, comm, sizeof(comm)) < 0)
                 return -EBADMSG;
         *ret = (SavedLevel){
                 .pid = (pid_t) pid, .start_time = start_time, .level = l, .map_count = map_count
         };
         snprintf(ret->unit, sizeof(ret->unit), "%s", streq(unit, "-") ? "" : unit);
-        snprintf(ret->comm, sizeof(ret->comm), "%s", line + consumed);
+        snprintf(ret->comm, sizeof(ret->comm), "%s", comm);
         return 0;
 }
 
 /* One "hits ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
 static int parse_hits(const char *line, SavedHits *ret) {
         unsigned long long hits, exits, last_hit;
-        char unit[256];
+        char unit[256], last_exit[sizeof(ret->last_exit)];
         int consumed = -1;
 
         if (sscanf(line, "%255s %llu %llu %llu%n", unit, &hits, &exits, &last_hit, &consumed) != 4 ||
@@ -102,11 +124,11 @@ static int parse_hits(const char *line, SavedHits *ret) {
                 line++;
         else if (*line != '\0')
                 return -EBADMSG;
-        if (strlen(line) >= sizeof(ret->last_exit))
+        if (field_unescape(line, last_exit, sizeof(last_exit)) < 0)
                 return -EBADMSG;
         *ret = (SavedHits){ .hits = hits, .exits = exits, .last_hit_usec = last_hit };
         snprintf(ret->unit, sizeof(ret->unit), "%s", unit);
-        snprintf(ret->last_exit, sizeof(ret->last_exit), "%s", line);
+        snprintf(ret->last_exit, sizeof(ret->last_exit), "%s", last_exit);
         return 0;
 }
 

@@ -20,7 +20,7 @@ typedef struct SavedLevel {
         Level level;
         unsigned map_count; /* at its last read */
         char unit[256];     /* its watched unit (systemd's names are at most 255 bytes) */
-        char comm[16];      /* printable: no control characters */
+        char comm[16];      /* as the process named itself (valid UTF-8); escaped in the file */
         bool matched;       /* not saved: the new instance found it again */
 } SavedLevel;
 
@@ -29,7 +29,7 @@ typedef struct SavedHits {
         char unit[256];
         uint64_t hits, exits;
         uint64_t last_hit_usec; /* CLOCK_REALTIME */
-        char last_exit[32];     /* "exited 1", ...; printable */
+        char last_exit[32];     /* "exited 1", ...; escaped in the file */
 } SavedHits;
 
 typedef struct LevelState {
