@@ -74,9 +74,10 @@ const char *format_ago(char *buf, size_t size, uint64_t now_usec, uint64_t then_
 #define FORMAT_TIMESTAMP_MAX 64
 const char *format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
 
-/* Returns a copy of s safe to print on a terminal: C0/C1 control characters, DEL and bytes that are not
- * valid UTF-8 become '?'. Process names are chosen by their owner (prctl(PR_SET_NAME)), so they must not
- * reach a terminal raw. Returns NULL when out of memory. */
+/* Returns a copy of s safe to print on a terminal: escape_printable() (lib/escape.h) for display, C0/C1
+ * control characters, DEL and bytes that are not valid UTF-8 as \xNN (a backslash stays). Process names
+ * are chosen by their owner (prctl(PR_SET_NAME)), so they must not reach a terminal raw. Returns NULL
+ * when out of memory. */
 char *format_sanitize(const char *s);
 
 /* Returns a copy of s fit for the status text of a `check` line: format_sanitize()'s, and '|' becomes '!'.

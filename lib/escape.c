@@ -24,14 +24,14 @@ static size_t escape_byte_hex(unsigned char c, char *out) {
 
 /* The escape of the character at S (not at its end) into OUT (ESCAPE_UNIT_MAX bytes, not terminated).
  * Returns its length; *RET_CONSUMED says how many bytes of S it stands for. */
-static size_t escape_unit(const char *s, char *out, size_t *ret_consumed) {
+static size_t escape_unit(const char *s, EscapeFlags flags, char *out, size_t *ret_consumed) {
         static const char named[] = { ['\a'] = 'a', ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
                                       ['\v'] = 'v', ['\f'] = 'f', ['\r'] = 'r' };
         unsigned char c = (unsigned char) s[0];
         size_t n;
 
         *ret_consumed = 1;
-        if (c == '\\') {
+        if (c == '\\' && (flags & ESCAPE_REVERSIBLE)) {
                 out[0] = out[1] = '\\';
                 return 2;
         }
@@ -62,13 +62,13 @@ static size_t escape_unit(const char *s, char *out, size_t *ret_consumed) {
 
 /* Writes the escape of S, at most MAX bytes of it, into BUF (MAX + 1 bytes), NUL-terminated. Returns the
  * length written. */
-static size_t escape_into(char *buf, size_t max, const char *s) {
+static size_t escape_into(char *buf, size_t max, const char *s, EscapeFlags flags) {
         static const size_t ellipsis_len = sizeof(ESCAPE_ELLIPSIS) - 1;
         size_t len = 0, fits_ellipsis = 0;
 
         while (*s) {
                 char unit[ESCAPE_UNIT_MAX];
-                size_t consumed, k = escape_unit(s, unit, &consumed);
+                size_t consumed, k = escape_unit(s, flags, unit, &consumed);
 
                 if (k > max - len) {
                         /* Cut: back to the last character boundary that leaves room for the ellipsis. */
@@ -89,7 +89,7 @@ static size_t escape_into(char *buf, size_t max, const char *s) {
         return len;
 }
 
-char *escape_printable(const char *s, size_t max_bytes) {
+char *escape_printable(const char *s, size_t max_bytes, EscapeFlags flags) {
         size_t len, cap;
         char *buf, *shrunk;
 
@@ -107,16 +107,16 @@ char *escape_printable(const char *s, size_t max_bytes) {
         buf = malloc(cap + 1);
         if (!buf)
                 return NULL;
-        len = escape_into(buf, cap, s);
+        len = escape_into(buf, cap, s, flags);
         /* A 4 KiB name of plain text needs no 16 KiB. */
         shrunk = realloc(buf, len + 1);
         return shrunk ?: buf;
 }
 
-char *escape_printable_buf(char *buf, size_t size, const char *s) {
+char *escape_printable_buf(char *buf, size_t size, const char *s, EscapeFlags flags) {
         if (size == 0)
                 return buf;
-        escape_into(buf, size - 1, s ?: "");
+        escape_into(buf, size - 1, s ?: "", flags);
         return buf;
 }
 

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "escape.h"
-
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
@@ -107,9 +105,4 @@ static inline uint64_t now_usec(clockid_t clock) {
 
         clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
-/* escape_printable_buf() under its older name, which some of the daemon's messages still call. */
-static inline void strcpy_printable(char *dst, size_t size, const char *src) {
-        (void) escape_printable_buf(dst, size, src);
 }

@@ -13,6 +13,7 @@
 #include <systemd/sd-journal.h>
 
 #include "crash-loop.h"
+#include "escape.h"
 #include "journal.h"
 #include "messages.h"
 #include "util.h"
@@ -53,7 +54,7 @@ int journal_level_changed(const JournalProc *p) {
         percent = p->max_map_count > 0 ? (unsigned) ((uint64_t) p->map_count * 100 / p->max_map_count) : 0;
         /* A process names itself: its name must not forge a line in MESSAGE or send escape codes to a
          * terminal. The MAPGUARD_COMM field keeps it as it is. */
-        strcpy_printable(comm, sizeof(comm), p->comm);
+        escape_printable_buf(comm, sizeof(comm), p->comm, 0);
         if (streq(id, MAPGUARD_MESSAGE_RECOVERED_STR))
                 snprintf(message, sizeof(message),
                          "%s: process %d (%s) is back to %s: %u of %u memory maps (%u%%), headroom %u.",
@@ -152,7 +153,7 @@ int journal_limit_hit(const JournalHit *h) {
         Fields f = {};
         char comm[64];
 
-        strcpy_printable(comm, sizeof(comm), h->comm);
+        escape_printable_buf(comm, sizeof(comm), h->comm, 0);
         fields_add(&f, "MESSAGE_ID=%s", MAPGUARD_MESSAGE_LIMIT_HIT_STR);
         fields_add(&f, "PRIORITY=%i", LOG_ERR);
         if (h->syscall)
@@ -182,7 +183,7 @@ int journal_limit_exit(const JournalExit *e) {
         Fields f = {};
         char comm[64], how[64] = "ended"; /* how, when systemd did not say: it did not necessarily exit */
 
-        strcpy_printable(comm, sizeof(comm), e->comm);
+        escape_printable_buf(comm, sizeof(comm), e->comm, 0);
         if (e->exit_code && e->exit_status)
                 snprintf(how, sizeof(how), "%s%s %s", e->exit_code,
                          streq(e->exit_code, "exited") ? " with status" : " by", e->exit_status);

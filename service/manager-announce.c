@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
 #include "log.h"
 #include "manager-announce.h"
 #include "manager-export.h"
@@ -61,7 +62,7 @@ void manager_announce_gone(Manager *m, const char *unit, const ProcState *p, con
         if (p->level < LEVEL_WARNING)
                 return;
         m->levels.dirty = true;
-        strcpy_printable(comm, sizeof(comm), p->comm);
+        escape_printable_buf(comm, sizeof(comm), p->comm, 0);
         /* A unit crash-looping past its summary: every cycle's process goes, said only at debug level. */
         log_full(unit_quiet(manager_find_unit(m, unit)) ? LOG_DEBUG : LOG_INFO,
                  "%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "limit-hit.h"
+#include "escape.h"
 #include "log.h"
 #include "manager-announce.h"
 #include "manager-exits.h"
@@ -41,6 +42,7 @@ void manager_exits_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t
         u->main_exit.pid = pid;
         u->main_exit.code = code;
         u->main_exit.status = status;
+        u->main_exit.usec = now_usec(CLOCK_MONOTONIC);
         if (result)
                 snprintf(u->main_exit.result, sizeof(u->main_exit.result), "%s", result);
 }
@@ -104,7 +106,7 @@ static bool pending_exit_drop_if_stopped(PendingExit *e) {
 
         if (!pending_exit_stop_asked(e))
                 return false;
-        strcpy_printable(comm, sizeof(comm), e->proc.comm);
+        escape_printable_buf(comm, sizeof(comm), e->proc.comm, 0);
         log_info("%s: process %d (%s) ended while its unit was being stopped on request, %" PRIu64
                  " s after it hit the memory map limit: not counted as an exit at the limit.",
                  e->unit, (int) e->proc.pid, comm, e->seconds_since_hit);
@@ -148,7 +150,11 @@ static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
 static bool pending_exit_try_cache(PendingExit *e) {
         WatchedUnit *u = manager_find_unit(e->manager, e->unit);
 
-        if (!u || u->main_exit.pid != (uint32_t) e->proc.pid || u->main_exit.code == 0)
+        if (!u || u->main_exit.code == 0)
+                return false;
+        /* Without a pid (a user manager's word), an exit learnt after E was last seen alive is E's. */
+        if (u->main_exit.pid != 0 ? u->main_exit.pid != (uint32_t) e->proc.pid
+                                  : u->main_exit.usec < e->seen_usec)
                 return false;
         pending_exit_resolve(e, u->main_exit.code, u->main_exit.status);
         return true;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "bpf-counter.h"
 #include "cgroup-unit.h"
 #include "cgroup.h"
@@ -320,7 +321,7 @@ static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf
                 char name[256];
 
                 log_debug_errno(r, "Failed to walk the cgroup of %s, counting what the kernel says: %m",
-                                escape_printable_buf(name, sizeof(name), u->name));
+                                escape_printable_buf(name, sizeof(name), u->name, 0));
         }
 
         /* Both sorted by pid: merge, each pid once. */
@@ -465,8 +466,8 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
                         log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m",
-                                          escape_printable_buf(name, sizeof(name), u->name), m->hierarchy,
-                                          escape_printable_buf(path, sizeof(path), u->cgroup));
+                                          escape_printable_buf(name, sizeof(name), u->name, 0), m->hierarchy,
+                                          escape_printable_buf(path, sizeof(path), u->cgroup, 0));
                 u->cgroup_error = r;
                 /* Its last readings are not shown as current: the unit's level is unknown until its
                  * processes can be read again (ListUnits, `mapguardctl check` say so). */
@@ -476,8 +477,8 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
         /* A delegated user's chmod or another mount, said when it changes: /proc/PID/cgroup found those
          * processes. The user named the sub-cgroup: escaped, and bounded, as every outside name. */
         if (skipped.n > 0 && skipped.error != u->cgroup_error) {
-                escape_printable_buf(name, sizeof(name), u->name);
-                escape_printable_buf(path, sizeof(path), skipped.path);
+                escape_printable_buf(name, sizeof(name), u->name, 0);
+                escape_printable_buf(path, sizeof(path), skipped.path, 0);
                 if (skipped.error == -EXDEV)
                         log_warning("Not walking %zu sub-cgroup(s) of %s, first %s%s, which another file "
                                     "system is mounted on; their processes were found through /proc.",

@@ -7,6 +7,7 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
 
 #include "cgroup-unit.h"
 #include "cgroup.h"
@@ -96,9 +97,10 @@ typedef struct WatchedUnit {
         /* systemd's last word on the unit's main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED in
          * code (0 while it runs), the exit status or signal, and the unit's Result. */
         struct {
-                uint32_t pid;
+                uint32_t pid; /* 0: not known (a user manager's journal entry names none) */
                 int32_t code, status;
                 char result[32];
+                uint64_t usec; /* CLOCK_MONOTONIC when we learnt it */
         } main_exit;
 } WatchedUnit;
 
@@ -200,6 +202,12 @@ struct Manager {
         ManagerLevels levels;
         ManagerHits hits;
         ManagerExport export;
+        /* Following what users' managers log of their units (manager-user-log.c). */
+        struct {
+                sd_journal *journal;
+                sd_event_source *source;
+                int error; /* the last error opening it, logged when it changes */
+        } user_log;
         struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-exits.c) */
 };
 

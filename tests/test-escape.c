@@ -31,7 +31,7 @@ static void assert_printable(const char *s) {
 static void check(const char *in, const char *expected) {
         _cleanup_free_ char *out = NULL, *back = NULL;
 
-        out = escape_printable(in, SIZE_MAX);
+        out = escape_printable(in, SIZE_MAX, ESCAPE_REVERSIBLE);
         assert_non_null(out);
         assert_string_equal(out, expected);
         assert_printable(out);
@@ -84,7 +84,7 @@ static void test_hostile_cgroup_name(void **state) {
         assert_true(asprintf(&in, "%s%s", head, tail) > 0);
         assert_true(asprintf(&expected, "%s%s", head_escaped, tail) > 0);
 
-        out = escape_printable(in, SIZE_MAX);
+        out = escape_printable(in, SIZE_MAX, ESCAPE_REVERSIBLE);
         assert_non_null(out);
         assert_string_equal(out, expected);
         assert_printable(out);
@@ -95,7 +95,7 @@ static void test_hostile_cgroup_name(void **state) {
         assert_string_equal(back, in);
 
         /* Bounded to 64 bytes: 61 of the escape (51 of it the head) and the ellipsis. */
-        cut = escape_printable(in, 64);
+        cut = escape_printable(in, 64, ESCAPE_REVERSIBLE);
         assert_non_null(cut);
         assert_int_equal(strlen(cut), 61 + strlen(ESCAPE_ELLIPSIS));
         assert_string_equal(cut,
@@ -104,9 +104,9 @@ static void test_hostile_cgroup_name(void **state) {
         assert_printable(cut);
 
         /* The fixed-buffer form gives the same, within its size. */
-        assert_ptr_equal(escape_printable_buf(buf, 65, in), buf);
+        assert_ptr_equal(escape_printable_buf(buf, 65, in, ESCAPE_REVERSIBLE), buf);
         assert_string_equal(buf, cut);
-        escape_printable_buf(buf, sizeof(buf), in);
+        escape_printable_buf(buf, sizeof(buf), in, ESCAPE_REVERSIBLE);
         assert_int_equal(strlen(buf), sizeof(buf) - 1);
         assert_true(endswith(buf, ESCAPE_ELLIPSIS));
 }
@@ -117,7 +117,7 @@ static void test_bound(void **state) {
 
 #define CHECK_CUT(in, max, expected) \
         do { \
-                _cleanup_free_ char *_o = escape_printable((in), (max)); \
+                _cleanup_free_ char *_o = escape_printable((in), (max), ESCAPE_REVERSIBLE); \
                 assert_non_null(_o); \
                 assert_string_equal(_o, (expected)); \
                 assert_true(strlen(_o) <= (max)); \
@@ -147,25 +147,25 @@ static void test_bound(void **state) {
         assert_non_null(big);
         memset(big, '\x1b', 4096);
         big[4096] = '\0';
-        out = escape_printable(big, 256);
+        out = escape_printable(big, 256, ESCAPE_REVERSIBLE);
         assert_non_null(out);
         assert_true(strlen(out) <= 256);
         assert_int_equal(strlen(out), 252 + strlen(ESCAPE_ELLIPSIS));
         assert_true(endswith(out, ESCAPE_ELLIPSIS));
 
         /* The fixed-buffer form: SIZE - 1 bytes and the NUL; nothing at all for SIZE 0; NULL is "". */
-        escape_printable_buf(buf, sizeof(buf), "abcdefghijklmnopq");
+        escape_printable_buf(buf, sizeof(buf), "abcdefghijklmnopq", ESCAPE_REVERSIBLE);
         assert_string_equal(buf, "abcdefghijkl" ESCAPE_ELLIPSIS);
-        escape_printable_buf(buf, 1, "abc");
+        escape_printable_buf(buf, 1, "abc", ESCAPE_REVERSIBLE);
         assert_string_equal(buf, "");
         buf[0] = 'x';
-        escape_printable_buf(buf, 0, "abc");
+        escape_printable_buf(buf, 0, "abc", ESCAPE_REVERSIBLE);
         assert_int_equal(buf[0], 'x');
-        escape_printable_buf(buf, sizeof(buf), NULL);
+        escape_printable_buf(buf, sizeof(buf), NULL, ESCAPE_REVERSIBLE);
         assert_string_equal(buf, "");
 
         errno = 0;
-        assert_null(escape_printable(NULL, 10));
+        assert_null(escape_printable(NULL, 10, ESCAPE_REVERSIBLE));
         assert_int_equal(errno, EINVAL);
 }
 
@@ -185,6 +185,17 @@ static void test_unescape(void **state) {
         assert_int_equal(unescape_printable(NULL, &untouched), -EINVAL);
 }
 
+/* For display (a journal MESSAGE, a terminal) a backslash stays as it is: a unit name reads as systemd
+ * writes it, and still nothing a terminal acts on gets through. */
+static void test_display(void **state) {
+        char buf[64];
+        _cleanup_free_ char *out = escape_printable("ingester@a\\x2db.service \x1b[2J", SIZE_MAX, 0);
+
+        assert_string_equal(out, "ingester@a\\x2db.service \\x1b[2J");
+        assert_printable(out);
+        assert_string_equal(escape_printable_buf(buf, sizeof(buf), "C:\\new\r\xff", 0), "C:\\new\\r\\xff");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_controls),
@@ -192,6 +203,7 @@ int main(void) {
                 cmocka_unit_test(test_hostile_cgroup_name),
                 cmocka_unit_test(test_bound),
                 cmocka_unit_test(test_unescape),
+                cmocka_unit_test(test_display),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,12 +141,12 @@ static void test_show(void **state) {
         skip_without_bus();
         server_start(SCENARIO_WARNING);
 
-        /* The process name's escape sequence and newline reach the terminal as '?'. */
+        /* The process name's escape sequence and newline reach the terminal escaped. */
         assert_ctl("show ingester.service", 0,
-                   " PID  COMM        LEVEL     MAPS     HEADROOM    GROWTH          LIMIT\n"
-                   "1234  prometheus  warning  53000  12530 (19%)  +120/min  in 1 h 44 min\n"
-                   "1235  sidecar     ok         900  64630 (98%)    -3/min          never\n"
-                   "1240  evil?[2J?   ok          10  65520 (99%)      flat          never\n"
+                   " PID  COMM           LEVEL     MAPS     HEADROOM    GROWTH          LIMIT\n"
+                   "1234  prometheus     warning  53000  12530 (19%)  +120/min  in 1 h 44 min\n"
+                   "1235  sidecar        ok         900  64630 (98%)    -3/min          never\n"
+                   "1240  evil\\x1b[2J\\n  ok          10  65520 (99%)      flat          never\n"
                    "\n3 processes listed.\n",
                    NULL);
         assert_ctl(

@@ -382,13 +382,13 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
         struct cmsghdr *cmsg;
 
         if (r < 0) {
-                escape_printable_buf(reply.reason, sizeof(reply.reason), reason);
+                escape_printable_buf(reply.reason, sizeof(reply.reason), reason, 0);
                 return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
         }
 
         fds[n_fds++] = bpf_link__fd(skel->links.report_map_counts);
         fds[n_fds++] = bpf_map__fd(skel->maps.watched_cgroups);
-        escape_printable_buf(reply.hits_reason, sizeof(reply.hits_reason), hits_reason);
+        escape_printable_buf(reply.hits_reason, sizeof(reply.hits_reason), hits_reason, 0);
         if (hits_r >= 0) {
                 fds[n_fds++] = bpf_map__fd(hits->maps.hits);
                 fds[n_fds++] = bpf_map__fd(hits->maps.hit_config);

@@ -40,7 +40,7 @@ int level_state_save(const char *path, const LevelState *s) {
                 const SavedLevel *l = &s->levels[i];
                 char comm[4 * sizeof(l->comm)]; /* room for every byte escaped: never cut */
 
-                escape_printable_buf(comm, sizeof(comm), l->comm);
+                escape_printable_buf(comm, sizeof(comm), l->comm, ESCAPE_REVERSIBLE);
                 fprintf(f, "process %" PRIi32 " %" PRIu64 " %s %u %s %s\n", (int32_t) l->pid, l->start_time,
                         level_to_string(l->level) ?: "unknown", l->map_count, l->unit[0] ? l->unit : "-",
                         comm);
@@ -51,7 +51,7 @@ int level_state_save(const char *path, const LevelState *s) {
 
                 if (!w->unit[0] || strchr(w->unit, ' '))
                         continue;
-                escape_printable_buf(last_exit, sizeof(last_exit), w->last_exit);
+                escape_printable_buf(last_exit, sizeof(last_exit), w->last_exit, ESCAPE_REVERSIBLE);
                 fprintf(f, "hits %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", w->unit, w->hits, w->exits,
                         w->last_hit_usec, last_exit);
         }

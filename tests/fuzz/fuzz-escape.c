@@ -30,13 +30,14 @@ static size_t unit_length(const char *s) {
 
         one = strndup(s, n > 0 ? n : 1);
         FUZZ_CHECK(one);
-        e = escape_printable(one, SIZE_MAX);
+        e = escape_printable(one, SIZE_MAX, ESCAPE_REVERSIBLE);
         FUZZ_CHECK(e);
         return strlen(e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        _cleanup_free_ char *s = NULL, *full = NULL, *bounded = NULL, *back = NULL, *buf = NULL;
+        _cleanup_free_ char *s = NULL, *full = NULL, *bounded = NULL, *back = NULL, *buf = NULL,
+                            *display = NULL, *collapsed = NULL;
         size_t max, ellipsis = strlen(ESCAPE_ELLIPSIS), len;
 
         if (size < 1)
@@ -44,14 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         max = data[0];
         s = fuzz_strndup(data + 1, size - 1);
 
-        full = escape_printable(s, SIZE_MAX);
+        full = escape_printable(s, SIZE_MAX, ESCAPE_REVERSIBLE);
         FUZZ_CHECK(full);
         check_printable(full);
         FUZZ_CHECK(strlen(full) <= 4 * strlen(s));
         FUZZ_CHECK(unescape_printable(full, &back) == 0);
         FUZZ_CHECK(streq(back, s));
 
-        bounded = escape_printable(s, max);
+        bounded = escape_printable(s, max, ESCAPE_REVERSIBLE);
         FUZZ_CHECK(bounded);
         check_printable(bounded);
         len = strlen(bounded);
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_CHECK(strncmp(full, prefix, strlen(prefix)) == 0);
                 FUZZ_CHECK(unescape_printable(prefix, &consumed) == 0);
                 FUZZ_CHECK(strncmp(s, consumed, strlen(consumed)) == 0);
-                again = escape_printable(consumed, SIZE_MAX);
+                again = escape_printable(consumed, SIZE_MAX, ESCAPE_REVERSIBLE);
                 FUZZ_CHECK(again && streq(again, prefix));
                 /* The longest such prefix: the next character's escape would not have fitted. */
                 FUZZ_CHECK(s[strlen(consumed)] != '\0');
@@ -78,7 +79,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         buf = malloc(max + 1);
         FUZZ_CHECK(buf);
-        FUZZ_CHECK(escape_printable_buf(buf, max + 1, s) == buf);
+        FUZZ_CHECK(escape_printable_buf(buf, max + 1, s, ESCAPE_REVERSIBLE) == buf);
         FUZZ_CHECK(streq(buf, bounded));
+
+        /* For display a backslash stays single: the reversible form with each doubled one undone. */
+        display = escape_printable(s, SIZE_MAX, 0);
+        FUZZ_CHECK(display);
+        check_printable(display);
+        collapsed = strdup(full);
+        FUZZ_CHECK(collapsed);
+        for (char *r = collapsed, *w = collapsed;; r++) {
+                if (r[0] == '\\' && r[1] == '\\')
+                        r++;
+                if (!(*w++ = *r))
+                        break;
+        }
+        FUZZ_CHECK(streq(display, collapsed));
         return 0;
 }
