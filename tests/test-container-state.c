@@ -121,6 +121,7 @@ static void test_kubelet_log_refused(void **state) {
                 "ingester_mimir-" ID ".log",
                 "ingester_mimir_-" ID ".log",
                 "ingester_mi.mir_x-" ID ".log",
+                "ingester_mimir_1234567890123456789012345678901234567890123456789012345678901234-" ID ".log",
                 /* Cut short by kubelet's 255-byte limit, or another id. */
                 "ingester_mimir_x-" ID ".lo",
                 "ingester_mimir_x-" ID "0.log",
@@ -171,8 +172,10 @@ static void test_refused_files(void **state) {
         _cleanup_free_ char *elsewhere = testfs_path(root, "elsewhere"), *target = NULL, *link = NULL;
         _cleanup_free_ char *fifo = NULL, *big = NULL;
 
+        /* Files that would be read if followed. */
         testfs_write_str(elsewhere, "userdata/config.json", FIXTURE_CRIO_APP(ID, SANDBOX_ID));
-        target = testfs_path(elsewhere, "userdata/config.json");
+        testfs_write_str(elsewhere, "containerd.json", FIXTURE_CONTAINERD_APP(ID, SANDBOX_ID));
+        target = testfs_path(elsewhere, "containerd.json");
         testfs_symlink(root, CRIO_RUN "/" ID, elsewhere);
         testfs_symlink(root, CONTAINERD_TASK "/k8s.io/" ID "/config.json", target);
         assert_string_equal(names_of(ID), "-2");
