@@ -337,6 +337,7 @@ static void test_bind_loop(void **state) {
                 CHILD_CHECK(user_units_list(hier, MANAGER, &u) == 0);
                 CHILD_CHECK(u.n == 2 && u.bounds_hit == 0);
                 CHILD_CHECK(streq(u.units[0].cgroup, MANAGER "/app.slice/grow.service"));
+                CHILD_CHECK(streq(u.units[1].cgroup, MANAGER "/init.scope"));
                 user_units_done(&u);
                 _exit(0);
         }
