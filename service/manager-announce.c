@@ -41,6 +41,7 @@ void manager_announce_level(Manager *m, WatchedUnit *u, const ProcState *p, Leve
         if (!unit_quiet(u)) {
                 r = journal_level_changed(&(JournalProc){
                         .unit = u->name,
+                        .identity = &u->identity,
                         .pid = p->pid,
                         .comm = p->comm,
                         .map_count = p->map_count,
@@ -78,6 +79,7 @@ void manager_announce_hit(Manager *m, WatchedUnit *u, const ProcState *p, const 
         if (tell == CRASH_LOOP_TELL_FULL) {
                 r = journal_limit_hit(&(JournalHit){
                         .unit = u->name,
+                        .identity = &u->identity,
                         .pid = p->pid,
                         .comm = p->comm,
                         .map_count = p->map_count,
@@ -114,8 +116,8 @@ void manager_announce_exit(Manager *m, WatchedUnit *u, const JournalExit *e, Cra
         if (tell == CRASH_LOOP_TELL_FULL)
                 r = journal_limit_exit(e);
         else if (tell == CRASH_LOOP_TELL_SUMMARY && u)
-                r = journal_crash_loop(e->unit, u->crash_loop.loop_exits, u->crash_loop.loop_start_usec,
-                                       u->crash_loop.hits, e->max_map_count);
+                r = journal_crash_loop(e->unit, e->identity, u->crash_loop.loop_exits,
+                                       u->crash_loop.loop_start_usec, u->crash_loop.hits, e->max_map_count);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the exit entry for %s pid %d: %m", e->unit,
                                   (int) e->pid);

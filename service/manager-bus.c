@@ -231,7 +231,7 @@ static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *
         r = manager_bus_check_root(message, "Rescan", error);
         if (r < 0)
                 return r;
-        r = manager_scan(m, true);
+        r = manager_watch_pass(m, true);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to scan: %m");
         return sd_bus_reply_method_return(message, NULL);
@@ -530,5 +530,5 @@ int manager_connect_system(Manager *m) {
         manager_systemd_query_held(m);
 
         /* The first pass before READY=1, which promises answers with data. */
-        return manager_scan(m, true);
+        return manager_watch_pass(m, true);
 }

@@ -23,11 +23,17 @@
 #define EXIT_RETRY_USEC (UINT64_C(50) * USEC_PER_MSEC)
 #define EXIT_TRIES_MAX 40U
 
+/* A user's manager says in the journal how a unit's main process ended, or that it was stopped, a moment
+ * after: journald tells readers of new entries at most every 250 ms. An exit of a user's unit is judged
+ * after this. */
+#define EXIT_USER_LOG_WAIT_USEC (UINT64_C(1500) * USEC_PER_MSEC)
+
 typedef struct PendingExit {
         Manager *manager;
         struct PendingExit *next;
-        char *unit;
-        ProcState proc; /* as last read */
+        char *unit;            /* the watched name */
+        UnitIdentity identity; /* its unit's, as it was */
+        ProcState proc;        /* as last read */
         unsigned max_map_count;
         uint64_t seconds_since_hit;
         uint64_t seen_usec;   /* CLOCK_MONOTONIC of the last pass that found it alive */
@@ -132,6 +138,7 @@ static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
         manager_announce_exit(m, u,
                               &(JournalExit){
                                       .unit = e->unit,
+                                      .identity = &e->identity,
                                       .pid = e->proc.pid,
                                       .comm = e->proc.comm,
                                       .map_count = e->proc.map_count,
@@ -177,23 +184,37 @@ static int on_exit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int pending_exit_retry_later(PendingExit *e) {
+/* Arms E's timer to call CALLBACK after USEC. Returns 0 or -errno. */
+static int pending_exit_wait(PendingExit *e, uint64_t usec, sd_event_time_handler_t callback) {
         int r;
 
-        if (++e->tries >= EXIT_TRIES_MAX)
-                return -ETIMEDOUT;
         if (!e->timer) {
-                r = sd_event_add_time_relative(e->manager->event, &e->timer, CLOCK_MONOTONIC,
-                                               EXIT_RETRY_USEC, 0, on_exit_retry, e);
+                r = sd_event_add_time_relative(e->manager->event, &e->timer, CLOCK_MONOTONIC, usec, 0,
+                                               callback, e);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(e->timer, "exit-attribution");
                 return 0;
         }
-        r = sd_event_source_set_time_relative(e->timer, EXIT_RETRY_USEC);
+        r = sd_event_source_set_time_relative(e->timer, usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT);
         return r;
+}
+
+static int pending_exit_retry_later(PendingExit *e) {
+        if (++e->tries >= EXIT_TRIES_MAX)
+                return -ETIMEDOUT;
+        return pending_exit_wait(e, EXIT_RETRY_USEC, on_exit_retry);
+}
+
+/* A user's unit: what its manager said of the exit, if anything, has been read by now. */
+static int on_user_log_waited(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingExit *e = userdata;
+
+        if (!pending_exit_try_cache(e))
+                pending_exit_resolve(e, 0, 0);
+        return 0;
 }
 
 /* Reads ExecMainPID, ExecMainCode and ExecMainStatus from a GetAll reply of the Service interface. */
@@ -278,10 +299,10 @@ static int on_round_trip(sd_bus_message *reply, void *userdata, sd_bus_error *re
  * ActiveState, for the round trip alone. Returns 0 or -errno. */
 static int pending_exit_ask(PendingExit *e) {
         _cleanup_free_ char *path = NULL;
-        bool service = endswith(e->unit, ".service");
+        bool service = endswith(e->identity.unit, ".service");
         int r;
 
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, e->unit, &path);
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, e->identity.unit, &path);
         if (r < 0)
                 return r;
         if (service)
@@ -312,6 +333,7 @@ void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p) {
                 return;
         }
         e->manager = m;
+        e->identity = u->identity;
         e->proc = *p;
         e->max_map_count = m->limits.live;
         e->seconds_since_hit = (now - p->last_hit_usec) / USEC_PER_SEC;
@@ -319,6 +341,12 @@ void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p) {
         e->next = m->pending_exits;
         m->pending_exits = e;
 
+        /* A user's unit: after its manager has had time to say in the journal how it ended. */
+        if (u->identity.kind == UNIT_KIND_USER) {
+                if (pending_exit_wait(e, EXIT_USER_LOG_WAIT_USEC, on_user_log_waited) < 0)
+                        pending_exit_resolve(e, 0, 0);
+                return;
+        }
         /* Decided after a round trip to systemd: a stop that was asked for may still be on its way. */
         if (!m->watching_systemd || pending_exit_ask(e) < 0)
                 pending_exit_resolve(e, 0, 0);

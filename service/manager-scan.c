@@ -598,6 +598,11 @@ static bool manager_read_limits(Manager *m, bool full) {
         return changed;
 }
 
+bool manager_scan_full_due(const Manager *m) {
+        return m->scan.last_full_pass_usec == 0 ||
+                now_usec(CLOCK_MONOTONIC) >= m->scan.last_full_pass_usec + m->config->interval_usec;
+}
+
 int manager_scan(Manager *m, bool force_all) {
         _cleanup_free_ BpfTaskCount *bpf = NULL;
         uint64_t now = now_usec(CLOCK_MONOTONIC), next_wakeup;
@@ -605,8 +610,7 @@ int manager_scan(Manager *m, bool force_all) {
         bool full;
         int r;
 
-        full = force_all || m->scan.last_full_pass_usec == 0 ||
-                now >= m->scan.last_full_pass_usec + m->config->interval_usec;
+        full = force_all || manager_scan_full_due(m);
         if (manager_read_limits(m, full))
                 force_all = true;
         if (full)

@@ -12,6 +12,9 @@
  * updates levels, logs transitions and emits signals; re-arms the scan timer. Returns 0 or -errno. */
 int manager_scan(Manager *m, bool force_all);
 
+/* Returns true when the next pass reads every process: IntervalSec has passed since the last full one. */
+bool manager_scan_full_due(const Manager *m);
+
 /* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
  * it fell back. Sets m->scan.backend. */
 void manager_select_backend(Manager *m);

@@ -145,7 +145,7 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
                         log_debug("Unit %s vanished before its control group could be read: %s", req->unit,
                                   e->message);
                         manager_watch_remove_unit(m, req->unit);
-                } else if (manager_find_unit(m, req->unit))
+                } else if (manager_watch_follows(m, req->unit))
                         /* Keep following it as it was, or daemon-reexec would make every warning go
                          * and come again. */
                         log_debug("Could not ask systemd about unit %s, keeping it as it was: %s", req->unit,
@@ -173,7 +173,7 @@ static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error 
         }
 
         /* A reload may have changed Units= while the question was on its way. */
-        if (!config_matches_unit(m->config, req->unit)) {
+        if (!manager_watch_wants(m, req->unit)) {
                 manager_watch_remove_unit(m, req->unit);
                 return 0;
         }
@@ -189,7 +189,7 @@ static int manager_systemd_refresh_unit_try(Manager *m, const char *unit, const 
                                             unsigned tries) {
         const char *interface = manager_systemd_cgroup_interface(unit);
 
-        if (!interface || !config_matches_unit(m->config, unit))
+        if (!interface || !manager_watch_wants(m, unit))
                 return 0;
         return unit_request_send(m, unit, unit_path, interface, "ControlGroup", on_control_group, tries);
 }
@@ -206,7 +206,7 @@ static int manager_systemd_read_unit(Manager *m, const char *unit, const char *u
         const char *interface = manager_systemd_cgroup_interface(unit);
         int r;
 
-        if (!interface || !config_matches_unit(m->config, unit))
+        if (!interface || !manager_watch_wants(m, unit))
                 return 0;
 
         r = sd_bus_get_property_string(m->bus, SYSTEMD_DEST, unit_path, interface, "ControlGroup", &error,
@@ -283,7 +283,7 @@ static int on_service_properties_changed(sd_bus_message *message, void *userdata
 
         if (!path || sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit) <= 0)
                 return 0;
-        u = manager_find_unit(m, unit);
+        u = manager_find_unit_by_systemd_unit(m, unit);
         if (!u)
                 return 0;
         r = sd_bus_message_read(message, "s", &interface);
@@ -332,7 +332,7 @@ static int on_unit_removed(sd_bus_message *message, void *userdata, sd_bus_error
                 log_debug_errno(r, "Failed to parse UnitRemoved signal: %m");
                 return 0;
         }
-        if (!manager_find_unit(m, unit))
+        if (!manager_watch_follows(m, unit))
                 return 0;
         r = manager_systemd_refresh_unit(m, unit, path);
         if (r < 0)
@@ -398,7 +398,7 @@ static int on_unit_properties_changed(sd_bus_message *message, void *userdata, s
         r = sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit);
         if (r <= 0)
                 return 0;
-        if (!config_matches_unit(m->config, unit) && !manager_find_unit(m, unit))
+        if (!manager_watch_wants(m, unit) && !manager_watch_follows(m, unit))
                 return 0;
 
         r = read_unit_job(message, &state, &job);
@@ -425,8 +425,15 @@ static int new_list_call(Manager *m, sd_bus_message **ret) {
         r = sd_bus_message_append_strv(call,
                                        (char *[]){ (char *) "active", (char *) "reloading",
                                                    (char *) "activating", (char *) "deactivating", NULL });
+        /* Units= and what may run under the names it matches (users' managers, containers' scopes). */
         if (r >= 0)
-                r = sd_bus_message_append_strv(call, m->config->units);
+                r = sd_bus_message_open_container(call, 'a', "s");
+        for (char *const *p = m->config->units; r >= 0 && p && *p; p++)
+                r = sd_bus_message_append(call, "s", *p);
+        for (char *const *p = manager_watch_extra_patterns(); r >= 0 && *p; p++)
+                r = sd_bus_message_append(call, "s", *p);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(call);

@@ -24,26 +24,19 @@ static int unit_compare(const void *a, const void *b) {
 }
 
 int manager_units_set_cgroup(WatchedUnit *u, const char *cgroup) {
-        UnitIdentity id = {};
+        char *c;
 
-        if (!u->cgroup || !streq(u->cgroup, cgroup)) {
-                char *c = strdup(cgroup);
-
-                if (!c)
-                        return -ENOMEM;
-                free(u->cgroup);
-                u->cgroup = c;
-        }
-        /* A container's id is told only below a pod's slice: elsewhere such a scope name may be anything. */
-        if (cgroup_unit_pod_uid(cgroup, id.pod_uid, sizeof(id.pod_uid)))
-                (void) cgroup_unit_container_id(u->name, id.container_id);
-        /* A unit held at the limit has no control group now: it keeps what its last one said. */
-        if (cgroup[0])
-                u->identity = id;
+        if (u->cgroup && streq(u->cgroup, cgroup))
+                return 0;
+        c = strdup(cgroup);
+        if (!c)
+                return -ENOMEM;
+        free(u->cgroup);
+        u->cgroup = c;
         return 0;
 }
 
-int manager_units_add(Manager *m, const char *name, const char *cgroup, WatchedUnit **ret) {
+int manager_units_add(Manager *m, const UnitIdentity *id, const char *cgroup, WatchedUnit **ret) {
         WatchedUnit *u, **units;
         int r;
 
@@ -53,12 +46,13 @@ int manager_units_add(Manager *m, const char *name, const char *cgroup, WatchedU
         u->manager = m;
         u->level = LEVEL_UNKNOWN;
         u->seconds_to_limit = UINT64_MAX;
-        u->name = strdup(name);
+        u->identity = *id;
+        u->name = strdup(id->name);
         if (!u->name || manager_units_set_cgroup(u, cgroup) < 0) {
                 watched_unit_free(u);
                 return -ENOMEM;
         }
-        r = sd_bus_path_encode(BUS_UNIT_PREFIX, name, &u->object_path);
+        r = sd_bus_path_encode(BUS_UNIT_PREFIX, u->name, &u->object_path);
         if (r < 0) {
                 watched_unit_free(u);
                 return r;
@@ -97,6 +91,12 @@ void manager_units_done(Manager *m) {
                 watched_unit_free(m->units[i]);
         m->units = mfree(m->units);
         m->n_units = 0;
+        for (size_t i = 0; i < m->n_user_managers; i++) {
+                free(m->user_managers[i].name);
+                free(m->user_managers[i].cgroup);
+        }
+        m->user_managers = mfree(m->user_managers);
+        m->n_user_managers = 0;
 }
 
 WatchedUnit *manager_find_unit(Manager *m, const char *name) {
@@ -106,6 +106,39 @@ WatchedUnit *manager_find_unit(Manager *m, const char *name) {
                 return NULL;
         found = bsearch(&keyp, m->units, m->n_units, sizeof(WatchedUnit *), unit_compare);
         return found ? *found : NULL;
+}
+
+WatchedUnit *manager_find_unit_by_systemd_unit(Manager *m, const char *unit) {
+        for (size_t i = 0; unit && i < m->n_units; i++) {
+                const UnitIdentity *id = &m->units[i]->identity;
+
+                /* A user's unit is its manager's on the system bus: that is not it. */
+                if (id->kind != UNIT_KIND_USER && streq(id->unit, unit))
+                        return m->units[i];
+        }
+        return NULL;
+}
+
+int manager_find_unit_named(Manager *m, const char *name, WatchedUnit **ret) {
+        WatchedUnit *found = manager_find_unit(m, name);
+
+        if (found) {
+                *ret = found;
+                return 0;
+        }
+        for (size_t i = 0; name && i < m->n_units; i++) {
+                const UnitIdentity *id = &m->units[i]->identity;
+
+                if (!streq(id->unit, name) && !streq(id->user_unit, name))
+                        continue;
+                if (found)
+                        return -ENOTUNIQ;
+                found = m->units[i];
+        }
+        if (!found)
+                return -ENOENT;
+        *ret = found;
+        return 0;
 }
 
 WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path) {
@@ -158,7 +191,7 @@ WatchedUnit *manager_worst_unit(Manager *m) {
 }
 
 void manager_units_job_seen(Manager *m, const char *name, const char *active_state, uint32_t job_id) {
-        WatchedUnit *u = manager_find_unit(m, name);
+        WatchedUnit *u = manager_find_unit(m, name) ?: manager_find_unit_by_systemd_unit(m, name);
 
         if (!u || !active_state || !streq(active_state, "deactivating") || job_id == 0)
                 return;
@@ -173,7 +206,7 @@ void manager_units_job_seen(Manager *m, const char *name, const char *active_sta
 }
 
 void manager_units_job_removed(Manager *m, const char *name, uint32_t job_id) {
-        WatchedUnit *u = manager_find_unit(m, name);
+        WatchedUnit *u = manager_find_unit(m, name) ?: manager_find_unit_by_systemd_unit(m, name);
 
         if (u && u->asked_stop.job_id == job_id && u->asked_stop.start_usec != 0 &&
             u->asked_stop.end_usec == 0)

@@ -9,12 +9,11 @@
 
 #include "manager.h"
 
-/* Adds the unit NAME with CGROUP ("" for none known) to the set, at level unknown. Returns 0 with the
- * new unit in *RET, or -errno (-ENOMEM, or sd_bus_path_encode()'s error). */
-int manager_units_add(Manager *m, const char *name, const char *cgroup, WatchedUnit **ret);
+/* Adds the unit that ID says, named ID->name, with CGROUP ("" for none known), at level unknown.
+ * Returns 0 with the new unit in *RET, or -errno (-ENOMEM, or sd_bus_path_encode()'s error). */
+int manager_units_add(Manager *m, const UnitIdentity *id, const char *cgroup, WatchedUnit **ret);
 
-/* Sets U's control group (what systemd says its ControlGroup is now) and what it tells of the unit's
- * identity. Returns 0 or -ENOMEM (U untouched). */
+/* Sets U's control group. Returns 0 or -ENOMEM (U untouched). */
 int manager_units_set_cgroup(WatchedUnit *u, const char *cgroup);
 
 /* Drops U from the set and frees it. */
@@ -32,6 +31,13 @@ void manager_units_job_removed(Manager *m, const char *name, uint32_t job_id);
 
 /* Returns the watched unit NAME, or NULL. */
 WatchedUnit *manager_find_unit(Manager *m, const char *name);
+/* Returns the watched unit whose systemd unit is now UNIT (a system unit, a container's scope; not a user
+ * unit, whose system unit is its manager's), or NULL. */
+WatchedUnit *manager_find_unit_by_systemd_unit(Manager *m, const char *unit);
+/* Finds a watched unit by any of its names: the watched name, else its systemd unit now (a container's
+ * scope) or its user unit ("grow.service" of user@1001.service/grow.service). Returns 0 and the unit in
+ * *RET; -ENOENT when none; -ENOTUNIQ when the other names fit several (two users' grow.service). */
+int manager_find_unit_named(Manager *m, const char *name, WatchedUnit **ret);
 /* Returns the watched unit whose object is at OBJECT_PATH, or NULL. */
 WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
 /* Returns the watched unit whose cgroup2 id is CGROUP_ID (not 0), or NULL. */

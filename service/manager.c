@@ -21,6 +21,7 @@
 #include "manager-scan.h"
 #include "manager-systemd.h"
 #include "manager-units.h"
+#include "manager-user-log.h"
 #include "manager-watch.h"
 #include "manager.h"
 #include "util.h"
@@ -28,7 +29,7 @@
 static int on_scan_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        (void) manager_scan(m, false);
+        (void) manager_watch_pass(m, false);
         return 0;
 }
 
@@ -84,7 +85,7 @@ int manager_reload(Manager *m, char **ret_error) {
                 manager_announce_property(m, "ScanIntervalUSec");
 
         log_info("Reloaded the configuration.");
-        (void) manager_scan(m, true);
+        (void) manager_watch_pass(m, true);
         (void) sd_notify(false, "READY=1\nSTATUS=Watching.");
         return 0;
 }
@@ -183,6 +184,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
 
         manager_systemd_stop(m);
+        manager_user_log_stop(m);
         manager_exits_done(m);
         manager_hits_stop(m);
         manager_export_done(m);

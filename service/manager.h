@@ -16,6 +16,7 @@
 #include "level-state.h"
 #include "level.h"
 #include "trend.h"
+#include "unit-identity.h"
 #include "util.h"
 
 /* Our names on the bus (dbus/org.mapguard1.xml). */
@@ -54,21 +55,17 @@ typedef struct AskedStop {
         uint64_t start_usec, end_usec;
 } AskedStop;
 
-/* What a unit's control group says of it beyond its name: on a Kubernetes node, its pod and container
- * ("" when none). */
-typedef struct UnitIdentity {
-        char pod_uid[CGROUP_UNIT_POD_UID_MAX];
-        char container_id[CGROUP_UNIT_CONTAINER_ID_MAX];
-} UnitIdentity;
-
-/* A loaded systemd unit that matches the configured names/globs and has a control group. */
+/* What is watched: a systemd unit that matches the configured names/globs and has a control group, a unit
+ * of a user's manager, or a Kubernetes container across the scopes kubelet restarts it in. */
 typedef struct WatchedUnit {
         Manager *manager;
-        char *name;
-        char *object_path;  /* ours: /org/mapguard1/unit/<encoded name> */
-        char *cgroup;       /* systemd's ControlGroup property, relative to the hierarchy */
-        uint64_t cgroup_id; /* cgroup2 id of that directory (BPF backend), 0 when unknown */
-        UnitIdentity identity;
+        char *name;            /* the name that survives restarts: identity.name */
+        char *object_path;     /* ours: /org/mapguard1/unit/<encoded name> */
+        char *cgroup;          /* its control group (systemd's ControlGroup, or below a user's manager),
+                                * relative to the hierarchy; kept while it is held */
+        uint64_t cgroup_id;    /* cgroup2 id of that directory (BPF backend), 0 when unknown */
+        UnitIdentity identity; /* what it is (unit-identity.h): its kind, the systemd unit now, its user or
+                                * its Kubernetes names */
 
         ProcState *procs;
         size_t n_procs;
@@ -174,6 +171,16 @@ typedef struct ManagerExport {
         size_t n_departed;
 } ManagerExport;
 
+/* A user's systemd manager (user@UID.service): its units are found in its control group at each full pass
+ * (manager-watch.c), and watched each on its own. */
+typedef struct UserManager {
+        char *name;   /* user@UID.service */
+        char *cgroup; /* its ControlGroup */
+        uid_t uid;
+        int error;       /* the last error listing its units, logged when it changes */
+        unsigned bounds; /* the walk's last bounds hit (UserUnitsBound), logged when they change */
+} UserManager;
+
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
 typedef struct ManagerSlots {
         sd_bus_slot *manager_object, *unit_objects, *unit_enumerator, *object_manager; /* manager-bus.c */
@@ -193,6 +200,8 @@ struct Manager {
 
         WatchedUnit **units; /* sorted by name */
         size_t n_units;
+        UserManager *user_managers;
+        size_t n_user_managers;
         bool watching_systemd; /* subscribed to systemd's signals */
 
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
