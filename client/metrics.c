@@ -16,10 +16,15 @@ typedef struct UnitExtra {
         uint32_t peak_map_count;
         uint64_t seconds_to_limit;
         uint64_t limit_hits, limit_exits;
-        char *pod_uid, *container_id; /* NULL: none ("" on the bus, or a daemon without them) */
+        /* NULL: none ("" on the bus, or a daemon without them) */
+        char *kind, *k8s_namespace, *k8s_pod, *k8s_container, *pod_uid, *container_id;
 } UnitExtra;
 
 static void unit_extra_done(UnitExtra *x) {
+        x->kind = mfree(x->kind);
+        x->k8s_namespace = mfree(x->k8s_namespace);
+        x->k8s_pod = mfree(x->k8s_pod);
+        x->k8s_container = mfree(x->k8s_container);
         x->pod_uid = mfree(x->pod_uid);
         x->container_id = mfree(x->container_id);
 }
@@ -65,6 +70,14 @@ static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
                         r = sd_bus_message_read(reply, "v", "t", &x->limit_hits);
                 else if (streq(name, "LimitExits"))
                         r = sd_bus_message_read(reply, "v", "t", &x->limit_exits);
+                else if (streq(name, "Kind"))
+                        r = read_optional_string(reply, &x->kind);
+                else if (streq(name, "KubernetesNamespace"))
+                        r = read_optional_string(reply, &x->k8s_namespace);
+                else if (streq(name, "KubernetesPod"))
+                        r = read_optional_string(reply, &x->k8s_pod);
+                else if (streq(name, "KubernetesContainer"))
+                        r = read_optional_string(reply, &x->k8s_container);
                 else if (streq(name, "PodUID"))
                         r = read_optional_string(reply, &x->pod_uid);
                 else if (streq(name, "ContainerID"))
@@ -133,8 +146,14 @@ int metrics_get(sd_bus *bus, char **ret) {
                         goto finish;
                 units[i] = (ExpositionUnit){
                         .name = infos[i].unit,
+                        .k8s_namespace = extras[i].k8s_namespace,
+                        .k8s_pod = extras[i].k8s_pod,
+                        .k8s_container = extras[i].k8s_container,
                         .pod_uid = extras[i].pod_uid,
-                        .container_id = extras[i].container_id,
+                        /* As the daemon's file: only a unit watched by its scope has the id as a label. */
+                        .container_id = !extras[i].kind || streq(extras[i].kind, "system")
+                                ? extras[i].container_id
+                                : NULL,
                         .level = level < 0 ? LEVEL_UNKNOWN : level,
                         .processes = infos[i].processes,
                         .map_count = infos[i].map_count,

@@ -38,14 +38,14 @@ static void write_family(FILE *f, const char *name, const char *type, const char
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Opens a unit sample: NAME{unit="...",pod_uid="...",container_id="..." -- the caller closes it. */
+/* Opens a unit sample: NAME{unit="...",namespace="...",...,container_id="..." -- the caller closes it. */
 static int write_unit_labels(FILE *f, const char *name, const ExpositionUnit *u) {
         const struct {
                 const char *label, *value;
         } labels[] = {
-                { "unit", u->name },
-                { "pod_uid", u->pod_uid },
-                { "container_id", u->container_id },
+                { "unit", u->name },       { "namespace", u->k8s_namespace },
+                { "pod", u->k8s_pod },     { "container", u->k8s_container },
+                { "pod_uid", u->pod_uid }, { "container_id", u->container_id },
         };
         int r;
 

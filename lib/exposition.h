@@ -13,9 +13,14 @@
 #include "level-name.h"
 
 typedef struct ExpositionUnit {
-        const char *name;         /* the unit name as systemd spells it (\x2d escapes, any UTF-8) */
-        const char *pod_uid;      /* the Kubernetes pod's uid (label pod_uid); NULL: none */
-        const char *container_id; /* the container's id (label container_id); NULL: none */
+        const char *name; /* the unit name as systemd spells it (\x2d escapes, any UTF-8) */
+        /* A Kubernetes container's names (labels namespace, pod, container, as kube-state-metrics and
+         * cAdvisor name them), its pod's uid (pod_uid), and the id of a container that is watched by its
+         * scope (container_id: never for one watched across restarts, whose counters must stay one
+         * series); NULL: none. */
+        const char *k8s_namespace, *k8s_pod, *k8s_container;
+        const char *pod_uid;
+        const char *container_id;
         Level level;
         unsigned processes;
         unsigned map_count; /* of its worst process */
@@ -40,7 +45,7 @@ typedef struct Exposition {
 } Exposition;
 
 /* Formats E as a complete exposition: HELP and TYPE before each family, label values escaped (\\, \",
- * \n; bytes that are not UTF-8 become '?'), a unit's pod_uid and container_id labels when it has
- * them. Families with no sample are left out entirely. Returns 0 with a malloc'd NUL-terminated text
- * in *RET, or -ENOMEM (*RET untouched). */
+ * \n; bytes that are not UTF-8 become '?'), a unit's namespace, pod, container, pod_uid and container_id
+ * labels when it has them. Families with no sample are left out entirely. Returns 0 with a malloc'd
+ * NUL-terminated text in *RET, or -ENOMEM (*RET untouched). */
 int exposition_format(const Exposition *e, char **ret);

@@ -185,6 +185,7 @@ void manager_announce_unit_changed(Manager *m, WatchedUnit *u, const UnitChanged
                 { c->seconds_to_limit, { "SecondsToLimit" } },
                 { c->limit_hits, { "LimitHits", "LastLimitHitUSec" } },
                 { c->limit_exits, { "LimitExits", "LastExit" } },
+                { c->systemd_unit, { "SystemdUnit", "ContainerID" } },
         };
         const char *names[2 * ELEMENTSOF(table) + 1];
         size_t n = 0;

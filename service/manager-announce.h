@@ -16,7 +16,7 @@
 /* Which of a unit's properties changed: PropertiesChanged names exactly those. */
 typedef struct UnitChangedMask {
         bool level, processes, worst_pid, map_count, peak_map_count, headroom, growth_per_minute,
-                seconds_to_limit, limit_hits, limit_exits;
+                seconds_to_limit, limit_hits, limit_exits, systemd_unit;
 } UnitChangedMask;
 
 /* P of U went from OLD to P->level: announced when it is one worth telling, into or out of warning or

@@ -6,6 +6,7 @@
 
 #include "cgroup-unit.h"
 #include "config.h"
+#include "escape.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-scan.h"
@@ -121,6 +122,7 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        char shown[256];
         const char *name;
         WatchedUnit *u;
         int r;
@@ -130,13 +132,21 @@ static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus
                 return r;
         if (name[0] == '\0')
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The unit name is empty.");
-        u = manager_find_unit(m, name);
-        if (!u)
+        r = manager_find_unit_named(m, name, &u);
+        /* The caller's name, said back: escaped, whatever it holds. */
+        escape_printable_buf(shown, sizeof(shown), name, 0);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "%s names more than one watched unit (the units of several users, or "
+                        "several containers): ask for one by its full name (see ListUnits).",
+                        shown);
+        if (r < 0)
                 return sd_bus_error_setf(
                         error, SD_BUS_ERROR_INVALID_ARGS,
                         "Unit %s is not watched by mapguardd (not running, or not matched by "
                         "[Watch] Units=).",
-                        name);
+                        shown);
         return reply_processes(message, m, u);
 }
 
@@ -382,13 +392,37 @@ static int property_get_unit_last_exit(sd_bus *bus, const char *path, const char
         return sd_bus_message_append(reply, "s", u->crash_loop.last_exit);
 }
 
+/* The identity's string properties, by name. */
 static int property_get_unit_identity(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error) {
-        WatchedUnit *u = userdata;
+        const UnitIdentity *id = &((WatchedUnit *) userdata)->identity;
+        const struct {
+                const char *property, *value;
+        } table[] = {
+                { "Kind", unit_kind_to_string(id->kind) },
+                { "SystemdUnit", id->unit },
+                { "UserUnit", id->user_unit },
+                { "KubernetesNamespace", id->k8s_namespace },
+                { "KubernetesPod", id->k8s_pod },
+                { "KubernetesContainer", id->k8s_container },
+                { "PodUID", id->pod_uid },
+                { "ContainerID", id->container_id },
+        };
 
-        return sd_bus_message_append(
-                reply, "s", streq(property, "PodUID") ? u->identity.pod_uid : u->identity.container_id);
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(property, table[i].property))
+                        return sd_bus_message_append(reply, "s", table[i].value ?: "");
+        return -ENOENT;
+}
+
+static int property_get_unit_owner_uid(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        const UnitIdentity *id = &((WatchedUnit *) userdata)->identity;
+
+        return sd_bus_message_append(reply, "u",
+                                     id->kind == UNIT_KIND_USER ? (uint32_t) id->owner_uid : UINT32_MAX);
 }
 
 static int method_unit_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -423,8 +457,19 @@ static const sd_bus_vtable unit_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastExit", "s", property_get_unit_last_exit, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PodUID", "s", property_get_unit_identity, 0, 0),
-        SD_BUS_PROPERTY("ContainerID", "s", property_get_unit_identity, 0, 0),
+        SD_BUS_PROPERTY("Kind", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("SystemdUnit", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UserUnit", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("OwnerUID", "u", property_get_unit_owner_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KubernetesNamespace", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KubernetesPod", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KubernetesContainer", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PodUID", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ContainerID", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usuusdt)", processes),
                                 method_unit_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

@@ -35,11 +35,19 @@ static void export_departed_expire(ManagerExport *e, uint64_t now_realtime) {
         e->n_departed = j;
 }
 
+static const char *nonempty(const char *s) {
+        return s && s[0] ? s : NULL;
+}
+
 static ExpositionUnit exposition_unit_of(const char *name, const UnitIdentity *id) {
         return (ExpositionUnit){
                 .name = name,
-                .pod_uid = id->pod_uid[0] ? id->pod_uid : NULL,
-                .container_id = id->container_id[0] ? id->container_id : NULL,
+                .k8s_namespace = nonempty(id->k8s_namespace),
+                .k8s_pod = nonempty(id->k8s_pod),
+                .k8s_container = nonempty(id->k8s_container),
+                .pod_uid = nonempty(id->pod_uid),
+                /* A container watched across restarts changes its id at each: not a label of its series. */
+                .container_id = id->kind == UNIT_KIND_SYSTEM ? nonempty(id->container_id) : NULL,
         };
 }
 

@@ -132,8 +132,10 @@ static int manager_watch_follow(Manager *m, const UnitIdentity *id, const char *
                 if (r < 0)
                         return r;
                 u->identity = *id;
-                if (new_scope)
+                if (new_scope) {
                         log_debug("%s runs as %s now.", u->name, id->unit);
+                        manager_announce_unit_changed(m, u, &(UnitChangedMask){ .systemd_unit = true });
+                }
                 /* A restart recreates the cgroup, with a new id. */
                 u->cgroup_id = 0;
                 m->scan.bpf_cgroups_dirty = true;
