@@ -8,8 +8,8 @@
  * - tracepoint: for each syscalls:sys_exit_<call> event the loader found, a perf event
  *   (perf_event_open(PERF_TYPE_TRACEPOINT), all tasks, CPU 0) and a BPF link from one copy of the program
  *   to it: ~0.05 ms per event. Releasing them is what costs: the kernel waits for an RCU grace period
- *   when the program is detached and another when the event's tracepoint is unregistered, ~70 ms per
- *   event, ~1 s for fifteen, serialised by a kernel mutex. So the fds are handed to a child process
+ *   when the program is detached and another when the event's tracepoint is unregistered (serialised
+ *   by a kernel mutex), ~70 ms per event, ~0.65 s for fifteen. So the fds are handed to a child process
  *   that closes them (the caller only forks and closes its copies), and the next attach uses the other
  *   copy of the program while the kernel still holds the first (it refuses a program attached twice to
  *   one event: EEXIST).
@@ -33,7 +33,7 @@ int bpf_hits_attach_new(BpfHitsAttach **ret, BpfHitsMode mode, BpfHitsFds *fds);
 BpfHitsAttach *bpf_hits_attach_free(BpfHitsAttach *a);
 
 /* Attaches the programs: in tracepoint mode the copy (hits.h: MAPGUARD_HIT_COPIES) that no child is
- * still releasing; when both are, it first waits for the older child (up to ~1 s: only when attaching
+ * still releasing; when both are, it first waits for the older child (up to ~0.7 s: only when attaching
  * for the third time within a second or so). The other modes have copy 0 only. Returns the copy
  * attached (also when attached already), or the -errno of waitpid() or of the first attach that failed
  * (then nothing is attached). */

@@ -17,9 +17,10 @@
  *   (bpf_hits_always_armed()): once armed it stays attached.
  * - tracepoint: one program on the syscalls:sys_exit_<call> events of the mapping calls the kernel has
  *   (perf events; needs tracefs, where the events' ids are, and perf_event_open()). While attached,
- *   every task takes the slow syscall path: a call that maps nothing pays ~20-30 ns (Linux 6.18).
+ *   every task takes the slow syscall path: a call that maps nothing pays ~70-80 ns, a mapping call
+ *   ~100-200 ns (Linux 6.18, 2 vCPUs: bench/README.md).
  * - sys_exit: one program on the raw tracepoint under every syscall's exit, which looks each call up:
- *   ~120 ns on every syscall of every task while attached.
+ *   ~105-130 ns on every syscall of every task while attached.
  * In the last two, arm only while it matters (a process near the limit, a unit that hit it): disarmed,
  * nothing is attached and the host pays nothing.
  *
@@ -82,7 +83,7 @@ typedef struct BpfHitsFds {
 int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds);
 
 /* Disarms, waits until the kernel has released what disarming handed to child processes (tracepoint
- * mode: up to ~1 s after the last disarm), unmaps and closes everything. Accepts NULL; returns NULL. */
+ * mode: up to ~0.7 s after the last disarm), unmaps and closes everything. Accepts NULL; returns NULL. */
 BpfHits *bpf_hits_free(BpfHits *h);
 
 /* Returns "fexit", "tracepoint" or "sys_exit": how calls are caught, for the journal at start; NULL for
@@ -103,10 +104,11 @@ bool bpf_hits_always_armed(const BpfHits *h);
  * (detaches them: nothing is caught from the moment this returns, and the host pays nothing once the
  * kernel has released them). Idempotent. In an always-armed mode every call arms. Records already in the
  * ring buffer stay there, to be drained as usual.
- * Costs, Linux 6.18 on 2 vCPUs: sys_exit ~0.1 ms either way. Tracepoint: arming opens a perf event and a
- * link per mapping call, ~1 ms in all; disarming forks a child (~0.3 ms here) that closes them, which
- * takes the kernel ~1 s of RCU grace periods, in that child, not in the caller; arming a third time
- * within that second waits for the first child (the program has two copies to alternate, hits.h).
+ * Costs, Linux 6.18 on 2 vCPUs: sys_exit ~0.2 ms either way. Tracepoint: arming opens a perf event and a
+ * link per mapping call, ~0.5 ms in all; disarming forks a child that closes them and returns in ~0.2
+ * ms; the kernel then takes ~0.65 s of RCU grace periods to release them, in that child; arming a
+ * third time within that time waits for the first child (the program has two copies to alternate,
+ * hits.h). fexit: attaching ~15 links, once.
  * Returns 0, or -errno of what failed (perf_event_open(), BPF_LINK_CREATE, BPF_RAW_TRACEPOINT_OPEN, the
  * config map update): then it is left disarmed. */
 int bpf_hits_arm(BpfHits *h, bool armed);
