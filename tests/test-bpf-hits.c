@@ -35,6 +35,7 @@
 #include "hit-child.h"
 #include "limit-hit.h"
 #include "loader.h"
+#include "testproc.h"
 #include "util.h"
 
 /* Filling a process to a limit this high takes too long (and ~300 bytes of kernel memory per VMA). */
@@ -210,16 +211,25 @@ static void mode_load(ModeRun *m) {
                 snprintf(m->failed, sizeof(m->failed), "cannot set the program up: %s", strerror(-r));
 }
 
-/* Each test's setup: the test's mode is loaded (once: the tests of a mode run one after the other). */
+/* Each test's setup: the test's mode is loaded (once: the tests of a mode run one after the other) and
+ * armed, whatever the test before left. */
 static int mode_enter(void **state) {
         ModeRun *m = *state;
 
-        if (F.missing || F.run == m)
+        if (F.missing)
                 return 0;
-        mode_unload();
-        F.run = m;
-        if (!m->loaded)
-                mode_load(m);
+        if (F.run != m) {
+                mode_unload();
+                F.run = m;
+                if (!m->loaded)
+                        mode_load(m);
+        }
+        if (F.hits && !m->missing[0] && !m->failed[0]) {
+                int r = bpf_hits_arm(F.hits, true);
+
+                if (r < 0)
+                        snprintf(m->failed, sizeof(m->failed), "cannot arm: %s", strerror(-r));
+        }
         return 0;
 }
 
@@ -497,6 +507,43 @@ static void test_arm_disarm_no_leak(void **state) {
         assert_int_equal(expect_caught(SC_MPROTECT, &res, NULL)->map_count, F.limit);
 }
 
+/* Our only child's pid (a releaser: the tests reap their children), or 0 when there is none. */
+static pid_t only_child(void) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char path[64];
+        int pid = 0;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
+        f = fopen(path, "re");
+        assert_non_null(f);
+        return fscanf(f, "%d", &pid) == 1 ? pid : 0;
+}
+
+/* The child that releases a disarmed tracepoint attachment is reaped by the next bpf_hits_arm(), either
+ * way: it is not left a zombie until the mode is armed again. The other modes fork none. */
+static void test_releaser_reaped(void **state) {
+        siginfo_t info = {};
+        pid_t pid;
+
+        require_mode(state);
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+        assert_int_equal(bpf_hits_wait_released(F.hits), 0);
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        pid = only_child();
+        if (bpf_hits_mode(F.hits) != BPF_HITS_TRACEPOINT) {
+                assert_int_equal(pid, 0);
+                assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+                return;
+        }
+        assert_true(pid > 0);
+        /* Until it is done, leaving it to be reaped. */
+        assert_int_equal(waitid(P_PID, (id_t) pid, &info, WEXITED | WNOWAIT), 0);
+        assert_int_equal(testproc_state(pid), 'Z');
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        assert_int_equal(only_child(), 0);
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+}
+
 /* A limit of 0 (none known yet) catches nothing; the program's counters agree with what was read. */
 static void test_limit_zero_and_stats(void **state) {
         uint64_t caught0 = 0, caught = 0, dropped = UINT64_MAX;
@@ -612,6 +659,7 @@ static const struct {
         MODE_TEST(test_disarmed_not_caught),
         MODE_TEST(test_disarm_keeps_queued),
         MODE_TEST(test_arm_disarm_no_leak),
+        MODE_TEST(test_releaser_reaped),
         MODE_TEST(test_partial_drain_in_order),
         MODE_TEST(test_limit_zero_and_stats),
 };

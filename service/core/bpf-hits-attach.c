@@ -126,6 +126,12 @@ static int releaser_reap(BpfHitsAttach *a, int copy, bool wait) {
         return 0;
 }
 
+/* A child that is done is reaped whenever the caller comes by: it is a zombie until then. */
+static void releasers_reap_done(BpfHitsAttach *a) {
+        for (int copy = 0; copy < MAPGUARD_HIT_COPIES; copy++)
+                (void) releaser_reap(a, copy, false);
+}
+
 int bpf_hits_attach_wait_released(BpfHitsAttach *a) {
         int r = 0;
 
@@ -240,6 +246,7 @@ int bpf_hits_attach(BpfHitsAttach *a) {
 
         if (!a)
                 return -EINVAL;
+        releasers_reap_done(a);
         if (a->copy >= 0)
                 return a->copy;
         copy = attach_pick(a);
@@ -391,6 +398,7 @@ int bpf_hits_attach_detach(BpfHitsAttach *a) {
 
         if (!a)
                 return -EINVAL;
+        releasers_reap_done(a);
         if (a->copy < 0)
                 return 0;
 

@@ -35,13 +35,13 @@ BpfHitsAttach *bpf_hits_attach_free(BpfHitsAttach *a);
 /* Attaches the programs: in tracepoint mode the copy (hits.h: MAPGUARD_HIT_COPIES) that no child is
  * still releasing; when both are, it first waits for the older child (up to ~0.7 s: only when attaching
  * for the third time within a second or so). The other modes have copy 0 only. Returns the copy
- * attached (also when attached already), or the -errno of waitpid() or of the first attach that failed
- * (then nothing is attached). */
+ * attached (also when attached already: it then only reaps the children that are done), or the -errno of
+ * waitpid() or of the first attach that failed (then nothing is attached). */
 int bpf_hits_attach(BpfHitsAttach *a);
 
 /* Detaches. Tracepoint mode: forks a child that closes the links and events, so that the caller does
- * not wait for the kernel (when fork() fails, closes them here, waiting). Returns 0 (also when
- * detached already). */
+ * not wait for the kernel (when fork() fails, closes them here, waiting). Also when detached already,
+ * reaps the children that are done (bpf_hits_attach() does too). Returns 0. */
 int bpf_hits_attach_detach(BpfHitsAttach *a);
 
 /* Returns the attached copy, or -1 when detached. */

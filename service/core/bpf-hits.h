@@ -109,6 +109,8 @@ bool bpf_hits_always_armed(const BpfHits *h);
  * ms; the kernel then takes ~0.65 s of RCU grace periods to release them, in that child; arming a
  * third time within that time waits for the first child (the program has two copies to alternate,
  * hits.h). fexit: attaching ~15 links, once.
+ * The child is a zombie once done, until the next bpf_hits_arm() (either way) reaps it: call it on every
+ * scan pass with the trigger's state, it costs nothing when nothing changes.
  * Returns 0, or -errno of what failed (perf_event_open(), BPF_LINK_CREATE, BPF_RAW_TRACEPOINT_OPEN, the
  * config map update): then it is left disarmed. */
 int bpf_hits_arm(BpfHits *h, bool armed);
