@@ -72,11 +72,11 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
 
 /* Hands over the limit-hit program that the loader loaded beside the iterator (bpf-hits.h), once: the
  * caller owns it then, and frees it before or with C (it shares C's cgroup set). Returns 0 and the
- * BpfHits (detached, limit 0) in *ret, and in *ret_note NULL, or for the tracepoint way a malloc'd
- * sentence saying why not fexit (for the journal at start). Or -errno and in *ret_note a malloc'd
- * reason (lower case, no final period): -EOPNOTSUPP when built without BPF, -ENOENT when already
- * taken, else the loader's -errno (neither fexit nor the tracepoint would load or attach, the reason
- * says why for each). *ret_note may be NULL after a failed allocation. */
+ * BpfHits (disarmed, limit 0) in *ret, and in *ret_note NULL, or for a mode other than fexit a malloc'd
+ * sentence saying why not a better one (bpf_hits_mode_reason() says the same). Or -errno and in *ret_note a
+ * malloc'd reason (lower case, no final period): -EOPNOTSUPP when built without BPF, -ENOENT when already
+ * taken, else the loader's -errno (no mode would load or attach, the reason says why for each). *ret_note
+ * may be NULL after a failed allocation. */
 int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note);
 
 /* What bpf_counter_scan() does with the iterator's output, SIZE bytes in BUF (malloc'd; taken over and

@@ -10,8 +10,9 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 # The exposure `systemd-analyze security` gave the unit with systemd 252 (timesyncd: 2.1). A change
-# that weakens the sandbox raises it.
-MAX_EXPOSURE=1.3
+# that weakens the sandbox raises it. 1.3 until perf_event_open() was allowed (its @debug item weighs
+# 0.2: the unit file says why it is allowed).
+MAX_EXPOSURE=1.4
 
 DEST=org.mapguard1
 OBJ=/org/mapguard1
