@@ -266,3 +266,12 @@ static inline void drain(Fixture *f) {
                 if (sd_event_run(f->m->event, 0) <= 0)
                         break;
 }
+
+static inline void assert_property_s(Fixture *f, const char *path, const char *interface,
+                                     const char *property, const char *expected) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
+        const char *v;
+
+        assert_true(sd_bus_message_read(reply, "v", "s", &v) > 0);
+        assert_string_equal(v, expected);
+}

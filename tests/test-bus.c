@@ -553,15 +553,6 @@ static uint64_t get_property_t(Fixture *f, const char *path, const char *interfa
         return v;
 }
 
-static void assert_property_s(Fixture *f, const char *path, const char *interface, const char *property,
-                              const char *expected) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = get_property(f, path, interface, property);
-        const char *v;
-
-        assert_true(sd_bus_message_read(reply, "v", "s", &v) > 0);
-        assert_string_equal(v, expected);
-}
-
 #define UNIT_A_PATH "/org/mapguard1/unit/a_2eservice"
 #define UNIT_IF "org.mapguard1.Unit"
 

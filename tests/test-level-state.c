@@ -213,17 +213,25 @@ static void test_state_hits(void **state) {
                   .exits = 0,
                   .last_hit_usec = 1,
                   .last_exit = "" },
+                { .unit = "user@1001.service/grow.service", .hits = 3, .exits = 1, .last_hit_usec = 2 },
+                /* The longest name: a Kubernetes container's, NAMESPACE/POD/CONTAINER at their limits. */
+                { .hits = 9, .exits = 9, .last_hit_usec = 3, .last_exit = "exited 2" },
         };
         LevelState out = {};
         unsigned bad_line = 0;
         FILE *f;
 
+        memset(in[3].unit, 'a', LEVEL_STATE_UNIT_MAX - 1 - 1 - 2 + 1);
+        in[3].unit[63] = '/';
+        in[3].unit[63 + 1 + 253] = '/';
+        in[3].unit[63 + 1 + 253 + 1 + 63] = '\0';
+        assert_int_equal(strlen(in[3].unit), 381);
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/state", dir);
         assert_int_equal(level_state_save(path, &(LevelState){ .hits = in, .n_hits = ELEMENTSOF(in) }), 0);
         assert_int_equal(level_state_load(path, &out, &bad_line), 0);
         assert_int_equal(bad_line, 0);
-        assert_int_equal(out.n_hits, 2);
+        assert_int_equal(out.n_hits, ELEMENTSOF(in));
         for (size_t i = 0; i < ELEMENTSOF(in); i++) {
                 SavedHits *w = level_state_find_hits(&out, in[i].unit);
 
@@ -241,8 +249,8 @@ static void test_state_hits(void **state) {
         fputs("hits broken.service 1 x 3 exited 1\nwall late.service 1 2 3 killed SIGKILL\n", f);
         assert_int_equal(fclose(f), 0);
         assert_int_equal(level_state_load(path, &out, &bad_line), 0);
-        assert_int_equal(bad_line, 4);
-        assert_int_equal(out.n_hits, 3);
+        assert_int_equal(bad_line, 1 + ELEMENTSOF(in) + 1);
+        assert_int_equal(out.n_hits, ELEMENTSOF(in) + 1);
         assert_string_equal(level_state_find_hits(&out, "late.service")->last_exit, "killed SIGKILL");
         level_state_done(&out);
 

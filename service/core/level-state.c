@@ -86,15 +86,15 @@ static int field_unescape(const char *text, char *buf, size_t size) {
 
 /* One "process ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
 static int parse_process(const char *line, SavedLevel *ret) {
-        char level[16], unit[256], comm[sizeof(ret->comm)];
+        char level[16], unit[LEVEL_STATE_UNIT_MAX], comm[sizeof(ret->comm)];
         long long pid;
         unsigned long long start_time;
         unsigned map_count;
         int consumed = -1;
         Level l;
 
-        if (sscanf(line, "%lld %llu %15s %u %255s %n", &pid, &start_time, level, &map_count, unit,
-                   &consumed) != 5 ||
+        if (sscanf(line, "%lld %llu %15s %u " LEVEL_STATE_UNIT_SCANF " %n", &pid, &start_time, level,
+                   &map_count, unit, &consumed) != 5 ||
             consumed < 0 || pid <= 0 || pid > INT32_MAX)
                 return -EBADMSG;
         l = level_from_string(level);
@@ -113,10 +113,11 @@ static int parse_process(const char *line, SavedLevel *ret) {
 /* One "hits ..." line (after the keyword) into *RET. Returns 0 or -EBADMSG. */
 static int parse_hits(const char *line, SavedHits *ret) {
         unsigned long long hits, exits, last_hit;
-        char unit[256], last_exit[sizeof(ret->last_exit)];
+        char unit[LEVEL_STATE_UNIT_MAX], last_exit[sizeof(ret->last_exit)];
         int consumed = -1;
 
-        if (sscanf(line, "%255s %llu %llu %llu%n", unit, &hits, &exits, &last_hit, &consumed) != 4 ||
+        if (sscanf(line, LEVEL_STATE_UNIT_SCANF " %llu %llu %llu%n", unit, &hits, &exits, &last_hit,
+                   &consumed) != 4 ||
             consumed < 0)
                 return -EBADMSG;
         line += consumed;

@@ -14,19 +14,25 @@
 
 #include "level.h"
 
+/* The longest watched name kept, with its NUL: a unit's (255 bytes), a user's unit's
+ * (user@UID.service/NAME) or a Kubernetes container's (NAMESPACE/POD/CONTAINER: 63 + 253 + 63 and two
+ * slashes). */
+#define LEVEL_STATE_UNIT_MAX 384
+#define LEVEL_STATE_UNIT_SCANF "%383s"
+
 typedef struct SavedLevel {
         pid_t pid;
         uint64_t start_time; /* /proc/PID/stat field 22 */
         Level level;
-        unsigned map_count; /* at its last read */
-        char unit[256];     /* its watched unit (systemd's names are at most 255 bytes) */
-        char comm[16];      /* as the process named itself (valid UTF-8); escaped in the file */
-        bool matched;       /* not saved: the new instance found it again */
+        unsigned map_count;              /* at its last read */
+        char unit[LEVEL_STATE_UNIT_MAX]; /* its watched unit's name */
+        char comm[16];                   /* as the process named itself (valid UTF-8); escaped in the file */
+        bool matched;                    /* not saved: the new instance found it again */
 } SavedLevel;
 
 /* A unit's limit hits and exits (crash-loop.h), which LimitHits and LimitExits count across restarts. */
 typedef struct SavedHits {
-        char unit[256];
+        char unit[LEVEL_STATE_UNIT_MAX];
         uint64_t hits, exits;
         uint64_t last_hit_usec; /* CLOCK_REALTIME */
         char last_exit[32];     /* "exited 1", ...; escaped in the file */
