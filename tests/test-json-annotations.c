@@ -128,69 +128,71 @@ static void test_top_level_only(void **state) {
         assert_false(a.keys[0].found);
 }
 
+/* Not JSON, or not the annotations of a runtime's config.json. */
+static const char *const malformed[] = {
+        "",
+        " ",
+        "[]",
+        "\"annotations\"",
+        "1",
+        "null",
+        "\xef\xbb\xbf{}",
+        "{} x",
+        "{}{}",
+        "{",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\" 1}",
+        "{\"a\":1,}",
+        "{,}",
+        "{1:2}",
+        "{'a':1}",
+        "{\"a\":[1,]}",
+        "{\"a\":[1 2]}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":-}",
+        "{\"a\":1e}",
+        "{\"a\":+1}",
+        "{\"a\":NaN}",
+        "{\"a\":tru}",
+        "{\"a\":nul}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\\u12g4\"}",
+        "{\"a\":\"\\ud83d\"}",
+        "{\"a\":\"\\ud83dx\"}",
+        "{\"a\":\"\\ud83d\\u0041\"}",
+        "{\"a\":\"\\ude00\\ud83d\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"\t\"}",
+        "{\"a\":\"\xff\"}",
+        "{\"a\":\"\xc0\x80\"}",
+        "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\xe2\x82\"}",
+        "{\"a\":\"\xf4\x90\x80\x80\"}",
+        "{\"a\":\"unterminated}",
+        /* The annotations must be an object of strings, each key of ours once, and itself once. */
+        "{\"annotations\":[]}",
+        "{\"annotations\":null}",
+        "{\"annotations\":\"k\"}",
+        "{\"annotations\":{\"x\":1}}",
+        "{\"annotations\":{\"k\":{}}}",
+        "{\"annotations\":{\"k\":\"a\",\"k\":\"b\"}}",
+        "{\"annotations\":{\"k\":\"a\",\"\\u006b\":\"b\"}}",
+        "{\"annotations\":{},\"annotations\":{}}",
+};
+
 static void test_malformed(void **state) {
-        static const char *const bad[] = {
-                "",
-                " ",
-                "[]",
-                "\"annotations\"",
-                "1",
-                "null",
-                "\xef\xbb\xbf{}",
-                "{} x",
-                "{}{}",
-                "{",
-                "{\"a\"}",
-                "{\"a\":}",
-                "{\"a\" 1}",
-                "{\"a\":1,}",
-                "{,}",
-                "{1:2}",
-                "{'a':1}",
-                "{\"a\":[1,]}",
-                "{\"a\":[1 2]}",
-                "{\"a\":01}",
-                "{\"a\":1.}",
-                "{\"a\":.5}",
-                "{\"a\":-}",
-                "{\"a\":1e}",
-                "{\"a\":+1}",
-                "{\"a\":NaN}",
-                "{\"a\":tru}",
-                "{\"a\":nul}",
-                "{\"a\":\"\\x\"}",
-                "{\"a\":\"\\u12\"}",
-                "{\"a\":\"\\u12g4\"}",
-                "{\"a\":\"\\ud83d\"}",
-                "{\"a\":\"\\ud83dx\"}",
-                "{\"a\":\"\\ud83d\\u0041\"}",
-                "{\"a\":\"\\ude00\\ud83d\"}",
-                "{\"a\":\"\x01\"}",
-                "{\"a\":\"\t\"}",
-                "{\"a\":\"\xff\"}",
-                "{\"a\":\"\xc0\x80\"}",
-                "{\"a\":\"\xed\xa0\x80\"}",
-                "{\"a\":\"\xe2\x82\"}",
-                "{\"a\":\"\xf4\x90\x80\x80\"}",
-                "{\"a\":\"unterminated}",
-                /* The annotations must be an object of strings, each key of ours once, and itself once. */
-                "{\"annotations\":[]}",
-                "{\"annotations\":null}",
-                "{\"annotations\":\"k\"}",
-                "{\"annotations\":{\"x\":1}}",
-                "{\"annotations\":{\"k\":{}}}",
-                "{\"annotations\":{\"k\":\"a\",\"k\":\"b\"}}",
-                "{\"annotations\":{\"k\":\"a\",\"\\u006b\":\"b\"}}",
-                "{\"annotations\":{},\"annotations\":{}}",
-        };
         Ask a;
 
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(malformed); i++) {
                 ask_init(&a, "k", NULL, NULL, NULL);
                 strcpy(a.values[0], "untouched");
                 a.keys[0].found = true;
-                if (parse(&a, bad[i]) != -EBADMSG)
-                        fail_msg("accepted: %s", bad[i]);
+                if (parse(&a, malformed[i]) != -EBADMSG)
+                        fail_msg("accepted: %s", malformed[i]);
                 /* Nothing is believed of a malformed document, and nothing is written. */
                 assert_true(a.keys[0].found);
                 assert_string_equal(a.values[0], "untouched");

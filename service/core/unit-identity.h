@@ -35,21 +35,25 @@ typedef enum UnitKind {
 
 typedef struct UnitIdentity {
         UnitKind kind;
-        char name[UNIT_IDENTITY_NAME_MAX]; /* the watched name, as above; for SYSTEM, SANDBOX and MONITOR
-                                            * the unit's own name */
-        char unit[UNIT_NAME_MAX];          /* the systemd unit now (the scope; user@UID.service for a user
-                                            * unit) */
-        char user_unit[UNIT_NAME_MAX];     /* USER: the user manager's unit ("grow.service"), else "" */
-        uid_t owner_uid;                   /* USER: the user (from user@UID.service), else UID_INVALID */
-        char k8s_namespace[K8S_NAMESPACE_MAX];   /* CONTAINER and SANDBOX (when known), else "" */
-        char k8s_pod[K8S_POD_MAX];               /* CONTAINER and SANDBOX (when known), else "" */
-        char k8s_container[K8S_CONTAINER_MAX];   /* CONTAINER, else "" */
-        char pod_uid[CGROUP_UNIT_POD_UID_MAX];   /* below a kubepods*-pod<uid>.slice, else "" */
-        char container_id[CONTAINER_ID_MAX];     /* the 64 hex of a
-                                                  * cri-containerd-/crio-/docker-/libpod-<id>.scope     (never of a
-                                                  * monitor), else "" */
-        char runtime[UNIT_IDENTITY_RUNTIME_MAX]; /* with container_id: "containerd", "cri-o", "docker" or
-                                                  * "podman", else "" */
+        /* The watched name, as above; for SYSTEM, SANDBOX and MONITOR the unit's own name. */
+        char name[UNIT_IDENTITY_NAME_MAX];
+        /* The systemd unit now: the scope of a container, user@UID.service for a user unit. */
+        char unit[UNIT_NAME_MAX];
+        /* USER: the user manager's unit ("grow.service"), else "". */
+        char user_unit[UNIT_NAME_MAX];
+        /* USER: the user (from user@UID.service), else UID_INVALID. */
+        uid_t owner_uid;
+        /* CONTAINER, and SANDBOX when known (container: CONTAINER only), else "". */
+        char k8s_namespace[K8S_NAMESPACE_MAX];
+        char k8s_pod[K8S_POD_MAX];
+        char k8s_container[K8S_CONTAINER_MAX];
+        /* Below a kubepods*-pod<uid>.slice (any kind but USER), else "". */
+        char pod_uid[CGROUP_UNIT_POD_UID_MAX];
+        /* The 64 hex of a cri-containerd-, crio-, docker- or libpod-<id>.scope (never of a monitor),
+         * else "". */
+        char container_id[CONTAINER_ID_MAX];
+        /* With container_id: "containerd", "cri-o", "docker" or "podman", else "". */
+        char runtime[UNIT_IDENTITY_RUNTIME_MAX];
 } UnitIdentity;
 
 /* Returns "system", "user", "container", "pod", "sandbox", "monitor", or NULL when out of range. */
