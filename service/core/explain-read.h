@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Reading what explain_maps() (explain.h) takes from /proc: the maps text, read once (never smaps), and
+ * the stack pointer each thread is stopped at. Pure logic apart from reading files below ROOT (a prefix
+ * for /proc, NULL or "/" for the real one): no logging.
+ *
+ * ROOT/proc/PID/task/TID/syscall says, of a thread:
+ *   "NR A1 A2 A3 A4 A5 A6 SP PC"   blocked in system call NR: SP is its user stack pointer
+ *   "-1 SP PC"                     blocked outside a system call
+ *   "running"                      on a CPU: no stack pointer (explain.h says how its stack is found then)
+ * Reading it takes ptrace attach access (PTRACE_MODE_ATTACH: root, or CAP_SYS_PTRACE as mapguardd has),
+ * more than maps needs; a thread whose file cannot be read for that reason is counted with an unknown
+ * pointer, as a running one. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "explain.h"
+
+/* Parses the NUL-terminated text of a task's syscall file as above. Returns 1 and *RET_SP for a stopped
+ * thread (SP 0 is returned as 1 with *RET_SP 0: no mapping holds address 0), 0 for "running" (*RET_SP
+ * untouched), -EBADMSG for anything else (*RET_SP untouched). */
+int explain_parse_syscall(const char *text, uint64_t *ret_sp);
+
+typedef struct ExplainInput {
+        char *maps; /* NUL-terminated; MAPS_LEN bytes before the NUL */
+        size_t maps_len;
+        uint64_t *stack_pointers; /* one per thread read; 0 when unknown (running) */
+        size_t n_threads;
+} ExplainInput;
+
+/* Reads ROOT/proc/PID/maps once and then each thread's stack pointer from ROOT/proc/PID/task/TID/syscall,
+ * all through one open ROOT/proc/PID directory, so that a pid reused meanwhile is never read. A thread
+ * that vanished mid-read (its files gone, or empty) is skipped. A process whose main thread has exited
+ * while others live on has an empty maps file: the maps are read through a live thread then. Returns 0
+ * and fills *RET (free it with explain_input_done()); -ESRCH when the process is gone, -ENODATA when it has
+ * no mm (a kernel thread, a zombie), -EACCES/-EPERM without ptrace read access to its maps, -EINVAL for a
+ * PID <= 0, -ENOMEM, other -errno on I/O failure. *RET untouched on failure. */
+int explain_read(const char *root, pid_t pid, ExplainInput *ret);
+
+/* Frees what INPUT holds and zeroes it (a zeroed one is fine). */
+void explain_input_done(ExplainInput *input);
+
+/* explain_read() and explain_maps() in one: returns what either returns; *RET untouched on failure. */
+int explain_process(const char *root, pid_t pid, Explain **ret);

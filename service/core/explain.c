@@ -1,0 +1,822 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <assert.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain.h"
+#include "key-table.h"
+#include "maps-line.h"
+#include "procfs.h"
+#include "util.h"
+
+static const char *const kind_table[_EXPLAIN_KIND_MAX] = {
+        [EXPLAIN_KIND_FILE] = "file",
+        [EXPLAIN_KIND_LIBRARY] = "library",
+        [EXPLAIN_KIND_THREAD_STACK] = "thread-stack",
+        [EXPLAIN_KIND_ANONYMOUS] = "anonymous",
+        [EXPLAIN_KIND_NAMED_ANONYMOUS] = "named-anonymous",
+        [EXPLAIN_KIND_HEAP] = "heap",
+        [EXPLAIN_KIND_STACK] = "stack",
+        [EXPLAIN_KIND_KERNEL] = "kernel",
+        [EXPLAIN_KIND_UNKNOWN] = "unknown",
+};
+
+static const char *const verdict_table[_EXPLAIN_VERDICT_MAX] = {
+        [EXPLAIN_VERDICT_MAPPED_FILES] = "mapped-files",
+        [EXPLAIN_VERDICT_THREADS] = "threads",
+        [EXPLAIN_VERDICT_FRAGMENTED_ANONYMOUS] = "fragmented-anonymous",
+        [EXPLAIN_VERDICT_LIBRARIES] = "libraries",
+        [EXPLAIN_VERDICT_MIXED] = "mixed",
+};
+
+const char *explain_kind_to_string(ExplainKind k) {
+        if (k < 0 || k >= _EXPLAIN_KIND_MAX)
+                return NULL;
+        return kind_table[k];
+}
+
+ExplainKind explain_kind_from_string(const char *s) {
+        if (!s)
+                return _EXPLAIN_KIND_INVALID;
+        for (ExplainKind k = 0; k < _EXPLAIN_KIND_MAX; k++)
+                if (streq(kind_table[k], s))
+                        return k;
+        return _EXPLAIN_KIND_INVALID;
+}
+
+const char *explain_verdict_to_string(ExplainVerdict v) {
+        if (v < 0 || v >= _EXPLAIN_VERDICT_MAX)
+                return NULL;
+        return verdict_table[v];
+}
+
+ExplainVerdict explain_verdict_from_string(const char *s) {
+        if (!s)
+                return _EXPLAIN_VERDICT_INVALID;
+        for (ExplainVerdict v = 0; v < _EXPLAIN_VERDICT_MAX; v++)
+                if (streq(verdict_table[v], s))
+                        return v;
+        return _EXPLAIN_VERDICT_INVALID;
+}
+
+/* One line of maps. NAME points into the caller's text (not NUL-terminated). */
+typedef struct Mapping {
+        uint64_t start, end;
+        const char *name;
+        uint32_t name_len;
+        uint64_t sp;      /* the stack pointer of a thread in it (the last one looked up) */
+        uint32_t sp_hits; /* threads whose stack pointer is in it, saturating */
+        uint32_t file;    /* file and library lines: their index in Classifier.files */
+        uint8_t perms;
+        uint8_t kind;      /* ExplainKind */
+        bool named_stack;  /* a stack by its name: glibc's decoration or "[stack:TID]" */
+        bool thread_guard; /* the guard below a thread's stack */
+} Mapping;
+
+/* A mapped file (or library): its mappings added up, and whether one of them is executable. */
+typedef struct FileAcc {
+        uint64_t mappings, bytes;
+        bool exec;
+} FileAcc;
+
+/* A directory above mapped files (by kind): the distinct files below it, those of them not claimed by a
+ * deeper directory that is a group, and its parent ("/" is never one: UINT32_MAX). */
+typedef struct DirAcc {
+        uint32_t files, unclaimed;
+        uint32_t parent;
+        uint32_t depth;
+        bool group;
+} DirAcc;
+
+typedef struct GroupAcc {
+        uint64_t mappings, bytes, files;
+} GroupAcc;
+
+typedef struct Classifier {
+        Mapping *maps;
+        size_t n_maps;
+        bool sorted; /* starts ascend, as the kernel writes them: stack pointers can be looked up */
+        KeyTable files;
+        FileAcc *file_accs;
+        KeyTable dirs; /* directory prefixes of mapped files, tagged with the kind */
+        DirAcc *dir_accs;
+        KeyTable groups; /* (kind, source key) */
+        GroupAcc *group_accs;
+        size_t group_accs_allocated;
+        unsigned thread_stacks, thread_guards;
+        uint64_t alternating;
+} Classifier;
+
+static void classifier_done(Classifier *c) {
+        free(c->maps);
+        key_table_done(&c->files);
+        free(c->file_accs);
+        key_table_done(&c->dirs);
+        free(c->dir_accs);
+        key_table_done(&c->groups);
+        free(c->group_accs);
+}
+
+static uint64_t mapping_size(const Mapping *m) {
+        return m->end > m->start ? m->end - m->start : 0;
+}
+
+static uint64_t add_saturating(uint64_t a, uint64_t b) {
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* ---- one line ---- */
+
+static bool has_prefix(const char *p, size_t len, const char *prefix) {
+        size_t l = strlen(prefix);
+        return len >= l && memcmp(p, prefix, l) == 0;
+}
+
+static bool is_name(const char *p, size_t len, const char *name) {
+        return len == strlen(name) && memcmp(p, name, len) == 0;
+}
+
+/* The NAME of "[anon:NAME]" or "[anon_shmem:NAME]" (the closing bracket dropped when present). */
+static bool anon_name(const char *p, size_t len, const char **ret, size_t *ret_len) {
+        size_t skip;
+
+        if (has_prefix(p, len, "[anon:"))
+                skip = strlen("[anon:");
+        else if (has_prefix(p, len, "[anon_shmem:"))
+                skip = strlen("[anon_shmem:");
+        else
+                return false;
+        *ret = p + skip;
+        *ret_len = len - skip - (p[len - 1] == ']' && len > skip ? 1 : 0);
+        return true;
+}
+
+/* glibc 2.40's names for thread stacks (glibc.mem.decorate_maps), with or without its leading space. */
+static bool is_glibc_stack_name(const char *p, size_t len) {
+        while (len > 0 && *p == ' ')
+                p++, len--;
+        return has_prefix(p, len, "glibc: pthread stack:") ||
+                has_prefix(p, len, "glibc: pthread user stack:");
+}
+
+static ExplainKind kind_of_name(const char *name, size_t len, bool *ret_named_stack) {
+        const char *anon;
+        size_t anon_len;
+
+        *ret_named_stack = false;
+        if (len == 0)
+                return EXPLAIN_KIND_ANONYMOUS;
+        if (name[0] != '[')
+                /* Shared anonymous memory is a shmem file the kernel names "/dev/zero (deleted)". */
+                return is_name(name, len, "/dev/zero (deleted)") ? EXPLAIN_KIND_ANONYMOUS
+                                                                 : EXPLAIN_KIND_FILE;
+        if (is_name(name, len, "[heap]"))
+                return EXPLAIN_KIND_HEAP;
+        if (is_name(name, len, "[stack]"))
+                return EXPLAIN_KIND_STACK;
+        if (has_prefix(name, len, "[stack:")) {
+                *ret_named_stack = true;
+                return EXPLAIN_KIND_THREAD_STACK;
+        }
+        if (anon_name(name, len, &anon, &anon_len)) {
+                *ret_named_stack = is_glibc_stack_name(anon, anon_len);
+                return *ret_named_stack ? EXPLAIN_KIND_THREAD_STACK : EXPLAIN_KIND_NAMED_ANONYMOUS;
+        }
+        return EXPLAIN_KIND_KERNEL;
+}
+
+/* Fills M from one line, or makes it EXPLAIN_KIND_UNKNOWN when the line does not parse. */
+static void parse_line(const char *line, size_t len, Mapping *m) {
+        MapsLine l;
+
+        if (!maps_line_parse(line, len, &l)) {
+                *m = (Mapping){ .kind = EXPLAIN_KIND_UNKNOWN };
+                return;
+        }
+        *m = (Mapping){
+                .start = l.start,
+                .end = l.end,
+                .name = l.name,
+                .name_len = l.name_len < UINT32_MAX ? (uint32_t) l.name_len : UINT32_MAX,
+                .perms = l.perms,
+        };
+        m->kind = kind_of_name(m->name, m->name_len, &m->named_stack);
+}
+
+/* ---- the passes ---- */
+
+/* Splits the text into lines exactly as the map count does (procfs.c): every newline ends one, a last
+ * line without it counts too, and the last line is left out when it is the gate area's. MAX_LINES is
+ * that count plus the gate. */
+static int classifier_parse(Classifier *c, const char *text, size_t len, size_t max_lines) {
+        const char *p = text, *end = text + len;
+        uint64_t prev_start = 0, prev_end = 0;
+
+        c->maps = calloc(max_lines > 0 ? max_lines : 1, sizeof(Mapping));
+        if (!c->maps)
+                return -ENOMEM;
+        c->sorted = true;
+        while (p < end && c->n_maps < max_lines) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p)), *line_end = nl ? nl : end;
+                Mapping *m = &c->maps[c->n_maps];
+
+                if ((!nl || nl + 1 == end) && maps_line_is_gate(p, (size_t) (line_end - p)))
+                        break;
+                parse_line(p, (size_t) (line_end - p), m);
+                if (m->kind == EXPLAIN_KIND_UNKNOWN)
+                        /* An empty range where the last one ended: lookups by address pass over it. */
+                        m->start = m->end = prev_end;
+                if (m->start < prev_start)
+                        c->sorted = false;
+                prev_start = m->start;
+                prev_end = m->end;
+                c->n_maps++;
+                p = nl ? nl + 1 : end;
+        }
+        return 0;
+}
+
+/* Files by name: their mappings added up; a file with an executable mapping makes all of its mappings
+ * library ones. */
+static int classifier_files(Classifier *c) {
+        size_t allocated = 0;
+
+        for (size_t i = 0; i < c->n_maps; i++) {
+                Mapping *m = &c->maps[i];
+                uint64_t h;
+                uint32_t id;
+                int r;
+
+                if (m->kind != EXPLAIN_KIND_FILE)
+                        continue;
+                h = key_hash_finish(key_hash_add(KEY_HASH_INIT, m->name, m->name_len), 0);
+                r = key_table_put(&c->files, m->name, m->name_len, 0, h, &id);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        if (ARRAY_RESERVE(c->file_accs, allocated, id, 256) < 0)
+                                return -ENOMEM;
+                        c->file_accs[id] = (FileAcc){};
+                }
+                m->file = id;
+                c->file_accs[id].mappings++;
+                c->file_accs[id].bytes = add_saturating(c->file_accs[id].bytes, mapping_size(m));
+                if (m->perms & MAPS_PERM_EXEC)
+                        c->file_accs[id].exec = true;
+        }
+        for (size_t i = 0; i < c->n_maps; i++)
+                if (c->maps[i].kind == EXPLAIN_KIND_FILE && c->file_accs[c->maps[i].file].exec)
+                        c->maps[i].kind = EXPLAIN_KIND_LIBRARY;
+        return 0;
+}
+
+/* The index of the mapping that holds ADDR, SIZE_MAX when none does. Needs ascending starts. */
+static size_t classifier_find(const Classifier *c, uint64_t addr) {
+        size_t lo = 0, hi = c->n_maps;
+
+        /* The last mapping whose start is <= ADDR. */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (c->maps[mid].start <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == 0 || addr >= c->maps[lo - 1].end)
+                return SIZE_MAX;
+        return lo - 1;
+}
+
+static bool is_rw_private(const Mapping *m) {
+        return (m->perms & (MAPS_PERM_READ | MAPS_PERM_WRITE | MAPS_PERM_EXEC | MAPS_PERM_SHARED)) ==
+                (MAPS_PERM_READ | MAPS_PERM_WRITE);
+}
+
+static bool is_none_private(const Mapping *m) {
+        return (m->perms & (MAPS_PERM_READ | MAPS_PERM_WRITE | MAPS_PERM_EXEC | MAPS_PERM_SHARED)) == 0;
+}
+
+/* G, directly below S, is S's guard: adjacent, anonymous, no access, and no thread's pointer in it. */
+static bool is_guard_below(const Mapping *g, const Mapping *s) {
+        return g->end == s->start && g->kind == EXPLAIN_KIND_ANONYMOUS && is_none_private(g) &&
+                g->sp_hits == 0;
+}
+
+/* Mapping I is a thread's stack by its pointer: anonymous, writable, private, no other thread's, and
+ * either above a guard or holding the pointer within its top EXPLAIN_UNGUARDED_STACK_DEPTH bytes. */
+static bool is_stack_by_pointer(const Classifier *c, size_t i) {
+        const Mapping *m = &c->maps[i];
+
+        if (m->sp_hits != 1 || m->kind != EXPLAIN_KIND_ANONYMOUS || !(m->perms & MAPS_PERM_WRITE) ||
+            (m->perms & MAPS_PERM_SHARED))
+                return false;
+        return (i > 0 && is_guard_below(&c->maps[i - 1], m)) ||
+                m->end - m->sp <= EXPLAIN_UNGUARDED_STACK_DEPTH;
+}
+
+/* The pattern a running thread's stack is recognised by without its pointer: an anonymous rw-p mapping
+ * that no pointer claimed, directly above an anonymous ---p one. */
+static bool is_stack_by_pattern(const Classifier *c, size_t i) {
+        const Mapping *m = &c->maps[i];
+
+        return i > 0 && m->kind == EXPLAIN_KIND_ANONYMOUS && is_rw_private(m) && m->sp_hits == 0 &&
+                is_guard_below(&c->maps[i - 1], m);
+}
+
+/* Counts the stack pointers into the mappings that hold them. */
+static void classifier_stack_pointers(Classifier *c, const uint64_t *sps, size_t n) {
+        if (!c->sorted)
+                return;
+        for (size_t t = 0; t < n; t++) {
+                size_t i;
+
+                if (sps[t] == 0)
+                        continue;
+                i = classifier_find(c, sps[t]);
+                if (i == SIZE_MAX)
+                        continue;
+                c->maps[i].sp = sps[t];
+                if (c->maps[i].sp_hits < UINT32_MAX)
+                        c->maps[i].sp_hits++;
+        }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* The size most stacks found so far have (0 when none): a running thread's stack is likely its siblings'
+ * size. */
+static int classifier_modal_stack_size(const Classifier *c, uint64_t *ret) {
+        _cleanup_free_ uint64_t *sizes = NULL;
+        size_t n = 0, best_run = 0;
+        uint64_t best = 0;
+
+        sizes = malloc(sizeof(uint64_t) * (c->thread_stacks > 0 ? c->thread_stacks : 1));
+        if (!sizes)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_maps && n < c->thread_stacks; i++)
+                if (c->maps[i].kind == EXPLAIN_KIND_THREAD_STACK && !c->maps[i].thread_guard)
+                        sizes[n++] = mapping_size(&c->maps[i]);
+        qsort(sizes, n, sizeof(uint64_t), cmp_u64);
+        for (size_t i = 0, run = 0; i < n; i++) {
+                run = i > 0 && sizes[i] == sizes[i - 1] ? run + 1 : 1;
+                if (run > best_run) {
+                        best_run = run;
+                        best = sizes[i];
+                }
+        }
+        *ret = best;
+        return 0;
+}
+
+/* Running threads have no pointer: take UNCLAIMED stacks by the pattern, those of the modal size first,
+ * then any, the highest first. */
+static int classifier_running_threads(Classifier *c, size_t unclaimed) {
+        uint64_t modal;
+        int r;
+
+        if (unclaimed == 0)
+                return 0;
+        r = classifier_modal_stack_size(c, &modal);
+        if (r < 0)
+                return r;
+        for (unsigned pass = 0; pass < 2; pass++)
+                for (size_t i = c->n_maps; i > 0 && unclaimed > 0; i--) {
+                        Mapping *m = &c->maps[i - 1];
+
+                        if (!is_stack_by_pattern(c, i - 1) || (pass == 0 && mapping_size(m) != modal))
+                                continue;
+                        m->kind = EXPLAIN_KIND_THREAD_STACK;
+                        c->thread_stacks++;
+                        unclaimed--;
+                }
+        return 0;
+}
+
+/* Thread stacks: by pointer, by name, by pattern for running threads; then their guards. */
+static int classifier_stacks(Classifier *c, const uint64_t *sps, size_t n_threads) {
+        size_t running = 0, named_unclaimed = 0;
+        int r;
+
+        classifier_stack_pointers(c, sps, n_threads);
+        for (size_t t = 0; t < n_threads; t++)
+                if (sps[t] == 0)
+                        running++;
+        for (size_t i = 0; i < c->n_maps; i++) {
+                Mapping *m = &c->maps[i];
+
+                if (m->named_stack &&
+                    (m->perms & (MAPS_PERM_READ | MAPS_PERM_WRITE | MAPS_PERM_EXEC)) == 0) {
+                        /* Named like a stack but no access: the guard part of a named range. */
+                        m->thread_guard = true;
+                        c->thread_guards++;
+                } else if (m->named_stack) {
+                        c->thread_stacks++;
+                        named_unclaimed += m->sp_hits == 0;
+                } else if (is_stack_by_pointer(c, i)) {
+                        m->kind = EXPLAIN_KIND_THREAD_STACK;
+                        c->thread_stacks++;
+                }
+        }
+        r = classifier_running_threads(c, running > named_unclaimed ? running - named_unclaimed : 0);
+        if (r < 0)
+                return r;
+        for (size_t i = 1; i < c->n_maps; i++) {
+                Mapping *s = &c->maps[i], *g = &c->maps[i - 1];
+
+                if (s->kind == EXPLAIN_KIND_THREAD_STACK && !s->thread_guard && is_guard_below(g, s)) {
+                        g->kind = EXPLAIN_KIND_THREAD_STACK;
+                        g->thread_guard = true;
+                        c->thread_guards++;
+                }
+        }
+        return 0;
+}
+
+/* 1 for anonymous rw-p, 0 for anonymous ---p, -1 for anything else. */
+static int alternation_class(const Mapping *m) {
+        if (m->kind != EXPLAIN_KIND_ANONYMOUS && m->kind != EXPLAIN_KIND_NAMED_ANONYMOUS)
+                return -1;
+        if (is_rw_private(m))
+                return 1;
+        return is_none_private(m) ? 0 : -1;
+}
+
+/* Counts the anonymous mappings in runs of adjacent, alternating rw-p/---p mappings. */
+static void classifier_alternation(Classifier *c) {
+        size_t run = 0;
+        int prev = -1;
+
+        for (size_t i = 0; i <= c->n_maps; i++) {
+                int cls = i < c->n_maps ? alternation_class(&c->maps[i]) : -1;
+
+                if (cls >= 0 && prev >= 0 && cls != prev && c->maps[i - 1].end == c->maps[i].start) {
+                        run++;
+                } else {
+                        if (run >= EXPLAIN_ALTERNATING_RUN_MIN)
+                                c->alternating += run;
+                        run = cls >= 0 ? 1 : 0;
+                }
+                prev = cls;
+        }
+}
+
+/* ---- groups ---- */
+
+static int classifier_group_add(Classifier *c, ExplainKind kind, const char *key, size_t len,
+                                uint64_t mappings, uint64_t bytes, uint64_t files) {
+        uint64_t h = key_hash_finish(key_hash_add(KEY_HASH_INIT, key, len), (uint8_t) kind);
+        GroupAcc *acc;
+        uint32_t id;
+        int r;
+
+        r = key_table_put(&c->groups, key, len, (uint8_t) kind, h, &id);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                if (ARRAY_RESERVE(c->group_accs, c->group_accs_allocated, id, 64) < 0)
+                        return -ENOMEM;
+                c->group_accs[id] = (GroupAcc){};
+        }
+        acc = &c->group_accs[id];
+        acc->mappings += mappings;
+        acc->bytes = add_saturating(acc->bytes, bytes);
+        acc->files += files;
+        return 0;
+}
+
+static ExplainKind file_kind(const Classifier *c, uint32_t id) {
+        return c->file_accs[id].exec ? EXPLAIN_KIND_LIBRARY : EXPLAIN_KIND_FILE;
+}
+
+/* Counts, for every directory above a mapped file (never "/"), the distinct files below it, by kind. */
+static int classifier_count_dirs(Classifier *c) {
+        size_t allocated = 0;
+
+        for (uint32_t id = 0; id < c->files.n_keys; id++) {
+                const Key *k = &c->files.keys[id];
+                uint8_t kind = (uint8_t) file_kind(c, id);
+                uint32_t parent = UINT32_MAX, depth = 0;
+                uint64_t h = KEY_HASH_INIT;
+
+                if (k->len == 0 || k->data[0] != '/')
+                        continue;
+                for (size_t i = 0; i < k->len; i++) {
+                        if (k->data[i] == '/' && i > 0) {
+                                uint32_t dir;
+                                int r = key_table_put(&c->dirs, k->data, i, kind, key_hash_finish(h, kind),
+                                                      &dir);
+
+                                if (r < 0)
+                                        return r;
+                                if (r > 0) {
+                                        if (ARRAY_RESERVE(c->dir_accs, allocated, dir, 64) < 0)
+                                                return -ENOMEM;
+                                        c->dir_accs[dir] = (DirAcc){ .parent = parent, .depth = ++depth };
+                                } else
+                                        depth = c->dir_accs[dir].depth;
+                                c->dir_accs[dir].files++;
+                                c->dir_accs[dir].unclaimed++;
+                                parent = dir;
+                        }
+                        h = key_hash_add(h, k->data + i, 1);
+                }
+        }
+        return 0;
+}
+
+static int cmp_dir_depth(const void *a, const void *b, void *userdata) {
+        const DirAcc *dirs = userdata;
+        uint32_t x = dirs[*(const uint32_t *) a].depth, y = dirs[*(const uint32_t *) b].depth;
+
+        return x > y ? -1 : x < y;
+}
+
+/* Which directories are groups: the deepest first, each with EXPLAIN_DIR_MIN_FILES files that no deeper
+ * group took. Files a group takes are no longer its ancestors' to count, so a directory holding one
+ * file beside a subdirectory that is a group does not swallow that file. */
+static int classifier_dir_groups(Classifier *c) {
+        _cleanup_free_ uint32_t *order = NULL;
+        size_t n = c->dirs.n_keys;
+
+        order = malloc(sizeof(uint32_t) * (n > 0 ? n : 1));
+        if (!order)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                order[i] = (uint32_t) i;
+        qsort_r(order, n, sizeof(uint32_t), cmp_dir_depth, c->dir_accs);
+        for (size_t i = 0; i < n; i++) {
+                DirAcc *d = &c->dir_accs[order[i]];
+
+                if (d->unclaimed < EXPLAIN_DIR_MIN_FILES)
+                        continue;
+                d->group = true;
+                for (uint32_t p = d->parent; p != UINT32_MAX; p = c->dir_accs[p].parent)
+                        c->dir_accs[p].unclaimed -= d->unclaimed;
+        }
+        return 0;
+}
+
+/* The length of the name prefix that is file ID's group: the deepest directory above it that is a
+ * group, or the whole name. */
+static size_t classifier_file_group_len(const Classifier *c, uint32_t id) {
+        const Key *k = &c->files.keys[id];
+        uint8_t kind = (uint8_t) file_kind(c, id);
+        uint64_t h = KEY_HASH_INIT;
+        size_t best = k->len;
+
+        if (k->len == 0 || k->data[0] != '/')
+                return best;
+        for (size_t i = 0; i < k->len; i++) {
+                if (k->data[i] == '/' && i > 0) {
+                        int64_t dir = key_table_get(&c->dirs, k->data, i, kind, key_hash_finish(h, kind));
+
+                        if (dir >= 0 && c->dir_accs[dir].group)
+                                best = i;
+                }
+                h = key_hash_add(h, k->data + i, 1);
+        }
+        return best;
+}
+
+/* The key a mapping that is not a file's is grouped by. */
+static void mapping_group_key(const Mapping *m, const char **ret, size_t *ret_len) {
+        switch (m->kind) {
+        case EXPLAIN_KIND_NAMED_ANONYMOUS:
+                if (anon_name(m->name, m->name_len, ret, ret_len))
+                        return;
+                break;
+        case EXPLAIN_KIND_HEAP:
+        case EXPLAIN_KIND_STACK:
+        case EXPLAIN_KIND_KERNEL:
+                *ret = m->name;
+                *ret_len = m->name_len;
+                return;
+        default:
+                break;
+        }
+        *ret = "";
+        *ret_len = 0;
+}
+
+static int classifier_groups(Classifier *c) {
+        int r;
+
+        r = classifier_count_dirs(c);
+        if (r < 0)
+                return r;
+        r = classifier_dir_groups(c);
+        if (r < 0)
+                return r;
+        for (uint32_t id = 0; id < c->files.n_keys; id++) {
+                r = classifier_group_add(c, file_kind(c, id), c->files.keys[id].data,
+                                         classifier_file_group_len(c, id), c->file_accs[id].mappings,
+                                         c->file_accs[id].bytes, 1);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < c->n_maps; i++) {
+                const Mapping *m = &c->maps[i];
+                const char *key;
+                size_t len;
+
+                if (m->kind == EXPLAIN_KIND_FILE || m->kind == EXPLAIN_KIND_LIBRARY)
+                        continue;
+                mapping_group_key(m, &key, &len);
+                r = classifier_group_add(c, m->kind, key, len, 1, mapping_size(m), 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- the result ---- */
+
+/* A source: the LEN bytes of P, cut to fit EXPLAIN_SOURCE_MAX, not inside a UTF-8 sequence. */
+static char *source_dup(const char *p, size_t len) {
+        if (len > EXPLAIN_SOURCE_MAX - 1) {
+                len = EXPLAIN_SOURCE_MAX - 1;
+                for (unsigned i = 0; i < 3 && len > 0 && ((unsigned char) p[len] & 0xC0) == 0x80; i++)
+                        len--;
+        }
+        return strndup(p, len);
+}
+
+static int group_compare(const void *a, const void *b) {
+        const ExplainGroup *x = a, *y = b;
+        int r;
+
+        if (x->mappings != y->mappings)
+                return x->mappings > y->mappings ? -1 : 1;
+        if (x->bytes != y->bytes)
+                return x->bytes > y->bytes ? -1 : 1;
+        r = strcmp(explain_kind_to_string(x->kind), explain_kind_to_string(y->kind));
+        if (r != 0)
+                return r;
+        return strcmp(x->source, y->source);
+}
+
+static int explain_build_groups(Explain *e, const Classifier *c) {
+        size_t n = c->groups.n_keys;
+
+        e->groups = calloc(n > 0 ? n : 1, sizeof(ExplainGroup));
+        if (!e->groups)
+                return -ENOMEM;
+        for (size_t id = 0; id < n; id++) {
+                const Key *k = &c->groups.keys[id];
+                ExplainGroup *g = &e->groups[e->n_groups];
+
+                *g = (ExplainGroup){
+                        .kind = (ExplainKind) k->tag,
+                        .mappings = c->group_accs[id].mappings,
+                        .bytes = c->group_accs[id].bytes,
+                        .files = c->group_accs[id].files,
+                };
+                if (g->kind == EXPLAIN_KIND_THREAD_STACK) {
+                        g->files = c->thread_stacks;
+                        if (asprintf(&g->source, "%u thread%s", c->thread_stacks,
+                                     c->thread_stacks == 1 ? "" : "s") < 0)
+                                g->source = NULL;
+                } else
+                        g->source = source_dup(k->data, k->len);
+                if (!g->source)
+                        return -ENOMEM;
+                e->n_groups++;
+        }
+        qsort(e->groups, e->n_groups, sizeof(ExplainGroup), group_compare);
+        return 0;
+}
+
+/* PART holds at least EXPLAIN_DECIDING_PERCENT of WHOLE. */
+static bool decides(uint64_t part, uint64_t whole) {
+        return whole > 0 && part * 100 >= (uint64_t) EXPLAIN_DECIDING_PERCENT * whole;
+}
+
+static ExplainVerdict explain_decide(const Explain *e) {
+        const uint64_t *km = e->kind_mappings;
+        uint64_t anon = km[EXPLAIN_KIND_ANONYMOUS] + km[EXPLAIN_KIND_NAMED_ANONYMOUS];
+        uint64_t anon_bytes = add_saturating(e->kind_bytes[EXPLAIN_KIND_ANONYMOUS],
+                                             e->kind_bytes[EXPLAIN_KIND_NAMED_ANONYMOUS]);
+
+        if (decides(km[EXPLAIN_KIND_FILE], e->map_count))
+                return EXPLAIN_VERDICT_MAPPED_FILES;
+        if (decides(km[EXPLAIN_KIND_THREAD_STACK], e->map_count))
+                return EXPLAIN_VERDICT_THREADS;
+        if (decides(km[EXPLAIN_KIND_LIBRARY], e->map_count))
+                return EXPLAIN_VERDICT_LIBRARIES;
+        if (decides(anon, e->map_count) &&
+            (e->alternating * 100 >= (uint64_t) EXPLAIN_ALTERNATING_PERCENT * anon ||
+             anon_bytes / anon <= EXPLAIN_FRAGMENT_AVERAGE_BYTES))
+                return EXPLAIN_VERDICT_FRAGMENTED_ANONYMOUS;
+        return EXPLAIN_VERDICT_MIXED;
+}
+
+const ExplainGroup *explain_top_group(const Explain *e) {
+        for (size_t i = 0; i < e->n_groups; i++) {
+                ExplainKind k = e->groups[i].kind;
+
+                switch (e->verdict) {
+                case EXPLAIN_VERDICT_MAPPED_FILES:
+                        if (k == EXPLAIN_KIND_FILE)
+                                return &e->groups[i];
+                        break;
+                case EXPLAIN_VERDICT_THREADS:
+                        if (k == EXPLAIN_KIND_THREAD_STACK)
+                                return &e->groups[i];
+                        break;
+                case EXPLAIN_VERDICT_LIBRARIES:
+                        if (k == EXPLAIN_KIND_LIBRARY)
+                                return &e->groups[i];
+                        break;
+                case EXPLAIN_VERDICT_FRAGMENTED_ANONYMOUS:
+                        if (k == EXPLAIN_KIND_ANONYMOUS || k == EXPLAIN_KIND_NAMED_ANONYMOUS)
+                                return &e->groups[i];
+                        break;
+                default:
+                        return &e->groups[i];
+                }
+        }
+        return NULL;
+}
+
+Explain *explain_free(Explain *e) {
+        if (!e)
+                return NULL;
+        for (size_t i = 0; i < e->n_groups; i++)
+                free(e->groups[i].source);
+        free(e->groups);
+        return mfree(e);
+}
+
+static void explain_freep(Explain **e) {
+        explain_free(*e);
+}
+
+static int classify(Classifier *c, const char *maps, size_t len, unsigned count, const uint64_t *sps,
+                    size_t n_threads) {
+        int r;
+
+        /* At most one line more than the count: the gate. */
+        r = classifier_parse(c, maps, len, (size_t) count + 1);
+        if (r < 0)
+                return r;
+        /* Both walk the lines as procfs.c defines them; a difference is a bug here, not bad input. */
+        if (c->n_maps != count)
+                return -EBADMSG;
+        r = classifier_files(c);
+        if (r < 0)
+                return r;
+        r = classifier_stacks(c, sps, n_threads);
+        if (r < 0)
+                return r;
+        classifier_alternation(c);
+        return classifier_groups(c);
+}
+
+int explain_maps(const char *maps, size_t len, const uint64_t *stack_pointers, size_t n_threads,
+                 Explain **ret) {
+        _cleanup_(classifier_done) Classifier c = {};
+        _cleanup_(explain_freep) Explain *e = NULL;
+        MapsCounter counter = {};
+        unsigned count;
+        int r;
+
+        assert(maps || len == 0);
+        assert(stack_pointers || n_threads == 0);
+        assert(ret);
+
+        maps_counter_feed(&counter, maps, len);
+        r = maps_counter_finish(&counter, &count);
+        if (r < 0)
+                return r;
+        r = classify(&c, maps, len, count, stack_pointers, n_threads);
+        if (r < 0)
+                return r;
+
+        e = calloc(1, sizeof(Explain));
+        if (!e)
+                return -ENOMEM;
+        e->map_count = count;
+        e->threads = n_threads > UINT_MAX ? UINT_MAX : (unsigned) n_threads;
+        e->thread_stacks = c.thread_stacks;
+        e->thread_guards = c.thread_guards;
+        e->alternating = c.alternating;
+        for (size_t i = 0; i < c.n_maps; i++) {
+                e->kind_mappings[c.maps[i].kind]++;
+                e->kind_bytes[c.maps[i].kind] =
+                        add_saturating(e->kind_bytes[c.maps[i].kind], mapping_size(&c.maps[i]));
+        }
+        r = explain_build_groups(e, &c);
+        if (r < 0)
+                return r;
+        e->verdict = explain_decide(e);
+        *ret = TAKE_PTR(e);
+        return 0;
+}
