@@ -989,8 +989,9 @@ static void test_read_fixture_tree(void **state) {
         fixture_file(4242, "task/4242/syscall", "7 0x0 0x0 0x0 0x0 0x0 0x0 0x7ffe00010000 0x401000\n");
         fixture_file(4242, "task/4243/syscall", "-1 0x7f7ffeff0000 0x401000\n");
         fixture_file(4242, "task/4244/syscall", "running\n");
-        fixture_file(4242, "task/4245/stat", "4245 (x) S\n"); /* exited: its syscall file is gone */
-        fixture_file(4242, "task/4246/syscall", "");          /* exited while being read */
+        fixture_file(4242, "task/4245/stat", "4245 (x) S\n");    /* exited: its syscall file is gone */
+        fixture_file(4242, "task/4246/syscall", "");             /* exited while being read */
+        fixture_file(4242, "task/4247/syscall", "-1 0x0 0x0\n"); /* past its exit: no stack any more */
         assert_int_equal(explain_read(root, 4242, &in), 0);
         assert_int_equal(in.maps_len, strlen(text));
         assert_memory_equal(in.maps, text, in.maps_len);

@@ -196,7 +196,7 @@ int explain_parse_syscall(const char *text, uint64_t *ret_sp) {
 }
 
 /* The stack pointer of thread TID: 1 and *RET_SP (0 when unknown: running, or not ours to read), 0 when
- * the thread is gone, -errno on other failures. */
+ * the thread is gone (or exiting), -errno on other failures. */
 static int read_stack_pointer(int task_fd, pid_t tid, uint64_t *ret_sp) {
         _cleanup_close_ int fd = -EBADF;
         char name[32], buf[SYSCALL_TEXT_MAX];
@@ -213,9 +213,13 @@ static int read_stack_pointer(int task_fd, pid_t tid, uint64_t *ret_sp) {
                 return 0;
         if (n < 0 && n != -EACCES && n != -EPERM)
                 return (int) n;
-        if (n < 0 || explain_parse_syscall(buf, ret_sp) <= 0)
+        if (n < 0 || explain_parse_syscall(buf, ret_sp) <= 0) {
                 *ret_sp = 0;
-        return 1;
+                return 1;
+        }
+        /* "-1 0x0 0x0": a thread past its exit, whose kernel stack (and the user registers on it) is
+         * gone. Every live thread's stack pointer is an address in its process. */
+        return *ret_sp != 0;
 }
 
 /* Whether the leader (the thread whose tid is the pid) has exited: its syscall file says nothing of use. */

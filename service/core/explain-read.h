@@ -9,9 +9,10 @@
  *   "NR A1 A2 A3 A4 A5 A6 SP PC"   blocked in system call NR: SP is its user stack pointer
  *   "-1 SP PC"                     blocked outside a system call
  *   "running"                      on a CPU: no stack pointer (explain.h says how its stack is found then)
- * Reading it takes ptrace attach access (PTRACE_MODE_ATTACH: root, or CAP_SYS_PTRACE as mapguardd has),
- * more than maps needs; a thread whose file cannot be read for that reason is counted with an unknown
- * pointer, as a running one. */
+ * A thread past its exit (a leader that exited before its threads, a thread being torn down) reads
+ * "-1 0x0 0x0" and is skipped: it has no stack any more. Reading the file takes ptrace attach access
+ * (PTRACE_MODE_ATTACH: root, or CAP_SYS_PTRACE as mapguardd has), more than maps needs; a thread whose
+ * file cannot be read for that reason is counted with an unknown pointer, as a running one. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +21,8 @@
 #include "explain.h"
 
 /* Parses the NUL-terminated text of a task's syscall file as above. Returns 1 and *RET_SP for a stopped
- * thread (SP 0 is returned as 1 with *RET_SP 0: no mapping holds address 0), 0 for "running" (*RET_SP
- * untouched), -EBADMSG for anything else (*RET_SP untouched). */
+ * thread (*RET_SP 0 for one past its exit), 0 for "running" (*RET_SP untouched), -EBADMSG for anything
+ * else (*RET_SP untouched). */
 int explain_parse_syscall(const char *text, uint64_t *ret_sp);
 
 typedef struct ExplainInput {
