@@ -77,9 +77,11 @@ typedef struct Mapping {
         bool thread_guard; /* the guard below a thread's stack */
 } Mapping;
 
-/* A mapped file (or library): its mappings added up, and whether one of them is executable. */
+/* A mapped file (or library): its mappings added up, whether one of them is executable, and the
+ * directory it is in (an id in Classifier.dirs, UINT32_MAX for none: "/", or no path). */
 typedef struct FileAcc {
         uint64_t mappings, bytes;
+        uint32_t dir;
         bool exec;
 } FileAcc;
 
@@ -107,6 +109,7 @@ typedef struct Classifier {
         KeyTable groups; /* (kind, source key) */
         GroupAcc *group_accs;
         size_t group_accs_allocated;
+        uint32_t last_group; /* the group added to last (UINT32_MAX: none): runs of lines share one */
         unsigned thread_stacks, thread_guards;
         uint64_t alternating;
 } Classifier;
@@ -243,30 +246,35 @@ static int classifier_parse(Classifier *c, const char *text, size_t len, size_t 
 /* Files by name: their mappings added up; a file with an executable mapping makes all of its mappings
  * library ones. */
 static int classifier_files(Classifier *c) {
+        const Mapping *prev = NULL;
         size_t allocated = 0;
 
         for (size_t i = 0; i < c->n_maps; i++) {
                 Mapping *m = &c->maps[i];
-                uint64_t h;
                 uint32_t id;
                 int r;
 
                 if (m->kind != EXPLAIN_KIND_FILE)
                         continue;
-                h = key_hash_finish(key_hash_add(KEY_HASH_INIT, m->name, m->name_len), 0);
-                r = key_table_put(&c->files, m->name, m->name_len, 0, h, &id);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        if (ARRAY_RESERVE(c->file_accs, allocated, id, 256) < 0)
-                                return -ENOMEM;
-                        c->file_accs[id] = (FileAcc){};
+                /* A file's segments follow each other: the same name as the last file line is its id. */
+                if (prev && prev->name_len == m->name_len && memcmp(prev->name, m->name, m->name_len) == 0)
+                        id = prev->file;
+                else {
+                        r = key_table_put(&c->files, m->name, m->name_len, 0, &id);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                if (ARRAY_RESERVE(c->file_accs, allocated, id, 256) < 0)
+                                        return -ENOMEM;
+                                c->file_accs[id] = (FileAcc){ .dir = UINT32_MAX };
+                        }
                 }
                 m->file = id;
                 c->file_accs[id].mappings++;
                 c->file_accs[id].bytes = add_saturating(c->file_accs[id].bytes, mapping_size(m));
                 if (m->perms & MAPS_PERM_EXEC)
                         c->file_accs[id].exec = true;
+                prev = m;
         }
         for (size_t i = 0; i < c->n_maps; i++)
                 if (c->maps[i].kind == EXPLAIN_KIND_FILE && c->file_accs[c->maps[i].file].exec)
@@ -472,18 +480,23 @@ static void classifier_alternation(Classifier *c) {
 
 static int classifier_group_add(Classifier *c, ExplainKind kind, const char *key, size_t len,
                                 uint64_t mappings, uint64_t bytes, uint64_t files) {
-        uint64_t h = key_hash_finish(key_hash_add(KEY_HASH_INIT, key, len), (uint8_t) kind);
+        const Key *last = c->last_group != UINT32_MAX ? &c->groups.keys[c->last_group] : NULL;
         GroupAcc *acc;
         uint32_t id;
         int r;
 
-        r = key_table_put(&c->groups, key, len, (uint8_t) kind, h, &id);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                if (ARRAY_RESERVE(c->group_accs, c->group_accs_allocated, id, 64) < 0)
-                        return -ENOMEM;
-                c->group_accs[id] = (GroupAcc){};
+        if (last && last->tag == (uint8_t) kind && last->len == len && memcmp(last->data, key, len) == 0)
+                id = c->last_group;
+        else {
+                r = key_table_put(&c->groups, key, len, (uint8_t) kind, &id);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        if (ARRAY_RESERVE(c->group_accs, c->group_accs_allocated, id, 64) < 0)
+                                return -ENOMEM;
+                        c->group_accs[id] = (GroupAcc){};
+                }
+                c->last_group = id;
         }
         acc = &c->group_accs[id];
         acc->mappings += mappings;
@@ -496,38 +509,65 @@ static ExplainKind file_kind(const Classifier *c, uint32_t id) {
         return c->file_accs[id].exec ? EXPLAIN_KIND_LIBRARY : EXPLAIN_KIND_FILE;
 }
 
-/* Counts, for every directory above a mapped file (never "/"), the distinct files below it, by kind. */
+/* Adds file ID to the directories above it (never "/"), by kind, from the top one down. Returns the id of
+ * the directory it is in, UINT32_MAX for none. */
+static int classifier_add_file_dirs(Classifier *c, uint32_t id, size_t *allocated, uint32_t *ret_dir) {
+        const Key *k = &c->files.keys[id];
+        uint8_t kind = (uint8_t) file_kind(c, id);
+        uint32_t parent = UINT32_MAX, depth = 0;
+
+        for (const char *p = k->data + 1, *end = k->data + k->len; (p = memchr(p, '/', (size_t) (end - p)));
+             p++) {
+                uint32_t dir;
+                int r = key_table_put(&c->dirs, k->data, (size_t) (p - k->data), kind, &dir);
+
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        if (ARRAY_RESERVE(c->dir_accs, *allocated, dir, 64) < 0)
+                                return -ENOMEM;
+                        c->dir_accs[dir] = (DirAcc){ .parent = parent, .depth = ++depth };
+                } else
+                        depth = c->dir_accs[dir].depth;
+                c->dir_accs[dir].files++;
+                c->dir_accs[dir].unclaimed++;
+                parent = dir;
+        }
+        *ret_dir = parent;
+        return 0;
+}
+
+/* Counts, for every directory above a mapped file (never "/"), the distinct files below it, by kind, and
+ * notes each file's directory. A file in the same directory as the one before (a store's files follow
+ * each other) adds itself to that directory's chain without looking each one up again. */
 static int classifier_count_dirs(Classifier *c) {
+        const Key *prev = NULL;
         size_t allocated = 0;
 
         for (uint32_t id = 0; id < c->files.n_keys; id++) {
                 const Key *k = &c->files.keys[id];
-                uint8_t kind = (uint8_t) file_kind(c, id);
-                uint32_t parent = UINT32_MAX, depth = 0;
-                uint64_t h = KEY_HASH_INIT;
+                uint32_t prev_dir = prev ? c->file_accs[prev - c->files.keys].dir : UINT32_MAX;
+                const char *slash;
+                int r;
 
                 if (k->len == 0 || k->data[0] != '/')
                         continue;
-                for (size_t i = 0; i < k->len; i++) {
-                        if (k->data[i] == '/' && i > 0) {
-                                uint32_t dir;
-                                int r = key_table_put(&c->dirs, k->data, i, kind, key_hash_finish(h, kind),
-                                                      &dir);
-
-                                if (r < 0)
-                                        return r;
-                                if (r > 0) {
-                                        if (ARRAY_RESERVE(c->dir_accs, allocated, dir, 64) < 0)
-                                                return -ENOMEM;
-                                        c->dir_accs[dir] = (DirAcc){ .parent = parent, .depth = ++depth };
-                                } else
-                                        depth = c->dir_accs[dir].depth;
-                                c->dir_accs[dir].files++;
-                                c->dir_accs[dir].unclaimed++;
-                                parent = dir;
+                slash = memrchr(k->data, '/', k->len);
+                if (prev_dir != UINT32_MAX &&
+                    file_kind(c, (uint32_t) (prev - c->files.keys)) == file_kind(c, id) &&
+                    c->dirs.keys[prev_dir].len == (size_t) (slash - k->data) &&
+                    memcmp(prev->data, k->data, (size_t) (slash - k->data)) == 0) {
+                        for (uint32_t d = prev_dir; d != UINT32_MAX; d = c->dir_accs[d].parent) {
+                                c->dir_accs[d].files++;
+                                c->dir_accs[d].unclaimed++;
                         }
-                        h = key_hash_add(h, k->data + i, 1);
+                        c->file_accs[id].dir = prev_dir;
+                } else {
+                        r = classifier_add_file_dirs(c, id, &allocated, &c->file_accs[id].dir);
+                        if (r < 0)
+                                return r;
                 }
+                prev = k;
         }
         return 0;
 }
@@ -567,23 +607,10 @@ static int classifier_dir_groups(Classifier *c) {
 /* The length of the name prefix that is file ID's group: the deepest directory above it that is a
  * group, or the whole name. */
 static size_t classifier_file_group_len(const Classifier *c, uint32_t id) {
-        const Key *k = &c->files.keys[id];
-        uint8_t kind = (uint8_t) file_kind(c, id);
-        uint64_t h = KEY_HASH_INIT;
-        size_t best = k->len;
-
-        if (k->len == 0 || k->data[0] != '/')
-                return best;
-        for (size_t i = 0; i < k->len; i++) {
-                if (k->data[i] == '/' && i > 0) {
-                        int64_t dir = key_table_get(&c->dirs, k->data, i, kind, key_hash_finish(h, kind));
-
-                        if (dir >= 0 && c->dir_accs[dir].group)
-                                best = i;
-                }
-                h = key_hash_add(h, k->data + i, 1);
-        }
-        return best;
+        for (uint32_t d = c->file_accs[id].dir; d != UINT32_MAX; d = c->dir_accs[d].parent)
+                if (c->dir_accs[d].group)
+                        return c->dirs.keys[d].len;
+        return c->files.keys[id].len;
 }
 
 /* The key a mapping that is not a file's is grouped by. */
@@ -782,7 +809,7 @@ static int classify(Classifier *c, const char *maps, size_t len, unsigned count,
 
 int explain_maps(const char *maps, size_t len, const uint64_t *stack_pointers, size_t n_threads,
                  Explain **ret) {
-        _cleanup_(classifier_done) Classifier c = {};
+        _cleanup_(classifier_done) Classifier c = { .last_group = UINT32_MAX };
         _cleanup_(explain_freep) Explain *e = NULL;
         MapsCounter counter = {};
         unsigned count;

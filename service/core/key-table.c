@@ -7,18 +7,33 @@
 #include "key-table.h"
 #include "util.h"
 
-#define FNV_PRIME UINT64_C(1099511628211)
+/* The fractional part of the golden ratio: odd, and its bits well mixed. */
+#define KEY_HASH_MULTIPLIER UINT64_C(0x9e3779b97f4a7c15)
 
-uint64_t key_hash_add(uint64_t h, const char *p, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                h ^= (unsigned char) p[i];
-                h *= FNV_PRIME;
-        }
-        return h;
+static uint64_t key_hash_mix(uint64_t h) {
+        h *= KEY_HASH_MULTIPLIER;
+        return h ^ h >> 32;
 }
 
-uint64_t key_hash_finish(uint64_t partial, uint8_t tag) {
-        return (partial ^ (uint64_t) (tag + 1U) << 56) * FNV_PRIME;
+/* Eight bytes per step; the length and the tag go in first, so that the zeros that pad the last word do
+ * not make "a" and "a\0" collide. The table takes its slot from the low bits: each step folds the high
+ * half of the product, where a multiplication carries a difference to, back into them. */
+static uint64_t key_hash(const char *p, size_t n, uint8_t tag) {
+        uint64_t h = key_hash_mix((uint64_t) n ^ (uint64_t) tag << 56);
+
+        for (; n >= 8; p += 8, n -= 8) {
+                uint64_t w;
+
+                memcpy(&w, p, 8);
+                h = key_hash_mix(h ^ w);
+        }
+        if (n > 0) {
+                uint64_t w = 0;
+
+                memcpy(&w, p, n);
+                h = key_hash_mix(h ^ w);
+        }
+        return key_hash_mix(h);
 }
 
 void key_table_done(KeyTable *t) {
@@ -64,7 +79,8 @@ static size_t key_table_slot(const KeyTable *t, const char *data, size_t len, ui
         }
 }
 
-int key_table_put(KeyTable *t, const char *data, size_t len, uint8_t tag, uint64_t hash, uint32_t *ret_id) {
+int key_table_put(KeyTable *t, const char *data, size_t len, uint8_t tag, uint32_t *ret_id) {
+        uint64_t hash = key_hash(data, len, tag);
         size_t s;
         int r;
 
@@ -86,11 +102,11 @@ int key_table_put(KeyTable *t, const char *data, size_t len, uint8_t tag, uint64
         return 1;
 }
 
-int64_t key_table_get(const KeyTable *t, const char *data, size_t len, uint8_t tag, uint64_t hash) {
+int64_t key_table_get(const KeyTable *t, const char *data, size_t len, uint8_t tag) {
         size_t s;
 
         if (t->n_slots == 0)
                 return -ENOENT;
-        s = key_table_slot(t, data, len, tag, hash);
+        s = key_table_slot(t, data, len, tag, key_hash(data, len, tag));
         return t->slots[s] == 0 ? -ENOENT : (int64_t) t->slots[s] - 1;
 }
