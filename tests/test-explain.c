@@ -968,15 +968,13 @@ static void fixture_file(pid_t pid, const char *rel, const char *text) {
         testfs_write_str(root, path, text);
 }
 
-static void fixture_stat(pid_t pid, char state) {
+/* ROOT/proc/PID/status: what explain_read() reads of it, the state and the number of threads. */
+static void fixture_status(pid_t pid, char state, unsigned threads) {
         _cleanup_free_ char *s = NULL;
 
-        assert_true(asprintf(&s,
-                             "%d (x) %c 1 1 1 0 -1 0 10 0 0 0 5 3 0 0 20 0 1 0 77 1000000 200 "
-                             "18446744073709551615 1 "
-                             "1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
-                             (int) pid, state) > 0);
-        fixture_file(pid, "stat", s);
+        assert_true(asprintf(&s, "Name:\tx\nUmask:\t0022\nState:\t%c (x)\nTgid:\t%d\nThreads:\t%u\n", state,
+                             (int) pid, threads) > 0);
+        fixture_file(pid, "status", s);
 }
 
 static void test_read_fixture_tree(void **state) {
@@ -984,7 +982,7 @@ static void test_read_fixture_tree(void **state) {
         ExplainInput in = {}, sentinel = { .n_threads = 99 };
         Explain *e = NULL;
 
-        fixture_stat(4242, 'S');
+        fixture_status(4242, 'S', 3);
         fixture_file(4242, "maps", text);
         fixture_file(4242, "task/4242/syscall", "7 0x0 0x0 0x0 0x0 0x0 0x0 0x7ffe00010000 0x401000\n");
         fixture_file(4242, "task/4243/syscall", "-1 0x7f7ffeff0000 0x401000\n");
@@ -992,7 +990,7 @@ static void test_read_fixture_tree(void **state) {
         fixture_file(4242, "task/4245/stat", "4245 (x) S\n");    /* exited: its syscall file is gone */
         fixture_file(4242, "task/4246/syscall", "");             /* exited while being read */
         fixture_file(4242, "task/4247/syscall", "-1 0x0 0x0\n"); /* past its exit: no stack any more */
-        assert_int_equal(explain_read(root, 4242, &in), 0);
+        assert_int_equal(explain_read(root, 4242, SIZE_MAX, &in), 0);
         assert_int_equal(in.maps_len, strlen(text));
         assert_memory_equal(in.maps, text, in.maps_len);
         assert_int_equal(in.n_threads, 3);
@@ -1003,15 +1001,30 @@ static void test_read_fixture_tree(void **state) {
         explain_input_done(&in);
         explain_input_done(&in); /* zeroed: fine twice */
 
+        /* One pointer read at most: the other threads count as status says, with unknown pointers. */
+        assert_int_equal(explain_read(root, 4242, 1, &in), 0);
+        assert_int_equal(in.n_threads, 3);
+        assert_true((in.stack_pointers[0] != 0) + (in.stack_pointers[1] != 0) +
+                            (in.stack_pointers[2] != 0) <=
+                    1);
+        assert_int_equal(in.stack_pointers[1], 0);
+        assert_int_equal(in.stack_pointers[2], 0);
+        explain_input_done(&in);
+        fixture_status(4242, 'S', 1000);
+        assert_int_equal(explain_read(root, 4242, 1, &in), 0);
+        assert_int_equal(in.n_threads, 1000);
+        explain_input_done(&in);
+        fixture_status(4242, 'S', 3);
+
         assert_int_equal(explain_process(root, 4242, &e), 0);
         assert_int_equal(e->threads, 3);
         assert_int_equal(e->thread_stacks, 1); /* 0x7f7ffeff0000: in the one thread's stack */
         explain_free(e);
 
         in = sentinel;
-        assert_int_equal(explain_read(root, 4343, &in), -ESRCH);
-        assert_int_equal(explain_read(root, 0, &in), -EINVAL);
-        assert_int_equal(explain_read(root, -1, &in), -EINVAL);
+        assert_int_equal(explain_read(root, 4343, SIZE_MAX, &in), -ESRCH);
+        assert_int_equal(explain_read(root, 0, SIZE_MAX, &in), -EINVAL);
+        assert_int_equal(explain_read(root, -1, SIZE_MAX, &in), -EINVAL);
         assert_int_equal(in.n_threads, 99);
         e = (Explain *) 0x1;
         assert_int_equal(explain_process(root, 4343, &e), -ESRCH);
@@ -1022,30 +1035,30 @@ static void test_read_exited_leader(void **state) {
         ExplainInput in = {};
 
         /* The leader exited (zombie, empty maps) while a thread lives on: its maps are the process's. */
-        fixture_stat(4250, 'Z');
+        fixture_status(4250, 'Z', 2);
         fixture_file(4250, "maps", "");
         fixture_file(4250, "task/4250/maps", "");
         fixture_file(4250, "task/4250/syscall", "running\n");
         fixture_file(4250, "task/4251/maps", GATE);
         fixture_file(4250, "task/4251/syscall", "-1 0x10 0x20\n");
-        assert_int_equal(explain_read(root, 4250, &in), 0);
+        assert_int_equal(explain_read(root, 4250, SIZE_MAX, &in), 0);
         assert_string_equal(in.maps, GATE);
         assert_int_equal(in.n_threads, 1);
         assert_int_equal(in.stack_pointers[0], 0x10);
         explain_input_done(&in);
 
         /* No mm anywhere: a kernel thread, or a zombie. */
-        fixture_stat(4260, 'S');
+        fixture_status(4260, 'S', 1);
         fixture_file(4260, "maps", "");
         fixture_file(4260, "task/4260/maps", "");
         fixture_file(4260, "task/4260/syscall", "running\n");
-        assert_int_equal(explain_read(root, 4260, &in), -ENODATA);
+        assert_int_equal(explain_read(root, 4260, SIZE_MAX, &in), -ENODATA);
 
         /* Maps read, then every thread gone: the process exited meanwhile. */
-        fixture_stat(4270, 'S');
+        fixture_status(4270, 'S', 1);
         fixture_file(4270, "maps", GATE);
         fixture_file(4270, "task/4270/stat", "4270 (x) S\n");
-        assert_int_equal(explain_read(root, 4270, &in), -ESRCH);
+        assert_int_equal(explain_read(root, 4270, SIZE_MAX, &in), -ESRCH);
         assert_null(in.maps);
 }
 

@@ -162,7 +162,7 @@ static int capture(pid_t pid, ExplainInput *ret, unsigned *ret_count) {
                 r = proc_count_maps(NULL, pid, &before);
                 if (r < 0)
                         return r;
-                r = explain_read(NULL, pid, &in);
+                r = explain_read(NULL, pid, SIZE_MAX, &in);
                 if (r < 0)
                         return r;
                 r = proc_count_maps(NULL, pid, &after);

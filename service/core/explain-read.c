@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,24 +223,54 @@ static int read_stack_pointer(int task_fd, pid_t tid, uint64_t *ret_sp) {
         return *ret_sp != 0;
 }
 
-/* Whether the leader (the thread whose tid is the pid) has exited: its syscall file says nothing of use. */
-static bool leader_exited(int dir_fd) {
-        _cleanup_close_ int fd = openat(dir_fd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        char buf[1024];
-        ProcStat st;
+/* From ROOT/proc/PID/status: whether the leader (the thread whose tid is the pid) has exited (a zombie
+ * whose syscall file says nothing of use), and the number of threads ("Threads:", which counts such a
+ * leader). Returns 0, -ESRCH when the process is gone, -EBADMSG when a field is missing. */
+static int read_status(int dir_fd, bool *ret_leader_exited, unsigned *ret_threads) {
+        _cleanup_close_ int fd = openat(dir_fd, "status", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        const char *state, *threads;
+        char buf[4096], *end;
+        unsigned long n;
+        ssize_t k;
 
-        if (fd < 0 || read_fd_small(fd, buf, sizeof(buf)) <= 0 || proc_stat_parse(buf, &st) < 0)
-                return false;
-        return st.state == 'Z' || st.state == 'X';
+        if (fd < 0)
+                return errno_gone(errno);
+        k = read_fd_small(fd, buf, sizeof(buf));
+        if (k <= 0)
+                return k == 0 ? -ESRCH : (int) k;
+        state = strstr(buf, "\nState:");
+        threads = strstr(buf, "\nThreads:");
+        if (!state || !threads)
+                return -EBADMSG;
+        state += strspn(state + strlen("\nState:"), " \t") + strlen("\nState:");
+        errno = 0;
+        n = strtoul(threads + strlen("\nThreads:"), &end, 10);
+        if (errno != 0 || end == threads + strlen("\nThreads:") || n > UINT_MAX)
+                return -EBADMSG;
+        *ret_leader_exited = *state == 'Z' || *state == 'X';
+        *ret_threads = (unsigned) n;
+        return 0;
 }
 
-static int read_stack_pointers(int dir_fd, pid_t pid, uint64_t **ret, size_t *ret_n) {
+/* Appends SP to *SPS (N of ALLOCATED). */
+static int stack_pointers_add(uint64_t **sps, size_t *allocated, size_t *n, uint64_t sp) {
+        if (ARRAY_RESERVE(*sps, *allocated, *n, 64) < 0)
+                return -ENOMEM;
+        (*sps)[(*n)++] = sp;
+        return 0;
+}
+
+static int read_stack_pointers(int dir_fd, pid_t pid, size_t max, uint64_t **ret, size_t *ret_n) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ uint64_t *sps = NULL;
         size_t n = 0, allocated = 0;
-        bool skip_leader = leader_exited(dir_fd);
-        int r = 0;
+        bool leader_exited, more = false;
+        unsigned threads;
+        int r;
 
+        r = read_status(dir_fd, &leader_exited, &threads);
+        if (r < 0)
+                return r;
         d = open_tasks(dir_fd, &r);
         if (!d)
                 return r;
@@ -247,17 +278,22 @@ static int read_stack_pointers(int dir_fd, pid_t pid, uint64_t **ret, size_t *re
                 pid_t tid = task_entry_tid(de);
                 uint64_t sp;
 
-                if (tid == 0 || (tid == pid && skip_leader))
+                if (tid == 0 || (tid == pid && leader_exited))
                         continue;
+                if (n == max) {
+                        more = true;
+                        break;
+                }
                 r = read_stack_pointer(dirfd(d), tid, &sp);
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        continue;
-                if (ARRAY_RESERVE(sps, allocated, n, 64) < 0)
-                        return -ENOMEM;
-                sps[n++] = sp;
+                if (r > 0 && (r = stack_pointers_add(&sps, &allocated, &n, sp)) < 0)
+                        return r;
         }
+        /* Past MAX, the other threads count as the process says, each with an unknown pointer. */
+        for (size_t total = threads - (leader_exited && threads > 0); more && n < total;)
+                if ((r = stack_pointers_add(&sps, &allocated, &n, 0)) < 0)
+                        return r;
         /* Not one thread left: the process exited while we read. */
         if (n == 0)
                 return -ESRCH;
@@ -274,7 +310,7 @@ void explain_input_done(ExplainInput *input) {
         *input = (ExplainInput){};
 }
 
-int explain_read(const char *root, pid_t pid, ExplainInput *ret) {
+int explain_read(const char *root, pid_t pid, size_t max_stack_pointers, ExplainInput *ret) {
         _cleanup_close_ int dir_fd = -EBADF;
         _cleanup_free_ char *maps = NULL;
         _cleanup_free_ uint64_t *sps = NULL;
@@ -297,7 +333,7 @@ int explain_read(const char *root, pid_t pid, ExplainInput *ret) {
                 if (r < 0)
                         return r;
         }
-        r = read_stack_pointers(dir_fd, pid, &sps, &n);
+        r = read_stack_pointers(dir_fd, pid, max_stack_pointers, &sps, &n);
         if (r < 0)
                 return r;
 
@@ -316,7 +352,7 @@ int explain_process(const char *root, pid_t pid, Explain **ret) {
 
         assert(ret);
 
-        r = explain_read(root, pid, &input);
+        r = explain_read(root, pid, EXPLAIN_STACK_POINTERS_MAX, &input);
         if (r < 0)
                 return r;
         return explain_maps(input.maps, input.maps_len, input.stack_pointers, input.n_threads, ret);
