@@ -10,24 +10,26 @@
  * gate area's line (maps_line_is_gate(), procfs.h, the one definition both use).
  *
  * Kinds, decided per line by its name field (the 6th; the text after the inode and its padding):
- *   file             a named file that the process does not execute. Source: the file's name as maps prints
- *                    it (a newline in it is "\012", a deleted file ends in " (deleted)"). Many files of one
- *                    directory are one group, whose source is the directory: a file's group is the deepest
- *                    directory above it (never "/") that holds at least EXPLAIN_DIR_MIN_FILES distinct files
- *                    of its kind among the process's mappings, counting those in its subdirectories, so
- *                    that a store's files under <dir>/<block>/chunks/ add up under <dir>; a file without
- * such a directory is a group of its own. Names that are not paths (anon_inode:..., socket:) are their own
- * groups. library          every mapping of a file that has an executable mapping in the process: shared
- * objects and the program itself, all their segments. Grouped by directory as files are. thread-stack the
- * stacks of threads other than the main one, and their guards (see below). One group; source "N threads" ("1
- * thread"), N the stacks found. anonymous        private or shared anonymous memory ("/dev/zero (deleted)",
- * the kernel's name for shared anonymous memory, included). One group, source "". named-anonymous
- * "[anon:NAME]" and "[anon_shmem:NAME]": one group per NAME, which is the source. heap             "[heap]";
- * source "[heap]". stack            "[stack]", the main thread's stack; source "[stack]". kernel any other
- * bracketed name: "[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", and a
+ *   file             a named file that the process does not execute. Source: its name as maps prints it
+ *                    (a newline in it is "\012", a deleted file's ends in " (deleted)"). Many files of one
+ *                    directory are one group whose source is the directory: a file's group is the deepest
+ *                    directory above it (never "/") holding EXPLAIN_DIR_MIN_FILES distinct files of its
+ *                    kind that no deeper such directory took, subdirectories counted, so that a store's
+ *                    files under DIR/BLOCK/chunks/ add up under DIR; else the file is a group of its own.
+ *                    A name that is no path (anon_inode:[perf_event]) is a group of its own.
+ *   library          every mapping of a file that has an executable mapping in the process: shared
+ *                    objects and the program itself, all their segments; grouped by directory as files.
+ *   thread-stack     the stacks of threads other than the main one, and their guards (see below). One
+ *                    group; source "N threads" ("1 thread"), N the stacks found.
+ *   anonymous        private or shared anonymous memory ("/dev/zero (deleted)", the kernel's name for
+ *                    shared anonymous memory, included). One group, source "".
+ *   named-anonymous  "[anon:NAME]" and "[anon_shmem:NAME]": one group per NAME, the source.
+ *   heap             "[heap]", the source.
+ *   stack            "[stack]", the main thread's stack, the source.
+ *   kernel           any other bracketed name: "[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", and a
  *                    "[vsyscall]" that is not the last line. One group per name, the source.
- *   unknown          a line whose address range, permissions or fields do not parse: never in what the
- *                    kernel writes, but a cut read or a fixture can hold one, and it still counts.
+ *   unknown          a line whose addresses, permissions or fields do not parse: never in what the kernel
+ *                    writes, but a cut read or a fixture can hold one, and it still counts. Source "".
  *
  * Thread stacks are told by what the kernel says of each thread, not by their size:
  *   1. A thread stopped in or outside a system call has a stack pointer (/proc/PID/task/TID/syscall).
@@ -42,16 +44,16 @@
  *   2. "[anon: glibc: pthread stack: TID]" (glibc 2.40's glibc.mem.decorate_maps; also "pthread user
  *      stack", also without the leading space) and "[stack:TID]" (kernels before 4.5) are stacks by their
  *      name, pointer or not. Confidence: high.
- *   3. A thread running on a CPU has no stack pointer to read. For each such thread not accounted for by
- *      a named stack, one anonymous rw-p mapping directly above (adjacent to) an anonymous ---p mapping
- *      that no thread's pointer claimed is taken as its stack: one of the size of most stacks found by
- *      1 first, then the highest in the address space (stacks are mapped top-down). Confidence: low: a
- *      malloc arena next to another looks the same; it affects at most one mapping pair per running
- *      thread.
- *   The anonymous PROT_NONE mapping directly below a stack (adjacent, "---p", unnamed or of the stack's
- *   name) is its guard and belongs to its group. Since Linux 6.13 a guard installed with MADV_GUARD_INSTALL
- *   is no mapping, so a stack may have none: a thread costs one mapping then, not two. Stacks grow down
- *   on every architecture mapguard runs on.
+ *   3. A thread running on a CPU has no stack pointer to read, nor one the reader left unread
+ *      (explain-read.h). For each such thread that no named stack accounts for, one anonymous rw-p
+ *      mapping directly above an anonymous ---p one, and claimed by no pointer, is taken as its stack:
+ *      those of the size most stacks found by 1 have first, then the highest (stacks are mapped
+ *      top-down). Confidence: low, a malloc arena above another looks the same; at the size of the
+ *      stacks found by pointer, good.
+ *   The anonymous ---p mapping directly below a stack (adjacent, unnamed or of the stack's name) is its
+ *   guard and belongs to its group. Since Linux 6.13 a guard installed with MADV_GUARD_INSTALL is no
+ *   mapping, so a stack may have none: a thread costs one mapping then, not two. Stacks grow down on
+ *   every architecture mapguard runs on.
  *
  * The verdict looks at the share of the map count each cause holds:
  *   mapped-files          file mappings >= EXPLAIN_DECIDING_PERCENT of the count
