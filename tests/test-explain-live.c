@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -135,6 +136,14 @@ static void wait_state(pid_t pid, char state) {
         }
 }
 
+static const ExplainGroup *find_kind(const Explain *e, ExplainKind kind) {
+        for (size_t i = 0; i < e->n_groups; i++)
+                if (e->groups[i].kind == kind)
+                        return &e->groups[i];
+        fail_msg("no %s group", explain_kind_to_string(kind));
+        return NULL;
+}
+
 static void check_invariants(const Explain *e) {
         uint64_t sum = 0;
 
@@ -174,7 +183,8 @@ static Explain *explain_at_rest(pid_t pid) {
 
 static void test_threads_and_files(void **state) {
         _cleanup_free_ char *dir = testfs_mkdtemp("mapguard-test-explain-live");
-        Workload w = { .threads = 64, .files = 400, .dir = dir };
+        /* Files enough to hold the deciding share beside a sanitizer's own few hundred mappings. */
+        Workload w = { .threads = 64, .files = 2000, .dir = dir };
         const ExplainGroup *top;
         Explain *e;
         Child c;
@@ -198,16 +208,25 @@ static void test_threads_and_files(void **state) {
 }
 
 static void test_thread_leak(void **state) {
-        Workload w = { .threads = 300 };
+        Workload w = { .threads = 600 };
         Explain *e;
         Child c;
 
         child_start(&c, workload_setup, &w, NULL);
         child_wait_ready(&c);
         e = explain_at_rest(c.pid);
+        for (size_t i = 0; i < e->n_groups && i < 3; i++)
+                print_message("# %s: %" PRIu64 " maps\n", explain_kind_to_string(e->groups[i].kind),
+                              e->groups[i].mappings);
         assert_int_equal(e->thread_stacks, w.threads);
+        assert_int_equal(find_kind(e, EXPLAIN_KIND_THREAD_STACK)->mappings, 2 * w.threads);
+#ifdef __SANITIZE_ADDRESS__
+        /* AddressSanitizer maps three anonymous regions of its own for each thread: beside those, the
+         * stacks are no 60 %, and the process is rightly mixed. */
+        assert_int_equal(e->verdict, EXPLAIN_VERDICT_MIXED);
+#else
         assert_int_equal(e->verdict, EXPLAIN_VERDICT_THREADS);
-        assert_int_equal(explain_top_group(e)->mappings, 2 * w.threads);
+#endif
         explain_free(e);
         child_stop(&c);
 }
