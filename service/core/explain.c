@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain-stacks.h"
 #include "explain.h"
 #include "key-table.h"
 #include "maps-line.h"
@@ -63,20 +64,6 @@ ExplainVerdict explain_verdict_from_string(const char *s) {
         return _EXPLAIN_VERDICT_INVALID;
 }
 
-/* One line of maps. NAME points into the caller's text (not NUL-terminated). */
-typedef struct Mapping {
-        uint64_t start, end;
-        const char *name;
-        uint32_t name_len;
-        uint64_t sp;      /* the stack pointer of a thread in it (the last one looked up) */
-        uint32_t sp_hits; /* threads whose stack pointer is in it, saturating */
-        uint32_t file;    /* file and library lines: their index in Classifier.files */
-        uint8_t perms;
-        uint8_t kind;      /* ExplainKind */
-        bool named_stack;  /* a stack by its name: glibc's decoration or "[stack:TID]" */
-        bool thread_guard; /* the guard below a thread's stack */
-} Mapping;
-
 /* A mapped file (or library): its mappings added up, whether one of them is executable, and the
  * directory it is in (an id in Classifier.dirs, UINT32_MAX for none: "/", or no path). */
 typedef struct FileAcc {
@@ -99,7 +86,7 @@ typedef struct GroupAcc {
 } GroupAcc;
 
 typedef struct Classifier {
-        Mapping *maps;
+        ExplainMapping *maps;
         size_t n_maps;
         bool sorted; /* starts ascend, as the kernel writes them: stack pointers can be looked up */
         KeyTable files;
@@ -122,10 +109,6 @@ static void classifier_done(Classifier *c) {
         free(c->dir_accs);
         key_table_done(&c->groups);
         free(c->group_accs);
-}
-
-static uint64_t mapping_size(const Mapping *m) {
-        return m->end > m->start ? m->end - m->start : 0;
 }
 
 static uint64_t add_saturating(uint64_t a, uint64_t b) {
@@ -193,14 +176,14 @@ static ExplainKind kind_of_name(const char *name, size_t len, bool *ret_named_st
 }
 
 /* Fills M from one line, or makes it EXPLAIN_KIND_UNKNOWN when the line does not parse. */
-static void parse_line(const char *line, size_t len, Mapping *m) {
+static void parse_line(const char *line, size_t len, ExplainMapping *m) {
         MapsLine l;
 
         if (!maps_line_parse(line, len, &l)) {
-                *m = (Mapping){ .kind = EXPLAIN_KIND_UNKNOWN };
+                *m = (ExplainMapping){ .kind = EXPLAIN_KIND_UNKNOWN };
                 return;
         }
-        *m = (Mapping){
+        *m = (ExplainMapping){
                 .start = l.start,
                 .end = l.end,
                 .name = l.name,
@@ -219,13 +202,13 @@ static int classifier_parse(Classifier *c, const char *text, size_t len, size_t 
         const char *p = text, *end = text + len;
         uint64_t prev_start = 0, prev_end = 0;
 
-        c->maps = calloc(max_lines > 0 ? max_lines : 1, sizeof(Mapping));
+        c->maps = calloc(max_lines > 0 ? max_lines : 1, sizeof(ExplainMapping));
         if (!c->maps)
                 return -ENOMEM;
         c->sorted = true;
         while (p < end && c->n_maps < max_lines) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p)), *line_end = nl ? nl : end;
-                Mapping *m = &c->maps[c->n_maps];
+                ExplainMapping *m = &c->maps[c->n_maps];
 
                 if ((!nl || nl + 1 == end) && maps_line_is_gate(p, (size_t) (line_end - p)))
                         break;
@@ -246,11 +229,11 @@ static int classifier_parse(Classifier *c, const char *text, size_t len, size_t 
 /* Files by name: their mappings added up; a file with an executable mapping makes all of its mappings
  * library ones. */
 static int classifier_files(Classifier *c) {
-        const Mapping *prev = NULL;
+        const ExplainMapping *prev = NULL;
         size_t allocated = 0;
 
         for (size_t i = 0; i < c->n_maps; i++) {
-                Mapping *m = &c->maps[i];
+                ExplainMapping *m = &c->maps[i];
                 uint32_t id;
                 int r;
 
@@ -271,7 +254,7 @@ static int classifier_files(Classifier *c) {
                 }
                 m->file = id;
                 c->file_accs[id].mappings++;
-                c->file_accs[id].bytes = add_saturating(c->file_accs[id].bytes, mapping_size(m));
+                c->file_accs[id].bytes = add_saturating(c->file_accs[id].bytes, explain_mapping_size(m));
                 if (m->perms & MAPS_PERM_EXEC)
                         c->file_accs[id].exec = true;
                 prev = m;
@@ -282,179 +265,13 @@ static int classifier_files(Classifier *c) {
         return 0;
 }
 
-/* The index of the mapping that holds ADDR, SIZE_MAX when none does. Needs ascending starts. */
-static size_t classifier_find(const Classifier *c, uint64_t addr) {
-        size_t lo = 0, hi = c->n_maps;
-
-        /* The last mapping whose start is <= ADDR. */
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-
-                if (c->maps[mid].start <= addr)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        if (lo == 0 || addr >= c->maps[lo - 1].end)
-                return SIZE_MAX;
-        return lo - 1;
-}
-
-static bool is_rw_private(const Mapping *m) {
-        return (m->perms & (MAPS_PERM_READ | MAPS_PERM_WRITE | MAPS_PERM_EXEC | MAPS_PERM_SHARED)) ==
-                (MAPS_PERM_READ | MAPS_PERM_WRITE);
-}
-
-static bool is_none_private(const Mapping *m) {
-        return (m->perms & (MAPS_PERM_READ | MAPS_PERM_WRITE | MAPS_PERM_EXEC | MAPS_PERM_SHARED)) == 0;
-}
-
-/* G, directly below S, is S's guard: adjacent, anonymous, no access, and no thread's pointer in it. */
-static bool is_guard_below(const Mapping *g, const Mapping *s) {
-        return g->end == s->start && g->kind == EXPLAIN_KIND_ANONYMOUS && is_none_private(g) &&
-                g->sp_hits == 0;
-}
-
-/* Mapping I is a thread's stack by its pointer: anonymous, writable, private, no other thread's, and
- * either above a guard or holding the pointer within its top EXPLAIN_UNGUARDED_STACK_DEPTH bytes. */
-static bool is_stack_by_pointer(const Classifier *c, size_t i) {
-        const Mapping *m = &c->maps[i];
-
-        if (m->sp_hits != 1 || m->kind != EXPLAIN_KIND_ANONYMOUS || !(m->perms & MAPS_PERM_WRITE) ||
-            (m->perms & MAPS_PERM_SHARED))
-                return false;
-        return (i > 0 && is_guard_below(&c->maps[i - 1], m)) ||
-                m->end - m->sp <= EXPLAIN_UNGUARDED_STACK_DEPTH;
-}
-
-/* The pattern a running thread's stack is recognised by without its pointer: an anonymous rw-p mapping
- * that no pointer claimed, directly above an anonymous ---p one. */
-static bool is_stack_by_pattern(const Classifier *c, size_t i) {
-        const Mapping *m = &c->maps[i];
-
-        return i > 0 && m->kind == EXPLAIN_KIND_ANONYMOUS && is_rw_private(m) && m->sp_hits == 0 &&
-                is_guard_below(&c->maps[i - 1], m);
-}
-
-/* Counts the stack pointers into the mappings that hold them. */
-static void classifier_stack_pointers(Classifier *c, const uint64_t *sps, size_t n) {
-        if (!c->sorted)
-                return;
-        for (size_t t = 0; t < n; t++) {
-                size_t i;
-
-                if (sps[t] == 0)
-                        continue;
-                i = classifier_find(c, sps[t]);
-                if (i == SIZE_MAX)
-                        continue;
-                c->maps[i].sp = sps[t];
-                if (c->maps[i].sp_hits < UINT32_MAX)
-                        c->maps[i].sp_hits++;
-        }
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-/* The size most stacks found so far have (0 when none): a running thread's stack is likely its siblings'
- * size. */
-static int classifier_modal_stack_size(const Classifier *c, uint64_t *ret) {
-        _cleanup_free_ uint64_t *sizes = NULL;
-        size_t n = 0, best_run = 0;
-        uint64_t best = 0;
-
-        sizes = malloc(sizeof(uint64_t) * (c->thread_stacks > 0 ? c->thread_stacks : 1));
-        if (!sizes)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_maps && n < c->thread_stacks; i++)
-                if (c->maps[i].kind == EXPLAIN_KIND_THREAD_STACK && !c->maps[i].thread_guard)
-                        sizes[n++] = mapping_size(&c->maps[i]);
-        qsort(sizes, n, sizeof(uint64_t), cmp_u64);
-        for (size_t i = 0, run = 0; i < n; i++) {
-                run = i > 0 && sizes[i] == sizes[i - 1] ? run + 1 : 1;
-                if (run > best_run) {
-                        best_run = run;
-                        best = sizes[i];
-                }
-        }
-        *ret = best;
-        return 0;
-}
-
-/* Running threads have no pointer: take UNCLAIMED stacks by the pattern, those of the modal size first,
- * then any, the highest first. */
-static int classifier_running_threads(Classifier *c, size_t unclaimed) {
-        uint64_t modal;
-        int r;
-
-        if (unclaimed == 0)
-                return 0;
-        r = classifier_modal_stack_size(c, &modal);
-        if (r < 0)
-                return r;
-        for (unsigned pass = 0; pass < 2; pass++)
-                for (size_t i = c->n_maps; i > 0 && unclaimed > 0; i--) {
-                        Mapping *m = &c->maps[i - 1];
-
-                        if (!is_stack_by_pattern(c, i - 1) || (pass == 0 && mapping_size(m) != modal))
-                                continue;
-                        m->kind = EXPLAIN_KIND_THREAD_STACK;
-                        c->thread_stacks++;
-                        unclaimed--;
-                }
-        return 0;
-}
-
-/* Thread stacks: by pointer, by name, by pattern for running threads; then their guards. */
-static int classifier_stacks(Classifier *c, const uint64_t *sps, size_t n_threads) {
-        size_t running = 0, named_unclaimed = 0;
-        int r;
-
-        classifier_stack_pointers(c, sps, n_threads);
-        for (size_t t = 0; t < n_threads; t++)
-                if (sps[t] == 0)
-                        running++;
-        for (size_t i = 0; i < c->n_maps; i++) {
-                Mapping *m = &c->maps[i];
-
-                if (m->named_stack &&
-                    (m->perms & (MAPS_PERM_READ | MAPS_PERM_WRITE | MAPS_PERM_EXEC)) == 0) {
-                        /* Named like a stack but no access: the guard part of a named range. */
-                        m->thread_guard = true;
-                        c->thread_guards++;
-                } else if (m->named_stack) {
-                        c->thread_stacks++;
-                        named_unclaimed += m->sp_hits == 0;
-                } else if (is_stack_by_pointer(c, i)) {
-                        m->kind = EXPLAIN_KIND_THREAD_STACK;
-                        c->thread_stacks++;
-                }
-        }
-        r = classifier_running_threads(c, running > named_unclaimed ? running - named_unclaimed : 0);
-        if (r < 0)
-                return r;
-        for (size_t i = 1; i < c->n_maps; i++) {
-                Mapping *s = &c->maps[i], *g = &c->maps[i - 1];
-
-                if (s->kind == EXPLAIN_KIND_THREAD_STACK && !s->thread_guard && is_guard_below(g, s)) {
-                        g->kind = EXPLAIN_KIND_THREAD_STACK;
-                        g->thread_guard = true;
-                        c->thread_guards++;
-                }
-        }
-        return 0;
-}
-
 /* 1 for anonymous rw-p, 0 for anonymous ---p, -1 for anything else. */
-static int alternation_class(const Mapping *m) {
+static int alternation_class(const ExplainMapping *m) {
         if (m->kind != EXPLAIN_KIND_ANONYMOUS && m->kind != EXPLAIN_KIND_NAMED_ANONYMOUS)
                 return -1;
-        if (is_rw_private(m))
+        if (explain_mapping_is_rw_private(m))
                 return 1;
-        return is_none_private(m) ? 0 : -1;
+        return explain_mapping_is_none_private(m) ? 0 : -1;
 }
 
 /* Counts the anonymous mappings in runs of adjacent, alternating rw-p/---p mappings. */
@@ -614,7 +431,7 @@ static size_t classifier_file_group_len(const Classifier *c, uint32_t id) {
 }
 
 /* The key a mapping that is not a file's is grouped by. */
-static void mapping_group_key(const Mapping *m, const char **ret, size_t *ret_len) {
+static void mapping_group_key(const ExplainMapping *m, const char **ret, size_t *ret_len) {
         switch (m->kind) {
         case EXPLAIN_KIND_NAMED_ANONYMOUS:
                 if (anon_name(m->name, m->name_len, ret, ret_len))
@@ -650,14 +467,14 @@ static int classifier_groups(Classifier *c) {
                         return r;
         }
         for (size_t i = 0; i < c->n_maps; i++) {
-                const Mapping *m = &c->maps[i];
+                const ExplainMapping *m = &c->maps[i];
                 const char *key;
                 size_t len;
 
                 if (m->kind == EXPLAIN_KIND_FILE || m->kind == EXPLAIN_KIND_LIBRARY)
                         continue;
                 mapping_group_key(m, &key, &len);
-                r = classifier_group_add(c, m->kind, key, len, 1, mapping_size(m), 0);
+                r = classifier_group_add(c, m->kind, key, len, 1, explain_mapping_size(m), 0);
                 if (r < 0)
                         return r;
         }
@@ -800,7 +617,8 @@ static int classify(Classifier *c, const char *maps, size_t len, unsigned count,
         r = classifier_files(c);
         if (r < 0)
                 return r;
-        r = classifier_stacks(c, sps, n_threads);
+        r = explain_find_stacks(c->maps, c->n_maps, c->sorted, sps, n_threads, &c->thread_stacks,
+                                &c->thread_guards);
         if (r < 0)
                 return r;
         classifier_alternation(c);
@@ -838,7 +656,7 @@ int explain_maps(const char *maps, size_t len, const uint64_t *stack_pointers, s
         for (size_t i = 0; i < c.n_maps; i++) {
                 e->kind_mappings[c.maps[i].kind]++;
                 e->kind_bytes[c.maps[i].kind] =
-                        add_saturating(e->kind_bytes[c.maps[i].kind], mapping_size(&c.maps[i]));
+                        add_saturating(e->kind_bytes[c.maps[i].kind], explain_mapping_size(&c.maps[i]));
         }
         r = explain_build_groups(e, &c);
         if (r < 0)
