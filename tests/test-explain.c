@@ -830,6 +830,16 @@ static void test_fixture_jvm(void **state) {
         assert_int_equal(explain_top_group(e)->kind, EXPLAIN_KIND_THREAD_STACK);
         assert_int_equal(explain_top_group(e)->mappings, 2 * (f->n - 1));
         explain_free(e);
+
+        /* explain_process() reads EXPLAIN_STACK_POINTERS_MAX pointers (the leader's first: tids are
+         * listed in order); the other stacks are found by the guard pattern at the size most have. */
+        memset(f->sps + EXPLAIN_STACK_POINTERS_MAX, 0,
+               (f->n - EXPLAIN_STACK_POINTERS_MAX) * sizeof(uint64_t));
+        e = explain_text(f->maps, f->len, f->sps, f->n);
+        assert_int_equal(e->thread_stacks, f->n - 1);
+        assert_int_equal(e->thread_guards, f->n - 1);
+        assert_int_equal(e->verdict, EXPLAIN_VERDICT_THREADS);
+        explain_free(e);
         fixture_free(f);
 }
 
