@@ -10,6 +10,7 @@
 #include "bench-manager.h"
 #include "conf.h"
 #include "manager-scan.h"
+#include "manager-watch.h"
 #include "util.h"
 
 int bench_manager_new(const char *mount, Backend backend, uint64_t interval_usec, Manager **ret) {
@@ -45,7 +46,7 @@ int bench_manager_new(const char *mount, Backend backend, uint64_t interval_usec
 
                 snprintf(name, sizeof(name), "mapguard-bench-w%u.service", i);
                 snprintf(cgroup, sizeof(cgroup), "%s", bench_host_cgroup(i) + strlen(mount));
-                r = manager_update_unit(m, name, cgroup);
+                r = manager_watch_update_unit(m, name, cgroup);
                 if (r < 0) {
                         manager_free(m);
                         return r;

@@ -3,12 +3,16 @@
 /* hit-bench: what catching limit hits costs the watched processes, and what a BPF task-iterator pass
  * costs per task.
  *
- * 1. Three syscall loops -- mmap+munmap of one page, an mprotect that splits a VMA and one that merges
- *    it back, getpid() -- timed with the limit-hit program detached (the baseline, 1.00) and attached,
- *    in rounds that alternate the order (detached first, then attached first), with the bench itself
- *    in the watched cgroup. Each ratio is the median over rounds of attached / detached of the same
+ * 1. Four syscall loops -- getpid(), a read() of one byte from /dev/zero, mmap+munmap of one page, an
+ *    mprotect that splits a VMA and one that merges it back -- timed with nothing attached (the
+ *    baseline, 1.00, which is also what a disarmed mapguardd costs: it attaches nothing) and armed in
+ *    each mode the kernel takes (bpf-hits.h: tracepoint, sys_exit, fexit), all from one run: each round
+ *    measures every configuration, in an order that rotates from round to round, with the bench itself
+ *    in the watched cgroup. The baseline is measured twice per round, to show the noise. The added ns
+ *    and the ratio are medians over rounds of (armed - baseline) and armed / baseline of the same
  *    round, in the thread's CPU time. The calls all succeed: the cost is that of every call, not of a
- *    hit.
+ *    hit. Also the time to arm and to disarm each mode (wall clock, in the caller), and until the kernel
+ *    has released a disarmed attachment (tracepoint mode: a child process does it).
  * 2. One bpf_counter_scan() pass over 100, 1,000 and 5,000 tasks: a child becomes pid 1 of a new pid
  *    namespace (the task iterator walks only the tasks visible in the namespace of whoever creates the
  *    iterator), starts processes of 10 threads each in the watched cgroup, loads its own counter and
@@ -38,6 +42,7 @@
 #include "bpf-counter.h"
 #include "bpf-hits.h"
 #include "cgroup.h"
+#include "loader.h"
 #include "util.h"
 
 static unsigned arg_rounds = 15;
@@ -47,9 +52,10 @@ static unsigned arg_threads = 10; /* tasks per worker process, its main thread i
 static const unsigned pass_tasks[] = { 100, 1000, 5000 };
 
 typedef enum Loop {
+        LOOP_GETPID,
+        LOOP_READ,
         LOOP_MMAP,
         LOOP_MPROTECT,
-        LOOP_GETPID,
         _LOOP_MAX,
 } Loop;
 
@@ -57,9 +63,43 @@ static const struct {
         const char *name;
         unsigned iterations; /* per run */
 } loops[_LOOP_MAX] = {
+        [LOOP_GETPID] = { "getpid", 1000000 },
+        [LOOP_READ] = { "read 1 byte (/dev/zero)", 1000000 },
         [LOOP_MMAP] = { "mmap + munmap (1 page)", 100000 },
         [LOOP_MPROTECT] = { "mprotect split + merge", 100000 },
-        [LOOP_GETPID] = { "getpid", 1000000 },
+};
+
+/* What the loops run under, in each round. */
+typedef enum Config {
+        CONFIG_NONE,       /* nothing attached: the baseline */
+        CONFIG_NONE_AGAIN, /* the same, later in the round: the noise */
+        CONFIG_TRACEPOINT, /* armed in each mode */
+        CONFIG_SYS_EXIT,
+        CONFIG_FEXIT,
+        _CONFIG_MAX,
+} Config;
+
+static const char *const config_names[_CONFIG_MAX] = {
+        [CONFIG_NONE] = "nothing attached", [CONFIG_NONE_AGAIN] = "baseline again",
+        [CONFIG_TRACEPOINT] = "tracepoint", [CONFIG_SYS_EXIT] = "sys_exit",
+        [CONFIG_FEXIT] = "fexit",
+};
+
+/* A mode loaded for the loops: forced with $MAPGUARD_BPF_HITS_WAY (the loader falls back from there, so
+ * a refused mode shows as another one). */
+typedef struct Mode {
+        Config config;
+        const char *way;
+        BpfHitsMode mode;
+        BpfCounter *counter;
+        BpfHits *hits; /* NULL: refused, see refused */
+        char refused[512];
+} Mode;
+
+static Mode modes[] = {
+        { .config = CONFIG_TRACEPOINT, .way = "tracepoint", .mode = BPF_HITS_TRACEPOINT },
+        { .config = CONFIG_SYS_EXIT, .way = "tp_btf", .mode = BPF_HITS_SYS_EXIT },
+        { .config = CONFIG_FEXIT, .way = "fexit", .mode = BPF_HITS_FEXIT },
 };
 
 static char cgroup_dir[512], parent_procs[1200];
@@ -83,13 +123,21 @@ static double median(double *v, size_t n) {
 
 /* Returns the CPU time per operation of one run of LOOP, in ns: this thread's, user and system, so that
  * the time other processes of a busy host take the CPU away does not count. */
-static double run_loop(Loop loop, uint8_t *region) {
+static double run_loop(Loop loop, uint8_t *region, int zero_fd) {
         size_t ps = (size_t) sysconf(_SC_PAGESIZE);
         unsigned n = loops[loop].iterations;
         uint64_t start = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+        char c;
 
         for (unsigned i = 0; i < n; i++)
                 switch (loop) {
+                case LOOP_GETPID:
+                        (void) syscall(SYS_getpid);
+                        break;
+                case LOOP_READ:
+                        if (read(zero_fd, &c, 1) != 1)
+                                abort();
+                        break;
                 case LOOP_MMAP: {
                         void *p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                         if (p == MAP_FAILED || munmap(p, ps) < 0)
@@ -101,9 +149,6 @@ static double run_loop(Loop loop, uint8_t *region) {
                         if (mprotect(region + ps, ps, PROT_READ) < 0 ||
                             mprotect(region + ps, ps, PROT_NONE) < 0)
                                 abort();
-                        break;
-                case LOOP_GETPID:
-                        (void) syscall(SYS_getpid);
                         break;
                 default:
                         abort();
@@ -155,43 +200,177 @@ static void cleanup(void) {
                 (void) rmdir(cgroup_dir);
 }
 
-static void print_loops(BpfHits *hits) {
+/* Loads each mode, forced, watching CGROUP_ID. A mode the kernel refuses is left without hits and with
+ * the reason. Returns 0, or -errno when the BPF backend itself is missing. */
+static int modes_load(uint64_t cgroup_id) {
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                _cleanup_free_ char *reason = NULL, *note = NULL;
+                Mode *m = &modes[i];
+                int r;
+
+                (void) setenv(BPF_LOADER_HITS_WAY_ENV, m->way, 1);
+                r = bpf_counter_new(&m->counter, &reason);
+                (void) unsetenv(BPF_LOADER_HITS_WAY_ENV);
+                if (r < 0) {
+                        fprintf(stderr, "hit-bench: the BPF backend is unavailable: %s\n",
+                                reason ?: strerror(-r));
+                        return r;
+                }
+                r = bpf_counter_take_hits(m->counter, &m->hits, &note);
+                if (r < 0) {
+                        snprintf(m->refused, sizeof(m->refused), "%s", note ?: strerror(-r));
+                        continue;
+                }
+                if (bpf_hits_mode(m->hits) != m->mode) {
+                        /* What the loader fell back to says why this mode was refused. */
+                        snprintf(m->refused, sizeof(m->refused), "%s", bpf_hits_mode_reason(m->hits));
+                        m->hits = bpf_hits_free(m->hits);
+                        continue;
+                }
+                r = bpf_counter_set_cgroups(m->counter, &cgroup_id, 1);
+                if (r >= 0)
+                        r = bpf_hits_set_limit(m->hits, 65530);
+                if (r < 0) {
+                        fprintf(stderr, "hit-bench: cannot configure the %s program: %s\n", m->way,
+                                strerror(-r));
+                        return r;
+                }
+                printf("  %s: %s\n", config_names[m->config], bpf_hits_mode_reason(m->hits));
+        }
+        return 0;
+}
+
+static void modes_free(void) {
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                modes[i].hits = bpf_hits_free(modes[i].hits);
+                modes[i].counter = bpf_counter_free(modes[i].counter);
+        }
+}
+
+static Mode *config_mode(Config c) {
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+                if (modes[i].config == c)
+                        return &modes[i];
+        return NULL;
+}
+
+static double msec_since(uint64_t start_nsec) {
+        return (double) (clock_nsec(CLOCK_MONOTONIC) - start_nsec) / 1e6;
+}
+
+/* The arming times of one mode, per round: arm, disarm (both in the caller), and disarm until the
+ * kernel has released everything. */
+typedef struct ArmTimes {
+        double arm[64], disarm[64], released[64];
+} ArmTimes;
+
+/* Runs every loop under configuration C (arming its mode around them), into ns[.][round]. Exits on
+ * failure: a bench that cannot arm measures nothing. */
+static void run_config(Config c, unsigned round, uint8_t *region, int zero_fd, double ns[_LOOP_MAX][64],
+                       ArmTimes *times) {
+        Mode *m = config_mode(c);
+        uint64_t t;
+        int k;
+
+        if (m && !m->hits)
+                return;
+        if (m) {
+                t = clock_nsec(CLOCK_MONOTONIC);
+                k = bpf_hits_arm(m->hits, true);
+                if (k < 0) {
+                        fprintf(stderr, "hit-bench: cannot arm the %s mode: %s\n", config_names[c],
+                                strerror(-k));
+                        exit(EXIT_FAILURE);
+                }
+                times->arm[round] = msec_since(t);
+        }
+        for (Loop l = 0; l < _LOOP_MAX; l++)
+                ns[l][round] = run_loop(l, region, zero_fd);
+        if (m) {
+                t = clock_nsec(CLOCK_MONOTONIC);
+                (void) bpf_hits_arm(m->hits, false);
+                times->disarm[round] = msec_since(t);
+                /* Before the next configuration: until then the kernel may still run the program. */
+                (void) bpf_hits_wait_released(m->hits);
+                times->released[round] = msec_since(t);
+        }
+}
+
+static void print_loops(unsigned rounds, double ns[_CONFIG_MAX][_LOOP_MAX][64]) {
+        printf("\n1. Added cost per call, armed in each mode vs nothing attached; median of %u rounds\n\n",
+               rounds);
+        printf("| loop |");
+        for (Config c = 0; c < _CONFIG_MAX; c++)
+                printf(" %s |", config_names[c]);
+        printf("\n|---|");
+        for (Config c = 0; c < _CONFIG_MAX; c++)
+                printf("---|");
+        printf("\n");
+        for (Loop l = 0; l < _LOOP_MAX; l++) {
+                printf("| %s | %.0f ns |", loops[l].name, median(ns[CONFIG_NONE][l], rounds));
+                for (Config c = CONFIG_NONE + 1; c < _CONFIG_MAX; c++) {
+                        double added[64], ratio[64];
+                        Mode *m = config_mode(c);
+
+                        if (m && !m->hits) {
+                                printf(" refused |");
+                                continue;
+                        }
+                        for (unsigned r = 0; r < rounds; r++) {
+                                added[r] = ns[c][l][r] - ns[CONFIG_NONE][l][r];
+                                ratio[r] = ns[c][l][r] / ns[CONFIG_NONE][l][r];
+                        }
+                        printf(" %+.0f ns (%.3fx) |", median(added, rounds), median(ratio, rounds));
+                }
+                printf("\n");
+        }
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+                if (!modes[i].hits)
+                        printf("\n%s: refused: %s\n", config_names[modes[i].config], modes[i].refused);
+}
+
+static void print_arm_times(unsigned rounds, ArmTimes times[_CONFIG_MAX]) {
+        printf("\n2. Arming and disarming, median of %u rounds (wall clock)\n\n", rounds);
+        printf("| mode | arm | disarm (the caller) | disarmed until released |\n|---|---|---|---|\n");
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                ArmTimes *t = &times[modes[i].config];
+
+                if (!modes[i].hits) {
+                        printf("| %s | refused | | |\n", config_names[modes[i].config]);
+                        continue;
+                }
+                printf("| %s | %.2f ms | %.2f ms | %.1f ms |\n", config_names[modes[i].config],
+                       median(t->arm, rounds), median(t->disarm, rounds), median(t->released, rounds));
+        }
+}
+
+/* Every configuration in every round, the order rotating by one each round so that drift hits all of
+ * them alike. */
+static void measure_loops(void) {
+        static double ns[_CONFIG_MAX][_LOOP_MAX][64];
+        static ArmTimes times[_CONFIG_MAX];
         size_t ps = (size_t) sysconf(_SC_PAGESIZE);
-        double ns[2][_LOOP_MAX][64], ratio[_LOOP_MAX][64];
-        uint8_t *region;
         unsigned rounds = arg_rounds > 64 ? 64 : arg_rounds;
+        _cleanup_close_ int zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+        uint8_t *region;
 
         region = mmap(NULL, 3 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (region == MAP_FAILED)
+        if (region == MAP_FAILED || zero_fd < 0)
                 abort();
 
         /* Warm up caches and the page allocator once, untimed. */
         for (Loop l = 0; l < _LOOP_MAX; l++)
-                (void) run_loop(l, region);
+                (void) run_loop(l, region, zero_fd);
 
         for (unsigned r = 0; r < rounds; r++)
-                for (Loop l = 0; l < _LOOP_MAX; l++)
-                        for (int k = 0; k < 2; k++) {
-                                /* Even rounds detached first, odd rounds attached first. */
-                                bool attached = (k == 1) != (r % 2 == 1);
+                for (unsigned k = 0; k < _CONFIG_MAX; k++) {
+                        Config c = (Config) ((k + r) % _CONFIG_MAX);
 
-                                if (bpf_hits_set_attached(hits, attached) < 0) {
-                                        perror("hit-bench: attaching");
-                                        exit(EXIT_FAILURE);
-                                }
-                                ns[attached][l][r] = run_loop(l, region);
-                        }
-        (void) bpf_hits_set_attached(hits, false);
+                        run_config(c, r, region, zero_fd, ns[c], &times[c]);
+                }
 
-        printf("\n1. Syscall cost, limit-hit program attached (%s) vs detached; median of %u rounds\n\n",
-               bpf_hits_mode_to_string(bpf_hits_mode(hits)), rounds);
-        printf("| loop | detached | attached | ratio |\n|---|---|---|---|\n");
-        for (Loop l = 0; l < _LOOP_MAX; l++) {
-                for (unsigned r = 0; r < rounds; r++)
-                        ratio[l][r] = ns[1][l][r] / ns[0][l][r];
-                printf("| %s | %.0f ns | %.0f ns | %.3fx |\n", loops[l].name, median(ns[0][l], rounds),
-                       median(ns[1][l], rounds), median(ratio[l], rounds));
-        }
+        print_loops(rounds, ns);
+        print_arm_times(rounds, times);
         (void) munmap(region, 3 * ps);
 }
 
@@ -306,7 +485,7 @@ static int measure_pass(unsigned tasks, uint64_t cgroup_id, PassResult *ret) {
 static void print_passes(uint64_t cgroup_id) {
         double per_task[ELEMENTSOF(pass_tasks)];
 
-        printf("\n2. One task-iterator pass (bpf_counter_scan()), median of %u, in a pid namespace\n\n",
+        printf("\n3. One task-iterator pass (bpf_counter_scan()), median of %u, in a pid namespace\n\n",
                arg_passes);
         printf("| tasks | processes reported | pass | per task |\n|---|---|---|---|\n");
         for (size_t i = 0; i < ELEMENTSOF(pass_tasks); i++) {
@@ -365,9 +544,10 @@ static int parse_args(int argc, char *argv[]) {
                 case 'h':
                         printf("Usage: hit-bench [--rounds N (15)] [--passes N (50)] [--threads N (10)] "
                                "[--no-loops]\n"
-                               "Times syscalls with the limit-hit program attached and detached, and a BPF\n"
-                               "task-iterator pass at 100, 1000 and 5000 tasks. Needs root. Asserts "
-                               "nothing.\n");
+                               "Times syscalls with nothing attached and with the limit-hit program armed "
+                               "in\n"
+                               "each mode, arming and disarming, and a BPF task-iterator pass at 100, 1000\n"
+                               "and 5000 tasks. Needs root. Asserts nothing.\n");
                         return 0;
                 default:
                         return -EINVAL;
@@ -376,9 +556,6 @@ static int parse_args(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_free_ char *reason = NULL, *note = NULL;
-        BpfCounter *counter = NULL;
-        BpfHits *hits = NULL;
         uint64_t cgroup_id;
         const char *mount;
         int r;
@@ -420,32 +597,14 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        r = bpf_counter_new(&counter, &reason);
-        if (r < 0) {
-                fprintf(stderr, "hit-bench: the BPF backend is unavailable: %s\n", reason ?: strerror(-r));
-                return EXIT_FAILURE;
+        if (arg_loops) {
+                printf("hit-bench: the modes, forced one by one (why each is what it is):\n");
+                r = modes_load(cgroup_id);
+                if (r < 0)
+                        return EXIT_FAILURE;
+                measure_loops();
+                modes_free();
         }
-        r = bpf_counter_take_hits(counter, &hits, &note);
-        if (r < 0) {
-                fprintf(stderr, "hit-bench: the limit-hit program is unavailable: %s\n",
-                        note ?: strerror(-r));
-                return EXIT_FAILURE;
-        }
-        printf("hit-bench: catching by %s\n", bpf_hits_mode_to_string(bpf_hits_mode(hits)));
-        if (note)
-                printf("  (%s)\n", note);
-        r = bpf_counter_set_cgroups(counter, &cgroup_id, 1);
-        if (r >= 0)
-                r = bpf_hits_set_limit(hits, 65530);
-        if (r < 0) {
-                fprintf(stderr, "hit-bench: cannot configure the program: %s\n", strerror(-r));
-                return EXIT_FAILURE;
-        }
-
-        if (arg_loops)
-                print_loops(hits);
-        hits = bpf_hits_free(hits);
-        counter = bpf_counter_free(counter);
 
         print_passes(cgroup_id);
         return EXIT_SUCCESS;

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""bench/soak-match.py SIGNALS ENTRIES WALL_UNIT: for bench/soak, match mapguardd's D-Bus signals to its
+"""bench/soak-match.py SIGNALS ENTRIES LOOP_UNIT: for bench/soak, match mapguardd's D-Bus signals to its
 journal entries, per level transition.
 
 SIGNALS is `busctl monitor --json=short` of org.mapguard1.Manager's signals, ENTRIES `journalctl -o json`
 of mapguardd's level, hit, exit and crash-loop entries, both over the same time. Every LevelChanged to
 warning, critical, or back to ok from one of them (a recovery) wants one journal entry of its kind for
-its pid: printed per kind as transitions, entries, and the two differences. WALL_UNIT crash-loops on
+its pid: printed per kind as transitions, entries, and the two differences. LOOP_UNIT crash-loops on
 purpose, and the journal quiets a crash loop after its first cycles (mapguardd(8), CRASH LOOPS) while
 the signals go on: it is printed apart, with its hits, exits and crash-loop summaries.
 """
@@ -34,40 +34,40 @@ def read_json_lines(path):
                 yield json.loads(line)
 
 
-def main(signals_path, entries_path, wall):
-    # (unit is wall, kind, pid) -> count
+def main(signals_path, entries_path, loop_unit):
+    # (unit is the loop unit, kind, pid) -> count
     entries = collections.Counter()
-    wall_entries = collections.Counter()
-    wall_hit_pids = set()
+    loop_entries = collections.Counter()
+    loop_hit_pids = set()
     for e in read_json_lines(entries_path):
         kind = KINDS.get(e.get("MESSAGE_ID"))
         if not kind:
             continue
-        at_wall = e.get("MAPGUARD_UNIT") == wall
-        if at_wall:
-            wall_entries[kind] += 1
+        in_loop = e.get("MAPGUARD_UNIT") == loop_unit
+        if in_loop:
+            loop_entries[kind] += 1
             if kind == "hit":
-                wall_hit_pids.add(e.get("MAPGUARD_PID"))
+                loop_hit_pids.add(e.get("MAPGUARD_PID"))
         elif kind in LEVELS:
             entries[(kind, e.get("MAPGUARD_PID"))] += 1
         else:
-            wall_entries["elsewhere " + kind] += 1
+            loop_entries["elsewhere " + kind] += 1
 
     signals = collections.Counter()
-    wall_signals = collections.Counter()
+    loop_signals = collections.Counter()
     for m in read_json_lines(signals_path):
         member = m.get("member")
         data = m.get("payload", {}).get("data", [])
         if member == "LimitHit":
-            wall_signals["LimitHit" if data and data[0] == wall else "LimitHit elsewhere"] += 1
+            loop_signals["LimitHit" if data and data[0] == loop_unit else "LimitHit elsewhere"] += 1
             continue
         if member != "LevelChanged":
             continue
         unit, pid, _comm, old, new = data[:5]
         if not (new in ("warning", "critical") or (new == "ok" and old in ("warning", "critical"))):
             continue
-        if unit == wall:
-            wall_signals[new] += 1
+        if unit == loop_unit:
+            loop_signals[new] += 1
         else:
             signals[(new, str(pid))] += 1
 
@@ -79,17 +79,17 @@ def main(signals_path, entries_path, wall):
         per = f"{n_ent / n_sig:.2f}" if n_sig else "-"
         print(f"  {kind}: {n_sig} transitions, {n_ent} entries ({per} per transition), "
               f"{missing} without an entry, {extra} without a transition")
-    print(f"  {wall} (crash-looping): LevelChanged warning {wall_signals['warning']}, critical "
-          f"{wall_signals['critical']}, ok {wall_signals['ok']}; LimitHit {wall_signals['LimitHit']}; "
-          f"entries: warning {wall_entries['warning']}, critical {wall_entries['critical']}, "
-          f"hit {wall_entries['hit']} (of {len(wall_hit_pids)} processes), exit {wall_entries['exit']}, "
-          f"crash-loop {wall_entries['crash-loop']}")
-    others = {k: n for k, n in list(wall_entries.items()) + list(wall_signals.items()) if "elsewhere" in k}
+    print(f"  {loop_unit} (crash-looping): LevelChanged warning {loop_signals['warning']}, critical "
+          f"{loop_signals['critical']}, ok {loop_signals['ok']}; LimitHit {loop_signals['LimitHit']}; "
+          f"entries: warning {loop_entries['warning']}, critical {loop_entries['critical']}, "
+          f"hit {loop_entries['hit']} (of {len(loop_hit_pids)} processes), exit {loop_entries['exit']}, "
+          f"crash-loop {loop_entries['crash-loop']}")
+    others = {k: n for k, n in list(loop_entries.items()) + list(loop_signals.items()) if "elsewhere" in k}
     if others:
         print(f"  limit hits in other units: {others}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 4:
-        sys.exit("usage: soak-match.py SIGNALS ENTRIES WALL_UNIT")
+        sys.exit("usage: soak-match.py SIGNALS ENTRIES LOOP_UNIT")
     main(*sys.argv[1:])

@@ -10,9 +10,10 @@
 
 #include "client-bus.h"
 #include "format.h"
+#include "strv.h"
 #include "util.h"
 
-void manager_info_done(ManagerInfo *info) {
+void client_manager_info_done(ManagerInfo *info) {
         free(info->version);
         free(info->backend);
         free(info->hit_detection);
@@ -35,7 +36,7 @@ static int not_denied(int r) {
         return r >= 0 || r == -EACCES || r == -EPERM ? -EIO : r;
 }
 
-int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size) {
+int client_bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size) {
         _cleanup_free_ char *detail = NULL;
 
         if (sd_bus_error_is_set(e) && e->message) {
@@ -84,15 +85,15 @@ int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *bu
 }
 
 /* Prints why a call failed and returns the value a verb returns for it. */
-int bus_error_log(const char *action, const sd_bus_error *e, int r) {
+int client_bus_error_log(const char *action, const sd_bus_error *e, int r) {
         char buf[1024];
 
-        r = bus_error_explain(action, e, r, buf, sizeof(buf));
+        r = client_bus_error_explain(action, e, r, buf, sizeof(buf));
         fprintf(stderr, "%s\n", buf);
         return r;
 }
 
-int bus_connect_mapguard(sd_bus **ret) {
+int client_bus_connect(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *address = getenv("MAPGUARD_BUS_ADDRESS");
         int r;
@@ -233,7 +234,7 @@ static int mapguardd_failing_explain(sd_bus *bus, const char *path, const char *
         return 0;
 }
 
-int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
+int client_bus_check(sd_bus *bus, char *buf, size_t size) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ char *path = NULL, *load_state = NULL, *active_state = NULL, *sub_state = NULL,
                             *result = NULL, *alias_load_state = NULL;
@@ -277,8 +278,8 @@ int bus_check_mapguard(sd_bus *bus, char *buf, size_t size) {
         return -EHOSTDOWN;
 }
 
-int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
-                 const char *types, ...) {
+int client_call_manager(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
+                        const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
@@ -353,7 +354,7 @@ static int bus_property_read(sd_bus_message *m, const BusProperty *table, size_t
 }
 
 /* Properties.GetAll of INTERFACE at PATH, in one round trip, into TARGET by TABLE. Says what failed,
- * naming WHAT ("mapguardd", "wall.service"). On failure TARGET may hold part of the values: the caller
+ * naming WHAT ("mapguardd", "held.service"). On failure TARGET may hold part of the values: the caller
  * frees them. */
 static int bus_get_all(sd_bus *bus, const char *path, const char *interface, const BusProperty *table,
                        size_t n_table, void *target, const char *what) {
@@ -366,7 +367,7 @@ static int bus_get_all(sd_bus *bus, const char *path, const char *interface, con
                                &reply, "s", interface);
         if (r < 0) {
                 snprintf(action, sizeof(action), "read the properties of %s", what);
-                return bus_error_log(action, &error, r);
+                return client_bus_error_log(action, &error, r);
         }
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -387,7 +388,7 @@ static int bus_get_all(sd_bus *bus, const char *path, const char *interface, con
         return 0;
 }
 
-int manager_info_get(sd_bus *bus, ManagerInfo *ret) {
+int client_manager_info_get(sd_bus *bus, ManagerInfo *ret) {
         static const BusProperty table[] = {
                 { "Version", 's', offsetof(ManagerInfo, version) },
                 { "Backend", 's', offsetof(ManagerInfo, backend) },
@@ -405,7 +406,7 @@ int manager_info_get(sd_bus *bus, ManagerInfo *ret) {
 
         r = bus_get_all(bus, BUS_PATH, BUS_MANAGER, table, ELEMENTSOF(table), &info, "mapguardd");
         if (r < 0) {
-                manager_info_done(&info);
+                client_manager_info_done(&info);
                 return r;
         }
         *ret = info;
@@ -425,16 +426,16 @@ static int unit_info_compare(const void *a, const void *b) {
         return strcmp(x->unit, y->unit);
 }
 
-int unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n) {
+int client_unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ UnitInfo *units = NULL;
         size_t n = 0, allocated = 0;
         int r;
 
-        r = manager_call(bus, "ListUnits", &error, &reply, NULL);
+        r = client_call_manager(bus, "ListUnits", &error, &reply, NULL);
         if (r < 0)
-                return bus_error_log("list the watched units", &error, r);
+                return client_bus_error_log("list the watched units", &error, r);
 
         r = sd_bus_message_enter_container(reply, 'a', "(sosuuuu)");
         for (;;) {
@@ -475,17 +476,17 @@ static int process_info_compare(const void *a, const void *b) {
         return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, ProcessInfo **ret_procs,
-                     size_t *ret_n) {
+int client_process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply,
+                            ProcessInfo **ret_procs, size_t *ret_n) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ ProcessInfo *procs = NULL;
         size_t n = 0, allocated = 0;
         int r;
 
-        r = manager_call(bus, "ListProcesses", &error, &reply, "s", unit);
+        r = client_call_manager(bus, "ListProcesses", &error, &reply, "s", unit);
         if (r < 0)
-                return bus_error_log("list the processes of the unit", &error, r);
+                return client_bus_error_log("list the processes of the unit", &error, r);
 
         r = sd_bus_message_enter_container(reply, 'a', "(usuusdt)");
         for (;;) {
@@ -516,14 +517,14 @@ int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, 
         return 0;
 }
 
-int unit_wall_get(sd_bus *bus, const char *object_path, UnitWall *ret) {
+int client_unit_hits_get(sd_bus *bus, const char *object_path, UnitHits *ret) {
         static const BusProperty table[] = {
-                { "LimitHits", 't', offsetof(UnitWall, limit_hits) },
-                { "LimitExits", 't', offsetof(UnitWall, limit_exits) },
-                { "LastLimitHitUSec", 't', offsetof(UnitWall, last_limit_hit_usec) },
-                { "LastExit", 's', offsetof(UnitWall, last_exit) },
+                { "LimitHits", 't', offsetof(UnitHits, limit_hits) },
+                { "LimitExits", 't', offsetof(UnitHits, limit_exits) },
+                { "LastLimitHitUSec", 't', offsetof(UnitHits, last_limit_hit_usec) },
+                { "LastExit", 's', offsetof(UnitHits, last_exit) },
         };
-        UnitWall w = {};
+        UnitHits w = {};
         int r;
 
         r = bus_get_all(bus, object_path, BUS_UNIT, table, ELEMENTSOF(table), &w, object_path);
@@ -536,13 +537,13 @@ int unit_wall_get(sd_bus *bus, const char *object_path, UnitWall *ret) {
                 }
         }
         if (r < 0) {
-                unit_wall_done(&w);
+                client_unit_hits_done(&w);
                 return r;
         }
         *ret = w;
         return 0;
 }
 
-void unit_wall_done(UnitWall *w) {
+void client_unit_hits_done(UnitHits *w) {
         w->last_exit = mfree(w->last_exit);
 }

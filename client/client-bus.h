@@ -25,7 +25,7 @@
 /* LSB's "user had insufficient privilege", as systemctl returns it. */
 #define EXIT_NOPERMISSION 4
 
-/* What the Manager's properties say. Owns its strings: release with manager_info_done(). */
+/* What the Manager's properties say. Owns its strings: release with client_manager_info_done(). */
 typedef struct ManagerInfo {
         char *version;
         char *backend;
@@ -50,13 +50,13 @@ typedef struct UnitInfo {
         uint32_t headroom;
 } UnitInfo;
 
-/* What a unit object says of the wall (its limit hits). Owns last_exit: release with unit_wall_done(). */
-typedef struct UnitWall {
+/* What a unit object says of its limit hits. Owns last_exit: release with client_unit_hits_done(). */
+typedef struct UnitHits {
         uint64_t limit_hits;
         uint64_t limit_exits;
         uint64_t last_limit_hit_usec; /* CLOCK_REALTIME, 0 = none */
         char *last_exit;              /* "exited 1", ...; "" = none seen */
-} UnitWall;
+} UnitHits;
 
 /* One row of ListProcesses(); strings point into the reply message. */
 typedef struct ProcessInfo {
@@ -71,43 +71,44 @@ typedef struct ProcessInfo {
 
 /* Connects to the system bus, or to $MAPGUARD_BUS_ADDRESS when set (a private bus for tests). Returns 0 or
  * -errno; prints nothing (`check` reports it on stdout, everything else on stderr). */
-int bus_connect_mapguard(sd_bus **ret);
+int client_bus_connect(sd_bus **ret);
 
 /* Before the first call: when nobody owns org.mapguard1, asks systemd about mapguardd.service rather than
  * letting bus activation start a unit that has failed (that call would only time out). Returns 0 to go on
  * (running, startable by activation, or no systemd to ask), or -EHOSTDOWN with a sentence in buf: the daemon
  * has failed (see its status and journal), or it is stopped and not enabled, so no call starts it. Never
  * activates anything itself. */
-int bus_check_mapguard(sd_bus *bus, char *buf, size_t size);
+int client_bus_check(sd_bus *bus, char *buf, size_t size);
 
 /* Puts a sentence about a failed call (action: "list the watched units") into buf. Returns -EACCES for
  * access denied, else r (-EIO when r is >= 0, -EACCES or -EPERM: only a denial reads as one). "Not
  * running" (no owner and activation failed) says how to start the daemon; InvalidArgs passes the daemon's
  * sentence on. */
-int bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size);
+int client_bus_error_explain(const char *action, const sd_bus_error *e, int r, char *buf, size_t size);
 
-/* Prints bus_error_explain()'s sentence to stderr. Returns what bus_error_explain() returns. */
-int bus_error_log(const char *action, const sd_bus_error *e, int r);
+/* Prints client_bus_error_explain()'s sentence to stderr. Returns what client_bus_error_explain() returns.
+ */
+int client_bus_error_log(const char *action, const sd_bus_error *e, int r);
 
 /* Calls a Manager method with the arguments described by types (NULL: none). Returns sd_bus_call()'s
  * result, with the error in *error. */
-int manager_call(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
-                 const char *types, ...);
+int client_call_manager(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **ret_reply,
+                        const char *types, ...);
 
 /* Reads all Manager properties with one GetAll call. Unknown properties are skipped. Returns 0 or -errno
  * (printed). */
-int manager_info_get(sd_bus *bus, ManagerInfo *ret);
-void manager_info_done(ManagerInfo *info);
+int client_manager_info_get(sd_bus *bus, ManagerInfo *ret);
+void client_manager_info_done(ManagerInfo *info);
 
 /* ListUnits(), sorted nearest the limit first (units without processes last). The rows point into
  * *ret_reply, which the caller unrefs after them; *ret_units is malloc'd. */
-int unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n);
+int client_unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret_units, size_t *ret_n);
 
 /* Reads LimitHits, LimitExits, LastLimitHitUSec and LastExit of the unit object at OBJECT_PATH. Returns 0
  * or -errno (logged to stderr). */
-int unit_wall_get(sd_bus *bus, const char *object_path, UnitWall *ret);
-void unit_wall_done(UnitWall *w);
+int client_unit_hits_get(sd_bus *bus, const char *object_path, UnitHits *ret);
+void client_unit_hits_done(UnitHits *w);
 
-/* ListProcesses(unit), sorted nearest the limit first; ownership as for unit_list_get(). */
-int process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply, ProcessInfo **ret_procs,
-                     size_t *ret_n);
+/* ListProcesses(unit), sorted nearest the limit first; ownership as for client_unit_list_get(). */
+int client_process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply,
+                            ProcessInfo **ret_procs, size_t *ret_n);

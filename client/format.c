@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "escape.h"
 #include "format.h"
 #include "util.h"
 
@@ -207,31 +208,8 @@ size_t format_utf8_decode(const char *s, uint32_t *ret_codepoint) {
         return len;
 }
 
-static bool codepoint_is_control(uint32_t cp) {
-        return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
-}
-
 char *format_sanitize(const char *s) {
-        size_t n = strlen(s), o = 0;
-        char *out = malloc(n + 1);
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n;) {
-                uint32_t cp;
-                size_t len = format_utf8_decode(s + i, &cp);
-
-                if (len == 0 || codepoint_is_control(cp)) {
-                        out[o++] = '?';
-                        i += len == 0 ? 1 : len;
-                } else {
-                        memcpy(out + o, s + i, len);
-                        o += len;
-                        i += len;
-                }
-        }
-        out[o] = '\0';
-        return out;
+        return escape_printable(s, SIZE_MAX, 0);
 }
 
 char *format_check_sanitize(const char *s) {
@@ -414,7 +392,7 @@ int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uin
         return code;
 }
 
-int format_check_wall(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
+int format_check_hits(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
                       uint64_t exits, char **ret_line) {
         _cleanup_free_ char *u = format_check_sanitize(unit);
         char ago[FORMAT_TIMESPAN_MAX + 8], *line;

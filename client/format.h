@@ -74,9 +74,10 @@ const char *format_ago(char *buf, size_t size, uint64_t now_usec, uint64_t then_
 #define FORMAT_TIMESTAMP_MAX 64
 const char *format_timestamp(char *buf, size_t size, uint64_t realtime_usec);
 
-/* Returns a copy of s safe to print on a terminal: C0/C1 control characters, DEL and bytes that are not
- * valid UTF-8 become '?'. Process names are chosen by their owner (prctl(PR_SET_NAME)), so they must not
- * reach a terminal raw. Returns NULL when out of memory. */
+/* Returns a copy of s safe to print on a terminal: escape_printable() (lib/escape.h) for display, C0/C1
+ * control characters, DEL and bytes that are not valid UTF-8 as \xNN (a backslash stays). Process names
+ * are chosen by their owner (prctl(PR_SET_NAME)), so they must not reach a terminal raw. Returns NULL
+ * when out of memory. */
 char *format_sanitize(const char *s);
 
 /* Returns a copy of s fit for the status text of a `check` line: format_sanitize()'s, and '|' becomes '!'.
@@ -124,10 +125,10 @@ size_t format_utf8_decode(const char *s, uint32_t *ret_codepoint);
  * after the indent, writes text unwrapped. */
 void format_wrap(FILE *f, const char *text, size_t width, size_t indent);
 
-/* The `check` line for UNIT at the wall: CRITICAL, when it last hit the limit (LAST_HIT_USEC,
+/* The `check` line for UNIT at the limit: CRITICAL, when it last hit the limit (LAST_HIT_USEC,
  * CLOCK_REALTIME, against NOW_USEC; 0 when it is held down without a recent hit), its hits and exits, with
  * perfdata. Returns CHECK_CRITICAL and the malloc'd line, or -ENOMEM. */
-int format_check_wall(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
+int format_check_hits(const char *unit, uint64_t now_usec, uint64_t last_hit_usec, uint64_t hits,
                       uint64_t exits, char **ret_line);
 
 /* The `check` line for a unit whose processes could not be read: UNKNOWN, and why. Returns

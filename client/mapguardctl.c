@@ -44,7 +44,7 @@ int acquire_bus_explain(sd_bus **bus, char *buf, size_t size) {
 
         if (*bus)
                 return 0;
-        r = bus_connect_mapguard(&b);
+        r = client_bus_connect(&b);
         if (r < 0) {
                 address = getenv("MAPGUARD_BUS_ADDRESS");
                 if (address)
@@ -54,7 +54,7 @@ int acquire_bus_explain(sd_bus **bus, char *buf, size_t size) {
                         snprintf(buf, size, "Failed to connect to the system bus: %s", strerror(-r));
                 return r;
         }
-        r = bus_check_mapguard(b, buf, size);
+        r = client_bus_check(b, buf, size);
         if (r < 0)
                 return r;
         *bus = TAKE_PTR(b);

@@ -22,7 +22,7 @@ extern size_t arg_columns;
 extern uint64_t arg_hit_window_usec; /* check: a hit this recent is CRITICAL */
 
 /* Connects to mapguardd's bus once (*bus is kept for the next call) and makes sure, without activating
- * anything, that a call is worth making (bus_check_mapguard()). Returns 0, or -errno with the sentence that
+ * anything, that a call is worth making (client_bus_check()). Returns 0, or -errno with the sentence that
  * says why in buf: the connection failed, or mapguardd has failed or is stopped and not enabled
  * (-EHOSTDOWN). Prints nothing: `check` reports it on stdout. */
 int acquire_bus_explain(sd_bus **bus, char *buf, size_t size);

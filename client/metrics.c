@@ -11,13 +11,36 @@
 
 #define BUS_UNIT "org.mapguard1.Unit"
 
-/* What ListUnits() does not say about a unit: its object's properties, and its control group. */
+/* What ListUnits() does not say about a unit: its object's properties. */
 typedef struct UnitExtra {
         uint32_t peak_map_count;
         uint64_t seconds_to_limit;
         uint64_t limit_hits, limit_exits;
-        char *cgroup;
+        /* NULL: none ("" on the bus, or a daemon without them) */
+        char *kind, *k8s_namespace, *k8s_pod, *k8s_container, *pod_uid, *container_id;
 } UnitExtra;
+
+static void unit_extra_done(UnitExtra *x) {
+        x->kind = mfree(x->kind);
+        x->k8s_namespace = mfree(x->k8s_namespace);
+        x->k8s_pod = mfree(x->k8s_pod);
+        x->k8s_container = mfree(x->k8s_container);
+        x->pod_uid = mfree(x->pod_uid);
+        x->container_id = mfree(x->container_id);
+}
+
+/* A string property that is there only when not empty. Returns 0 or -errno. */
+static int read_optional_string(sd_bus_message *reply, char **ret) {
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(reply, "v", "s", &s);
+        if (r < 0 || s[0] == '\0')
+                return r;
+        free(*ret);
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
 
 static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -27,7 +50,7 @@ static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
         r = sd_bus_call_method(bus, BUS_NAME, u->object_path, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, &reply, "s", BUS_UNIT);
         if (r < 0)
-                return bus_error_log("read the properties of a watched unit", &error, r);
+                return client_bus_error_log("read the properties of a watched unit", &error, r);
 
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0) {
@@ -47,6 +70,18 @@ static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
                         r = sd_bus_message_read(reply, "v", "t", &x->limit_hits);
                 else if (streq(name, "LimitExits"))
                         r = sd_bus_message_read(reply, "v", "t", &x->limit_exits);
+                else if (streq(name, "Kind"))
+                        r = read_optional_string(reply, &x->kind);
+                else if (streq(name, "KubernetesNamespace"))
+                        r = read_optional_string(reply, &x->k8s_namespace);
+                else if (streq(name, "KubernetesPod"))
+                        r = read_optional_string(reply, &x->k8s_pod);
+                else if (streq(name, "KubernetesContainer"))
+                        r = read_optional_string(reply, &x->k8s_container);
+                else if (streq(name, "PodUID"))
+                        r = read_optional_string(reply, &x->pod_uid);
+                else if (streq(name, "ContainerID"))
+                        r = read_optional_string(reply, &x->container_id);
                 else
                         r = sd_bus_message_skip(reply, "v");
                 if (r >= 0)
@@ -59,41 +94,6 @@ static int unit_extra_read(sd_bus *bus, const UnitInfo *u, UnitExtra *x) {
                 return r;
         }
         return 0;
-}
-
-/* The interface that carries ControlGroup for a unit of this type. */
-static const char *systemd_unit_interface(const char *unit) {
-        static const char *const types[][2] = {
-                { ".service", "org.freedesktop.systemd1.Service" },
-                { ".scope", "org.freedesktop.systemd1.Scope" },
-                { ".socket", "org.freedesktop.systemd1.Socket" },
-                { ".mount", "org.freedesktop.systemd1.Mount" },
-                { ".swap", "org.freedesktop.systemd1.Swap" },
-                { ".slice", "org.freedesktop.systemd1.Slice" },
-        };
-        const char *dot = strrchr(unit, '.');
-
-        for (size_t i = 0; dot && i < ELEMENTSOF(types); i++)
-                if (streq(dot, types[i][0]))
-                        return types[i][1];
-        return NULL;
-}
-
-/* Asks systemd for UNIT's ControlGroup. NULL on any failure: the labels it gives are a bonus. */
-static char *systemd_unit_cgroup(sd_bus *bus, const char *unit) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        const char *interface = systemd_unit_interface(unit), *path;
-        char *cgroup = NULL;
-
-        if (!interface ||
-            sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "GetUnit", NULL, &reply, "s", unit) < 0 ||
-            sd_bus_message_read(reply, "o", &path) < 0)
-                return NULL;
-        if (sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, interface, "ControlGroup",
-                                       NULL, &cgroup) < 0)
-                return NULL;
-        return cgroup;
 }
 
 /* "caught" or "observed" from a mapguardd that detects limit hits; NULL from one that does not. */
@@ -120,10 +120,10 @@ int metrics_get(sd_bus *bus, char **ret) {
         size_t n = 0;
         int r;
 
-        r = manager_info_get(bus, &info);
+        r = client_manager_info_get(bus, &info);
         if (r != 0)
                 return r;
-        r = unit_list_get(bus, &list, &infos, &n);
+        r = client_unit_list_get(bus, &list, &infos, &n);
         if (r != 0)
                 goto finish;
         if (n > 0)
@@ -144,10 +144,16 @@ int metrics_get(sd_bus *bus, char **ret) {
                 r = unit_extra_read(bus, &infos[i], &extras[i]);
                 if (r != 0)
                         goto finish;
-                extras[i].cgroup = systemd_unit_cgroup(bus, infos[i].unit);
                 units[i] = (ExpositionUnit){
                         .name = infos[i].unit,
-                        .cgroup = extras[i].cgroup,
+                        .k8s_namespace = extras[i].k8s_namespace,
+                        .k8s_pod = extras[i].k8s_pod,
+                        .k8s_container = extras[i].k8s_container,
+                        .pod_uid = extras[i].pod_uid,
+                        /* As the daemon's file: only a unit watched by its scope has the id as a label. */
+                        .container_id = !extras[i].kind || streq(extras[i].kind, "system")
+                                ? extras[i].container_id
+                                : NULL,
                         .level = level < 0 ? LEVEL_UNKNOWN : level,
                         .processes = infos[i].processes,
                         .map_count = infos[i].map_count,
@@ -175,8 +181,8 @@ int metrics_get(sd_bus *bus, char **ret) {
 
 finish:
         for (size_t i = 0; extras && i < n; i++)
-                free(extras[i].cgroup);
-        manager_info_done(&info);
+                unit_extra_done(&extras[i]);
+        client_manager_info_done(&info);
         return r;
 }
 

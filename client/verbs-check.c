@@ -11,6 +11,7 @@
 #include "format.h"
 #include "json.h"
 #include "mapguardctl.h"
+#include "strv.h"
 #include "util.h"
 #include "verbs-check.h"
 
@@ -35,9 +36,9 @@ static int check_info_get(sd_bus *bus, CheckInfo *c, char *why, size_t size) {
         Headroom *h = &c->headroom;
         int r;
 
-        r = manager_call(bus, "GetHeadroom", &error, &c->reply, NULL);
+        r = client_call_manager(bus, "GetHeadroom", &error, &c->reply, NULL);
         if (r < 0)
-                return bus_error_explain("ask mapguardd for the headroom", &error, r, why, size);
+                return client_bus_error_explain("ask mapguardd for the headroom", &error, r, why, size);
         r = sd_bus_message_read(c->reply, "susuuus", &h->unit, &h->pid, &h->comm, &h->map_count,
                                 &h->max_map_count, &h->headroom, &h->level);
         if (r < 0) {
@@ -50,14 +51,14 @@ static int check_info_get(sd_bus *bus, CheckInfo *c, char *why, size_t size) {
                 r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "CriticalPercent",
                                                 &error, 'u', &c->critical_percent);
         if (r < 0)
-                return bus_error_explain("read the thresholds", &error, r, why, size);
+                return client_bus_error_explain("read the thresholds", &error, r, why, size);
 
         /* Without a unit in the answer, WatchedUnits tells "not scanned yet" from "nothing to scan". */
         if (!*h->unit) {
                 r = sd_bus_get_property_strv(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "WatchedUnits", &error,
                                              &c->watched_units);
                 if (r < 0)
-                        return bus_error_explain("read the watched units", &error, r, why, size);
+                        return client_bus_error_explain("read the watched units", &error, r, why, size);
         }
         return 0;
 }
@@ -104,58 +105,58 @@ static int json_check(const CheckInfo *c, int code) {
         return json_writer_finish(&w);
 }
 
-/* The unit at the wall that makes `check` CRITICAL, if any: the most recent hit within the hit window,
+/* The unit at the limit that makes `check` CRITICAL, if any: the most recent hit within the hit window,
  * else a unit held down at the limit (level critical without processes: systemd restarts it, or it sits
  * failed); and the first unit whose processes could not be read (level unknown with processes). */
-typedef struct CheckWall {
+typedef struct CheckHits {
         char *unit;
-        UnitWall wall;
+        UnitHits hits;
         bool held;
         char *stale_unit;
-} CheckWall;
+} CheckHits;
 
-static void check_wall_done(CheckWall *w) {
+static void check_hits_done(CheckHits *w) {
         w->unit = mfree(w->unit);
         w->stale_unit = mfree(w->stale_unit);
-        unit_wall_done(&w->wall);
+        client_unit_hits_done(&w->hits);
 }
 
-static int check_wall_get(sd_bus *bus, uint64_t now, CheckWall *ret) {
+static int check_hits_get(sd_bus *bus, uint64_t now, CheckHits *ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ UnitInfo *units = NULL;
         size_t n = 0;
         int r;
 
-        r = unit_list_get(bus, &reply, &units, &n);
+        r = client_unit_list_get(bus, &reply, &units, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
                 bool held = streq(units[i].level, "critical") && units[i].processes == 0;
-                UnitWall w = {};
+                UnitHits w = {};
 
                 if (!ret->stale_unit && streq(units[i].level, "unknown") && units[i].processes > 0 &&
                     !(ret->stale_unit = strdup(units[i].unit)))
                         return -ENOMEM;
-                r = unit_wall_get(bus, units[i].object_path, &w);
+                r = client_unit_hits_get(bus, units[i].object_path, &w);
                 if (r < 0)
                         return r;
                 bool recent = w.last_limit_hit_usec > 0 && now >= w.last_limit_hit_usec &&
                         now - w.last_limit_hit_usec <= arg_hit_window_usec;
                 if ((recent || held) &&
-                    (!ret->unit || w.last_limit_hit_usec > ret->wall.last_limit_hit_usec)) {
-                        check_wall_done(&(CheckWall){ .unit = ret->unit, .wall = ret->wall });
+                    (!ret->unit || w.last_limit_hit_usec > ret->hits.last_limit_hit_usec)) {
+                        check_hits_done(&(CheckHits){ .unit = ret->unit, .hits = ret->hits });
                         ret->unit = strdup(units[i].unit);
-                        ret->wall = w;
+                        ret->hits = w;
                         ret->held = held && !recent;
                         if (!ret->unit)
                                 return -ENOMEM;
                 } else
-                        unit_wall_done(&w);
+                        client_unit_hits_done(&w);
         }
         return 0;
 }
 
-static int json_check_wall(const CheckWall *w, int code) {
+static int json_check_hits(const CheckHits *w, int code) {
         JsonWriter wr;
 
         json_writer_init(&wr, stdout);
@@ -163,10 +164,10 @@ static int json_check_wall(const CheckWall *w, int code) {
         json_key_string(&wr, "status", format_check_status(code));
         json_key_string(&wr, "unit", w->unit);
         json_key_string(&wr, "level", "critical");
-        json_key_uint(&wr, "limit_hits", w->wall.limit_hits);
-        json_key_uint(&wr, "limit_exits", w->wall.limit_exits);
-        json_key_uint(&wr, "last_limit_hit_usec", w->wall.last_limit_hit_usec);
-        json_key_string(&wr, "last_exit", w->wall.last_exit ?: "");
+        json_key_uint(&wr, "limit_hits", w->hits.limit_hits);
+        json_key_uint(&wr, "limit_exits", w->hits.limit_exits);
+        json_key_uint(&wr, "last_limit_hit_usec", w->hits.last_limit_hit_usec);
+        json_key_string(&wr, "last_exit", w->hits.last_exit ?: "");
         json_end_object(&wr);
         return json_writer_finish(&wr);
 }
@@ -178,7 +179,7 @@ static int print_check(const char *line) {
 
 int verb_check(int argc, char *argv[], void *userdata) {
         _cleanup_(check_info_done) CheckInfo c = {};
-        _cleanup_(check_wall_done) CheckWall wall = {};
+        _cleanup_(check_hits_done) CheckHits hits = {};
         _cleanup_free_ char *line = NULL;
         sd_bus **bus = userdata;
         char why[1024];
@@ -194,31 +195,31 @@ int verb_check(int argc, char *argv[], void *userdata) {
                             c.warning_percent, c.critical_percent, &line);
         if (code < 0)
                 return code;
-        /* The plugin precedence: CRITICAL (a process at its level, or a unit at the wall), WARNING,
+        /* The plugin precedence: CRITICAL (a process at its level, or a unit at the limit), WARNING,
          * UNKNOWN (a unit whose processes could not be read), OK. */
         if (code != CHECK_CRITICAL) {
                 uint64_t now = now_usec(CLOCK_REALTIME);
 
-                r = check_wall_get(*bus, now, &wall);
+                r = check_hits_get(*bus, now, &hits);
                 if (r < 0) {
                         snprintf(why, sizeof(why), "Failed to read the limit hits of the units: %s",
                                  strerror(-r));
                         return check_unknown(why);
                 }
-                if (wall.unit) {
+                if (hits.unit) {
                         line = mfree(line);
-                        code = format_check_wall(wall.unit, now,
-                                                 wall.held ? 0 : wall.wall.last_limit_hit_usec,
-                                                 wall.wall.limit_hits, wall.wall.limit_exits, &line);
-                } else if (code != CHECK_WARNING && wall.stale_unit) {
+                        code = format_check_hits(hits.unit, now,
+                                                 hits.held ? 0 : hits.hits.last_limit_hit_usec,
+                                                 hits.hits.limit_hits, hits.hits.limit_exits, &line);
+                } else if (code != CHECK_WARNING && hits.stale_unit) {
                         line = mfree(line);
-                        code = format_check_stale(wall.stale_unit, &line);
+                        code = format_check_stale(hits.stale_unit, &line);
                 }
                 if (code < 0)
                         return code;
         }
-        if (arg_json && wall.unit)
-                r = json_check_wall(&wall, code);
+        if (arg_json && hits.unit)
+                r = json_check_hits(&hits, code);
         else
                 r = arg_json ? json_check(&c, code) : print_check(line);
         /* Output that did not reach the monitoring system says nothing: UNKNOWN, whatever it said. */

@@ -17,9 +17,9 @@ static int control_call(sd_bus **bus, const char *method, const char *action) {
         r = acquire_bus(bus);
         if (r < 0)
                 return r;
-        r = manager_call(*bus, method, &error, NULL, NULL);
+        r = client_call_manager(*bus, method, &error, NULL, NULL);
         if (r < 0)
-                return bus_error_log(action, &error, r);
+                return client_bus_error_log(action, &error, r);
         if (arg_json) {
                 /* One document per call, even when there is nothing to say. */
                 JsonWriter w;

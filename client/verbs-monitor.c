@@ -151,7 +151,7 @@ int monitor_run(sd_bus *bus, const MonitorOptions *options) {
         }
         r = sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "Version", &error, &version);
         if (r < 0)
-                return bus_error_log("reach mapguardd", &error, r);
+                return client_bus_error_log("reach mapguardd", &error, r);
         if (options->legend) {
                 _cleanup_free_ char *v = format_sanitize(version);
                 fprintf(stderr, "Monitoring level changes of mapguardd %s. Press Ctrl+C to stop.\n",

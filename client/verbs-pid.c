@@ -61,9 +61,9 @@ static int pid_info_get(sd_bus *bus, PidInfo *info, sd_bus_message **ret_reply) 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = manager_call(bus, "GetProcess", &error, &reply, "u", info->pid);
+        r = client_call_manager(bus, "GetProcess", &error, &reply, "u", info->pid);
         if (r < 0)
-                return bus_error_log("look up the process", &error, r);
+                return client_bus_error_log("look up the process", &error, r);
         r = sd_bus_message_read(reply, "ssuuus", &info->unit, &info->comm, &info->map_count,
                                 &info->max_map_count, &info->headroom, &info->level);
         if (r < 0) {

@@ -33,9 +33,9 @@ static int call_recommend(sd_bus *bus, sd_bus_message **ret_reply, uint32_t *ret
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = manager_call(bus, "Recommend", &error, &reply, NULL);
+        r = client_call_manager(bus, "Recommend", &error, &reply, NULL);
         if (r < 0)
-                return bus_error_log("get a recommendation", &error, r);
+                return client_bus_error_log("get a recommendation", &error, r);
         r = sd_bus_message_read(reply, "us", ret_value, ret_reason);
         if (r < 0) {
                 fprintf(stderr, "Failed to parse the recommendation: %s\n", strerror(-r));
@@ -245,7 +245,7 @@ typedef struct TuneState {
 
 static void tune_state_done(TuneState *t) {
         tune_boot_done(&t->res.boot);
-        manager_info_done(&t->info);
+        client_manager_info_done(&t->info);
         t->reply = sd_bus_message_unref(t->reply);
 }
 
@@ -254,7 +254,7 @@ static void tune_state_done(TuneState *t) {
 static int tune_state_get(sd_bus *bus, const TuneOptions *options, TuneState *t) {
         int r;
 
-        r = manager_info_get(bus, &t->info);
+        r = client_manager_info_get(bus, &t->info);
         if (r < 0)
                 return r;
         /* The daemon reads the sysctl.d files once per pass; an admin who just edited one (and runs tune

@@ -14,6 +14,7 @@
 #include "format.h"
 #include "json.h"
 #include "mapguardctl.h"
+#include "strv.h"
 #include "table.h"
 #include "util.h"
 #include "verbs-units.h"
@@ -180,10 +181,10 @@ int verb_status(int argc, char *argv[], void *userdata) {
         r = acquire_bus(bus);
         if (r < 0)
                 return r;
-        r = manager_info_get(*bus, &info);
+        r = client_manager_info_get(*bus, &info);
         if (r < 0)
                 return r;
-        r = unit_list_get(*bus, &reply, &units, &n);
+        r = client_unit_list_get(*bus, &reply, &units, &n);
         if (r >= 0) {
                 shown = n < STATUS_UNITS_MAX ? n : STATUS_UNITS_MAX;
                 if (arg_json)
@@ -194,7 +195,7 @@ int verb_status(int argc, char *argv[], void *userdata) {
                                 r = print_units(units, shown, n, info.max_map_count);
                 }
         }
-        manager_info_done(&info);
+        client_manager_info_done(&info);
         return r;
 }
 
@@ -205,7 +206,7 @@ static int get_max_map_count(sd_bus *bus, uint32_t *ret) {
         r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "MaxMapCount", &error, 'u',
                                         ret);
         if (r < 0)
-                return bus_error_log("read MaxMapCount", &error, r);
+                return client_bus_error_log("read MaxMapCount", &error, r);
         return 0;
 }
 
@@ -220,7 +221,7 @@ int verb_list(int argc, char *argv[], void *userdata) {
         r = acquire_bus(bus);
         if (r < 0)
                 return r;
-        r = unit_list_get(*bus, &reply, &units, &n);
+        r = client_unit_list_get(*bus, &reply, &units, &n);
         if (r < 0)
                 return r;
 
@@ -238,17 +239,17 @@ int verb_list(int argc, char *argv[], void *userdata) {
         return print_units(units, n, n, limit);
 }
 
-static int json_processes(const char *unit, const UnitWall *wall, const ProcessInfo *procs, size_t n) {
+static int json_processes(const char *unit, const UnitHits *hits, const ProcessInfo *procs, size_t n) {
         JsonWriter w;
 
         json_writer_init(&w, stdout);
         json_begin_object(&w);
         json_key_string(&w, "unit", unit);
-        if (wall) {
-                json_key_uint(&w, "limit_hits", wall->limit_hits);
-                json_key_uint(&w, "limit_exits", wall->limit_exits);
-                json_key_uint(&w, "last_limit_hit_usec", wall->last_limit_hit_usec);
-                json_key_string(&w, "last_exit", wall->last_exit ?: "");
+        if (hits) {
+                json_key_uint(&w, "limit_hits", hits->limit_hits);
+                json_key_uint(&w, "limit_exits", hits->limit_exits);
+                json_key_uint(&w, "last_limit_hit_usec", hits->last_limit_hit_usec);
+                json_key_string(&w, "last_exit", hits->last_exit ?: "");
         }
         json_key(&w, "processes");
         json_begin_array(&w);
@@ -341,8 +342,8 @@ int unit_name_from_arg(const char *arg, char **ret) {
         return 0;
 }
 
-/* What `show` says of UNIT at the wall: nothing when it never hit the limit. */
-static void print_wall(const char *unit, const UnitWall *w, size_t n_procs) {
+/* What `show` says of UNIT at the limit: nothing when it never hit the limit. */
+static void print_hits(const char *unit, const UnitHits *w, size_t n_procs) {
         char ago[FORMAT_TIMESPAN_MAX + 8];
 
         if (w->limit_hits == 0 && w->limit_exits == 0)
@@ -359,7 +360,7 @@ static void print_wall(const char *unit, const UnitWall *w, size_t n_procs) {
 
 int verb_show(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(unit_wall_done) UnitWall wall = {};
+        _cleanup_(client_unit_hits_done) UnitHits hits = {};
         _cleanup_free_ ProcessInfo *procs = NULL;
         _cleanup_free_ char *unit = NULL, *path = NULL;
         sd_bus **bus = userdata;
@@ -373,19 +374,19 @@ int verb_show(int argc, char *argv[], void *userdata) {
         r = acquire_bus(bus);
         if (r < 0)
                 return r;
-        r = process_list_get(*bus, unit, &reply, &procs, &n);
+        r = client_process_list_get(*bus, unit, &reply, &procs, &n);
         if (r < 0)
                 return r;
         r = sd_bus_path_encode("/org/mapguard1/unit", unit, &path);
         if (r < 0)
                 return r;
-        r = unit_wall_get(*bus, path, &wall);
+        r = client_unit_hits_get(*bus, path, &hits);
         if (r < 0)
                 return r;
 
         if (arg_json)
-                return json_processes(unit, &wall, procs, n);
-        if (n == 0 && wall.limit_hits == 0 && wall.limit_exits == 0) {
+                return json_processes(unit, &hits, procs, n);
+        if (n == 0 && hits.limit_hits == 0 && hits.limit_exits == 0) {
                 if (arg_legend)
                         printf("No processes in %s.\n", unit);
                 return 0;
@@ -398,6 +399,6 @@ int verb_show(int argc, char *argv[], void *userdata) {
                 if (r < 0)
                         return r;
         }
-        print_wall(unit, &wall, n);
+        print_hits(unit, &hits, n);
         return 0;
 }

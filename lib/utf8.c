@@ -5,8 +5,8 @@
 
 #include "utf8.h"
 
-/* The length of the well-formed sequence at P (1-4), or 0 when the byte at P starts none. */
-static size_t utf8_sequence_length(const unsigned char *p) {
+size_t utf8_sequence_length(const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
         unsigned char lo = 0x80, hi = 0xBF;
         size_t n;
 
@@ -43,7 +43,7 @@ char *utf8_make_valid(char *s) {
         unsigned char *p = (unsigned char *) s;
 
         while (*p) {
-                size_t n = utf8_sequence_length(p);
+                size_t n = utf8_sequence_length((const char *) p);
 
                 if (n == 0)
                         *p++ = '?';

@@ -18,7 +18,6 @@
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
-#define _cleanup_strv_free_ _cleanup_(strv_freep)
 #define _unused_ __attribute__((unused))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
@@ -100,53 +99,10 @@ static inline void *steal_pointer_impl(void **p) {
 }
 #define TAKE_PTR(p) ((__typeof__(p)) steal_pointer_impl((void **) &(p)))
 
-/* NULL-terminated string arrays. strv_free() accepts NULL and returns NULL. */
-static inline char **strv_free(char **l) {
-        if (l)
-                for (char **i = l; *i; i++)
-                        free(*i);
-        free(l);
-        return NULL;
-}
-
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
-
-static inline size_t strv_length(char *const *l) {
-        size_t n = 0;
-        if (l)
-                while (l[n])
-                        n++;
-        return n;
-}
-
-/* true when both lists hold the same strings in the same order (NULL counts as empty). */
-static inline bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return true;
-}
-
 /* CLOCK's now, in µs. */
 static inline uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
 
         clock_gettime(clock, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
-/* Copies SRC into DST (SIZE bytes, NUL-terminated, cut if longer) with control characters as '?':
- * for names that others choose (a process's comm) in human-readable text. */
-static inline void strcpy_printable(char *dst, size_t size, const char *src) {
-        size_t i;
-
-        for (i = 0; src[i] && i < size - 1; i++)
-                dst[i] = (unsigned char) src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
-        dst[i] = '\0';
 }

@@ -5,12 +5,14 @@
 #include <sys/types.h>
 
 #include "level.h"
+#include "unit-identity.h"
 
 /* The structured entries of mapguardd: one MESSAGE_ID per kind (messages.h), MAPGUARD_* fields. */
 
 /* What the structured entries say about one process. */
 typedef struct JournalProc {
-        const char *unit;
+        const char *unit;             /* the watched name */
+        const UnitIdentity *identity; /* what it is; NULL: a system unit of that name */
         pid_t pid;
         const char *comm;
         unsigned map_count;
@@ -19,6 +21,11 @@ typedef struct JournalProc {
         Level old_level;
         Level new_level;
 } JournalProc;
+
+/* Every entry about a unit carries MAPGUARD_UNIT, what the unit is (MAPGUARD_USER_UNIT and
+ * MAPGUARD_OWNER_UID for a user's unit, MAPGUARD_K8S_NAMESPACE, _POD, _CONTAINER for a Kubernetes
+ * container, ...), and OBJECT_SYSTEMD_UNIT (OBJECT_SYSTEMD_USER_UNIT, OBJECT_SYSTEMD_OWNER_UID): what
+ * `journalctl -u` and `journalctl --user-unit` match in entries of uid 0. */
 
 /* One entry per level transition of a process: warning (PRIORITY=4) or critical (2) going up,
  * recovered (5) going down, with MAPGUARD_* fields and OBJECT_PID so that `journalctl -u UNIT`
@@ -33,6 +40,7 @@ int journal_below_tuned(unsigned live_max, unsigned tuned_max, const char *sourc
  * a process with no headroom (observed). */
 typedef struct JournalHit {
         const char *unit;
+        const UnitIdentity *identity;
         pid_t pid;
         const char *comm;
         unsigned map_count;
@@ -50,6 +58,7 @@ int journal_limit_hit(const JournalHit *h);
 /* A process that exited after a limit hit: the likely cause, not a proof. */
 typedef struct JournalExit {
         const char *unit;
+        const UnitIdentity *identity;
         pid_t pid;
         const char *comm;
         unsigned map_count; /* at its last read */
@@ -60,12 +69,12 @@ typedef struct JournalExit {
         const char *syscall; /* of the last hit; NULL when observed */
 } JournalExit;
 
-/* One "exit after limit hit" entry (PRIORITY=3). The process is gone, so journald cannot resolve
- * OBJECT_PID: OBJECT_SYSTEMD_UNIT is set here, which `journalctl -u` matches in entries of uid 0.
- * Returns 0 or -errno. */
+/* One "exit after limit hit" entry (PRIORITY=3). The process is gone: no OBJECT_PID (journald could not
+ * resolve it, or would find the process that took the pid since); the unit's OBJECT_SYSTEMD_* fields
+ * are set here. Returns 0 or -errno. */
 int journal_limit_exit(const JournalExit *e);
 
 /* The one summary of a crash loop (PRIORITY=3): LOOP_EXITS exits at the limit since LOOP_START_USEC
  * (CLOCK_REALTIME); further cycles are counted, not told. Returns 0 or -errno. */
-int journal_crash_loop(const char *unit, uint64_t loop_exits, uint64_t loop_start_usec, uint64_t hits,
-                       unsigned max_map_count);
+int journal_crash_loop(const char *unit, const UnitIdentity *id, uint64_t loop_exits,
+                       uint64_t loop_start_usec, uint64_t hits, unsigned max_map_count);

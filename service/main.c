@@ -7,11 +7,13 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "conf-load.h"
 #include "conf.h"
 #include "config.h"
 #include "log.h"
-#include "manager.h"
+#include "manager-bus.h"
 #include "manager-export.h"
+#include "manager.h"
 #include "util.h"
 
 static const char *arg_config_dir = NULL;
@@ -84,22 +86,6 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
-static void print_config(const Config *c) {
-        /* An empty assignment first, so that the list reads back as it is, not added to the default. */
-        printf("[Watch]\nUnits=\nUnits=");
-        for (size_t i = 0; c->units && c->units[i]; i++)
-                printf("%s%s", i > 0 ? " " : "", c->units[i]);
-        printf("\n\n[Thresholds]\nWarningPercent=%u\nCriticalPercent=%u\nHysteresisPercent=%u\n\n"
-               "[Scan]\nIntervalSec=%llu%s\nBackend=%s\n",
-               c->warning_percent, c->critical_percent, c->hysteresis_percent,
-               (unsigned long long) (c->interval_usec % USEC_PER_SEC == 0
-                                             ? c->interval_usec / USEC_PER_SEC
-                                             : c->interval_usec / USEC_PER_MSEC),
-               c->interval_usec % USEC_PER_SEC == 0 ? "s" : "ms", backend_to_string(c->backend));
-        /* Empty when the export is off: it reads back as the same setting. */
-        printf("\n[Export]\nTextfileDirectory=%s\n", c->textfile_directory ? c->textfile_directory : "");
-}
-
 int main(int argc, char *argv[]) {
         _cleanup_free_ char *error = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -120,7 +106,11 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         if (arg_check_config) {
-                print_config(config);
+                r = config_dump(config, stdout);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to print the configuration: %m");
+                        return EXIT_FAILURE;
+                }
                 return EXIT_SUCCESS;
         }
 

@@ -6,18 +6,18 @@
 
 #include "cgroup-unit.h"
 #include "config.h"
+#include "escape.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-scan.h"
+#include "manager-systemd.h"
+#include "manager-units.h"
+#include "manager-watch.h"
 #include "max-map-count.h"
 #include "procfs.h"
 #include "recommend.h"
+#include "strv.h"
 #include "util.h"
-
-#define MANAGER_PATH "/org/mapguard1"
-#define MANAGER_INTERFACE "org.mapguard1.Manager"
-#define UNIT_PREFIX "/org/mapguard1/unit"
-#define UNIT_INTERFACE "org.mapguard1.Unit"
 
 /* The caller's effective uid, as the bus (dbus-daemon) or the socket's peer (a direct connection)
  * vouches for it. Not augmented from /proc/PID of the sender: that pid could have been reused. */
@@ -122,6 +122,7 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        char shown[256];
         const char *name;
         WatchedUnit *u;
         int r;
@@ -131,13 +132,21 @@ static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus
                 return r;
         if (name[0] == '\0')
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The unit name is empty.");
-        u = manager_find_unit(m, name);
-        if (!u)
+        r = manager_find_unit_named(m, name, &u);
+        /* The caller's name, said back: escaped, whatever it holds. */
+        escape_printable_buf(shown, sizeof(shown), name, 0);
+        if (r == -ENOTUNIQ)
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS,
+                        "%s names more than one watched unit (the units of several users, or "
+                        "several containers): ask for one by its full name (see ListUnits).",
+                        shown);
+        if (r < 0)
                 return sd_bus_error_setf(
                         error, SD_BUS_ERROR_INVALID_ARGS,
                         "Unit %s is not watched by mapguardd (not running, or not matched by "
                         "[Watch] Units=).",
-                        name);
+                        shown);
         return reply_processes(message, m, u);
 }
 
@@ -215,8 +224,8 @@ static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_erro
 
         /* The unit that hit the limit last: its processes needed more than the live limit. */
         for (size_t i = 0; i < m->n_units; i++)
-                if (m->units[i]->wall.hits > 0 &&
-                    (!hit || m->units[i]->wall.last_hit_usec > hit->wall.last_hit_usec))
+                if (m->units[i]->crash_loop.hits > 0 &&
+                    (!hit || m->units[i]->crash_loop.last_hit_usec > hit->crash_loop.last_hit_usec))
                         hit = m->units[i];
         r = recommend_max_map_count(m->root, m->scan.peak_map_count, m->limits.live, hit ? hit->name : NULL,
                                     &value, &reason);
@@ -232,7 +241,7 @@ static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *
         r = manager_bus_check_root(message, "Rescan", error);
         if (r < 0)
                 return r;
-        r = manager_scan(m, true);
+        r = manager_watch_pass(m, true);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to scan: %m");
         return sd_bus_reply_method_return(message, NULL);
@@ -380,7 +389,40 @@ static int property_get_unit_last_exit(sd_bus *bus, const char *path, const char
                                        sd_bus_error *error) {
         WatchedUnit *u = userdata;
 
-        return sd_bus_message_append(reply, "s", u->wall.last_exit);
+        return sd_bus_message_append(reply, "s", u->crash_loop.last_exit);
+}
+
+/* The identity's string properties, by name. */
+static int property_get_unit_identity(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        const UnitIdentity *id = &((WatchedUnit *) userdata)->identity;
+        const struct {
+                const char *property, *value;
+        } table[] = {
+                { "Kind", unit_kind_to_string(id->kind) },
+                { "SystemdUnit", id->unit },
+                { "UserUnit", id->user_unit },
+                { "KubernetesNamespace", id->k8s_namespace },
+                { "KubernetesPod", id->k8s_pod },
+                { "KubernetesContainer", id->k8s_container },
+                { "PodUID", id->pod_uid },
+                { "ContainerID", id->container_id },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(property, table[i].property))
+                        return sd_bus_message_append(reply, "s", table[i].value ?: "");
+        return -ENOENT;
+}
+
+static int property_get_unit_owner_uid(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        const UnitIdentity *id = &((WatchedUnit *) userdata)->identity;
+
+        return sd_bus_message_append(reply, "u",
+                                     id->kind == UNIT_KIND_USER ? (uint32_t) id->owner_uid : UINT32_MAX);
 }
 
 static int method_unit_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -407,13 +449,26 @@ static const sd_bus_vtable unit_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecondsToLimit", "t", NULL, offsetof(WatchedUnit, seconds_to_limit),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LimitHits", "t", NULL, offsetof(WatchedUnit, wall.hits),
+        SD_BUS_PROPERTY("LimitHits", "t", NULL, offsetof(WatchedUnit, crash_loop.hits),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LimitExits", "t", NULL, offsetof(WatchedUnit, wall.exits),
+        SD_BUS_PROPERTY("LimitExits", "t", NULL, offsetof(WatchedUnit, crash_loop.exits),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LastLimitHitUSec", "t", NULL, offsetof(WatchedUnit, wall.last_hit_usec),
+        SD_BUS_PROPERTY("LastLimitHitUSec", "t", NULL, offsetof(WatchedUnit, crash_loop.last_hit_usec),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastExit", "s", property_get_unit_last_exit, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Kind", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("SystemdUnit", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UserUnit", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("OwnerUID", "u", property_get_unit_owner_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KubernetesNamespace", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KubernetesPod", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KubernetesContainer", "s", property_get_unit_identity, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PodUID", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ContainerID", "s", property_get_unit_identity, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usuusdt)", processes),
                                 method_unit_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -449,123 +504,76 @@ static int unit_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
         return 0;
 }
 
-int manager_bus_register(Manager *m) {
+/* Registers the Manager object, the unit objects (fallback + enumerator) and the object manager on
+ * m->bus. Returns 0 or -errno. */
+static int manager_bus_register(Manager *m) {
         int r;
 
-        r = sd_bus_add_object_vtable(m->bus, &m->slots.manager_object, MANAGER_PATH, MANAGER_INTERFACE,
-                                     manager_vtable, m);
+        r = sd_bus_add_object_vtable(m->bus, &m->slots.manager_object, BUS_MANAGER_PATH,
+                                     BUS_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return r;
-        r = sd_bus_add_fallback_vtable(m->bus, &m->slots.unit_objects, UNIT_PREFIX, UNIT_INTERFACE,
+        r = sd_bus_add_fallback_vtable(m->bus, &m->slots.unit_objects, BUS_UNIT_PREFIX, BUS_UNIT_INTERFACE,
                                        unit_vtable, unit_object_find, m);
         if (r < 0)
                 return r;
-        r = sd_bus_add_node_enumerator(m->bus, &m->slots.unit_enumerator, UNIT_PREFIX, unit_node_enumerator,
-                                       m);
+        r = sd_bus_add_node_enumerator(m->bus, &m->slots.unit_enumerator, BUS_UNIT_PREFIX,
+                                       unit_node_enumerator, m);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_manager(m->bus, &m->slots.object_manager, MANAGER_PATH);
+        return sd_bus_add_object_manager(m->bus, &m->slots.object_manager, BUS_MANAGER_PATH);
 }
 
-void manager_bus_detach(Manager *m) {
-        m->slots.manager_object = sd_bus_slot_unref(m->slots.manager_object);
-        m->slots.unit_objects = sd_bus_slot_unref(m->slots.unit_objects);
-        m->slots.unit_enumerator = sd_bus_slot_unref(m->slots.unit_enumerator);
-        m->slots.object_manager = sd_bus_slot_unref(m->slots.object_manager);
+/* sd-bus says "Disconnected" when the connection is gone (the bus daemon restarted or died). Without
+ * it the name is gone and every client waits out its timeout, while the watchdog is still fed:
+ * exit with failure, so that Restart=on-failure brings mapguardd back on the new bus. */
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+
+        log_error("Lost the connection to the bus; exiting so that systemd restarts mapguardd.");
+        return sd_event_exit(m->event, EXIT_FAILURE);
 }
 
-void manager_bus_unit_added(Manager *m, WatchedUnit *u) {
+int manager_attach_bus(Manager *m, sd_bus *bus) {
         int r;
 
-        if (!m->bus || !m->slots.manager_object)
-                return;
-        r = sd_bus_emit_object_added(m->bus, u->object_path);
+        m->bus = sd_bus_ref(bus);
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
-                log_debug_errno(r, "Failed to announce %s on the bus: %m", u->object_path);
-        manager_bus_manager_changed(m, "WatchedUnits");
+                return r;
+        r = sd_bus_match_signal(m->bus, &m->slots.disconnected, NULL, "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
+        if (r < 0)
+                return r;
+        return manager_bus_register(m);
 }
 
-void manager_bus_unit_removed(Manager *m, WatchedUnit *u) {
+int manager_connect_system(Manager *m) {
+        /* Only our reference: the Manager keeps its own, so this must not close the connection. */
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         int r;
 
-        if (!m->bus || !m->slots.manager_object)
-                return;
-        r = sd_bus_emit_object_removed(m->bus, u->object_path);
+        r = sd_bus_open_system_with_description(&bus, "mapguardd");
         if (r < 0)
-                log_debug_errno(r, "Failed to announce the removal of %s on the bus: %m", u->object_path);
-        manager_bus_manager_changed(m, "WatchedUnits");
-}
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
 
-void manager_bus_unit_changed(Manager *m, WatchedUnit *u, const UnitChangedMask *c) {
-        const char *names[13];
-        size_t n = 0;
-        int r;
-
-        if (!m->bus || !m->slots.manager_object)
-                return;
-        if (c->level)
-                names[n++] = "Level";
-        if (c->processes)
-                names[n++] = "Processes";
-        if (c->worst_pid)
-                names[n++] = "WorstPID";
-        if (c->map_count)
-                names[n++] = "MapCount";
-        if (c->peak_map_count)
-                names[n++] = "PeakMapCount";
-        if (c->headroom)
-                names[n++] = "Headroom";
-        if (c->growth_per_minute)
-                names[n++] = "GrowthPerMinute";
-        if (c->seconds_to_limit)
-                names[n++] = "SecondsToLimit";
-        if (c->limit_hits) {
-                names[n++] = "LimitHits";
-                names[n++] = "LastLimitHitUSec";
-        }
-        if (c->limit_exits) {
-                names[n++] = "LimitExits";
-                names[n++] = "LastExit";
-        }
-        if (n == 0)
-                return;
-        names[n] = NULL;
-
-        r = sd_bus_emit_properties_changed_strv(m->bus, u->object_path, UNIT_INTERFACE, (char **) names);
+        r = manager_attach_bus(m, bus);
         if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", u->name);
-}
+                return log_error_errno(r, "Failed to register mapguardd's objects on the bus: %m");
 
-void manager_bus_manager_changed(Manager *m, const char *property) {
-        int r;
-
-        if (!m->bus || !m->slots.manager_object)
-                return;
-        r = sd_bus_emit_properties_changed(m->bus, MANAGER_PATH, MANAGER_INTERFACE, property, NULL);
+        /* The name first: a second instance stops here before it writes any journal entry, and the
+         * first pass's LevelChanged signals come from org.mapguard1, where clients listen. Calls that
+         * arrive meanwhile wait in the queue until the first pass is done. */
+        r = sd_bus_request_name(m->bus, "org.mapguard1", 0);
         if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", property);
-}
+                return log_error_errno(r, "Failed to acquire the bus name org.mapguard1: %m");
 
-void manager_bus_emit_level_changed(Manager *m, const char *unit, const ProcState *p, Level old) {
-        int r;
-
-        if (!m->bus || !m->slots.manager_object)
-                return;
-        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LevelChanged", "susssuu", unit,
-                               (uint32_t) p->pid, p->comm, level_to_string(old), level_to_string(p->level),
-                               p->map_count, m->limits.live);
+        r = manager_systemd_start(m);
         if (r < 0)
-                log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", unit, (int) p->pid);
-}
+                return r;
+        manager_watch_hold_saved(m);
+        manager_systemd_query_held(m);
 
-void manager_bus_emit_limit_hit(Manager *m, const char *unit, const ProcState *p, const char *syscall) {
-        int r;
-
-        if (!m->bus || !m->slots.manager_object)
-                return;
-        r = sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_INTERFACE, "LimitHit", "sussuu", unit,
-                               (uint32_t) p->pid, p->comm, syscall ? syscall : "", p->map_count,
-                               m->limits.live);
-        if (r < 0)
-                log_warning_errno(r, "Failed to emit LimitHit for %s pid %d: %m", unit, (int) p->pid);
+        /* The first pass before READY=1, which promises answers with data. */
+        return manager_watch_pass(m, true);
 }

@@ -9,29 +9,52 @@
 #include "bpf-hits.h"
 #include "limit-hit.h"
 #include "log.h"
-#include "manager-bus.h"
+#include "manager-announce.h"
 #include "manager-hits.h"
-#include "manager-scan.h"
-#include "manager-wall.h"
+#include "manager-units.h"
 #include "util.h"
 
 #define HITS_DROPPED_TELL_USEC (60 * USEC_PER_SEC)
 
+bool manager_hits_recent(const WatchedUnit *u) {
+        return u->held || crash_loop_active(&u->crash_loop, now_usec(CLOCK_REALTIME));
+}
+
+Level manager_hits_unit_level(const WatchedUnit *u, Level level) {
+        if (manager_hits_recent(u) && level < LEVEL_CRITICAL)
+                return LEVEL_CRITICAL;
+        return level;
+}
+
+/* Counts a hit of P in U: CALLS failed calls of SYSCALL with ERRNO_NAME (caught), or with SYSCALL NULL a
+ * read that found P with no headroom (observed), and announces it as the crash loop says. */
+static void manager_hits_count(Manager *m, WatchedUnit *u, ProcState *p, const char *syscall,
+                               const char *errno_name, uint64_t calls) {
+        CrashLoopTell tell;
+
+        p->last_hit_usec = now_usec(CLOCK_MONOTONIC);
+        snprintf(p->hit_syscall, sizeof(p->hit_syscall), "%s", syscall ? syscall : "");
+        tell = crash_loop_hit(&u->crash_loop, calls, now_usec(CLOCK_REALTIME));
+        manager_announce_hit(m, u, p, syscall, errno_name, calls, tell);
+}
+
+void manager_hits_observe(Manager *m, WatchedUnit *u, ProcState *p) {
+        if (m->scan.hit_detection != HIT_DETECTION_OBSERVED || m->limits.live == 0)
+                return;
+        if (p->map_count < m->limits.live || p->observed_at_limit)
+                return;
+        p->observed_at_limit = true;
+        manager_hits_count(m, u, p, NULL, NULL, 1);
+}
+
 /* The watched unit a hit belongs to: by the watched cgroup the program found it in, else by pid. */
 static WatchedUnit *manager_hit_unit(Manager *m, const LimitHit *hit, ProcState **ret_proc) {
-        WatchedUnit *u = NULL;
+        WatchedUnit *u = manager_find_unit_by_cgroup_id(m, hit->cgroup_id);
 
         *ret_proc = NULL;
-        for (size_t i = 0; hit->cgroup_id != 0 && i < m->n_units; i++)
-                if (m->units[i]->cgroup_id == hit->cgroup_id) {
-                        u = m->units[i];
-                        break;
-                }
         if (!u)
                 return manager_find_pid(m, (pid_t) hit->pid, ret_proc);
-        for (size_t j = 0; j < u->n_procs; j++)
-                if (u->procs[j].pid == (pid_t) hit->pid)
-                        *ret_proc = &u->procs[j];
+        *ret_proc = watched_unit_find_proc(u, (pid_t) hit->pid);
         return u;
 }
 
@@ -54,11 +77,11 @@ static void on_burst(const LimitHitBurst *burst, void *userdata) {
         }
         /* The count when the call failed, not the last read. */
         p->map_count = last->map_count;
-        manager_wall_hit(m, u, p, limit_hit_syscall_to_string(last->syscall),
-                         limit_hit_errno_to_string(last->error), burst->n_hits);
+        manager_hits_count(m, u, p, limit_hit_syscall_to_string(last->syscall),
+                           limit_hit_errno_to_string(last->error), burst->n_hits);
 }
 
-/* Hands over the bursts that closed by now (all of them with FORCE), and arms the timer for the next. */
+/* Counts the bursts that closed by now (all of them with FORCE), and arms the timer for the next. */
 static void manager_hits_flush_due(Manager *m, bool force) {
         uint64_t next;
 
@@ -93,7 +116,7 @@ static void on_hit(const LimitHit *hit, void *userdata) {
         if (r < 0)
                 log_warning_errno(r, "Failed to count a limit hit of pid %u: %m", hit->pid);
         else if (r > 0 && !manager_find_pid(m, (pid_t) hit->pid, NULL))
-                /* A process at the wall that no pass has read yet: read it now. */
+                /* A process at the limit that no pass has read yet: read it now. */
                 manager_schedule_now(m);
 }
 
@@ -176,13 +199,13 @@ int manager_hits_start(Manager *m) {
         m->scan.hit_detection = HIT_DETECTION_CAUGHT;
         log_info("Catching limit hits in the kernel (%s)%s%s",
                  bpf_hits_mode_to_string(bpf_hits_mode(m->hits.bpf)), note ? ": " : ".", note ? note : "");
-        manager_bus_manager_changed(m, "HitDetection");
+        manager_announce_property(m, "HitDetection");
         return 0;
 
 fail:
         manager_hits_stop(m);
 observed:
-        manager_bus_manager_changed(m, "HitDetection");
+        manager_announce_property(m, "HitDetection");
         return 0;
 }
 

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "manager-announce.h"
 #include "manager-levels.h"
-#include "manager-scan.h"
+#include "manager-units.h"
 #include "util.h"
 
 /* What the previous instance left in $RUNTIME_DIRECTORY (systemd sets it from RuntimeDirectory=; the
@@ -72,48 +73,48 @@ static int collect_levels(Manager *m, SavedLevel **ret, size_t *ret_n) {
 }
 
 /* The units that ever hit the limit, into *RET. Returns 0 or -ENOMEM. */
-static int collect_walls(Manager *m, SavedWall **ret, size_t *ret_n) {
-        _cleanup_free_ SavedWall *walls = NULL;
+static int collect_hits(Manager *m, SavedHits **ret, size_t *ret_n) {
+        _cleanup_free_ SavedHits *hits = NULL;
         size_t n = 0, allocated = 0;
 
         for (size_t i = 0; i < m->n_units; i++) {
                 const WatchedUnit *u = m->units[i];
 
-                if (u->wall.hits == 0 && u->wall.exits == 0)
+                if (u->crash_loop.hits == 0 && u->crash_loop.exits == 0)
                         continue;
-                if (ARRAY_RESERVE(walls, allocated, n, 8) < 0)
+                if (ARRAY_RESERVE(hits, allocated, n, 8) < 0)
                         return -ENOMEM;
-                walls[n] = (SavedWall){ .hits = u->wall.hits,
-                                        .exits = u->wall.exits,
-                                        .last_hit_usec = u->wall.last_hit_usec };
-                snprintf(walls[n].unit, sizeof(walls[n].unit), "%s", u->name);
-                snprintf(walls[n].last_exit, sizeof(walls[n].last_exit), "%s", u->wall.last_exit);
+                hits[n] = (SavedHits){ .hits = u->crash_loop.hits,
+                                       .exits = u->crash_loop.exits,
+                                       .last_hit_usec = u->crash_loop.last_hit_usec };
+                snprintf(hits[n].unit, sizeof(hits[n].unit), "%s", u->name);
+                snprintf(hits[n].last_exit, sizeof(hits[n].last_exit), "%s", u->crash_loop.last_exit);
                 n++;
         }
         /* Those of units not watched now (stopped meanwhile) are kept for when they come back. */
-        for (size_t i = 0; i < m->levels.saved.n_walls; i++) {
-                if (manager_find_unit(m, m->levels.saved.walls[i].unit))
+        for (size_t i = 0; i < m->levels.saved.n_hits; i++) {
+                if (manager_find_unit(m, m->levels.saved.hits[i].unit))
                         continue;
-                if (ARRAY_RESERVE(walls, allocated, n, 8) < 0)
+                if (ARRAY_RESERVE(hits, allocated, n, 8) < 0)
                         return -ENOMEM;
-                walls[n++] = m->levels.saved.walls[i];
+                hits[n++] = m->levels.saved.hits[i];
         }
-        *ret = TAKE_PTR(walls);
+        *ret = TAKE_PTR(hits);
         *ret_n = n;
         return 0;
 }
 
 void manager_levels_save(Manager *m) {
         _cleanup_free_ SavedLevel *levels = NULL;
-        _cleanup_free_ SavedWall *walls = NULL;
-        size_t n = 0, n_walls = 0;
+        _cleanup_free_ SavedHits *hits = NULL;
+        size_t n = 0, n_hits = 0;
         int r;
 
         if (!m->levels.path) {
                 m->levels.dirty = false;
                 return;
         }
-        if (collect_levels(m, &levels, &n) < 0 || collect_walls(m, &walls, &n_walls) < 0) {
+        if (collect_levels(m, &levels, &n) < 0 || collect_hits(m, &hits, &n_hits) < 0) {
                 log_warning_errno(-ENOMEM, "Failed to keep the levels for a restart: %m");
                 return; /* still dirty: tried again after the next pass */
         }
@@ -122,8 +123,8 @@ void manager_levels_save(Manager *m) {
                              &(LevelState){
                                      .levels = levels,
                                      .n_levels = n,
-                                     .walls = walls,
-                                     .n_walls = n_walls,
+                                     .hits = hits,
+                                     .n_hits = n_hits,
                                      .below_tuned_live = m->limits.below_tuned_logged_live,
                                      .below_tuned_tuned = m->limits.below_tuned_logged_tuned,
                              });
@@ -135,38 +136,21 @@ void manager_levels_save(Manager *m) {
         m->levels.dirty = r < 0;
 }
 
-void manager_levels_hold_saved(Manager *m) {
-        uint64_t now = now_usec(CLOCK_REALTIME);
+void manager_levels_restore_hits(Manager *m, WatchedUnit *u) {
+        const SavedHits *h = level_state_find_hits(&m->levels.saved, u->name);
 
-        for (size_t i = 0; i < m->levels.saved.n_walls; i++) {
-                const SavedWall *w = &m->levels.saved.walls[i];
-                CrashLoop l = { .last_hit_usec = w->last_hit_usec };
-                int r;
-
-                if (manager_find_unit(m, w->unit) || !crash_loop_active(&l, now) ||
-                    !config_matches_unit(m->config, w->unit))
-                        continue;
-                r = manager_hold_unit(m, w->unit);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to keep %s in view: %m", w->unit);
-        }
-}
-
-void manager_levels_restore_wall(Manager *m, WatchedUnit *u) {
-        const SavedWall *w = level_state_find_wall(&m->levels.saved, u->name);
-
-        if (!w)
+        if (!h)
                 return;
-        u->wall.hits = w->hits;
-        u->wall.exits = w->exits;
-        u->wall.last_hit_usec = w->last_hit_usec;
-        snprintf(u->wall.last_exit, sizeof(u->wall.last_exit), "%s", w->last_exit);
+        u->crash_loop.hits = h->hits;
+        u->crash_loop.exits = h->exits;
+        u->crash_loop.last_hit_usec = h->last_hit_usec;
+        snprintf(u->crash_loop.last_exit, sizeof(u->crash_loop.last_exit), "%s", h->last_exit);
 }
 
 /* After the first full pass of a restarted daemon: a process the previous instance had at warning or
  * critical that is not there any more (it exited, its pid went to another process, its unit is no
  * longer watched) left that level while nobody watched. Said as for a process that goes while we
- * watch (manager_notify_gone()): clients that track levels learn it. */
+ * watch (manager_announce_gone()): clients that track levels learn it. */
 void manager_levels_report_unmatched(Manager *m) {
         for (size_t i = 0; i < m->levels.saved.n_levels; i++) {
                 const SavedLevel *l = &m->levels.saved.levels[i];
@@ -175,7 +159,7 @@ void manager_levels_report_unmatched(Manager *m) {
                 if (l->matched)
                         continue;
                 memcpy(p.comm, l->comm, sizeof(p.comm));
-                manager_notify_gone(m, l->unit, &p,
-                                    "is gone, or no longer watched, since mapguardd restarted");
+                manager_announce_gone(m, l->unit, &p,
+                                      "is gone, or no longer watched, since mapguardd restarted");
         }
 }

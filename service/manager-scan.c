@@ -6,17 +6,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "bpf-counter.h"
+#include "cgroup-unit.h"
 #include "cgroup.h"
-#include "journal.h"
 #include "log.h"
-#include "manager-bus.h"
+#include "manager-announce.h"
+#include "manager-exits.h"
 #include "manager-export.h"
 #include "manager-hits.h"
 #include "manager-levels.h"
-#include "manager-wall.h"
 #include "manager-scan.h"
-#include "manager.h"
+#include "manager-units.h"
 #include "max-map-count.h"
 #include "procfs.h"
 #include "schedule.h"
@@ -68,7 +69,7 @@ int manager_sync_bpf_cgroups(Manager *m) {
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
 
-                /* Held at the wall since before a restart: no control group (its path would be the
+                /* Held at the limit since before a restart: no control group (its path would be the
                  * root's, which holds everything). */
                 if (!u->cgroup[0]) {
                         wanted--;
@@ -108,35 +109,8 @@ static int proc_state_compare(const void *key, const void *elem) {
         return pid < p->pid ? -1 : pid > p->pid ? 1 : 0;
 }
 
-/* Announces a process's level change on the bus and in the journal, when it is one worth telling:
- * into or out of warning/critical. unknown -> ok, a new process's first reading, is not. */
-static void manager_notify_level(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
-        JournalProc jp = {
-                .unit = u->name,
-                .pid = p->pid,
-                .comm = p->comm,
-                .map_count = p->map_count,
-                .max_map_count = m->limits.live,
-                .headroom = max_map_count_headroom(p->map_count, m->limits.live),
-                .old_level = old,
-                .new_level = p->level,
-        };
-        int r;
-
-        if (old == p->level || (old < LEVEL_WARNING && p->level < LEVEL_WARNING))
-                return;
-        m->levels.dirty = true;
-
-        /* A unit crash-looping at the wall past its summary: its level entries are quiet too. */
-        if (crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME))) {
-                manager_bus_emit_level_changed(m, u->name, p, old);
-                return;
-        }
-        r = journal_level_changed(&jp);
-        if (r < 0)
-                log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name,
-                                  (int) p->pid);
-        manager_bus_emit_level_changed(m, u->name, p, old);
+static int proc_state_order(const void *a, const void *b) {
+        return proc_state_compare(&((const ProcState *) a)->pid, b);
 }
 
 /* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
@@ -199,10 +173,10 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
                 }
         }
 
-        u->level = manager_wall_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
+        u->level = manager_hits_unit_level(u, worst ? worst->level : LEVEL_UNKNOWN);
         u->worst_pid = worst ? worst->pid : 0;
         u->map_count = worst ? worst->map_count : 0;
-        /* A unit without processes has the whole limit ahead of it, unless it is held at the wall:
+        /* A unit without processes has the whole limit ahead of it, unless it is held at the limit:
          * its last instance had none left, and the next will grow back to it. */
         if (worst)
                 u->headroom = max_map_count_headroom(worst->map_count, m->limits.live);
@@ -218,26 +192,6 @@ static void unit_recompute(Manager *m, WatchedUnit *u) {
                 soonest = worst;
         u->growth_per_minute = soonest ? soonest->growth_per_minute : 0.0;
         u->seconds_to_limit = soonest_s;
-}
-
-/* A process that was at warning or critical and is gone (exited, or its pid now belongs to another
- * process): clients that track levels learn it left that level. Not a "recovered" entry: it did not
- * recover, and the service's own log says how it ended. */
-void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why) {
-        const WatchedUnit *u = manager_find_unit(m, unit);
-        char comm[64];
-
-        if (p->level < LEVEL_WARNING)
-                return;
-        m->levels.dirty = true;
-        strcpy_printable(comm, sizeof(comm), p->comm);
-        /* A unit crash-looping past its summary: every cycle's process goes, said only at debug level. */
-        log_full(u && crash_loop_quiet(&u->wall, now_usec(CLOCK_REALTIME)) ? LOG_DEBUG : LOG_INFO,
-                 "%s: process %d (%s) %s; it was at %s with %u memory maps.", unit, (int) p->pid, comm, why,
-                 level_to_string(p->level), p->map_count);
-        ProcState gone = *p;
-        gone.level = LEVEL_UNKNOWN;
-        manager_bus_emit_level_changed(m, unit, &gone, p->level);
 }
 
 /* A process whose maps could not be read this time (no access, an I/O error) is kept. One we knew
@@ -322,31 +276,53 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         p->next_read_usec = now +
                 schedule_interval(m->config->interval_usec, p->trend.n, s.map_count, m->limits.live,
                                   p->level, &t, p->growth_per_minute);
-        manager_notify_level(m, u, p, prev);
-        manager_wall_observe(m, u, p);
+        manager_announce_level(m, u, p, prev);
+        manager_hits_observe(m, u, p);
         return 0;
 }
 
-/* The pids of U, sorted: its cgroup.procs, recursively (what could not be read of it in *RET_SKIPPED; its
- * processes are then found through /proc), and with the BPF pass also the processes whose nearest watched
- * cgroup ancestor the kernel says is U's (up to MAPCOUNT_MAX_DEPTH levels up): a delegated user can hide
- * a process from neither by what it does to its cgroup tree, and a walk that fails does not blind U.
- * Returns 0, -ENOENT when the unit has no control group (now), or -errno. */
+/* The pids of U, sorted. With the BPF pass the kernel has already said which processes are U's: those whose
+ * nearest watched cgroup, searched from their own up to BPF_COUNTER_MAX_DEPTH levels, is U's. It misses
+ * only a process deeper than that below U's cgroup, and there can be none while U has fewer sub-cgroups
+ * than that (cgroup.stat counts them, whatever their permissions): then U's tree is not walked at all, and
+ * a delegated user's empty sub-cgroups cost nothing. Otherwise, and without the BPF pass, its cgroup.procs,
+ * recursively (cgroup_read_pids_full(): what could not be read of it in *RET_SKIPPED, its processes then
+ * found through /proc), merged with the BPF pass: a delegated user can hide a process from neither by what
+ * it does to its cgroup tree, and a walk that fails does not blind U. Returns 0, -ENOENT when the unit has
+ * no control group (now), or -errno. */
 static int manager_unit_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf, pid_t **ret,
                              size_t *ret_n, CgroupSkipped *ret_skipped) {
         _cleanup_free_ pid_t *walked = NULL, *pids = NULL;
         size_t n_walked = 0, n = 0, allocated = 0, i = 0, j = 0;
-        int r;
+        bool walk = true;
+        int r = 0;
 
-        /* A unit held at the wall since before a restart has no control group we know of. */
+        /* A unit held at the limit since before a restart has no control group we know of. */
         if (!u->cgroup[0])
                 return -ENOENT;
-        r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
+        if (m->scan.bpf && u->cgroup_id != 0) {
+                CgroupSummary s;
+
+                r = cgroup_read_summary(m->hierarchy, u->cgroup, &s);
+                if (r >= 0 && s.id != u->cgroup_id) {
+                        /* Made anew under the same path (a restart systemd has not told us of yet): the
+                         * program has the old id, and learns the new one on the next pass. */
+                        u->cgroup_id = 0;
+                        m->scan.bpf_cgroups_dirty = true;
+                } else if (r >= 0)
+                        walk = s.n_descendants >= BPF_COUNTER_MAX_DEPTH;
+                /* Gone, or it cannot be told: the walk says which. */
+        }
+        if (walk)
+                r = cgroup_read_pids_full(m->root, m->hierarchy, u->cgroup, &walked, &n_walked, ret_skipped);
         if (!m->scan.bpf || u->cgroup_id == 0)
                 goto walked_only;
-        if (r < 0 && r != -ENOENT)
+        if (r < 0 && r != -ENOENT) {
+                char name[256];
+
                 log_debug_errno(r, "Failed to walk the cgroup of %s, counting what the kernel says: %m",
-                                u->name);
+                                escape_printable_buf(name, sizeof(name), u->name, 0));
+        }
 
         /* Both sorted by pid: merge, each pid once. */
         for (;;) {
@@ -382,29 +358,83 @@ walked_only:
 static void manager_unit_set_stale(Manager *m, WatchedUnit *u) {
         Level before = u->level;
 
-        u->level = manager_wall_unit_level(u, LEVEL_UNKNOWN);
+        u->level = manager_hits_unit_level(u, LEVEL_UNKNOWN);
         if (u->level != before)
-                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .level = true });
+                manager_announce_unit_changed(m, u, &(UnitChangedMask){ .level = true });
+}
+
+/* Returns true when P, a process of U that the listing did not find, is still the same process at or below
+ * U's cgroup: it moved between U's sub-cgroups while the walk read them (the walk read the one it went to
+ * before it arrived, and the one it left after it had gone). */
+static bool manager_proc_still_in_unit(Manager *m, const WatchedUnit *u, const ProcState *p) {
+        _cleanup_free_ char *path = NULL;
+        ProcSample id;
+
+        if (!u->cgroup[0] || proc_sample_identity(m->root, p->pid, &id) < 0 ||
+            id.start_time != p->start_time)
+                return false;
+        if (cgroup_path_of_pid(m->root, p->pid, m->cgroup_layout != CGROUP_LAYOUT_LEGACY, &path) < 0)
+                return false;
+        return cgroup_path_is_below(path, u->cgroup);
+}
+
+/* Adds to the N of *PROCS (sorted by pid) the processes of U that the listing missed but that are still in
+ * U (manager_proc_still_in_unit()), as they were: they are read on the next pass, and neither said gone
+ * nor warned about afresh. Returns 0 or -ENOMEM. */
+static int manager_unit_keep_moved(Manager *m, WatchedUnit *u, uint64_t now, ProcState **procs, size_t *n) {
+        size_t n_old = *n;
+
+        for (size_t i = 0; i < u->n_procs; i++) {
+                const ProcState *old = &u->procs[i];
+                const ProcState *found = n_old > 0
+                        ? bsearch(&old->pid, *procs, n_old, sizeof(ProcState), proc_state_compare)
+                        : NULL;
+                ProcState *grown;
+
+                if (found || !manager_proc_still_in_unit(m, u, old))
+                        continue;
+                grown = reallocarray(*procs, *n + 1, sizeof(ProcState));
+                if (!grown)
+                        return -ENOMEM;
+                *procs = grown;
+                (*procs)[*n] = *old;
+                /* Not at once: a process that keeps moving must not make passes run back to back. */
+                if ((*procs)[*n].next_read_usec < now + m->config->interval_usec / 8)
+                        (*procs)[*n].next_read_usec = now + m->config->interval_usec / 8;
+                (*n)++;
+                log_debug("%s: process %d moved within the unit while its cgroup was read; kept.", u->name,
+                          (int) old->pid);
+        }
+        if (*n > n_old)
+                qsort(*procs, *n, sizeof(ProcState), proc_state_order);
+        return 0;
 }
 
 /* Who left U: the processes we knew (u->procs) that are not among the N of PROCS any more as the same
- * process. */
-static void manager_unit_notify_left(Manager *m, WatchedUnit *u, const ProcState *procs, size_t n) {
+ * process. Each is announced gone, and its exit judged. */
+static void manager_unit_announce_left(Manager *m, WatchedUnit *u, const ProcState *procs, size_t n) {
+        bool flushed = false;
+
         for (size_t i = 0; i < u->n_procs; i++) {
                 const ProcState *now_p = n > 0
                         ? bsearch(&u->procs[i].pid, procs, n, sizeof(ProcState), proc_state_compare)
                         : NULL;
 
-                if (!now_p || now_p->start_time != u->procs[i].start_time) {
-                        manager_notify_gone(m, u->name, &u->procs[i], "is gone");
-                        manager_wall_gone(m, u, &u->procs[i]);
-                }
+                if (now_p && now_p->start_time == u->procs[i].start_time)
+                        continue;
+                /* Its calls caught in the last second are still an open burst: counted now (setting its
+                 * last hit), before its exit is judged. */
+                if (!flushed)
+                        manager_hits_flush(m);
+                flushed = true;
+                manager_announce_gone(m, u->name, &u->procs[i], "is gone");
+                manager_exits_judge(m, u, &u->procs[i]);
         }
 }
 
 /* PropertiesChanged for what a pass changed of U, against BEFORE (its aggregates before the pass). */
 static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *before) {
-        manager_bus_unit_changed(
+        manager_announce_unit_changed(
                 m, u,
                 &(UnitChangedMask){
                         .level = before->level != u->level,
@@ -423,6 +453,7 @@ static void manager_unit_changed(Manager *m, WatchedUnit *u, const WatchedUnit *
 static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount *bpf, size_t n_bpf,
                                   pid_t **ret, size_t *ret_n) {
         _cleanup_(cgroup_skipped_done) CgroupSkipped skipped = {};
+        char name[256], path[256];
         int r;
 
         r = manager_unit_pids(m, u, bpf, n_bpf, ret, ret_n, &skipped);
@@ -434,20 +465,30 @@ static int manager_unit_read_pids(Manager *m, WatchedUnit *u, const BpfTaskCount
         if (r < 0) {
                 /* Said when the error changes, not on every pass. */
                 if (r != u->cgroup_error)
-                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m", u->name,
-                                          m->hierarchy, u->cgroup);
+                        log_warning_errno(r, "Failed to read the processes of %s (%s%s): %m",
+                                          escape_printable_buf(name, sizeof(name), u->name, 0), m->hierarchy,
+                                          escape_printable_buf(path, sizeof(path), u->cgroup, 0));
                 u->cgroup_error = r;
                 /* Its last readings are not shown as current: the unit's level is unknown until its
                  * processes can be read again (ListUnits, `mapguardctl check` say so). */
                 manager_unit_set_stale(m, u);
                 return r;
         }
-        /* A delegated user's chmod, said when it changes: /proc/PID/cgroup found those processes. */
-        if (skipped.n > 0 && skipped.error != u->cgroup_error)
-                log_warning_errno(skipped.error,
-                                  "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
-                                  "their processes were found through /proc.",
-                                  skipped.n, u->name, m->hierarchy, skipped.path);
+        /* A delegated user's chmod or another mount, said when it changes: /proc/PID/cgroup found those
+         * processes. The user named the sub-cgroup: escaped, and bounded, as every outside name. */
+        if (skipped.n > 0 && skipped.error != u->cgroup_error) {
+                escape_printable_buf(name, sizeof(name), u->name, 0);
+                escape_printable_buf(path, sizeof(path), skipped.path, 0);
+                if (skipped.error == -EXDEV)
+                        log_warning("Not walking %zu sub-cgroup(s) of %s, first %s%s, which another file "
+                                    "system is mounted on; their processes were found through /proc.",
+                                    skipped.n, name, m->hierarchy, path);
+                else
+                        log_warning_errno(skipped.error,
+                                          "Cannot read %zu sub-cgroup(s) of %s, first %s%s: %m; "
+                                          "their processes were found through /proc.",
+                                          skipped.n, name, m->hierarchy, path);
+        }
         u->cgroup_error = skipped.n > 0 ? skipped.error : 0;
         return 0;
 }
@@ -490,15 +531,20 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
                         n++;
         }
 
-        manager_unit_notify_left(m, u, procs, n);
+        r = manager_unit_keep_moved(m, u, now, &procs, &n);
+        if (r < 0)
+                return r;
+        manager_unit_announce_left(m, u, procs, n);
 
         free(u->procs);
         u->procs = TAKE_PTR(procs);
         u->n_procs = n;
 
-        for (size_t i = 0; i < u->n_procs; i++)
+        for (size_t i = 0; i < u->n_procs; i++) {
+                u->procs[i].seen_usec = now;
                 if (u->procs[i].next_read_usec < *next_wakeup)
                         *next_wakeup = u->procs[i].next_read_usec;
+        }
 
         unit_recompute(m, u);
         manager_unit_changed(m, u, &before);
@@ -518,16 +564,12 @@ static bool manager_read_limits(Manager *m, bool full) {
                 log_warning_errno(r, "Failed to read %s/proc/sys/vm/max_map_count: %m", m->root);
         m->limits.live_error = r < 0 ? r : 0;
         if (r >= 0 && live != m->limits.live) {
-                if (m->limits.live != 0) {
-                        r = journal_limit_changed(m->limits.live, live);
-                        if (r < 0)
-                                log_warning_errno(
-                                        r, "Failed to write the journal entry for the limit change: %m");
-                }
+                unsigned old = m->limits.live;
+
                 m->limits.live = live;
+                manager_announce_limit_changed(m, old, live);
                 changed = true;
                 full = true;
-                manager_bus_manager_changed(m, "MaxMapCount");
         }
 
         if (full) {
@@ -548,22 +590,17 @@ static bool manager_read_limits(Manager *m, bool full) {
                         tuned = 0;
                 if (tuned != m->limits.tuned) {
                         m->limits.tuned = tuned;
-                        manager_bus_manager_changed(m, "TunedMaxMapCount");
+                        manager_announce_property(m, "TunedMaxMapCount");
                 }
-                /* Once per distinct (live, tuned) pair, not on every pass. */
-                if (tuned > 0 && m->limits.live > 0 && m->limits.live < tuned &&
-                    (m->limits.below_tuned_logged_live != m->limits.live ||
-                     m->limits.below_tuned_logged_tuned != tuned)) {
-                        r = journal_below_tuned(m->limits.live, tuned, source);
-                        if (r < 0)
-                                log_warning_errno(
-                                        r, "Failed to write the journal entry for the tuned limit: %m");
-                        m->limits.below_tuned_logged_live = m->limits.live;
-                        m->limits.below_tuned_logged_tuned = tuned;
-                        m->levels.dirty = true; /* kept, so that a restart does not log it again */
-                }
+                if (tuned > 0 && m->limits.live > 0 && m->limits.live < tuned)
+                        manager_announce_below_tuned(m, tuned, source);
         }
         return changed;
+}
+
+bool manager_scan_full_due(const Manager *m) {
+        return m->scan.last_full_pass_usec == 0 ||
+                now_usec(CLOCK_MONOTONIC) >= m->scan.last_full_pass_usec + m->config->interval_usec;
 }
 
 int manager_scan(Manager *m, bool force_all) {
@@ -573,8 +610,7 @@ int manager_scan(Manager *m, bool force_all) {
         bool full;
         int r;
 
-        full = force_all || m->scan.last_full_pass_usec == 0 ||
-                now >= m->scan.last_full_pass_usec + m->config->interval_usec;
+        full = force_all || manager_scan_full_due(m);
         if (manager_read_limits(m, full))
                 force_all = true;
         if (full)
@@ -590,7 +626,7 @@ int manager_scan(Manager *m, bool force_all) {
                         manager_hits_stop(m);
                         m->scan.bpf = bpf_counter_free(m->scan.bpf);
                         m->scan.backend = BACKEND_PROCFS;
-                        manager_bus_manager_changed(m, "Backend");
+                        manager_announce_property(m, "Backend");
                         force_all = true;
                 }
         }
@@ -614,7 +650,7 @@ int manager_scan(Manager *m, bool force_all) {
         /* A full pass has read every process the previous instance knew that is still there. */
         if (full && m->levels.saved.n_levels > 0)
                 manager_levels_report_unmatched(m);
-        /* The saved levels have served; the saved walls wait for units that are not running yet. */
+        /* The saved levels have served; the saved hits wait for units that are not running yet. */
         if (full) {
                 m->levels.saved.levels = mfree(m->levels.saved.levels);
                 m->levels.saved.n_levels = 0;

@@ -3,15 +3,17 @@
 
 #include <stdbool.h>
 
+/* One pass of the Manager: the limits, each watched unit's processes read through the chosen backend,
+ * levels and trends, and what is announced about them. */
+
 #include "manager.h"
 
 /* Runs one pass now: re-reads the live and tuned limits, reads due processes (all when FORCE_ALL),
  * updates levels, logs transitions and emits signals; re-arms the scan timer. Returns 0 or -errno. */
 int manager_scan(Manager *m, bool force_all);
 
-/* Tells the bus (LevelChanged to unknown) and the journal that P, at warning or critical, left our
- * sight; WHY completes "process N (comm) ...". Nothing for a process below warning. */
-void manager_notify_gone(Manager *m, const char *unit, const ProcState *p, const char *why);
+/* Returns true when the next pass reads every process: IntervalSec has passed since the last full one. */
+bool manager_scan_full_due(const Manager *m);
 
 /* Tries the BPF backend unless the config says procfs, else uses /proc; says once in the journal why
  * it fell back. Sets m->scan.backend. */

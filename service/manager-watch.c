@@ -1,501 +1,419 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What systemd's reports about units (manager-systemd.c) mean for the set of watched units: a unit
+ * watched anew, restarted, stopped, held in view at the limit, or no longer matching Units=; a user's
+ * manager, whose units are found in its control group; a Kubernetes container, watched across the scopes
+ * kubelet restarts it in. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
-#include "util.h"
-#include "manager-wall.h"
+#include "manager-announce.h"
+#include "manager-exits.h"
+#include "manager-export.h"
+#include "manager-hits.h"
+#include "manager-levels.h"
+#include "manager-scan.h"
+#include "manager-units.h"
+#include "manager-user-log.h"
 #include "manager-watch.h"
+#include "user-units.h"
+#include "util.h"
 
-#define SYSTEMD_DEST "org.freedesktop.systemd1"
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
-#define SYSTEMD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
+/* What systemd may run for a container: a runtime names its scopes so (unit-identity.h). Asked about
+ * whatever Units= says, since a container may be watched by its Kubernetes names. */
+static const char *const container_scope_patterns[] = {
+        "cri-containerd-*.scope", "crio-*.scope", "docker-*.scope", "libpod-*.scope", NULL,
+};
 
-const char *manager_watch_cgroup_interface(const char *unit) {
-        static const struct {
-                const char *suffix;
-                const char *interface;
-        } table[] = {
-                { ".service", "org.freedesktop.systemd1.Service" },
-                { ".scope", "org.freedesktop.systemd1.Scope" },
-                { ".slice", "org.freedesktop.systemd1.Slice" },
-                { ".socket", "org.freedesktop.systemd1.Socket" },
-                { ".mount", "org.freedesktop.systemd1.Mount" },
-                { ".swap", "org.freedesktop.systemd1.Swap" },
+char *const *manager_watch_extra_patterns(void) {
+        static const char *const patterns[] = {
+                "user@*.service", "cri-containerd-*.scope", "crio-*.scope",
+                "docker-*.scope", "libpod-*.scope",         NULL,
         };
-        const char *dot = unit ? strrchr(unit, '.') : NULL;
-
-        if (!dot)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if (streq(dot, table[i].suffix))
-                        return table[i].interface;
-        return NULL;
+        return (char *const *) patterns;
 }
 
-/* Only an answer that says so means a unit is gone. Any other error (no reply while PID 1 re-executes
- * itself, a timeout) says nothing about the unit. */
-static bool unit_gone_error(const sd_bus_error *e) {
-        return sd_bus_error_has_names(e, "org.freedesktop.systemd1.NoSuchUnit", SD_BUS_ERROR_UNKNOWN_OBJECT,
-                                      SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY);
+bool manager_watch_wants(Manager *m, const char *unit) {
+        if (!unit)
+                return false;
+        if (config_matches_unit(m->config, unit) || unit_name_is_user_manager(unit, NULL))
+                return true;
+        for (size_t i = 0; container_scope_patterns[i]; i++)
+                if (fnmatch(container_scope_patterns[i], unit, 0) == 0)
+                        return true;
+        return false;
 }
 
-/* How often a question about a unit is asked again when systemd answers with an error that does not
- * say the unit is gone: each try waits for its answer (or sd-bus's timeout), so this bounds the time
- * spent on a unit that systemd cannot tell us about, without spinning. */
-#define REFRESH_TRIES_MAX 5U
-
-/* A question to systemd about one unit (a property Get), with what its answer needs. */
-typedef struct UnitRequest {
-        Manager *manager;
-        char *unit;
-        char *unit_path;
-        unsigned tries; /* questions asked before this one (ControlGroup only) */
-} UnitRequest;
-
-static void unit_request_free(void *userdata) {
-        UnitRequest *req = userdata;
-
-        free(req->unit);
-        free(req->unit_path);
-        free(req);
+bool manager_watch_follows(Manager *m, const char *unit) {
+        if (manager_find_unit_by_systemd_unit(m, unit))
+                return true;
+        for (size_t i = 0; i < m->n_user_managers; i++)
+                if (streq(m->user_managers[i].name, unit))
+                        return true;
+        return false;
 }
 
-/* Asks systemd for INTERFACE.PROPERTY of UNIT (at UNIT_PATH, or the path encoded from its name), without
- * blocking: CALLBACK gets the answer with the UnitRequest as userdata. */
-static int unit_request_send(Manager *m, const char *unit, const char *unit_path, const char *interface,
-                             const char *property, sd_bus_message_handler_t callback, unsigned tries) {
-        _cleanup_free_ char *path = NULL;
-        UnitRequest *req;
-        sd_bus_slot *slot = NULL;
+/* Returns true when ID is watched: the configured names or globs match its watched name, its systemd
+ * unit (a container's scope), or its own name (a user's unit). */
+static bool config_matches_identity(const Config *c, const UnitIdentity *id) {
+        return config_matches_unit(c, id->name) || (id->unit[0] && config_matches_unit(c, id->unit)) ||
+                (id->user_unit[0] && config_matches_unit(c, id->user_unit));
+}
+
+/* Keeps U in view without processes (HOLD true), or lets it go back to normal (false). */
+static void manager_watch_hold(WatchedUnit *u, bool hold) {
+        if (u->held == hold)
+                return;
+        u->held = hold;
+        if (hold)
+                log_debug("%s hit the memory map limit and has no processes now: keeping it in view.",
+                          u->name);
+}
+
+/* U is no longer watched: its processes at warning or critical leave that level, the exit of one that hit
+ * the limit is judged (its open burst counted first), and the object goes. */
+static void manager_watch_drop(Manager *m, WatchedUnit *u) {
+        bool flushed = false;
+
+        for (size_t j = 0; j < u->n_procs; j++) {
+                if (!flushed)
+                        manager_hits_flush(m);
+                flushed = true;
+                manager_announce_gone(m, u->name, &u->procs[j],
+                                      "is no longer watched: its unit stopped or left Units=");
+                manager_exits_judge(m, u, &u->procs[j]);
+        }
+        /* Announced while the object can still be found: InterfacesRemoved lists its interfaces. */
+        log_debug("No longer watching %s.", u->name);
+        manager_announce_unit_removed(m, u);
+        manager_exits_unit_dropped(m, u);
+        manager_export_unit_departed(m, u);
+        manager_units_drop(m, u);
+}
+
+void manager_watch_remove_unit(Manager *m, const char *name) {
+        WatchedUnit *u = manager_find_unit(m, name) ?: manager_find_unit_by_systemd_unit(m, name);
+
+        if (u)
+                manager_watch_drop(m, u);
+}
+
+/* U's processes are gone (its control group is): held when it hit the limit (systemd restarts it, or it
+ * sits failed, or kubelet starts the container again), else no longer watched. Returns true when it is
+ * held and systemd can say what became of it (a system unit: its ActiveState). */
+static bool manager_watch_unit_stopped(Manager *m, WatchedUnit *u) {
+        /* Its last calls may have failed within the second that groups them into one burst, not counted
+         * yet: whether it is at the limit depends on them. */
+        manager_hits_flush(m);
+        if (!manager_hits_recent(u)) {
+                manager_watch_drop(m, u);
+                return false;
+        }
+        manager_watch_hold(u, true);
+        /* The next pass tells which processes went. */
+        manager_schedule_now(m);
+        return u->identity.kind == UNIT_KIND_SYSTEM || u->identity.kind == UNIT_KIND_MONITOR;
+}
+
+/* ID runs in CGROUP: watched anew, or, known already, read at once (a restart: the same cgroup path with a
+ * new id, or for a container a new scope). Returns 0 or -errno. */
+static int manager_watch_follow(Manager *m, const UnitIdentity *id, const char *cgroup) {
+        WatchedUnit *u = manager_find_unit(m, id->name);
         int r;
 
-        if (!unit_path) {
-                r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, unit, &path);
+        if (u) {
+                bool new_scope = !streq(u->identity.unit, id->unit);
+
+                manager_watch_hold(u, false);
+                r = manager_units_set_cgroup(u, cgroup);
                 if (r < 0)
                         return r;
-                unit_path = path;
-        }
-
-        req = calloc(1, sizeof(*req));
-        if (!req)
-                return -ENOMEM;
-        req->manager = m;
-        req->tries = tries;
-        req->unit = strdup(unit);
-        req->unit_path = strdup(unit_path);
-        if (!req->unit || !req->unit_path) {
-                unit_request_free(req);
-                return -ENOMEM;
-        }
-
-        r = sd_bus_call_method_async(m->bus, &slot, SYSTEMD_DEST, unit_path,
-                                     "org.freedesktop.DBus.Properties", "Get", callback, req, "ss",
-                                     interface, property);
-        if (r < 0) {
-                unit_request_free(req);
-                return r;
-        }
-        /* The bus owns the pending call; REQ goes with it, answered or not (e.g. at shutdown). A
-         * floating slot is referenced by the bus: drop ours, or neither is ever freed. */
-        (void) sd_bus_slot_set_destroy_callback(slot, unit_request_free);
-        (void) sd_bus_slot_set_floating(slot, 1);
-        sd_bus_slot_unref(slot);
-        return 0;
-}
-
-static int manager_watch_refresh_unit_try(Manager *m, const char *unit, const char *unit_path,
-                                          unsigned tries);
-
-static int on_control_group(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        UnitRequest *req = userdata;
-        Manager *m = req->manager;
-        const sd_bus_error *e;
-        const char *cgroup = NULL;
-        int r;
-
-        e = sd_bus_message_get_error(reply);
-        if (e) {
-                /* Only an answer that says so means the unit is gone. Any other error (no reply while
-                 * PID 1 re-executes itself, a timeout) says nothing about the unit: keep following it
-                 * as it was, or daemon-reexec would make every warning go and come again. */
-                if (unit_gone_error(e)) {
-                        log_debug("Unit %s vanished before its control group could be read: %s", req->unit,
-                                  e->message);
-                        manager_remove_unit(m, req->unit);
-                } else if (manager_find_unit(m, req->unit))
-                        /* Keep following it as it was, or daemon-reexec would make every warning go
-                         * and come again. */
-                        log_debug("Could not ask systemd about unit %s, keeping it as it was: %s", req->unit,
-                                  e->message);
-                else if (req->tries < REFRESH_TRIES_MAX) {
-                        /* Not watched yet: a running unit must not wait for its next job to be seen. */
-                        log_debug("Could not ask systemd about unit %s, asking again: %s", req->unit,
-                                  e->message);
-                        r = manager_watch_refresh_unit_try(m, req->unit, req->unit_path, req->tries + 1);
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to query unit %s: %m", req->unit);
-                } else
-                        log_warning("Failed to read the control group of %s, not watching it until systemd "
-                                    "reports it again: %s",
-                                    req->unit, e->message);
+                u->identity = *id;
+                if (new_scope) {
+                        log_debug("%s runs as %s now.", u->name, id->unit);
+                        manager_announce_unit_changed(m, u, &(UnitChangedMask){ .systemd_unit = true });
+                }
+                /* A restart recreates the cgroup, with a new id. */
+                u->cgroup_id = 0;
+                m->scan.bpf_cgroups_dirty = true;
+                (void) manager_sync_bpf_cgroups(m);
+                /* systemd tells us of every start and restart: the new instance is the one to read at
+                 * once (one that grows fast and crashes would otherwise live unseen). */
+                manager_schedule_now(m);
                 return 0;
         }
 
-        r = sd_bus_message_enter_container(reply, 'v', "s");
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "s", &cgroup);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to parse the ControlGroup of %s: %m", req->unit);
-                return 0;
-        }
-
-        /* A reload may have changed Units= while the question was on its way. */
-        if (!config_matches_unit(m->config, req->unit)) {
-                manager_remove_unit(m, req->unit);
-                return 0;
-        }
-        r = manager_update_unit(m, req->unit, cgroup);
+        r = manager_units_add(m, id, cgroup, &u);
         if (r < 0)
-                log_warning_errno(r, "Failed to follow unit %s: %m", req->unit);
+                return r;
+        manager_levels_restore_hits(m, u);
+        manager_export_unit_back(m, u->name);
+        (void) manager_sync_bpf_cgroups(m);
+        log_debug("Watching %s (%s, control group %s).", u->name, unit_kind_to_string(id->kind), cgroup);
+        manager_announce_unit_added(m, u);
+        manager_schedule_now(m);
         return 0;
 }
 
-/* Asks systemd for the unit's ControlGroup (asynchronously: the answer updates the watched set); TRIES
- * counts the questions asked before this one. */
-static int manager_watch_refresh_unit_try(Manager *m, const char *unit, const char *unit_path,
-                                          unsigned tries) {
-        const char *interface = manager_watch_cgroup_interface(unit);
+/* The watched name as a restarted mapguardd saved it, back to what it is: a system unit, a user's unit
+ * (user@UID.service/NAME), or a Kubernetes container (NAMESPACE/POD/CONTAINER, or pod/UID). Returns 0 or
+ * -EINVAL for a name that is none of these. */
+static int identity_of_saved(const char *name, UnitIdentity *ret) {
+        char manager[UNIT_NAME_MAX] = "";
+        const char *slash = strchr(name, '/');
+        UnitIdentity id = { .owner_uid = UID_INVALID };
 
-        if (!interface || !config_matches_unit(m->config, unit))
-                return 0;
-        return unit_request_send(m, unit, unit_path, interface, "ControlGroup", on_control_group, tries);
-}
-
-static int manager_watch_refresh_unit(Manager *m, const char *unit, const char *unit_path) {
-        return manager_watch_refresh_unit_try(m, unit, unit_path, 0);
-}
-
-/* The synchronous twin of manager_watch_refresh_unit(), for the initial listing: the first pass, and so
- * READY=1, must already see every unit that was running when we started. */
-static int manager_watch_read_unit(Manager *m, const char *unit, const char *unit_path) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *cgroup = NULL;
-        const char *interface = manager_watch_cgroup_interface(unit);
-        int r;
-
-        if (!interface || !config_matches_unit(m->config, unit))
-                return 0;
-
-        r = sd_bus_get_property_string(m->bus, SYSTEMD_DEST, unit_path, interface, "ControlGroup", &error,
-                                       &cgroup);
-        if (r < 0 && sd_bus_error_is_set(&error) && unit_gone_error(&error)) {
-                log_debug("Unit %s vanished before its control group could be read: %s", unit,
-                          error.message);
-                manager_remove_unit(m, unit);
+        if (!slash) {
+                if (!unit_name_is_valid(name, strlen(name)) || strlen(name) >= sizeof(id.name))
+                        return -EINVAL;
+                id.kind = UNIT_KIND_SYSTEM;
+                strcpy(id.name, name);
+                strcpy(id.unit, name);
+                *ret = id;
                 return 0;
         }
-        if (r < 0) {
-                /* It was running a moment ago (it is in the list): ask again, without blocking. */
-                log_notice("Failed to read the control group of %s, asking again: %s", unit,
-                           error.message ? error.message : strerror(-r));
-                return manager_watch_refresh_unit_try(m, unit, unit_path, 1);
+        if ((size_t) (slash - name) < sizeof(manager)) {
+                snprintf(manager, sizeof(manager), "%.*s", (int) (slash - name), name);
+                if (unit_name_is_user_manager(manager, NULL))
+                        return unit_identity_user(manager, slash + 1, NULL, ret);
         }
-        return manager_update_unit(m, unit, cgroup);
-}
-
-static int on_active_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        UnitRequest *req = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        const char *state = NULL;
-        int r;
-
-        if (e) {
-                if (unit_gone_error(e))
-                        manager_unit_state(req->manager, req->unit, NULL);
-                else
-                        log_debug("Could not ask systemd for the state of %s, keeping it in view: %s",
-                                  req->unit, e->message);
-                return 0;
-        }
-        r = sd_bus_message_read(reply, "v", "s", &state);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse the ActiveState of %s: %m", req->unit);
-                return 0;
-        }
-        manager_unit_state(req->manager, req->unit, state);
+        if (strlen(name) >= sizeof(id.name))
+                return -EINVAL;
+        /* A container's names: they come back with its next scope; until then only the name is known. */
+        id.kind = strncmp(name, "pod/", 4) == 0 ? UNIT_KIND_POD : UNIT_KIND_CONTAINER;
+        strcpy(id.name, name);
+        *ret = id;
         return 0;
 }
 
-int manager_watch_query_state(Manager *m, const char *unit) {
-        if (!m->bus)
-                return 0;
-        return unit_request_send(m, unit, NULL, "org.freedesktop.systemd1.Unit", "ActiveState",
-                                 on_active_state, 0);
-}
-
-/* A service's main process exited (ExecMainCode and ExecMainStatus come with ExecMainPID in the same
- * PropertiesChanged): kept for the exit of a process that hit the limit (manager-wall.c). */
-static int on_service_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        _cleanup_free_ char *unit = NULL;
-        const char *path = sd_bus_message_get_path(message), *interface, *result = NULL;
-        uint32_t pid = 0;
-        int32_t code = 0, status = 0;
-        bool have_pid = false, have_code = false;
+/* Adds NAME, known to have hit the limit but without a control group now, held at the limit (the caller
+ * asks systemd for its state). Returns 0 or -errno. */
+static int manager_watch_hold_unit(Manager *m, const char *name) {
+        UnitIdentity id;
         WatchedUnit *u;
         int r;
 
-        if (!path || sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit) <= 0)
+        if (manager_find_unit(m, name))
                 return 0;
-        u = manager_find_unit(m, unit);
-        if (!u)
-                return 0;
-        r = sd_bus_message_read(message, "s", &interface);
-        if (r >= 0)
-                r = sd_bus_message_enter_container(message, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-                const char *name;
+        r = identity_of_saved(name, &id);
+        if (r < 0)
+                return r;
+        r = manager_units_add(m, &id, "", &u);
+        if (r < 0)
+                return r;
+        manager_levels_restore_hits(m, u);
+        manager_export_unit_back(m, name);
+        manager_watch_hold(u, true);
+        u->level = manager_hits_unit_level(u, LEVEL_UNKNOWN);
+        manager_announce_unit_added(m, u);
+        return 0;
+}
 
-                r = sd_bus_message_read(message, "s", &name);
+void manager_watch_hold_saved(Manager *m) {
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        for (size_t i = 0; i < m->levels.saved.n_hits; i++) {
+                const SavedHits *h = &m->levels.saved.hits[i];
+                CrashLoop l = { .last_hit_usec = h->last_hit_usec };
+                int r;
+
+                if (manager_find_unit(m, h->unit) || !crash_loop_active(&l, now) ||
+                    !config_matches_unit(m->config, h->unit))
+                        continue;
+                r = manager_watch_hold_unit(m, h->unit);
                 if (r < 0)
-                        break;
-                if (streq(name, "ExecMainPID")) {
-                        r = sd_bus_message_read(message, "v", "u", &pid);
-                        have_pid = r >= 0;
-                } else if (streq(name, "ExecMainCode")) {
-                        r = sd_bus_message_read(message, "v", "i", &code);
-                        have_code = r >= 0;
-                } else if (streq(name, "ExecMainStatus"))
-                        r = sd_bus_message_read(message, "v", "i", &status);
-                else if (streq(name, "Result"))
-                        r = sd_bus_message_read(message, "v", "s", &result);
-                else
-                        r = sd_bus_message_skip(message, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(message);
+                        log_warning_errno(r, "Failed to keep %s in view: %m", h->unit);
         }
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse PropertiesChanged of %s: %m", unit);
+}
+
+/* The user manager NAME, with its control group CGROUP ("" when it has none now). Returns 0 or -errno. */
+static int manager_watch_user_manager(Manager *m, const char *name, uid_t uid, const char *cgroup) {
+        UserManager *um = NULL, *grown;
+        size_t i;
+
+        for (i = 0; i < m->n_user_managers; i++)
+                if (streq(m->user_managers[i].name, name))
+                        um = &m->user_managers[i];
+        if (!cgroup || !cgroup[0]) {
+                if (!um)
+                        return 0;
+                /* The user logged out: their units went with the manager. */
+                for (size_t j = m->n_units; j > 0; j--) {
+                        WatchedUnit *u = m->units[j - 1];
+
+                        if (u->identity.kind == UNIT_KIND_USER && streq(u->identity.unit, name) && !u->held)
+                                (void) manager_watch_unit_stopped(m, u);
+                }
+                free(um->name);
+                free(um->cgroup);
+                *um = m->user_managers[--m->n_user_managers];
+                if (m->n_user_managers == 0)
+                        manager_user_log_stop(m);
                 return 0;
         }
-        if (have_pid && have_code)
-                manager_wall_main_exit(u, pid, code, status, result);
+        if (!um) {
+                grown = reallocarray(m->user_managers, m->n_user_managers + 1, sizeof(UserManager));
+                if (!grown)
+                        return -ENOMEM;
+                m->user_managers = grown;
+                um = &m->user_managers[m->n_user_managers];
+                *um = (UserManager){ .name = strdup(name), .uid = uid };
+                if (!um->name)
+                        return -ENOMEM;
+                m->n_user_managers++;
+                log_debug("Following the units of %s.", name);
+        }
+        if (!um->cgroup || !streq(um->cgroup, cgroup)) {
+                char *c = strdup(cgroup);
+
+                if (!c)
+                        return -ENOMEM;
+                free(um->cgroup);
+                um->cgroup = c;
+        }
+        /* What the user's manager says of stops and exits, while there are users' units to watch. */
+        (void) manager_user_log_start(m);
+        manager_schedule_now(m);
         return 0;
 }
 
-/* systemd also says UnitRemoved for every unit on daemon-reload, and loads them again at once: ask
- * rather than drop, or every reload would forget peaks, trends and levels, and alert again. A unit
- * that is really gone answers with an error or an empty ControlGroup, and is dropped then. */
-static int on_unit_removed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *unit, *path;
+int manager_watch_update_unit(Manager *m, const char *name, const char *cgroup) {
+        UnitIdentity id;
+        WatchedUnit *u;
+        uid_t uid;
         int r;
 
-        r = sd_bus_message_read(message, "so", &unit, &path);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse UnitRemoved signal: %m");
-                return 0;
+        if (unit_name_is_user_manager(name, &uid))
+                return manager_watch_user_manager(m, name, uid, cgroup);
+        if (!cgroup || cgroup[0] == '\0') {
+                u = manager_find_unit(m, name) ?: manager_find_unit_by_systemd_unit(m, name);
+                return u && manager_watch_unit_stopped(m, u) ? 1 : 0;
         }
-        if (!manager_find_unit(m, unit))
-                return 0;
-        r = manager_watch_refresh_unit(m, unit, path);
-        if (r < 0)
-                log_warning_errno(r, "Failed to query unit %s: %m", unit);
-        return 0;
-}
 
-static int on_job_removed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const char *job_path, *unit, *result;
-        uint32_t id;
-        int r;
-
-        r = sd_bus_message_read(message, "uoss", &id, &job_path, &unit, &result);
-        if (r < 0) {
-                log_debug_errno(r, "Failed to parse JobRemoved signal: %m");
-                return 0;
-        }
-        r = manager_watch_refresh_unit(m, unit, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to query unit %s: %m", unit);
-        return 0;
-}
-
-/* A unit's ActiveState changes without a job when its main process exits or a scope empties. */
-static int on_unit_properties_changed(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        _cleanup_free_ char *unit = NULL;
-        const char *path = sd_bus_message_get_path(message);
-        int r;
-
-        if (!path)
-                return 0;
-        r = sd_bus_path_decode(path, SYSTEMD_UNIT_PREFIX, &unit);
-        if (r <= 0)
-                return 0;
-        if (!config_matches_unit(m->config, unit) && !manager_find_unit(m, unit))
-                return 0;
-
-        r = manager_watch_refresh_unit(m, unit, path);
-        if (r < 0)
-                log_warning_errno(r, "Failed to query unit %s: %m", unit);
-        return 0;
-}
-
-/* The ListUnitsByPatterns call for the configured names/globs: units that run or are about to
- * (inactive ones have no processes to watch). */
-static int new_list_call(Manager *m, sd_bus_message **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        int r;
-
-        r = sd_bus_message_new_method_call(m->bus, &call, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                           "ListUnitsByPatterns");
+        r = unit_identity_resolve(m->root, name, cgroup, &id);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_strv(call,
-                                       (char *[]){ (char *) "active", (char *) "reloading",
-                                                   (char *) "activating", (char *) "deactivating", NULL });
-        if (r >= 0)
-                r = sd_bus_message_append_strv(call, m->config->units);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(call);
-        return 0;
+        if (id.kind == UNIT_KIND_SANDBOX || !config_matches_identity(m->config, &id)) {
+                /* A pod's pause container is not a workload; a unit that left Units= is not watched. */
+                manager_watch_remove_unit(m, name);
+                return 0;
+        }
+        return manager_watch_follow(m, &id, cgroup);
 }
 
-/* Walks a ListUnitsByPatterns reply, reading each unit's control group now (SYNC) or asking for it. */
-static int apply_unit_list(Manager *m, sd_bus_message *reply, bool sync) {
-        const char *name, *path;
+/* The units of the user manager UM now: each one watched (or read at once when it restarted), and those
+ * it had that are gone stopped. */
+static void manager_watch_user_units(Manager *m, UserManager *um) {
+        _cleanup_(user_units_done) UserUnits list = {};
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
-        if (r < 0)
-                return r;
-        for (;;) {
-                r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, &path,
-                                        NULL, NULL, NULL);
+        if (!m->hierarchy || !um->cgroup)
+                return;
+        r = user_units_list(m->hierarchy, um->cgroup, &list);
+        if (r < 0) {
+                if (r != um->error && r != -ENOENT)
+                        log_warning_errno(r, "Failed to list the units of %s: %m", um->name);
+                um->error = r;
+                return;
+        }
+        um->error = 0;
+        if (list.bounds_hit != um->bounds && list.bounds_hit != 0)
+                log_warning(
+                        "%s has more units or deeper slices than mapguardd follows (%u units listed): the "
+                        "rest of them are not watched.",
+                        um->name, (unsigned) list.n);
+        um->bounds = list.bounds_hit;
+
+        for (size_t i = 0; i < list.n; i++) {
+                UnitIdentity id;
+
+                if (unit_identity_user(um->name, list.units[i].name, list.units[i].cgroup, &id) < 0 ||
+                    !config_matches_identity(m->config, &id))
+                        continue;
+                WatchedUnit *u = manager_find_unit(m, id.name);
+                /* Known and running in the same place: nothing to tell. */
+                if (u && !u->held && streq(u->cgroup, list.units[i].cgroup))
+                        continue;
+                r = manager_watch_follow(m, &id, list.units[i].cgroup);
                 if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sync ? manager_watch_read_unit(m, name, path)
-                         : manager_watch_refresh_unit(m, name, path);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to query unit %s: %m", name);
+                        log_warning_errno(r, "Failed to follow %s: %m", id.name);
         }
-        return sd_bus_message_exit_container(reply);
+        for (size_t j = m->n_units; j > 0; j--) {
+                WatchedUnit *u = m->units[j - 1];
+                bool listed = false;
+
+                if (u->identity.kind != UNIT_KIND_USER || !streq(u->identity.unit, um->name) || u->held)
+                        continue;
+                for (size_t i = 0; i < list.n && !listed; i++)
+                        listed = streq(list.units[i].name, u->identity.user_unit);
+                if (!listed)
+                        (void) manager_watch_unit_stopped(m, u);
+        }
 }
 
-static int on_unit_list(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Manager *m = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        int r;
+/* Returns true when U, held with no systemd unit to ask about (a user's unit, a container), is over: it
+ * ran clean for CRASH_LOOP_CLEAN_USEC, someone stopped it (its stop asked for came and went), or, for a
+ * container, its pod is gone (kubelet removes the pod's slice). */
+static bool manager_watch_held_over(Manager *m, const WatchedUnit *u) {
+        _cleanup_free_ char *slice = NULL;
+        const char *last;
+        struct stat st;
 
-        if (e) {
-                log_warning("Failed to list units from systemd after a reload: %s", e->message);
-                return 0;
-        }
-        r = apply_unit_list(m, reply, false);
-        if (r < 0)
-                log_warning_errno(r, "Failed to parse systemd's unit list: %m");
-        return 0;
+        if (!manager_hits_recent(u) || (u->asked_stop.start_usec != 0 && u->asked_stop.end_usec != 0))
+                return true;
+        if (u->identity.kind != UNIT_KIND_CONTAINER && u->identity.kind != UNIT_KIND_POD)
+                return false;
+        last = u->cgroup ? strrchr(u->cgroup, '/') : NULL;
+        if (!last || last == u->cgroup || !m->hierarchy)
+                return false;
+        if (asprintf(&slice, "%s%.*s", m->hierarchy, (int) (last - u->cgroup), u->cgroup) < 0)
+                return false;
+        return stat(slice, &st) < 0 && errno == ENOENT;
 }
 
-int manager_watch_relist(Manager *m) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        int r;
+void manager_watch_refresh(Manager *m) {
+        for (size_t i = 0; i < m->n_user_managers; i++)
+                manager_watch_user_units(m, &m->user_managers[i]);
 
-        manager_prune_units(m);
-        /* An empty pattern list would mean "all units" to systemd; for us it means none. */
-        if (strv_length(m->config->units) == 0)
-                return 0;
+        for (size_t j = m->n_units; j > 0; j--) {
+                WatchedUnit *u = m->units[j - 1];
 
-        r = new_list_call(m, &call);
-        if (r < 0)
-                return r;
-        /* Asynchronously: a reload must not block the loop on hundreds of round trips to PID 1. */
-        return sd_bus_call_async(m->bus, NULL, call, on_unit_list, m, 0);
+                if (!u->held || u->identity.kind == UNIT_KIND_SYSTEM ||
+                    u->identity.kind == UNIT_KIND_MONITOR)
+                        continue;
+                if (!manager_watch_held_over(m, u))
+                        continue;
+                crash_loop_end(&u->crash_loop);
+                u->held = false;
+                manager_watch_drop(m, u);
+        }
 }
 
-/* The first listing, synchronous: the first pass, and so READY=1, must already see every unit that was
- * running when we started. */
-static int manager_watch_list_initial(Manager *m) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        if (strv_length(m->config->units) == 0) {
-                log_info("No units to watch: [Watch] Units= is empty.");
-                return 0;
-        }
-
-        r = new_list_call(m, &call);
-        if (r < 0)
-                return r;
-        r = sd_bus_call(m->bus, call, 0, &error, &reply);
-        if (r < 0) {
-                if (error.message)
-                        log_error("Failed to list units from systemd: %s", error.message);
-                else
-                        log_error_errno(r, "Failed to list units from systemd: %m");
-                return r;
-        }
-        return apply_unit_list(m, reply, true);
+int manager_watch_pass(Manager *m, bool force_all) {
+        if (force_all || manager_scan_full_due(m))
+                manager_watch_refresh(m);
+        return manager_scan(m, force_all);
 }
 
-int manager_watch_start(Manager *m) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
+void manager_watch_unit_state(Manager *m, const char *name, const char *active_state) {
+        WatchedUnit *u = manager_find_unit_by_systemd_unit(m, name);
 
-        /* Not UnitNew: a unit is loaded long before it runs (and our own question about an unloaded
-         * unit loads it again, which would answer with another UnitNew). Starting takes a job, and
-         * JobRemoved says when it is done. */
-        r = sd_bus_match_signal(m->bus, &m->slots.unit_removed, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                "UnitRemoved", on_unit_removed, m);
-        if (r >= 0)
-                r = sd_bus_match_signal(m->bus, &m->slots.job_removed, SYSTEMD_DEST, SYSTEMD_PATH,
-                                        SYSTEMD_MANAGER, "JobRemoved", on_job_removed, m);
-        if (r >= 0)
-                r = sd_bus_add_match(
-                        m->bus, &m->slots.unit_properties_changed,
-                        "type='signal',sender='" SYSTEMD_DEST "',"
-                        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                        "arg0='org.freedesktop.systemd1.Unit',"
-                        "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
-                        on_unit_properties_changed, m);
-        if (r >= 0)
-                r = sd_bus_add_match(
-                        m->bus, &m->slots.service_properties_changed,
-                        "type='signal',sender='" SYSTEMD_DEST "',"
-                        "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                        "arg0='org.freedesktop.systemd1.Service',"
-                        "path_namespace='" SYSTEMD_UNIT_PREFIX "'",
-                        on_service_properties_changed, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to systemd's unit signals: %m");
-
-        /* systemd sends unit signals only while someone is subscribed. */
-        r = sd_bus_call_method(m->bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", &error,
-                               NULL, "");
-        if (r < 0) {
-                if (error.message)
-                        log_error("Failed to subscribe to systemd: %s", error.message);
-                else
-                        log_error_errno(r, "Failed to subscribe to systemd: %m");
-                return r;
+        if (!u || !u->held)
+                return;
+        if (!active_state || streq(active_state, "inactive")) {
+                /* Stopped, or reset-failed: out of view, its crash loop over (its counters stay). */
+                crash_loop_end(&u->crash_loop);
+                u->held = false;
+                manager_watch_drop(m, u);
         }
-        m->watching_systemd = true;
-
-        return manager_watch_list_initial(m);
+        /* failed, or activating (auto-restart): kept in view, at level critical. */
 }
 
-void manager_watch_stop(Manager *m) {
-        m->slots.unit_removed = sd_bus_slot_unref(m->slots.unit_removed);
-        m->slots.job_removed = sd_bus_slot_unref(m->slots.job_removed);
-        m->slots.unit_properties_changed = sd_bus_slot_unref(m->slots.unit_properties_changed);
-        m->slots.service_properties_changed = sd_bus_slot_unref(m->slots.service_properties_changed);
-        m->watching_systemd = false;
+void manager_watch_prune(Manager *m) {
+        for (size_t i = m->n_units; i > 0; i--)
+                if (!config_matches_identity(m->config, &m->units[i - 1]->identity))
+                        manager_watch_drop(m, m->units[i - 1]);
 }

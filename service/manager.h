@@ -7,13 +7,23 @@
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
 
+#include "cgroup-unit.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "crash-loop.h"
-#include "level.h"
 #include "level-state.h"
+#include "level.h"
 #include "trend.h"
+#include "unit-identity.h"
+#include "util.h"
+
+/* Our names on the bus (dbus/org.mapguard1.xml). */
+#define BUS_MANAGER_PATH "/org/mapguard1"
+#define BUS_MANAGER_INTERFACE "org.mapguard1.Manager"
+#define BUS_UNIT_PREFIX "/org/mapguard1/unit"
+#define BUS_UNIT_INTERFACE "org.mapguard1.Unit"
 
 typedef struct Manager Manager;
 typedef struct BpfCounter BpfCounter;
@@ -30,21 +40,32 @@ typedef struct ProcState {
         uint64_t seconds_to_limit; /* at that growth; UINT64_MAX when not growing */
         uint64_t next_read_usec;   /* CLOCK_MONOTONIC: when the scheduler reads it next */
         bool seen;                 /* found in the unit's cgroup during the current pass */
+        uint64_t seen_usec;        /* CLOCK_MONOTONIC of the last pass that found it */
 
-        /* Its last limit hit (manager-wall.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
+        /* Its last limit hit (manager-hits.c): CLOCK_MONOTONIC, 0 = none; what failed; whether a read
          * found it at the limit already (counted once, when calls are not caught). */
         uint64_t last_hit_usec;
         char hit_syscall[16];
         bool observed_at_limit;
 } ProcState;
 
-/* A loaded systemd unit that matches the configured names/globs and has a control group. */
+/* A stop of a unit that someone asked for: its job, and when it was seen (CLOCK_MONOTONIC). */
+typedef struct AskedStop {
+        uint32_t job_id;
+        uint64_t start_usec, end_usec;
+} AskedStop;
+
+/* What is watched: a systemd unit that matches the configured names/globs and has a control group, a unit
+ * of a user's manager, or a Kubernetes container across the scopes kubelet restarts it in. */
 typedef struct WatchedUnit {
         Manager *manager;
-        char *name;
-        char *object_path;  /* ours: /org/mapguard1/unit/<encoded name> */
-        char *cgroup;       /* systemd's ControlGroup property, relative to the hierarchy */
-        uint64_t cgroup_id; /* cgroup2 id of that directory (BPF backend), 0 when unknown */
+        char *name;            /* the name that survives restarts: identity.name */
+        char *object_path;     /* ours: /org/mapguard1/unit/<encoded name> */
+        char *cgroup;          /* its control group (systemd's ControlGroup, or below a user's manager),
+                                * relative to the hierarchy; kept while it is held */
+        uint64_t cgroup_id;    /* cgroup2 id of that directory (BPF backend), 0 when unknown */
+        UnitIdentity identity; /* what it is (unit-identity.h): its kind, the systemd unit now, its user or
+                                * its Kubernetes names */
 
         ProcState *procs;
         size_t n_procs;
@@ -61,17 +82,22 @@ typedef struct WatchedUnit {
         int cgroup_error;       /* the last error reading its cgroup, logged when it changes */
         bool read_error_logged; /* a process could not be read (said once per unit) */
 
-        /* Its limit hits, the exits they caused and the crash loop (manager-wall.c). HELD: it hit the
-         * limit and has no control group now (systemd restarts it, or it sits failed): kept in view,
-         * at level critical, until it runs again, is stopped or reset-failed. */
-        CrashLoop wall;
+        /* Its limit hits, the exits they caused and its crash loop (manager-hits.c, manager-exits.c).
+         * HELD: it hit the limit and has no control group now (systemd restarts it, or it sits failed):
+         * kept in view, at level critical, until it runs again, is stopped or reset-failed. */
+        CrashLoop crash_loop;
         bool held;
+        /* The last stop of the unit that someone asked for (systemctl stop or restart: systemd showed the
+         * unit deactivating with a job), CLOCK_MONOTONIC, from when that was seen to when its job was
+         * removed (0: not yet); start 0: none seen. An exit within it is not the limit's doing. */
+        AskedStop asked_stop;
         /* systemd's last word on the unit's main process: CLD_EXITED, CLD_KILLED or CLD_DUMPED in
          * code (0 while it runs), the exit status or signal, and the unit's Result. */
         struct {
-                uint32_t pid;
+                uint32_t pid; /* 0: not known (a user manager's journal entry names none) */
                 int32_t code, status;
                 char result[32];
+                uint64_t usec; /* CLOCK_MONOTONIC when we learnt it */
         } main_exit;
 } WatchedUnit;
 
@@ -114,7 +140,7 @@ typedef struct ManagerScan {
 } ManagerScan;
 
 /* Catching limit hits in the kernel (manager-hits.c): the limit-hit program, its ring buffer in the
- * loop, the bursts not told yet. */
+ * loop, the bursts not announced yet. */
 typedef struct ManagerHits {
         struct BpfHits *bpf;
         struct LimitHitBursts *bursts;
@@ -124,12 +150,36 @@ typedef struct ManagerHits {
         uint64_t dropped_told_usec; /* when that was said (CLOCK_MONOTONIC): at most once a minute */
 } ManagerHits;
 
+/* A unit no longer watched whose limit hits are recent: its series stay in the metrics for the hit
+ * window, so that increase() over that window sees the last hits of a container that lived seconds. */
+typedef struct ExportDeparted {
+        char *name;
+        UnitIdentity identity;
+        unsigned peak_map_count;
+        uint64_t limit_hits, limit_exits;
+        uint64_t last_hit_usec; /* CLOCK_REALTIME */
+} ExportDeparted;
+
 /* What the textfile export remembers between passes (manager-export.c). */
 typedef struct ManagerExport {
-        char *path;    /* the file we last wrote, NULL when none: removed on stop or when it moves */
-        char *off_dir; /* the directory we said was missing, so that it is said once */
-        int error;     /* the last write error, logged when it changes */
+        char *path;            /* the file we last wrote, NULL when none: removed on stop or when it moves */
+        char *off_dir;         /* the directory we said was missing, so that it is said once */
+        int error;             /* the last write error, logged when it changes */
+        sd_event_source *soon; /* a write asked for now (a hit, an exit), not after the next pass */
+        uint64_t last_write_usec; /* CLOCK_MONOTONIC */
+        ExportDeparted *departed;
+        size_t n_departed;
 } ManagerExport;
+
+/* A user's systemd manager (user@UID.service): its units are found in its control group at each full pass
+ * (manager-watch.c), and watched each on its own. */
+typedef struct UserManager {
+        char *name;   /* user@UID.service */
+        char *cgroup; /* its ControlGroup */
+        uid_t uid;
+        int error;       /* the last error listing its units, logged when it changes */
+        unsigned bounds; /* the walk's last bounds hit (UserUnitsBound), logged when they change */
+} UserManager;
 
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
 typedef struct ManagerSlots {
@@ -150,6 +200,8 @@ struct Manager {
 
         WatchedUnit **units; /* sorted by name */
         size_t n_units;
+        UserManager *user_managers;
+        size_t n_user_managers;
         bool watching_systemd; /* subscribed to systemd's signals */
 
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
@@ -159,8 +211,22 @@ struct Manager {
         ManagerLevels levels;
         ManagerHits hits;
         ManagerExport export;
-        struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-wall.c) */
+        /* Following what users' managers log of their units (manager-user-log.c). */
+        struct {
+                sd_journal *journal;
+                sd_event_source *source;
+                int error; /* the last error opening it, logged when it changes */
+        } user_log;
+        struct PendingExit *pending_exits; /* exits waiting for systemd's view (manager-exits.c) */
 };
+
+/* The Manager's lifecycle (manager.c). Its parts, each in manager-<part>.c, call one way, from the top:
+ *   manager-bus.c (the D-Bus API) -> manager.c (loop, signals, reload) -> manager-systemd.c (talking to
+ *   systemd) -> manager-watch.c (what its reports mean for the watched units) -> manager-scan.c (a
+ *   pass) -> manager-levels.c (levels kept across restarts), manager-exits.c (exits after a hit),
+ *   manager-hits.c (limit hits) -> manager-announce.c (the journal, the bus signals) ->
+ *   manager-export.c, journal.c -> manager-units.c (the set of watched units, and finding units and
+ *   processes in it). */
 
 /* Creates a Manager with its event loop and signal handlers; ROOT and CONFIG_DIR as above. Takes
  * ownership of CONFIG. Returns 0 or -errno. */
@@ -170,12 +236,6 @@ static inline void manager_freep(Manager **m) {
         manager_free(*m);
 }
 
-/* Connects to the system bus, registers our objects, subscribes to systemd's unit signals, lists the
- * matching units and requests org.mapguard1. Returns 0 or -errno (logged). */
-int manager_connect_system(Manager *m);
-/* Registers our objects and vtables on BUS (a private connection in tests). Returns 0 or -errno. */
-int manager_attach_bus(Manager *m, sd_bus *bus);
-
 /* Re-reads the config; on failure keeps the old one and returns -errno with *ret_error set to
  * "file:line: reason" (malloc'd). */
 int manager_reload(Manager *m, char **ret_error);
@@ -183,28 +243,3 @@ int manager_reload(Manager *m, char **ret_error);
 /* Runs the event loop until SIGTERM/SIGINT (returns 0) or the loss of the bus connection (returns
  * EXIT_FAILURE). Returns -errno when the loop fails. */
 int manager_run(Manager *m);
-
-/* Runs a pass at once (a unit appeared or restarted, a process at the wall is not read yet). */
-void manager_schedule_now(Manager *m);
-
-/* Watched-unit bookkeeping (watch.c calls these as systemd reports units). */
-WatchedUnit *manager_find_unit(Manager *m, const char *name);
-WatchedUnit *manager_find_unit_by_path(Manager *m, const char *object_path);
-/* Adds or updates the unit NAME with cgroup CGROUP; an empty/NULL cgroup removes it. Returns 0 or -errno. */
-int manager_update_unit(Manager *m, const char *name, const char *cgroup);
-void manager_remove_unit(Manager *m, const char *name);
-/* Adds NAME, known to have hit the limit but without a control group now, held at the wall; systemd
- * is asked for its state (manager_unit_state()). Returns 0 or -errno. */
-int manager_hold_unit(Manager *m, const char *name);
-/* systemd's ActiveState of NAME (NULL: the unit is gone), for a unit held at the wall: "inactive" (it
- * was stopped or reset-failed) removes it, anything else (failed, auto-restart) keeps it in view. */
-void manager_unit_state(Manager *m, const char *name, const char *active_state);
-/* Drops watched units that no longer match the config. */
-void manager_prune_units(Manager *m);
-
-/* Finds the watched unit and process state of PID, or returns NULL. */
-WatchedUnit *manager_find_pid(Manager *m, pid_t pid, ProcState **ret_proc);
-/* The unit with the worst process (highest level, then most maps), or NULL when none has processes. */
-WatchedUnit *manager_worst_unit(Manager *m);
-
-Thresholds manager_thresholds(const Manager *m);

@@ -23,7 +23,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "manager-bus.h"
 #include "manager-scan.h"
+#include "manager-units.h"
+#include "manager-watch.h"
 #include "manager.h"
 #include "testfs.h"
 #include "util.h"
@@ -73,6 +76,16 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
         free(content);
 }
 
+/* Fake process PID exits: it leaves its cgroup and /proc. */
+static inline void fake_exit(const char *root, int pid) {
+        char rel[64];
+        _cleanup_free_ char *dir = NULL;
+
+        snprintf(rel, sizeof(rel), "proc/%d", pid);
+        dir = testfs_path(root, rel);
+        testfs_rm_rf(dir);
+}
+
 /* The fixture and a Manager watching it, without a bus yet. */
 static inline Fixture *fixture_new(void) {
         Fixture *f = calloc(1, sizeof(Fixture));
@@ -114,8 +127,8 @@ static inline void fixture_attach(Fixture *f, int fd) {
 
 /* The fixture's units, and the first pass. */
 static inline void fixture_watch(Fixture *f) {
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
-        assert_int_equal(manager_update_unit(f->m, UNIT_B, "/system.slice/" UNIT_B), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_B, "/system.slice/" UNIT_B), 0);
         assert_int_equal(manager_scan(f->m, true), 0);
 }
 
@@ -203,7 +216,7 @@ static inline sd_bus_message *call(Fixture *f, const char *path, const char *int
         return call_message(f, m);
 }
 
-static inline sd_bus_message *manager_call(Fixture *f, const char *member, const char *types, ...) {
+static inline sd_bus_message *client_call_manager(Fixture *f, const char *member, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
 

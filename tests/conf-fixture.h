@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "conf-load.h"
 #include "conf.h"
 #include "testfs.h"
 #include "util.h"

@@ -99,8 +99,8 @@ static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *er
                                                   units[i].headroom);
         }
         if (r >= 0 && scenario == SCENARIO_HELD)
-                r = sd_bus_message_append(reply, "(sosuuuu)", "wall.service",
-                                          "/org/mapguard1/unit/wall_2eservice", "critical", 0, 0, 0, 0);
+                r = sd_bus_message_append(reply, "(sosuuuu)", "held.service",
+                                          "/org/mapguard1/unit/held_2eservice", "critical", 0, 0, 0, 0);
         if (r >= 0 && scenario == SCENARIO_STALE)
                 r = sd_bus_message_append(reply, "(sosuuuu)", "stale.service",
                                           "/org/mapguard1/unit/stale_2eservice", "unknown", 2, 300, 1000,
@@ -208,20 +208,20 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return -EINVAL;
 }
 
-/* The unit objects: the limit hits of u02.service (SCENARIO_HIT) and wall.service (SCENARIO_HELD). */
-static int property_get_unit_wall(sd_bus *bus, const char *path, const char *interface, const char *property,
+/* The unit objects: the limit hits of u02.service (SCENARIO_HIT) and held.service (SCENARIO_HELD). */
+static int property_get_unit_hits(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         bool hit = (scenario == SCENARIO_HIT && streq(path, "/org/mapguard1/unit/u02_2eservice")) ||
-                (scenario == SCENARIO_HELD && streq(path, "/org/mapguard1/unit/wall_2eservice"));
+                (scenario == SCENARIO_HELD && streq(path, "/org/mapguard1/unit/held_2eservice"));
         /* 3 min and 0.9 s before this answer: the client read its clock before asking, a moment
          * earlier, and shows whole seconds, so it says "3min ago" (with time(NULL), a second that
          * began between its clock and this answer made it "2min 59s"). */
         uint64_t when = now_usec(CLOCK_REALTIME) - 180 * USEC_PER_SEC - 900 * USEC_PER_MSEC;
 
         if (streq(property, "LimitHits"))
-                return sd_bus_message_append(reply, "t", (uint64_t) (hit ? WALL_HITS : 0));
+                return sd_bus_message_append(reply, "t", (uint64_t) (hit ? HELD_HITS : 0));
         if (streq(property, "LimitExits"))
-                return sd_bus_message_append(reply, "t", (uint64_t) (hit ? WALL_EXITS : 0));
+                return sd_bus_message_append(reply, "t", (uint64_t) (hit ? HELD_EXITS : 0));
         if (streq(property, "LastLimitHitUSec"))
                 /* The held unit hit the limit long ago: it is CRITICAL for being down, not for the hit. */
                 return sd_bus_message_append(reply, "t",
@@ -236,10 +236,10 @@ static int property_get_unit_wall(sd_bus *bus, const char *path, const char *int
 
 static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("LimitHits", "t", property_get_unit_wall, 0, 0),
-        SD_BUS_PROPERTY("LimitExits", "t", property_get_unit_wall, 0, 0),
-        SD_BUS_PROPERTY("LastLimitHitUSec", "t", property_get_unit_wall, 0, 0),
-        SD_BUS_PROPERTY("LastExit", "s", property_get_unit_wall, 0, 0),
+        SD_BUS_PROPERTY("LimitHits", "t", property_get_unit_hits, 0, 0),
+        SD_BUS_PROPERTY("LimitExits", "t", property_get_unit_hits, 0, 0),
+        SD_BUS_PROPERTY("LastLimitHitUSec", "t", property_get_unit_hits, 0, 0),
+        SD_BUS_PROPERTY("LastExit", "s", property_get_unit_hits, 0, 0),
         SD_BUS_VTABLE_END,
 };
 

@@ -25,13 +25,13 @@ typedef enum Scenario {
         SCENARIO_WIDE_NAME,    /* ListUnits() has a unit WIDE_NAME more, of CJK characters. */
         SCENARIO_NO_UNITS,     /* ListUnits() and WatchedUnits are empty: Units= matches nothing. */
         SCENARIO_HIT,          /* As SCENARIO_OK, and u02.service hit the limit 3 minutes ago. */
-        SCENARIO_HELD,         /* As SCENARIO_UNKNOWN, and wall.service sits failed at the wall (held). */
+        SCENARIO_HELD,         /* As SCENARIO_UNKNOWN, and held.service sits failed at the limit (held). */
         SCENARIO_STALE,        /* As SCENARIO_OK, and u03.service's processes could not be read. */
 } Scenario;
 
 /* SCENARIO_HIT's and SCENARIO_HELD's limit hits and exits. */
-#define WALL_HITS 7
-#define WALL_EXITS 5
+#define HELD_HITS 7
+#define HELD_EXITS 5
 
 /* Three CJK characters, two terminal cells each: 14 cells, 11 characters, 20 bytes. */
 #define WIDE_NAME "日本語.service"

@@ -3,12 +3,16 @@
 /* What bpf_counter_new() says when it cannot load: built without BPF support, run without CAP_BPF and
  * CAP_PERFMON (or CAP_SYS_ADMIN), or on a kernel without BTF. Each load runs in a child whose
  * capabilities are set exactly, and which for the BTF case sees an empty /sys/kernel/btf in a mount
- * namespace of its own. Needs what test-bpf-backend.c needs (root, kernel BTF, a writable cgroup2, a
- * build with BPF); without them the tests skip, and print why. */
+ * namespace of its own. Also what the limit-hit program falls back to, and says, in a sandbox without
+ * tracefs or without perf_event_open() (a mount namespace, a seccomp filter). Needs what
+ * test-bpf-counter.c needs (root, kernel BTF, a writable cgroup2, a build with BPF); without them the
+ * tests skip, and print why. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +32,9 @@
 
 #include "bpf-counter.h"
 #include "bpf-fixture.h"
+#include "bpf-hits.h"
 #include "cgroup.h"
+#include "loader.h"
 #include "util.h"
 
 static struct {
@@ -263,6 +269,117 @@ static void test_loader_failures_say_so(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* What the loader made of the limit-hit program in a sandbox. */
+typedef struct HitsResult {
+        int r;
+        BpfHitsMode mode;
+        char note[600];
+} HitsResult;
+
+typedef enum Sandbox {
+        SANDBOX_NONE,
+        SANDBOX_NO_TRACEFS,         /* an empty tmpfs over /sys/kernel/tracing and /sys/kernel/debug */
+        SANDBOX_NO_PERF_EVENT_OPEN, /* a seccomp filter: perf_event_open() fails with EPERM */
+} Sandbox;
+
+/* Makes perf_event_open() fail with EPERM in this process and what it executes, as systemd's
+ * SystemCallFilter= without it does. Returns 0 or -errno. */
+static int deny_perf_event_open(void) {
+        struct sock_filter filter[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_perf_event_open, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = { .len = ELEMENTSOF(filter), .filter = filter };
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Hides tracefs from this process in a mount namespace of its own. Returns 0 or -errno. */
+static int hide_tracefs(void) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/sys/kernel/tracing", "tmpfs", 0, NULL) < 0 ||
+            mount("tmpfs", "/sys/kernel/debug", "tmpfs", 0, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Loads the limit-hit program from the tracepoint mode on (the loader skips fexit), in a child in
+ * SANDBOX, and says what it got. */
+static void hits_in_sandbox(Sandbox sandbox, HitsResult *ret) {
+        HitsResult result = {};
+        int p[2], status;
+        ssize_t k;
+        pid_t pid;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                _cleanup_free_ char *reason = NULL, *note = NULL;
+                BpfCounter *c = NULL;
+                BpfHits *h = NULL;
+
+                close(p[0]);
+                result.r = sandbox == SANDBOX_NO_TRACEFS        ? hide_tracefs()
+                        : sandbox == SANDBOX_NO_PERF_EVENT_OPEN ? deny_perf_event_open()
+                                                                : 0;
+                if (result.r < 0)
+                        snprintf(result.note, sizeof(result.note), "cannot set the sandbox up");
+                else {
+                        (void) setenv(BPF_LOADER_HITS_WAY_ENV, "tracepoint", 1);
+                        result.r = bpf_counter_new(&c, &reason);
+                        if (result.r >= 0)
+                                result.r = bpf_counter_take_hits(c, &h, &note);
+                        if (h)
+                                result.mode = bpf_hits_mode(h);
+                        snprintf(result.note, sizeof(result.note), "%s", note ?: reason ?: "");
+                        bpf_hits_free(h);
+                        bpf_counter_free(c);
+                }
+                _exit(write(p[1], &result, sizeof(result)) == sizeof(result) ? EXIT_SUCCESS : EXIT_FAILURE);
+        }
+        close(p[1]);
+        do
+                k = read(p[0], ret, sizeof(*ret));
+        while (k < 0 && errno == EINTR);
+        close(p[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS);
+        assert_int_equal(k, sizeof(*ret));
+        ret->note[sizeof(ret->note) - 1] = '\0';
+}
+
+/* Without tracefs (the ids of the syscalls' exit events are there) or without perf_event_open() (a
+ * unit whose SystemCallFilter= lacks it), the program falls back to the raw sys_exit tracepoint, and
+ * the note says why. */
+static void test_hits_tracepoint_falls_back(void **state) {
+        HitsResult result;
+
+        require_caps();
+        hits_in_sandbox(SANDBOX_NONE, &result);
+        if (result.r < 0 || result.mode != BPF_HITS_TRACEPOINT) {
+                print_message("# the tracepoint mode is not available here (%s), skipping\n", result.note);
+                skip();
+        }
+
+        hits_in_sandbox(SANDBOX_NO_TRACEFS, &result);
+        assert_int_equal(result.r, 0);
+        assert_int_equal(result.mode, BPF_HITS_SYS_EXIT);
+        assert_non_null(strstr(result.note, "tracepoint: cannot find the syscalls' exit events"));
+        assert_non_null(strstr(result.note, "no tracefs with syscall events at /sys/kernel/tracing"));
+
+        hits_in_sandbox(SANDBOX_NO_PERF_EVENT_OPEN, &result);
+        assert_int_equal(result.r, 0);
+        assert_int_equal(result.mode, BPF_HITS_SYS_EXIT);
+        assert_non_null(strstr(result.note, "tracepoint: cannot attach them: Operation not permitted"));
+        assert_non_null(strstr(result.note, "perf_event_open() failed"));
+}
+
 static void test_built_without_bpf(void **state) {
         BpfCounter *c = (BpfCounter *) state; /* any non-NULL value: must stay untouched */
         char *reason = NULL;
@@ -284,6 +401,7 @@ int main(void) {
                 cmocka_unit_test(test_load_without_btf_says_so),
                 cmocka_unit_test(test_loader_failures_say_so),
                 cmocka_unit_test(test_load_needs_bpf_and_perfmon),
+                cmocka_unit_test(test_hits_tracepoint_falls_back),
         };
 
         return cmocka_run_group_tests(tests, setup_all, NULL);

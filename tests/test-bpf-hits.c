@@ -1,31 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The limit-hit program against the real kernel: forked children in a throwaway cgroup2 cgroup fill
- * their own map count to the live vm.max_map_count (never changed: it is global) and then make one
- * mapping call that fails at the wall; each must be caught, with the right syscall name, errno, map
- * count, limit, cgroup, pid and comm. An ENOMEM with headroom (under a small RLIMIT_AS), a call at the
- * wall from an unwatched cgroup, and one made while the program is detached must not be. Needs root,
- * kernel BTF, a writable cgroup2 and a build with BPF; without them it skips, and says why. */
+/* The limit-hit program against the real kernel, in each mode the loader offers (bpf-hits.h: fexit, the
+ * syscalls' exit tracepoints, the raw sys_exit tracepoint typed and untyped), forced one after the other
+ * with $MAPGUARD_BPF_HITS_WAY; a mode the kernel or the host refuses skips, saying why. Forked children
+ * in a throwaway cgroup2 cgroup fill their own map count to the live vm.max_map_count (never changed: it
+ * is global) and then make one mapping call that fails at the wall; each must be caught, with the right
+ * syscall name, errno, map count, limit, cgroup, pid and comm. An ENOMEM with headroom (under a small
+ * RLIMIT_AS), a call at the wall from an unwatched cgroup, a 32-bit call (whose number is another
+ * table's), and one made while disarmed must not be; arming again catches again, what was queued before
+ * disarming is still read, and arming and disarming 100 times leaves no fd or process behind. Needs
+ * root, kernel BTF, a writable cgroup2 and a build with BPF; without them it skips, and says why. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,70 +32,39 @@
 #include "bpf-fixture.h"
 #include "bpf-hits.h"
 #include "cgroup.h"
+#include "hit-child.h"
 #include "limit-hit.h"
 #include "loader.h"
 #include "testproc.h"
 #include "util.h"
 
-#ifndef MADV_DONTFORK
-#define MADV_DONTFORK 10
-#endif
-#define SYS_MSEAL 462
-
 /* Filling a process to a limit this high takes too long (and ~300 bytes of kernel memory per VMA). */
 #define LIMIT_FILL_MAX 1100000U
 /* How long a caught call may take to show in the ring buffer. */
 #define HIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
-/* More failed calls than the ring buffer holds (MAPGUARD_HIT_RINGBUF_SIZE / 88-byte records: 2,978). */
-#define FLOOD_CALLS 5000
 
-typedef enum Scenario {
-        SC_MMAP,          /* at L: a new mapping makes L+1, the next one fails */
-        SC_MPROTECT,      /* at L: mprotect inside a VMA (splits) */
-        SC_PKEY_MPROTECT, /* at L: the same with pkey_mprotect(pkey -1) */
-        SC_MUNMAP,        /* at L: a hole inside a VMA */
-        SC_MREMAP,        /* at L-3: a moving mremap */
-        SC_MADVISE,       /* at L: MADV_DONTFORK on a page inside a VMA (EAGAIN) */
-        SC_MLOCK,         /* at L: mlock of a page inside a VMA */
-        SC_MSEAL,         /* at L: mseal of a page inside a VMA (6.10+) */
-        SC_BRK,           /* at L+1: growing the heap */
-        SC_SHORTAGE,      /* at L-6, a real ENOMEM: mmap beyond a small RLIMIT_AS */
-        SC_MPROTECT_3,    /* at L: three failing mprotect calls, then one failing munmap */
-        SC_FLOOD,         /* at L: FLOOD_CALLS failing mprotect calls in a tight loop */
-        _SC_MAX,
-} Scenario;
+/* One mode to run the tests in. */
+typedef struct ModeRun {
+        const char *name;  /* in the test names */
+        const char *way;   /* $MAPGUARD_BPF_HITS_WAY; NULL: the loader's own choice, the best mode */
+        BpfHitsMode mode;  /* what the way must give (ignored when way is NULL) */
+        char missing[700]; /* why the mode cannot run here; "" when it can */
+        char failed[700];  /* why loading it failed (mapguard's fault: the tests fail); "" when it did not */
+        bool loaded;
+        bool told; /* missing was printed */
+} ModeRun;
 
-static const struct {
-        const char *comm;
-        LimitHitSyscall syscall;
-        int error;
-} scenarios[_SC_MAX] = {
-        [SC_MMAP] = { "mg-hit-mmap", LIMIT_HIT_SYSCALL_MMAP, ENOMEM },
-        [SC_MPROTECT] = { "mg-hit-mprot", LIMIT_HIT_SYSCALL_MPROTECT, ENOMEM },
-        [SC_PKEY_MPROTECT] = { "mg-hit-pkey", LIMIT_HIT_SYSCALL_PKEY_MPROTECT, ENOMEM },
-        [SC_MUNMAP] = { "mg-hit-munmap", LIMIT_HIT_SYSCALL_MUNMAP, ENOMEM },
-        [SC_MREMAP] = { "mg-hit-mremap", LIMIT_HIT_SYSCALL_MREMAP, ENOMEM },
-        [SC_MADVISE] = { "mg-hit-madvise", LIMIT_HIT_SYSCALL_MADVISE, EAGAIN },
-        [SC_MLOCK] = { "mg-hit-mlock", LIMIT_HIT_SYSCALL_MLOCK, ENOMEM },
-        [SC_MSEAL] = { "mg-hit-mseal", LIMIT_HIT_SYSCALL_MSEAL, ENOMEM },
-        [SC_BRK] = { "mg-hit-brk", LIMIT_HIT_SYSCALL_BRK, ENOMEM },
-        [SC_SHORTAGE] = { "mg-hit-short", LIMIT_HIT_SYSCALL_MMAP, ENOMEM },
-        [SC_MPROTECT_3] = { "mg-hit-burst", LIMIT_HIT_SYSCALL_MUNMAP, ENOMEM },
-        [SC_FLOOD] = { "mg-hit-flood", LIMIT_HIT_SYSCALL_MPROTECT, ENOMEM },
+static ModeRun runs[] = {
+        { .name = "fexit", .way = "fexit", .mode = BPF_HITS_FEXIT },
+        { .name = "tracepoint", .way = "tracepoint", .mode = BPF_HITS_TRACEPOINT },
+        { .name = "sys_exit", .way = "tp_btf", .mode = BPF_HITS_SYS_EXIT },
+        { .name = "sys_exit untyped", .way = "raw_tp", .mode = BPF_HITS_SYS_EXIT },
 };
-
-/* What a child reports after its call. */
-typedef struct ChildResult {
-        int setup_error;   /* errno of what failed before the call, 0 when the call was made */
-        const char *step;  /* what failed (a string of the test binary, valid in the parent too) */
-        int64_t ret;       /* the raw return value (brk: the break it got) */
-        int call_errno;    /* errno after the call (0 for brk) */
-        int64_t brk_asked; /* brk: the break asked for */
-        uint32_t map_count_before, map_count_after;
-} ChildResult;
+static ModeRun best_run = { .name = "best" };
 
 static struct {
         const char *missing;
+        ModeRun *run; /* whose counter and hits these are */
         BpfCounter *counter;
         BpfHits *hits;
         char *top_dir, *watched_dir, *unwatched_dir;
@@ -107,246 +74,12 @@ static struct {
         size_t n_seen;
 } F;
 
-static size_t page_size(void) {
-        return (size_t) sysconf(_SC_PAGESIZE);
+static pid_t run_child_held(Scenario sc, const char *dir, ChildResult *ret, void (*before_call)(void)) {
+        return hit_child_run(sc, dir, F.limit, ret, before_call);
 }
 
-/* mm->map_count of this process: the lines of /proc/self/maps but the gate area, [vsyscall], which is
- * the last line where there is one. Reads with a static buffer, so that counting makes no mapping.
- * Returns the count or -errno. */
-static int64_t count_maps(void) {
-        static const char gate[] = "[vsyscall]\n";
-        static char buf[64 * 1024];
-        _cleanup_close_ int fd = -EBADF;
-        char last[sizeof(gate) - 1] = {};
-        const size_t k = sizeof(last);
-        int64_t lines = 0;
-
-        fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof(buf));
-
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                for (ssize_t i = 0; i < n; i++)
-                        lines += buf[i] == '\n';
-                /* Keep the last K bytes of the file read so far. */
-                if ((size_t) n >= k)
-                        memcpy(last, buf + n - k, k);
-                else {
-                        memmove(last, last + n, k - (size_t) n);
-                        memcpy(last + k - (size_t) n, buf, (size_t) n);
-                }
-        }
-        return lines - (memcmp(last, gate, k) == 0);
-}
-
-/* Maps NPAGES with PROT at an address with a free page on both sides, so that it merges with nothing:
- * exactly one new VMA. Returns the address or NULL (errno set). */
-static uint8_t *lonely_map(size_t npages, int prot) {
-        size_t ps = page_size(), size = (npages + 2) * ps;
-        uint8_t *reserve, *p;
-
-        reserve = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (reserve == MAP_FAILED)
-                return NULL;
-        if (munmap(reserve, size) < 0)
-                return NULL;
-        p = mmap(reserve + ps, npages * ps, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-        return p == MAP_FAILED ? NULL : p;
-}
-
-/* Brings this process's map count to exactly TARGET with one lonely PROT_NONE region split page by
- * page: its first page made readable adds one VMA, every other page after it two. Returns 0 or -errno
- * (-ERANGE when already above, -EIO when the count did not come out exact). */
-static int fill_to(uint32_t target) {
-        size_t ps = page_size();
-        int64_t c = count_maps();
-        uint64_t more;
-        uint8_t *b;
-
-        if (c < 0)
-                return (int) c;
-        if ((uint64_t) c + 1 > target)
-                return -ERANGE;
-        more = target - (uint64_t) c - 1; /* after the region itself */
-        b = lonely_map(more + 3, PROT_NONE);
-        if (!b)
-                return -errno;
-        if (more % 2 == 1 && mprotect(b, ps, PROT_READ) < 0)
-                return -errno;
-        for (uint64_t i = 1; i <= more / 2; i++)
-                if (mprotect(b + 2 * i * ps, ps, PROT_READ) < 0)
-                        return -errno;
-        c = count_maps();
-        if (c < 0)
-                return (int) c;
-        return c == (int64_t) target ? 0 : -EIO;
-}
-
-#define STEP(res, what, expr) \
-        do { \
-                int _k = (expr); \
-                if (_k < 0) { \
-                        (res)->setup_error = -_k; \
-                        (res)->step = (what); \
-                        return; \
-                } \
-        } while (0)
-
-/* The scenario in the child, up to and including its call. */
-static void child_run(Scenario sc, ChildResult *res) {
-        size_t ps = page_size();
-        uint32_t L = F.limit, target = L;
-        uint8_t *s = NULL;
-        long r;
-
-        /* The region the call works on, made before filling (it counts). */
-        switch (sc) {
-        case SC_MPROTECT:
-        case SC_PKEY_MPROTECT:
-        case SC_MUNMAP:
-        case SC_MLOCK:
-        case SC_MSEAL:
-        case SC_MPROTECT_3:
-        case SC_FLOOD:
-                s = lonely_map(3, PROT_NONE);
-                break;
-        case SC_MADVISE:
-                s = lonely_map(3, PROT_READ | PROT_WRITE);
-                break;
-        case SC_MREMAP:
-                /* Three pages that cannot grow in place: a readable page right after them. */
-                s = lonely_map(4, PROT_NONE);
-                if (s && mprotect(s + 3 * ps, ps, PROT_READ) < 0)
-                        s = NULL;
-                target = L - 3;
-                break;
-        case SC_SHORTAGE:
-                target = L - LIMIT_HIT_MARGIN - 1;
-                break;
-        default:
-                break;
-        }
-        if (sc != SC_MMAP && sc != SC_BRK && sc != SC_SHORTAGE)
-                STEP(res, "map the region to work on", s ? 0 : -errno);
-
-        STEP(res, "fill the map count", fill_to(target));
-        if (sc == SC_MMAP || sc == SC_BRK)
-                /* At L a new mapping is still allowed: L+1 is what a process reaches. */
-                STEP(res, "map the (L+1)th VMA", lonely_map(1, PROT_READ) ? 0 : -errno);
-        if (sc == SC_SHORTAGE) {
-                struct rlimit rl = { .rlim_cur = 64ULL << 20, .rlim_max = RLIM_INFINITY };
-
-                /* Far below what the process has reserved already: any new mapping fails. */
-                STEP(res, "set RLIMIT_AS", setrlimit(RLIMIT_AS, &rl) < 0 ? -errno : 0);
-        }
-        res->map_count_before = (uint32_t) count_maps();
-
-        errno = 0;
-        switch (sc) {
-        case SC_MMAP:
-        case SC_SHORTAGE: {
-                void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-                r = p == MAP_FAILED ? -1 : 0;
-                break;
-        }
-        case SC_MPROTECT:
-                r = mprotect(s + ps, ps, PROT_READ);
-                break;
-        case SC_PKEY_MPROTECT:
-                r = syscall(SYS_pkey_mprotect, s + ps, ps, PROT_READ, -1);
-                break;
-        case SC_MUNMAP:
-                r = munmap(s + ps, ps);
-                break;
-        case SC_MPROTECT_3:
-                for (int i = 0; i < 3; i++)
-                        (void) mprotect(s + ps, ps, PROT_READ);
-                r = munmap(s + ps, ps);
-                break;
-        case SC_FLOOD: {
-                int failed = 0;
-
-                while (failed < FLOOD_CALLS && mprotect(s + ps, ps, PROT_READ) < 0)
-                        failed++;
-                /* One that did not fail leaves errno 0: the caller says so. */
-                r = failed == FLOOD_CALLS ? -1 : 0;
-                break;
-        }
-        case SC_MREMAP: {
-                void *p = mremap(s, 3 * ps, 6 * ps, MREMAP_MAYMOVE);
-                r = p == MAP_FAILED ? -1 : 0;
-                break;
-        }
-        case SC_MADVISE:
-                r = madvise(s + ps, ps, MADV_DONTFORK);
-                break;
-        case SC_MLOCK:
-                /* The system call itself: AddressSanitizer's mlock() returns 0 without calling it. */
-                r = syscall(SYS_mlock, s + ps, ps);
-                break;
-        case SC_MSEAL:
-                r = syscall(SYS_MSEAL, s + ps, ps, 0);
-                break;
-        case SC_BRK: {
-                long cur = syscall(SYS_brk, 0);
-
-                res->brk_asked = cur + (1 << 20);
-                r = syscall(SYS_brk, res->brk_asked);
-                res->ret = r;
-                res->map_count_after = (uint32_t) count_maps();
-                return;
-        }
-        default:
-                r = 0;
-        }
-        res->call_errno = r < 0 ? errno : 0;
-        res->ret = r < 0 ? -errno : r;
-        res->map_count_after = (uint32_t) count_maps();
-}
-
-/* Forks a child that joins DIR, names itself and runs the scenario. Returns its pid (reaped) and its
- * result. */
 static pid_t run_child(Scenario sc, const char *dir, ChildResult *ret) {
-        ChildResult res = {};
-        int p[2];
-        pid_t pid;
-        ssize_t k;
-
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(p[0]);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                (void) prctl(PR_SET_NAME, scenarios[sc].comm);
-                {
-                        int r = testproc_join_cgroup(dir);
-                        if (r < 0) {
-                                res.setup_error = -r;
-                                res.step = "join the cgroup";
-                        } else
-                                child_run(sc, &res);
-                }
-                (void) !write(p[1], &res, sizeof(res));
-                _exit(EXIT_SUCCESS);
-        }
-        close(p[1]);
-        do
-                k = read(p[0], ret, sizeof(*ret));
-        while (k < 0 && errno == EINTR);
-        close(p[0]);
-        (void) waitpid(pid, NULL, 0);
-        if (k != sizeof(*ret))
-                fail_msg("%s: the child died before it answered", scenarios[sc].comm);
-        if (ret->setup_error != 0)
-                fail_msg("%s: cannot %s: %s", scenarios[sc].comm, ret->step, strerror(ret->setup_error));
-        return pid;
+        return hit_child_run(sc, dir, F.limit, ret, NULL);
 }
 
 static void on_hit(const LimitHit *hit, void *userdata) {
@@ -428,9 +161,96 @@ static int make_cgroups(void) {
         return cgroup_id_from_path(F.watched_dir, &F.watched_id);
 }
 
-static int teardown_all(void **state) {
+/* Frees the counter and hits of the mode loaded last. */
+static void mode_unload(void) {
         F.hits = bpf_hits_free(F.hits);
         F.counter = bpf_counter_free(F.counter);
+        F.run = NULL;
+        F.n_seen = 0;
+}
+
+/* Loads M's mode into F.counter and F.hits, watching the watched cgroup at the live limit, armed. A mode
+ * the host refuses (the loader fell back to a lesser one, or has none) sets M->missing; any other
+ * failure sets M->failed. */
+static void mode_load(ModeRun *m) {
+        _cleanup_free_ char *reason = NULL, *note = NULL;
+        int r;
+
+        m->loaded = true;
+        if (m->way)
+                assert_int_equal(setenv(BPF_LOADER_HITS_WAY_ENV, m->way, 1), 0);
+        r = bpf_counter_new(&F.counter, &reason);
+        assert_int_equal(unsetenv(BPF_LOADER_HITS_WAY_ENV), 0);
+        if (r < 0) {
+                snprintf(m->failed, sizeof(m->failed), "bpf_counter_new(): %s", reason ?: strerror(-r));
+                return;
+        }
+        r = bpf_counter_take_hits(F.counter, &F.hits, &note);
+        if (r == -EPERM || r == -EOPNOTSUPP) {
+                snprintf(m->missing, sizeof(m->missing), "the limit-hit program is unavailable: %s",
+                         note ?: strerror(-r));
+                return;
+        }
+        if (r < 0) {
+                snprintf(m->failed, sizeof(m->failed), "bpf_counter_take_hits(): %s", note ?: strerror(-r));
+                return;
+        }
+        if (m->way && bpf_hits_mode(F.hits) != m->mode) {
+                snprintf(m->missing, sizeof(m->missing), "refused here, the loader fell back to %s: %s",
+                         bpf_hits_mode_to_string(bpf_hits_mode(F.hits)), bpf_hits_mode_reason(F.hits));
+                return;
+        }
+        print_message("# %s: mode %s: %s\n", m->name, bpf_hits_mode_to_string(bpf_hits_mode(F.hits)),
+                      bpf_hits_mode_reason(F.hits));
+        r = bpf_counter_set_cgroups(F.counter, &F.watched_id, 1);
+        if (r >= 0)
+                r = bpf_hits_set_limit(F.hits, F.limit);
+        if (r >= 0)
+                r = bpf_hits_arm(F.hits, true);
+        if (r < 0)
+                snprintf(m->failed, sizeof(m->failed), "cannot set the program up: %s", strerror(-r));
+}
+
+/* Each test's setup: the test's mode is loaded (once: the tests of a mode run one after the other) and
+ * armed, whatever the test before left. */
+static int mode_enter(void **state) {
+        ModeRun *m = *state;
+
+        if (F.missing)
+                return 0;
+        if (F.run != m) {
+                mode_unload();
+                F.run = m;
+                if (!m->loaded)
+                        mode_load(m);
+        }
+        if (F.hits && !m->missing[0] && !m->failed[0]) {
+                int r = bpf_hits_arm(F.hits, true);
+
+                if (r < 0)
+                        snprintf(m->failed, sizeof(m->failed), "cannot arm: %s", strerror(-r));
+        }
+        return 0;
+}
+
+/* Skips the calling test when its mode cannot run here, and fails it when the mode failed to load. */
+static void require_mode(void **state) {
+        ModeRun *m = *state;
+
+        skip_when_missing(F.missing);
+        if (m->missing[0]) {
+                print_message("# %s: %s, skipping\n", m->name,
+                              m->told ? "not here (see above)" : m->missing);
+                m->told = true;
+                skip();
+        }
+        if (m->failed[0])
+                fail_msg("%s: %s", m->name, m->failed);
+        assert_non_null(F.hits);
+}
+
+static int teardown_all(void **state) {
+        mode_unload();
         /* The children were reaped: the cgroups are empty. */
         if (F.watched_dir)
                 (void) rmdir(F.watched_dir);
@@ -446,7 +266,6 @@ static int teardown_all(void **state) {
 }
 
 static int setup_all(void **state) {
-        _cleanup_free_ char *reason = NULL, *note = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         static char missing[600];
         unsigned limit = 0;
@@ -467,53 +286,19 @@ static int setup_all(void **state) {
         }
         F.limit = limit;
 
-        r = bpf_counter_new(&F.counter, &reason);
-        if (r < 0) {
-                fprintf(stderr, "bpf_counter_new() failed: %s: %s\n", strerror(-r), reason);
-                return r;
-        }
-        r = bpf_counter_take_hits(F.counter, &F.hits, &note);
-        if (r == -EPERM || r == -EOPNOTSUPP) {
-                snprintf(missing, sizeof(missing), "the limit-hit program is unavailable: %s",
-                         note ?: strerror(-r));
-                F.missing = missing;
-                return 0;
-        }
-        if (r < 0) {
-                fprintf(stderr, "bpf_counter_take_hits() failed: %s: %s\n", strerror(-r), note ?: "");
-                return r;
-        }
-        printf("# catching by %s%s%s\n", bpf_hits_mode_to_string(bpf_hits_mode(F.hits)), note ? ": " : "",
-               note ?: "");
-
         r = make_cgroups();
-        if (r < 0)
-                goto fail;
-        r = bpf_counter_set_cgroups(F.counter, &F.watched_id, 1);
-        if (r < 0)
-                goto fail;
-        r = bpf_hits_set_limit(F.hits, F.limit);
-        if (r < 0)
-                goto fail;
-        r = bpf_hits_set_attached(F.hits, true);
-        if (r < 0)
-                goto fail;
-        return 0;
-fail:
-        fprintf(stderr, "setup failed: %s\n", strerror(-r));
-        (void) teardown_all(state);
+        if (r < 0) {
+                fprintf(stderr, "setup failed: %s\n", strerror(-r));
+                (void) teardown_all(state);
+        }
         return r;
-}
-
-static void require_kernel(void) {
-        skip_when_missing(F.missing);
 }
 
 static void test_mmap(void **state) {
         ChildResult res;
         const LimitHit *hit;
 
-        require_kernel();
+        require_mode(state);
         hit = expect_caught(SC_MMAP, &res, NULL);
         /* mmap fails above the limit only: the process got to L+1 first. */
         assert_int_equal(hit->map_count, F.limit + 1);
@@ -522,28 +307,28 @@ static void test_mmap(void **state) {
 static void test_mprotect_split(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         assert_int_equal(expect_caught(SC_MPROTECT, &res, NULL)->map_count, F.limit);
 }
 
 static void test_pkey_mprotect_split(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         assert_int_equal(expect_caught(SC_PKEY_MPROTECT, &res, NULL)->map_count, F.limit);
 }
 
 static void test_munmap_hole(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         assert_int_equal(expect_caught(SC_MUNMAP, &res, NULL)->map_count, F.limit);
 }
 
 static void test_mremap_move(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         /* A move needs room for three more VMAs: it fails at L-3 already. */
         assert_int_equal(expect_caught(SC_MREMAP, &res, NULL)->map_count, F.limit - 3);
 }
@@ -551,35 +336,33 @@ static void test_mremap_move(void **state) {
 static void test_madvise_split(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         assert_int_equal(expect_caught(SC_MADVISE, &res, NULL)->map_count, F.limit);
 }
 
 static void test_mlock_split(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         assert_int_equal(expect_caught(SC_MLOCK, &res, NULL)->map_count, F.limit);
 }
 
 static void test_mseal_split(void **state) {
         ChildResult res;
-        pid_t pid;
 
-        require_kernel();
-        pid = run_child(SC_MSEAL, F.watched_dir, &res);
+        require_mode(state);
+        (void) run_child(SC_MSEAL, F.watched_dir, &res);
         if (res.call_errno == ENOSYS) {
                 print_message("# the kernel has no mseal() (Linux 6.10+), skipping\n");
                 skip();
         }
-        (void) pid;
         assert_int_equal(expect_caught(SC_MSEAL, &res, NULL)->map_count, F.limit);
 }
 
 static void test_brk(void **state) {
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         /* brk fails by returning the old break; like mmap, only above the limit. */
         assert_int_equal(expect_caught(SC_BRK, &res, NULL)->map_count, F.limit + 1);
 }
@@ -593,14 +376,15 @@ static void assert_not_caught(pid_t negative, const char *what) {
         (void) expect_caught(SC_MPROTECT, &res, &marker);
         assert_non_null(seen_pid(marker));
         if (seen_pid(negative))
-                fail_msg("%s (pid %d) was caught", what, (int) negative);
+                fail_msg("%s (pid %d) was caught, as %s", what, (int) negative,
+                         limit_hit_syscall_to_string(seen_pid(negative)->syscall));
 }
 
 static void test_shortage_not_caught(void **state) {
         ChildResult res;
         pid_t pid;
 
-        require_kernel();
+        require_mode(state);
         pid = run_child(SC_SHORTAGE, F.watched_dir, &res);
         /* A real ENOMEM, one VMA more than the margin away from the limit. */
         assert_int_equal(res.call_errno, ENOMEM);
@@ -612,35 +396,165 @@ static void test_unwatched_not_caught(void **state) {
         ChildResult res;
         pid_t pid;
 
-        require_kernel();
+        require_mode(state);
         pid = run_child(SC_MPROTECT, F.unwatched_dir, &res);
         assert_int_equal(res.call_errno, ENOMEM);
         assert_not_caught(pid, "a process in an unwatched cgroup");
 }
 
-static void test_detached_not_caught(void **state) {
+/* A 32-bit call's number is one of the 32-bit table: 150 is mlock there and munlock in the 64-bit one.
+ * No mode may name it after the wrong table; none catches it (the syscall events leave 32-bit calls
+ * out, fexit hooks the 64-bit entry points, the sys_exit program skips them). */
+static void test_ia32_not_caught(void **state) {
         ChildResult res;
         pid_t pid;
 
-        require_kernel();
-        assert_int_equal(bpf_hits_set_attached(F.hits, false), 0);
-        assert_false(bpf_hits_is_attached(F.hits));
+        require_mode(state);
+        pid = run_child(SC_IA32_MLOCK, F.watched_dir, &res);
+        if (res.call_errno == ENOSYS) {
+                print_message("# no 32-bit system calls here (x86-64 with IA32 emulation only), skipping\n");
+                skip();
+        }
+        assert_int_equal(res.call_errno, ENOMEM);
+        assert_int_equal(res.map_count_after, F.limit);
+        assert_not_caught(pid, "a 32-bit mlock");
+}
+
+static void disarm(void) {
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+}
+
+/* Disarmed, a call at the wall is not caught, from the moment bpf_hits_arm() returns: the call is made
+ * right after it, while in the tracepoint mode the kernel is still releasing the events (and still runs
+ * the program). Armed again, calls are caught again. An always-armed mode (fexit) stays armed and
+ * catches throughout. */
+static void test_disarmed_not_caught(void **state) {
+        ChildResult res;
+        pid_t pid;
+
+        require_mode(state);
+        if (bpf_hits_always_armed(F.hits)) {
+                disarm();
+                assert_true(bpf_hits_armed(F.hits));
+                (void) expect_caught(SC_MPROTECT, &res, NULL);
+                return;
+        }
+        pid = run_child_held(SC_MPROTECT, F.watched_dir, &res, disarm);
+        assert_false(bpf_hits_armed(F.hits));
+        assert_int_equal(res.call_errno, ENOMEM);
+        /* Arming again is a few bpf(2) (and perf_event_open()) calls: nothing is reloaded. */
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+        assert_true(bpf_hits_armed(F.hits));
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+        assert_not_caught(pid, "a call while disarmed");
+}
+
+/* What the program queued while armed is read after disarming: disarming detaches the programs, not the
+ * ring buffer. */
+static void test_disarm_keeps_queued(void **state) {
+        ChildResult res;
+        pid_t pid;
+
+        require_mode(state);
+        assert_true(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL) >= 0);
         pid = run_child(SC_MPROTECT, F.watched_dir, &res);
         assert_int_equal(res.call_errno, ENOMEM);
-        /* Attaching again is a bpf(2) call: nothing is reloaded. */
-        assert_int_equal(bpf_hits_set_attached(F.hits, true), 0);
-        assert_true(bpf_hits_is_attached(F.hits));
-        assert_int_equal(bpf_hits_set_attached(F.hits, true), 0);
-        assert_not_caught(pid, "a call while detached");
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        assert_int_equal(bpf_hits_wait_released(F.hits), 0);
+        if (!wait_hit(pid))
+                fail_msg("the hit queued before disarming was lost");
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+}
+
+/* The fds of this process, counted in /proc/self/fd. */
+static int count_fds(void) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        return n;
+}
+
+/* Arming and disarming 100 times leaves no fd open and no child behind (tracepoint mode forks one to
+ * release each disarmed attachment), and the program still catches. */
+static void test_arm_disarm_no_leak(void **state) {
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        ChildResult res;
+        int before;
+
+        require_mode(state);
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        assert_int_equal(bpf_hits_wait_released(F.hits), 0);
+        before = count_fds();
+        for (int i = 0; i < 100; i++) {
+                assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+                assert_true(bpf_hits_armed(F.hits));
+                assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+                assert_int_equal(bpf_hits_armed(F.hits), bpf_hits_always_armed(F.hits));
+        }
+        assert_int_equal(bpf_hits_wait_released(F.hits), 0);
+        print_message("# 100 arm/disarm cycles in %" PRIu64 " ms\n",
+                      (now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC);
+        assert_int_equal(count_fds(), before);
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+        assert_int_equal(expect_caught(SC_MPROTECT, &res, NULL)->map_count, F.limit);
+}
+
+/* Our only child's pid (a releaser: the tests reap their children), or 0 when there is none. */
+static pid_t only_child(void) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char path[64];
+        int pid = 0;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
+        f = fopen(path, "re");
+        assert_non_null(f);
+        return fscanf(f, "%d", &pid) == 1 ? pid : 0;
+}
+
+/* The child that releases a disarmed tracepoint attachment is reaped by the next bpf_hits_arm(), either
+ * way: it is not left a zombie until the mode is armed again. The other modes fork none. */
+static void test_releaser_reaped(void **state) {
+        siginfo_t info = {};
+        pid_t pid;
+
+        require_mode(state);
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+        assert_int_equal(bpf_hits_wait_released(F.hits), 0);
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        pid = only_child();
+        if (bpf_hits_mode(F.hits) != BPF_HITS_TRACEPOINT) {
+                assert_int_equal(pid, 0);
+                assert_int_equal(bpf_hits_arm(F.hits, true), 0);
+                return;
+        }
+        assert_true(pid > 0);
+        /* Until it is done, leaving it to be reaped. */
+        assert_int_equal(waitid(P_PID, (id_t) pid, &info, WEXITED | WNOWAIT), 0);
+        assert_int_equal(testproc_state(pid), 'Z');
+        assert_int_equal(bpf_hits_arm(F.hits, false), 0);
+        assert_int_equal(only_child(), 0);
+        assert_int_equal(bpf_hits_arm(F.hits, true), 0);
 }
 
 /* A limit of 0 (none known yet) catches nothing; the program's counters agree with what was read. */
 static void test_limit_zero_and_stats(void **state) {
-        uint64_t caught = 0, dropped = UINT64_MAX;
+        uint64_t caught0 = 0, caught = 0, dropped = UINT64_MAX;
+        size_t seen0;
         ChildResult res;
         pid_t pid;
 
-        require_kernel();
+        require_mode(state);
+        assert_true(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL) >= 0);
+        assert_int_equal(bpf_hits_stats(F.hits, &caught0, NULL), 0);
+        seen0 = F.n_seen;
         assert_int_equal(bpf_hits_set_limit(F.hits, 0), 0);
         pid = run_child(SC_MPROTECT, F.watched_dir, &res);
         assert_int_equal(res.call_errno, ENOMEM);
@@ -649,7 +563,7 @@ static void test_limit_zero_and_stats(void **state) {
 
         assert_int_equal(bpf_hits_stats(F.hits, &caught, &dropped), 0);
         assert_int_equal(dropped, 0);
-        assert_int_equal(caught, F.n_seen);
+        assert_int_equal(caught - caught0, F.n_seen - seen0);
 }
 
 /* Four failed calls drained one at a time: each partial drain leaves the fd readable (the daemon's
@@ -662,7 +576,7 @@ static void test_partial_drain_in_order(void **state) {
         size_t first;
         pid_t pid;
 
-        require_kernel();
+        require_mode(state);
         /* Nothing queued from before. */
         assert_true(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL) >= 0);
         first = F.n_seen;
@@ -691,60 +605,6 @@ static void test_partial_drain_in_order(void **state) {
         }
 }
 
-/* The tracepoint ways the loader falls back to, forced: on a kernel with trampolines the tests above
- * ran with fexit, here with the BTF-typed tracepoint program; the untyped one is what remains on
- * kernels that refuse both. Each must catch, with the first argument (brk's) read right. */
-static void test_tracepoint_fallbacks(void **state) {
-        static const char *const ways[] = { "tp_btf", "raw_tp" };
-        BpfCounter *saved_counter = F.counter;
-        BpfHits *saved_hits = F.hits;
-
-        require_kernel();
-        assert_int_equal(bpf_hits_set_attached(saved_hits, false), 0);
-        for (size_t i = 0; i < ELEMENTSOF(ways); i++) {
-                _cleanup_free_ char *reason = NULL, *note = NULL;
-                BpfCounter *c = NULL;
-                BpfHits *h = NULL;
-                ChildResult res;
-                int r;
-
-                assert_int_equal(setenv(BPF_LOADER_HITS_WAY_ENV, ways[i], 1), 0);
-                r = bpf_counter_new(&c, &reason);
-                assert_int_equal(unsetenv(BPF_LOADER_HITS_WAY_ENV), 0);
-                if (r < 0)
-                        fail_msg("bpf_counter_new() with %s: %s", ways[i], reason);
-                r = bpf_counter_take_hits(c, &h, &note);
-                if (r < 0) {
-                        /* A kernel that refuses the typed program falls back to the untyped one. */
-                        bpf_counter_free(c);
-                        fail_msg("no limit-hit program from %s on: %s", ways[i], note);
-                }
-                assert_int_equal(bpf_hits_mode(h), BPF_HITS_TRACEPOINT);
-                {
-                        _cleanup_free_ char *again_note = NULL;
-                        BpfHits *again = NULL;
-
-                        /* Handed over once. */
-                        assert_int_equal(bpf_counter_take_hits(c, &again, &again_note), -ENOENT);
-                        assert_null(again);
-                }
-                print_message("# %s: %s\n", ways[i], note ?: "taken");
-                assert_int_equal(bpf_counter_set_cgroups(c, &F.watched_id, 1), 0);
-                assert_int_equal(bpf_hits_set_limit(h, F.limit), 0);
-                assert_int_equal(bpf_hits_set_attached(h, true), 0);
-
-                F.counter = c;
-                F.hits = h;
-                assert_int_equal(expect_caught(SC_MPROTECT, &res, NULL)->map_count, F.limit);
-                assert_int_equal(expect_caught(SC_BRK, &res, NULL)->map_count, F.limit + 1);
-                F.hits = bpf_hits_free(h);
-                bpf_counter_free(c);
-                F.counter = saved_counter;
-                F.hits = saved_hits;
-        }
-        assert_int_equal(bpf_hits_set_attached(saved_hits, true), 0);
-}
-
 static void count_record(const LimitHit *hit, void *userdata) {
         size_t *n = userdata;
 
@@ -760,7 +620,7 @@ static void test_flood_counted(void **state) {
         size_t n = 0;
         ChildResult res;
 
-        require_kernel();
+        require_mode(state);
         assert_true(bpf_hits_drain(F.hits, on_hit, NULL, 0, NULL) >= 0);
         assert_int_equal(bpf_hits_stats(F.hits, &caught0, &dropped0), 0);
         (void) run_child(SC_FLOOD, F.watched_dir, &res);
@@ -776,26 +636,58 @@ static void test_flood_counted(void **state) {
         assert_int_equal(n, caught1 - caught0);
 }
 
+#define MODE_TEST(f) \
+        { #f, f }
+
+/* The tests run in every mode. */
+static const struct {
+        const char *name;
+        CMUnitTestFunction f;
+} mode_tests[] = {
+        MODE_TEST(test_mmap),
+        MODE_TEST(test_mprotect_split),
+        MODE_TEST(test_pkey_mprotect_split),
+        MODE_TEST(test_munmap_hole),
+        MODE_TEST(test_mremap_move),
+        MODE_TEST(test_madvise_split),
+        MODE_TEST(test_mlock_split),
+        MODE_TEST(test_mseal_split),
+        MODE_TEST(test_brk),
+        MODE_TEST(test_shortage_not_caught),
+        MODE_TEST(test_unwatched_not_caught),
+        MODE_TEST(test_ia32_not_caught),
+        MODE_TEST(test_disarmed_not_caught),
+        MODE_TEST(test_disarm_keeps_queued),
+        MODE_TEST(test_arm_disarm_no_leak),
+        MODE_TEST(test_releaser_reaped),
+        MODE_TEST(test_partial_drain_in_order),
+        MODE_TEST(test_limit_zero_and_stats),
+};
+
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_mmap),
-                cmocka_unit_test(test_mprotect_split),
-                cmocka_unit_test(test_pkey_mprotect_split),
-                cmocka_unit_test(test_munmap_hole),
-                cmocka_unit_test(test_mremap_move),
-                cmocka_unit_test(test_madvise_split),
-                cmocka_unit_test(test_mlock_split),
-                cmocka_unit_test(test_mseal_split),
-                cmocka_unit_test(test_brk),
-                cmocka_unit_test(test_shortage_not_caught),
-                cmocka_unit_test(test_unwatched_not_caught),
-                cmocka_unit_test(test_detached_not_caught),
-                cmocka_unit_test(test_partial_drain_in_order),
-                cmocka_unit_test(test_limit_zero_and_stats),
-                cmocka_unit_test(test_tracepoint_fallbacks),
-                /* Last: it leaves the program's counters off from what the tests before saw. */
-                cmocka_unit_test(test_flood_counted),
+        static struct CMUnitTest tests[ELEMENTSOF(runs) * ELEMENTSOF(mode_tests) + 1];
+        static char names[ELEMENTSOF(tests)][64];
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(runs); i++)
+                for (size_t j = 0; j < ELEMENTSOF(mode_tests); j++) {
+                        snprintf(names[n], sizeof(names[n]), "%s: %s", runs[i].name, mode_tests[j].name);
+                        tests[n] = (struct CMUnitTest){
+                                .name = names[n],
+                                .test_func = mode_tests[j].f,
+                                .setup_func = mode_enter,
+                                .initial_state = &runs[i],
+                        };
+                        n++;
+                }
+        /* Last, in the mode the loader picks: it leaves the program's counters off from what the tests
+         * before saw. */
+        tests[n++] = (struct CMUnitTest){
+                .name = "test_flood_counted",
+                .test_func = test_flood_counted,
+                .setup_func = mode_enter,
+                .initial_state = &best_run,
         };
 
-        return cmocka_run_group_tests(tests, setup_all, teardown_all);
+        return _cmocka_run_group_tests("tests", tests, n, setup_all, teardown_all);
 }

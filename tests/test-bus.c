@@ -36,7 +36,7 @@ static void test_headroom_and_units(void **state) {
         const char *unit, *comm, *level, *path;
         uint32_t pid, count, max, room, n, worst;
 
-        h = manager_call(f, "GetHeadroom", NULL);
+        h = client_call_manager(f, "GetHeadroom", NULL);
         assert_null(sd_bus_message_get_error(h));
         assert_true(sd_bus_message_read(h, "susuuus", &unit, &pid, &comm, &count, &max, &room, &level) > 0);
         assert_string_equal(unit, UNIT_A);
@@ -47,7 +47,7 @@ static void test_headroom_and_units(void **state) {
         assert_int_equal(room, 300);
         assert_string_equal(level, "ok");
 
-        l = manager_call(f, "ListUnits", NULL);
+        l = client_call_manager(f, "ListUnits", NULL);
         assert_null(sd_bus_message_get_error(l));
         assert_true(sd_bus_message_enter_container(l, 'a', "(sosuuuu)") > 0);
         assert_true(sd_bus_message_read(l, "(sosuuuu)", &unit, &path, &level, &n, &worst, &count, &room) >
@@ -98,17 +98,17 @@ static void test_list_processes(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *a = NULL, *b = NULL, *bad = NULL, *empty = NULL,
                                                         *wrong = NULL;
 
-        a = manager_call(f, "ListProcesses", "s", UNIT_A);
+        a = client_call_manager(f, "ListProcesses", "s", UNIT_A);
         check_processes(a);
         b = call(f, "/org/mapguard1/unit/a_2eservice", "org.mapguard1.Unit", "ListProcesses", NULL);
         check_processes(b);
 
-        bad = manager_call(f, "ListProcesses", "s", "nope.service");
+        bad = client_call_manager(f, "ListProcesses", "s", "nope.service");
         assert_error(bad, SD_BUS_ERROR_INVALID_ARGS, "nope.service");
-        empty = manager_call(f, "ListProcesses", "s", "");
+        empty = client_call_manager(f, "ListProcesses", "s", "");
         assert_error(empty, SD_BUS_ERROR_INVALID_ARGS, "empty");
         /* A malformed call (wrong signature) is refused, and the daemon goes on answering. */
-        wrong = manager_call(f, "ListProcesses", "u", 5);
+        wrong = client_call_manager(f, "ListProcesses", "u", 5);
         assert_error(wrong, SD_BUS_ERROR_INVALID_ARGS, NULL);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "MaxMapCount"), 1000);
 }
@@ -120,7 +120,7 @@ static void test_get_process(void **state) {
         const char *unit, *comm, *level;
         uint32_t count, max, room;
 
-        ok = manager_call(f, "GetProcess", "u", 1002);
+        ok = client_call_manager(f, "GetProcess", "u", 1002);
         assert_null(sd_bus_message_get_error(ok));
         assert_true(sd_bus_message_read(ok, "ssuuus", &unit, &comm, &count, &max, &room, &level) > 0);
         assert_string_equal(unit, UNIT_A);
@@ -134,12 +134,12 @@ static void test_get_process(void **state) {
         fake_process(f->root, 1003, "worker-thread", 1000, 850, 600);
         testfs_write_str(f->root, "proc/1003/status",
                          "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
-        thread = manager_call(f, "GetProcess", "u", 1003);
+        thread = client_call_manager(f, "GetProcess", "u", 1003);
         assert_error(thread, SD_BUS_ERROR_INVALID_ARGS, "thread of process 1002");
 
-        gone = manager_call(f, "GetProcess", "u", 424242);
+        gone = client_call_manager(f, "GetProcess", "u", 424242);
         assert_error(gone, SD_BUS_ERROR_INVALID_ARGS, "424242");
-        zero = manager_call(f, "GetProcess", "u", 0);
+        zero = client_call_manager(f, "GetProcess", "u", 0);
         assert_error(zero, SD_BUS_ERROR_INVALID_ARGS, "0 is not a valid");
 }
 
@@ -271,7 +271,7 @@ static void test_bus_disconnect_exits(void **state) {
         assert_int_equal(code, EXIT_FAILURE);
 }
 
-/* The runtime directory of the state file (levelstate.h), for the restart test. */
+/* The runtime directory of the state file (level-state.h), for the restart test. */
 static char runtime_dir[] = "/tmp/mapguard-test-run-XXXXXX";
 
 static int setup_runtime_dir(void **state) {
@@ -355,12 +355,14 @@ static void test_restart_keeps_levels(void **state) {
 
         /* It exits while the daemon is down: gone, from critical. */
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
         restart(f, &seen, &slot);
         assert_int_equal(seen.level_changed, 1);
         assert_int_equal(seen.pid, 1002);
         assert_string_equal(seen.old_level, "critical");
         assert_string_equal(seen.new_level, "unknown");
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1002\n");
+        fake_process(f->root, 1002, "newcomer", 1000, 960, 650);
         assert_int_equal(manager_scan(f->m, true), 0);
 
         /* A bad line is skipped, the others kept: 1002 goes on at critical, nothing to say. */
@@ -409,6 +411,7 @@ static void test_gone_at_warning(void **state) {
         fake_process(f->root, 1002, "newcomer", 1000, 900, 900);
         assert_int_equal(manager_scan(f->m, true), 0);
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
         assert_int_equal(manager_scan(f->m, true), 0);
         drain(f);
         assert_int_equal(seen.level_changed, 4);
@@ -421,7 +424,7 @@ static void test_gone_at_warning(void **state) {
         drain(f);
         assert_int_equal(seen.level_changed, 5);
         assert_string_equal(seen.new_level, "warning");
-        manager_remove_unit(f->m, UNIT_A);
+        manager_watch_remove_unit(f->m, UNIT_A);
         drain(f);
         assert_int_equal(seen.level_changed, 6);
         assert_int_equal(seen.pid, 1001);
@@ -494,6 +497,40 @@ static void test_unreadable_at_warning(void **state) {
         assert_false(f->m->levels.dirty);
 }
 
+/* A process that moves between sub-cgroups of its unit while a pass walks them can be in neither listing
+ * the walk reads: it is still there, and /proc says so. It is neither said gone nor warned about afresh. */
+static void test_moved_within_unit(void **state) {
+        Fixture *f = *state;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        Seen seen = {};
+
+        warn_1002(f, &slot, &seen);
+        /* Mid-move: listed nowhere, while /proc puts it in a sub-cgroup of the unit. */
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/worker/cgroup.procs", "");
+        testfs_write_str(f->root, "proc/1002/cgroup", "0::/system.slice/" UNIT_A "/worker\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->n_procs, 2);
+        assert_int_equal(f->m->units[0]->procs[1].level, LEVEL_WARNING);
+
+        /* Arrived: read again, still at warning, nothing to say. */
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/worker/cgroup.procs", "1002\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 1);
+        assert_int_equal(f->m->units[0]->n_procs, 2);
+
+        /* Moved out of the unit while missed: gone from it. */
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/worker/cgroup.procs", "");
+        testfs_write_str(f->root, "proc/1002/cgroup", "0::/system.slice/elsewhere.service\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(seen.level_changed, 2);
+        assert_int_equal(f->m->units[0]->n_procs, 1);
+}
+
 static int on_limit_hit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         int *n = userdata;
         const char *unit, *comm, *syscall;
@@ -531,7 +568,7 @@ static void assert_property_s(Fixture *f, const char *path, const char *interfac
 /* Without BPF a read that finds a process with no headroom is one hit (once per process); its exit is
  * attributed; the unit stays in view, critical, while it has no processes, until systemd says it was
  * stopped. */
-static void test_wall_observed(void **state) {
+static void test_hit_observed(void **state) {
         Fixture *f = *state;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         uint64_t before = now_usec(CLOCK_REALTIME);
@@ -555,6 +592,7 @@ static void test_wall_observed(void **state) {
 
         /* It dies: its exit is attributed (the fake bus has no systemd to say how it exited). */
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
         assert_int_equal(manager_scan(f->m, true), 0);
         for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
                 drain(f);
@@ -564,30 +602,61 @@ static void test_wall_observed(void **state) {
         assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
 
         /* The unit's control group goes (systemd restarts it, or it failed): kept in view. */
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""),
+                         1); /* held: systemd is asked its state */
         testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "");
+        fake_exit(f->root, 1001);
         assert_int_equal(manager_scan(f->m, true), 0);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_u(f, UNIT_A_PATH, UNIT_IF, "Processes"), 0);
         assert_property_s(f, UNIT_A_PATH, UNIT_IF, "Level", "critical");
-        manager_unit_state(f->m, UNIT_A, "failed");
+        manager_watch_unit_state(f->m, UNIT_A, "failed");
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         /* Restarted: watched as usual again, the counters kept. */
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
         assert_false(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
         /* Stopped: out of view. */
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
-        manager_unit_state(f->m, UNIT_A, "inactive");
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 1);
+        manager_watch_unit_state(f->m, UNIT_A, "inactive");
         assert_null(manager_find_unit(f->m, UNIT_A));
+}
+
+/* An exit while systemd stops the unit on request (it showed the unit deactivating with a job) is the
+ * stop's doing, not the limit's, even right after a hit; once that job is gone, an exit is judged again. */
+static void test_exit_during_asked_stop(void **state) {
+        Fixture *f = *state;
+
+        fake_process(f->root, 1002, "ingester", 1000, 1000, 600);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
+
+        manager_units_job_seen(f->m, UNIT_A, "deactivating", 7);
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1002);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        drain(f);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 0);
+
+        /* The stop is over (a restart job): the next instance hits the limit and dies of it. */
+        manager_units_job_removed(f->m, UNIT_A, 7);
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n1003\n");
+        fake_process(f->root, 1003, "ingester", 1000, 1000, 900);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        testfs_write_str(f->root, "sys/fs/cgroup/system.slice/" UNIT_A "/cgroup.procs", "1001\n");
+        fake_exit(f->root, 1003);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        for (int i = 0; i < 100 && get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits") == 0; i++)
+                drain(f);
+        assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitExits"), 1);
 }
 
 /* With hits caught, the failing calls of a process are told as one burst, up to a second after the
  * first: a process that dies at once (and systemd reporting its unit's emptied control group) comes
- * before the burst is told. The unit is at the wall all the same: kept in view, its crash loop counted
+ * before the burst is told. The unit is at the limit all the same: kept in view, its crash loop counted
  * on, not dropped and forgotten with every cycle (a loop told in full for ever). */
-static void test_wall_caught_burst_open(void **state) {
+static void test_hit_caught_burst_open(void **state) {
         Fixture *f = *state;
         LimitHit hit = {
                 .pid = 1002,
@@ -606,7 +675,7 @@ static void test_wall_caught_burst_open(void **state) {
         assert_true(limit_hit_bursts_add(f->m->hits.bursts, &hit) >= 0);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 0);
 
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, ""), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, ""), 1);
         assert_non_null(manager_find_unit(f->m, UNIT_A));
         assert_true(manager_find_unit(f->m, UNIT_A)->held);
         assert_int_equal(get_property_t(f, UNIT_A_PATH, UNIT_IF, "LimitHits"), 1);
@@ -626,7 +695,7 @@ static void test_restart_reads_at_once(void **state) {
         assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
         assert_true(when > now_usec(CLOCK_MONOTONIC)); /* the first pass armed it for later */
 
-        assert_int_equal(manager_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
+        assert_int_equal(manager_watch_update_unit(f->m, UNIT_A, "/system.slice/" UNIT_A), 0);
         assert_true(sd_event_source_get_time(f->m->scan.timer, &when) >= 0);
         assert_true(sd_event_source_get_enabled(f->m->scan.timer, &enabled) >= 0);
         assert_true(when <= now_usec(CLOCK_MONOTONIC));
@@ -690,7 +759,7 @@ static void test_units_come_and_go(void **state) {
         assert_true(sd_bus_match_signal(f->client, &slot, NULL, "/org/mapguard1",
                                         "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
                                         on_interfaces_removed, &removed) >= 0);
-        manager_remove_unit(f->m, UNIT_B);
+        manager_watch_remove_unit(f->m, UNIT_B);
         drain(f);
         assert_true(removed.seen);
         assert_true(removed.had_unit_interface);
@@ -728,13 +797,13 @@ static void test_reload(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *good = NULL, *bad = NULL, *rescan = NULL;
 
         testfs_write_str(f->root, "etc/mapguard/mapguardd.conf", "[Thresholds]\nWarningPercent=70\n");
-        good = manager_call(f, "Reload", NULL);
+        good = client_call_manager(f, "Reload", NULL);
         assert_null(sd_bus_message_get_error(good));
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
 
         testfs_write_str(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
                          "[Thresholds]\nCriticalPercent=60\n");
-        bad = manager_call(f, "Reload", NULL);
+        bad = client_call_manager(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf");
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "WarningPercent"), 70);
         assert_int_equal(get_property_u(f, "/org/mapguard1", "org.mapguard1.Manager", "CriticalPercent"),
@@ -744,11 +813,11 @@ static void test_reload(void **state) {
         testfs_write_str(f->root, "etc/mapguard/mapguardd.conf.d/50-bad.conf",
                          "[Watch]\nUnits=caf\xe9.service\n");
         sd_bus_message_unref(bad);
-        bad = manager_call(f, "Reload", NULL);
+        bad = client_call_manager(f, "Reload", NULL);
         assert_error(bad, SD_BUS_ERROR_FAILED, "50-bad.conf:2");
         assert_non_null(strstr(sd_bus_message_get_error(bad)->message, "caf?.service"));
 
-        rescan = manager_call(f, "Rescan", NULL);
+        rescan = client_call_manager(f, "Rescan", NULL);
         assert_null(sd_bus_message_get_error(rescan));
 }
 
@@ -758,7 +827,7 @@ static void test_recommend(void **state) {
         const char *reason;
         uint32_t value;
 
-        r = manager_call(f, "Recommend", NULL);
+        r = client_call_manager(f, "Recommend", NULL);
         assert_null(sd_bus_message_get_error(r));
         assert_true(sd_bus_message_read(r, "us", &value, &reason) > 0);
         assert_true(value >= 65530);
@@ -779,9 +848,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bus_disconnect_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_process, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_at_warning, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_moved_within_unit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_reads_at_once, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_wall_observed, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_wall_caught_burst_open, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hit_observed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exit_during_asked_stop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hit_caught_burst_open, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vanished_and_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_units_come_and_go, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_limit_change, setup, teardown),

@@ -24,7 +24,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cgroup-unit.h"
 #include "cgroup.h"
 #include "testfs.h"
 #include "util.h"
@@ -515,41 +514,196 @@ static void test_pids_bind_loop(void **state) {
         assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* /proc/PID/cgroup is split at newlines only: a path longer than any line buffer (deep nesting) does
- * not let its tail pass for a line of its own and put the process in another unit. */
-static void test_proc_file_path(void **state) {
-        _cleanup_free_ char *text = NULL, *path = NULL, *unit = NULL;
-        FILE *f;
-        size_t size = 0;
+/* cgroup2's cgroup.events tells an empty subtree at once: not read, not listed. Without it (cgroup v1)
+ * everything is read; with something else in it, the subtree is read too, and noted. */
+static void test_pids_unpopulated(void **state) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        CgroupSkipped skipped = {};
+        size_t n = 0;
 
-        assert_int_equal(cgroup_proc_file_path("0::/a.service\n", 14, true, &path), 0);
-        assert_string_equal(path, "/a.service");
-        free(path);
-        path = NULL;
-        assert_int_equal(cgroup_proc_file_path("1:name=systemd:/b:c.service\n0::/\n", 32, false, &path), 0);
-        assert_string_equal(path, "/b:c.service");
-        free(path);
-        path = NULL;
-        assert_int_equal(cgroup_proc_file_path("10::/x\n2:cpu:/y\n", 17, true, &path), -ENXIO);
-        assert_int_equal(cgroup_proc_file_path("1:xname=systemd:/y\n", 19, false, &path), -ENXIO);
-        assert_int_equal(cgroup_proc_file_path("0::/a\0b\n", 8, true, &path), -ENXIO);
-        assert_int_equal(cgroup_proc_file_path("", 0, true, &path), -ENXIO);
-        assert_null(path);
+        testfs_write_str(base, "pop/p.service/cgroup.events", "populated 1\nfrozen 0\n");
+        testfs_write_str(base, "pop/p.service/cgroup.procs", "1\n");
+        testfs_write_str(base, "pop/p.service/full/cgroup.events", "populated 1\nfrozen 0\n");
+        testfs_write_str(base, "pop/p.service/full/cgroup.procs", "2\n");
+        /* The kernel says nothing is here nor below: what the files below say is never read. */
+        testfs_write_str(base, "pop/p.service/empty/cgroup.events", "populated 0\nfrozen 0\n");
+        testfs_write_str(base, "pop/p.service/empty/cgroup.procs", "77\n");
+        testfs_write_str(base, "pop/p.service/empty/below/cgroup.procs", "78\n");
+        testfs_write_str(base, "pop/p.service/v1/cgroup.procs", "3\n");
+        testfs_write_str(base, "pop/p.service/garbage/cgroup.events", "populated 7\n");
+        testfs_write_str(base, "pop/p.service/garbage/cgroup.procs", "4\n");
+        assert_true(asprintf(&dir, "%s/pop", base) > 0);
 
-        f = open_memstream(&text, &size);
-        assert_non_null(f);
-        fputs("0::/user.slice/user-1000.slice/user@1000.service/", f);
-        while (ftell(f) < 4095 - 3)
-                fputc('a', f);
-        fputs("/", f);
-        while (ftell(f) < 4095)
-                fputc('b', f);
-        fputs("0::/system.slice/victim.service\n", f);
-        assert_int_equal(fclose(f), 0);
-        assert_int_equal(cgroup_proc_file_path(text, size, true, &path), 0);
-        assert_int_equal(strncmp(path, "/user.slice/", 12), 0);
-        assert_int_equal(cgroup_unit_from_path(path, &unit), 0);
-        assert_string_equal(unit, "user@1000.service");
+        assert_int_equal(cgroup_read_pids_full(NULL, dir, "/p.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 4);
+        assert_int_equal(pids[0], 1);
+        assert_int_equal(pids[1], 2);
+        assert_int_equal(pids[2], 3);
+        assert_int_equal(pids[3], 4);
+        assert_int_equal(skipped.n, 1);
+        assert_int_equal(skipped.error, -EBADMSG);
+        assert_string_equal(skipped.path, "/p.service/garbage");
+        cgroup_skipped_done(&skipped);
+        pids = mfree(pids);
+
+        /* The unit's own cgroup empty: nothing of it is read. */
+        testfs_write_str(base, "pop/p.service/cgroup.events", "populated 0\nfrozen 0\n");
+        assert_int_equal(cgroup_read_pids_full(NULL, dir, "/p.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 0);
+        assert_null(pids);
+        assert_int_equal(skipped.n, 0);
+}
+
+/* A unit with more sub-cgroups than a walk is worth: /proc says who is in it, and nothing is skipped. */
+static void test_pids_many_descendants(void **state) {
+        _cleanup_free_ char *root = NULL, *hier = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        CgroupSkipped skipped = {};
+        char stat_text[128];
+        size_t n = 0;
+
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.events", "populated 1\n");
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.procs", "1\n");
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/x/cgroup.procs", "5\n");
+        testfs_write_str(base, "many/proc/2/cgroup", "0::/m.slice/big.service/x/y\n");
+        testfs_write_str(base, "many/proc/3/cgroup", "0::/m.slice/big.service\n");
+        testfs_write_str(base, "many/proc/4/cgroup", "0::/m.slice/other.service\n");
+        assert_true(asprintf(&root, "%s/many", base) > 0);
+        assert_true(asprintf(&hier, "%s/many/sys/fs/cgroup", base) > 0);
+
+        /* At the bound: walked. */
+        snprintf(stat_text, sizeof(stat_text), "nr_descendants %u\nnr_dying_descendants 0\n",
+                 CGROUP_WALK_MAX_DESCENDANTS);
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.stat", stat_text);
+        assert_int_equal(cgroup_read_pids_full(root, hier, "/m.slice/big.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(pids[0], 1);
+        assert_int_equal(pids[1], 5);
+        pids = mfree(pids);
+
+        /* Past it: /proc's word alone. */
+        snprintf(stat_text, sizeof(stat_text), "nr_descendants %u\nnr_dying_descendants 0\n",
+                 CGROUP_WALK_MAX_DESCENDANTS + 1);
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.stat", stat_text);
+        assert_int_equal(cgroup_read_pids_full(root, hier, "/m.slice/big.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(pids[0], 2);
+        assert_int_equal(pids[1], 3);
+        assert_int_equal(skipped.n, 0);
+        assert_null(skipped.path);
+        pids = mfree(pids);
+
+        /* Without /proc to ask, it is walked all the same. */
+        assert_int_equal(cgroup_read_pids_full(NULL, hier, "/m.slice/big.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(pids[0], 1);
+        pids = mfree(pids);
+
+        /* Nothing in it: not even /proc is read. */
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.events", "populated 0\n");
+        assert_int_equal(cgroup_read_pids_full(root, hier, "/m.slice/big.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 0);
+        assert_null(pids);
+
+        /* A cgroup.stat that says something else is no count: walked. */
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.events", "populated 1\n");
+        testfs_write_str(base, "many/sys/fs/cgroup/m.slice/big.service/cgroup.stat",
+                         "nr_descendants lots\n");
+        assert_int_equal(cgroup_read_pids_full(root, hier, "/m.slice/big.service", &pids, &n, &skipped), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(pids[0], 1);
+        assert_int_equal(pids[1], 5);
+}
+
+static char *events_hier;
+
+static void events_unreadable_as_nobody(void) {
+        _cleanup_free_ pid_t *pids = NULL;
+        CgroupSkipped skipped = {};
+        size_t n = 0;
+
+        CHILD_CHECK(cgroup_read_pids_full(NULL, events_hier, "/e.service", &pids, &n, &skipped) == 0);
+        CHILD_CHECK(n == 3 && pids[0] == 10 && pids[1] == 11 && pids[2] == 12);
+        CHILD_CHECK(skipped.n == 1 && skipped.error == -EACCES && streq(skipped.path, "/e.service/hidden"));
+        cgroup_skipped_done(&skipped);
+}
+
+/* A delegated user's chmod 000 of a cgroup.events stops the pruning, not the walk: what is below is read
+ * as it would be without cgroup.events, and it is noted, so that /proc completes it. */
+static void test_pids_events_unreadable(void **state) {
+        _cleanup_free_ char *events = NULL;
+
+        if (geteuid() != 0) {
+                print_message(
+                        "# not root: cannot switch to uid 65534 to make mode 000 effective, skipping\n");
+                skip();
+        }
+        testfs_write_str(base, "events/e.service/cgroup.events", "populated 1\n");
+        testfs_write_str(base, "events/e.service/cgroup.procs", "10\n");
+        testfs_write_str(base, "events/e.service/hidden/cgroup.events", "populated 0\n");
+        testfs_write_str(base, "events/e.service/hidden/cgroup.procs", "11\n");
+        testfs_write_str(base, "events/e.service/hidden/below/cgroup.procs", "12\n");
+        assert_true(asprintf(&events_hier, "%s/events", base) > 0);
+        assert_true(asprintf(&events, "%s/e.service/hidden/cgroup.events", events_hier) > 0);
+        assert_int_equal(chmod(base, 0755), 0);
+        assert_int_equal(chmod(events, 0000), 0);
+        if (!run_as_nobody(events_unreadable_as_nobody, events)) {
+                print_message("# cannot switch to uid 65534, or it can read a mode-0000 file, skipping\n");
+                skip();
+        }
+        assert_int_equal(chmod(base, 0700), 0);
+        free(events_hier);
+}
+
+/* Another file system mounted on a sub-cgroup (a container runtime's tmpfs) hides what is in that cgroup:
+ * noted as skipped, so that /proc says who is in there. */
+static void test_pids_other_mount(void **state) {
+        _cleanup_free_ char *root = NULL, *hier = NULL, *sub = NULL;
+        pid_t pid;
+        int status;
+
+        testfs_write_str(base, "mnt/sys/fs/cgroup/m.service/cgroup.procs", "5\n");
+        testfs_write_str(base, "mnt/sys/fs/cgroup/m.service/sub/cgroup.procs", "6\n");
+        testfs_write_str(base, "mnt/sys/fs/cgroup/m.service/sub/deeper/cgroup.procs", "7\n");
+        testfs_write_str(base, "mnt/proc/5/cgroup", "0::/m.service\n");
+        testfs_write_str(base, "mnt/proc/6/cgroup", "0::/m.service/sub\n");
+        testfs_write_str(base, "mnt/proc/7/cgroup", "0::/m.service/sub/deeper\n");
+        assert_true(asprintf(&root, "%s/mnt", base) > 0);
+        assert_true(asprintf(&hier, "%s/mnt/sys/fs/cgroup", base) > 0);
+        assert_true(asprintf(&sub, "%s/m.service/sub", hier) > 0);
+
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                _cleanup_free_ pid_t *pids = NULL;
+                CgroupSkipped skipped = {};
+                size_t n = 0;
+
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", sub, "tmpfs", 0, "size=64k") < 0)
+                        _exit(77);
+                CHILD_CHECK(cgroup_read_pids_full(NULL, hier, "/m.service", &pids, &n, &skipped) == 0);
+                CHILD_CHECK(n == 1 && pids[0] == 5);
+                CHILD_CHECK(skipped.n == 1 && skipped.error == -EXDEV &&
+                            streq(skipped.path, "/m.service/sub"));
+                cgroup_skipped_done(&skipped);
+                pids = mfree(pids);
+
+                CHILD_CHECK(cgroup_read_pids_full(root, hier, "/m.service", &pids, &n, &skipped) == 0);
+                CHILD_CHECK(n == 3 && pids[0] == 5 && pids[1] == 6 && pids[2] == 7);
+                CHILD_CHECK(skipped.n == 1);
+                cgroup_skipped_done(&skipped);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77) {
+                print_message("# cannot mount a tmpfs in a new mount namespace (not root?), skipping\n");
+                skip();
+        }
+        assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_pids_other_namespace(void **state) {
@@ -659,20 +813,55 @@ static void test_cgroup_id_from_path(void **state) {
         assert_int_equal(stat(id_cgroup_dir, &st), 0);
         assert_int_equal(cgroup_id, (uint64_t) st.st_ino);
         assert_true(cgroup_id != nested_id);
+
+        /* Its summary: the same id, and the kernel's count of what is below it. */
+        CgroupSummary s = { .id = 42 };
+        assert_int_equal(cgroup_read_summary(mount, id_cgroup_dir + strlen(mount), &s), 0);
+        assert_int_equal(s.id, cgroup_id);
+        assert_int_equal(s.n_descendants, 1);
+        assert_int_equal(cgroup_read_summary(mount, id_nested_dir + strlen(mount), &s), 0);
+        assert_int_equal(s.id, nested_id);
+        assert_int_equal(s.n_descendants, 0);
+}
+
+/* cgroup_read_summary() on what is no cgroup2 cgroup. */
+static void test_read_summary_bad(void **state) {
+        CgroupSummary s = { .id = 42, .n_descendants = 43 };
+
+        testfs_write_str(base, "summary/s.service/cgroup.stat", "nr_descendants 5\n");
+        assert_int_equal(cgroup_read_summary(base, "/summary/s.service", &s), -EMEDIUMTYPE);
+        assert_int_equal(cgroup_read_summary(base, "/summary/gone.service", &s), -ENOENT);
+        assert_int_equal(cgroup_read_summary(base, "summary", &s), -EINVAL);
+        assert_int_equal(cgroup_read_summary(NULL, "/summary", &s), -EINVAL);
+        assert_int_equal(s.id, 42);
+        assert_int_equal(s.n_descendants, 43);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_find_unified),    cmocka_unit_test(test_find_hybrid),
-                cmocka_unit_test(test_find_legacy),     cmocka_unit_test(test_find_root_named_systemd),
-                cmocka_unit_test(test_find_none),       cmocka_unit_test(test_pids_unified),
-                cmocka_unit_test(test_pids_hybrid),     cmocka_unit_test(test_pids_legacy),
-                cmocka_unit_test(test_pids_empty),      cmocka_unit_test(test_pids_missing),
-                cmocka_unit_test(test_pids_bad_input),  cmocka_unit_test(test_pids_other_namespace),
-                cmocka_unit_test(test_host_own_cgroup), cmocka_unit_test(test_cgroup_id_from_path),
-                cmocka_unit_test(test_procs_parse),     cmocka_unit_test(test_pids_deep),
-                cmocka_unit_test(test_pids_unreadable), cmocka_unit_test(test_pids_bind_loop),
-                cmocka_unit_test(test_proc_file_path),
+                cmocka_unit_test(test_find_unified),
+                cmocka_unit_test(test_find_hybrid),
+                cmocka_unit_test(test_find_legacy),
+                cmocka_unit_test(test_find_root_named_systemd),
+                cmocka_unit_test(test_find_none),
+                cmocka_unit_test(test_pids_unified),
+                cmocka_unit_test(test_pids_hybrid),
+                cmocka_unit_test(test_pids_legacy),
+                cmocka_unit_test(test_pids_empty),
+                cmocka_unit_test(test_pids_missing),
+                cmocka_unit_test(test_pids_bad_input),
+                cmocka_unit_test(test_pids_other_namespace),
+                cmocka_unit_test(test_host_own_cgroup),
+                cmocka_unit_test(test_cgroup_id_from_path),
+                cmocka_unit_test(test_procs_parse),
+                cmocka_unit_test(test_pids_deep),
+                cmocka_unit_test(test_pids_unreadable),
+                cmocka_unit_test(test_pids_bind_loop),
+                cmocka_unit_test(test_pids_unpopulated),
+                cmocka_unit_test(test_pids_many_descendants),
+                cmocka_unit_test(test_pids_events_unreadable),
+                cmocka_unit_test(test_pids_other_mount),
+                cmocka_unit_test(test_read_summary_bad),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The exposition writer: every family with HELP and TYPE, escaped label values, absent families, the
- * limit-hit counters only when hits are known, Kubernetes labels from kubelet's and runc's names. When
+ * limit-hit counters only when hits are known, a unit's Kubernetes labels when it has them. When
  * promtool is installed, the output is also checked by `promtool check metrics`. */
 
 #include <setjmp.h>
@@ -17,13 +17,10 @@
 #include "util.h"
 
 #define CONTAINER "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define POD_SLICE "kubepods-burstable-pod4b0a8c3e_1f2d_4c5b_9a7e_0d1c2b3a4f5e.slice"
-#define POD_CGROUP \
-        "/kubepods.slice/kubepods-burstable.slice/" POD_SLICE "/cri-containerd-" CONTAINER ".scope"
+#define POD_UID "4b0a8c3e-1f2d-4c5b-9a7e-0d1c2b3a4f5e"
 
 static const ExpositionUnit units[] = {
         { .name = "ingester@a\\x2db.service",
-          .cgroup = "/system.slice/system-ingester.slice/ingester@a\\x2db.service",
           .level = LEVEL_WARNING,
           .processes = 3,
           .map_count = 60000,
@@ -32,14 +29,14 @@ static const ExpositionUnit units[] = {
           .limit_hits = 7,
           .limit_exits = 2 },
         { .name = "caf\xc3\xa9 \"q\"\n.scope",
-          .cgroup = "/machine.slice/x.scope",
           .level = LEVEL_OK,
           .processes = 1,
           .map_count = 10,
           .peak_map_count = 12,
           .seconds_to_limit = UINT64_MAX },
         { .name = "cri-containerd-" CONTAINER ".scope",
-          .cgroup = POD_CGROUP,
+          .pod_uid = POD_UID,
+          .container_id = CONTAINER,
           .level = LEVEL_CRITICAL,
           .processes = 2,
           .map_count = 65000,
@@ -188,45 +185,14 @@ static void test_hits(void **state) {
 static void test_kubernetes(void **state) {
         Exposition e = full();
         _cleanup_free_ char *text = format(&e);
-        char uid[EXPOSITION_POD_UID_MAX], id[EXPOSITION_CONTAINER_ID_MAX];
 
         assert_contains(text,
                         "mapguard_unit_memory_map_areas{unit=\"cri-containerd-" CONTAINER
-                        ".scope\",pod_uid=\"4b0a8c3e-1f2d-4c5b-9a7e-0d1c2b3a4f5e\",container_id=\"" CONTAINER
-                        "\"} 65000\n");
+                        ".scope\",pod_uid=\"" POD_UID "\",container_id=\"" CONTAINER "\"} 65000\n");
         assert_contains(text, ",container_id=\"" CONTAINER "\",level=\"critical\"} 1\n");
 
-        assert_true(exposition_pod_uid(POD_CGROUP, uid, sizeof(uid)));
-        assert_string_equal(uid, "4b0a8c3e-1f2d-4c5b-9a7e-0d1c2b3a4f5e");
-        /* Guaranteed pods sit right below kubepods.slice. */
-        assert_true(exposition_pod_uid("/kubepods.slice/kubepods-podabc_1.slice/crio-x.scope", uid,
-                                       sizeof(uid)));
-        assert_string_equal(uid, "abc-1");
-        /* The unit itself is not its own ancestor; a slice that is not kubepods* is not a pod. */
-        assert_false(exposition_pod_uid("/kubepods.slice/kubepods-podabc.slice", uid, sizeof(uid)));
-        assert_false(exposition_pod_uid("/system.slice/x-podabc.slice/y.scope", uid, sizeof(uid)));
-        assert_false(exposition_pod_uid("/kubepods.slice/kubepods-pod.slice/y.scope", uid, sizeof(uid)));
-        assert_false(exposition_pod_uid("/kubepods.slice/kubepods-pod\"x.slice/y.scope", uid, sizeof(uid)));
-        assert_false(exposition_pod_uid(NULL, uid, sizeof(uid)));
-        /* Too long for the buffer: refused, not cut. */
-        assert_false(exposition_pod_uid("/kubepods-podabcdef.slice/y.scope", uid, 6));
-
-        assert_true(exposition_container_id("crio-" CONTAINER ".scope", id));
-        assert_string_equal(id, CONTAINER);
-        assert_true(exposition_container_id("docker-" CONTAINER ".scope", id));
-        assert_false(exposition_container_id("-" CONTAINER ".scope", id));
-        assert_false(exposition_container_id(CONTAINER ".scope", id));
-        assert_false(exposition_container_id("crio-" CONTAINER ".service", id));
-        assert_false(exposition_container_id("crio-" CONTAINER "0.scope", id));
-        assert_false(exposition_container_id(
-                "crio-0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"
-                ".scope",
-                id));
-
-        /* A container scope outside any pod gets neither label. */
-        ExpositionUnit plain = { .name = "docker-" CONTAINER ".scope",
-                                 .cgroup = "/system.slice/docker-" CONTAINER ".scope",
-                                 .seconds_to_limit = UINT64_MAX };
+        /* A unit without them gets neither label. */
+        ExpositionUnit plain = { .name = "docker-" CONTAINER ".scope", .seconds_to_limit = UINT64_MAX };
         Exposition p = full();
         p.units = &plain;
         p.n_units = 1;

@@ -159,19 +159,21 @@ static void test_sanitize(void **state) {
         assert_sanitized("", "");
         assert_sanitized("prometheus", "prometheus");
         /* A process name cannot move the cursor, recolour the terminal or break a table row. */
-        assert_sanitized("evil\033[2J\n", "evil?[2J?");
-        assert_sanitized("a\tb\rc\x7f", "a?b?c?");
+        assert_sanitized("evil\033[2J\n", "evil\\x1b[2J\\n");
+        assert_sanitized("a\tb\rc\x7f", "a\\tb\\rc\\x7f");
         /* C1 controls (CSI as U+009B) are escape sequences to many terminals too. */
         assert_sanitized("x\xc2\x9b"
                          "31m",
-                         "x?31m");
-        /* Valid UTF-8 passes, invalid bytes (a name cut inside a character) become '?'. */
+                         "x\\xc2\\x9b31m");
+        /* Valid UTF-8 passes, invalid bytes (a name cut inside a character) become \xNN; a backslash stays.
+         */
         assert_sanitized("prométhée 日本 🙂", "prométhée 日本 🙂");
-        assert_sanitized("ab\xe6\x97", "ab??");
-        assert_sanitized("\xff\xfe", "??");
-        assert_sanitized("\xc0\xaf", "??");           /* overlong '/' */
-        assert_sanitized("\xed\xa0\x80", "???");      /* a surrogate */
-        assert_sanitized("\xf4\x90\x80\x80", "????"); /* beyond U+10FFFF */
+        assert_sanitized("ab\xe6\x97", "ab\\xe6\\x97");
+        assert_sanitized("\xff\xfe", "\\xff\\xfe");
+        assert_sanitized("\xc0\xaf", "\\xc0\\xaf");                   /* overlong '/' */
+        assert_sanitized("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* a surrogate */
+        assert_sanitized("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* beyond U+10FFFF */
+        assert_sanitized("ingester@a\\x2db.service", "ingester@a\\x2db.service");
 }
 
 static void test_utf8(void **state) {
@@ -304,9 +306,9 @@ static void test_check(void **state) {
 
         /* A level this client does not know is not OK. */
         h.level = "bogus\n";
-        assert_check(
-                &h, CHECK_UNKNOWN,
-                "MAPGUARD UNKNOWN - ingester.service pid 1234 (prometheus) level 'bogus?', not scanned yet");
+        assert_check(&h, CHECK_UNKNOWN,
+                     "MAPGUARD UNKNOWN - ingester.service pid 1234 (prometheus) level 'bogus\\n', not "
+                     "scanned yet");
 
         h = (Headroom){ .unit = "", .comm = "", .level = "unknown" };
         assert_check(&h, CHECK_UNKNOWN, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
@@ -341,11 +343,12 @@ static void test_check(void **state) {
                 .headroom = 0,
                 .level = "critical",
         };
-        assert_check(&h, CHECK_CRITICAL,
-                     "MAPGUARD CRITICAL - a.service pid 4294967295 (x?! map_count=0) 4294967295/4294967295 "
-                     "maps, 0 "
-                     "headroom (0%) | map_count=4294967295;3435973836;4080218930;0;4294967295 headroom=0 "
-                     "max_map_count=4294967295");
+        assert_check(
+                &h, CHECK_CRITICAL,
+                "MAPGUARD CRITICAL - a.service pid 4294967295 (x\\n! map_count=0) 4294967295/4294967295 "
+                "maps, 0 "
+                "headroom (0%) | map_count=4294967295;3435973836;4080218930;0;4294967295 headroom=0 "
+                "max_map_count=4294967295");
 
         /* prctl(PR_SET_NAME) lets any user name a process so; every '|' goes, not only the first. */
         h = (Headroom){
@@ -380,10 +383,10 @@ static void test_check_sanitize(void **state) {
         a = format_check_sanitize("java|x=1;2;3");
         assert_string_equal(a, "java!x=1;2;3");
         b = format_check_sanitize("||\n|\r|\t");
-        assert_string_equal(b, "!!?!?!?");
-        /* Multi-byte characters stay whole; a byte that is not UTF-8 becomes '?' as in format_sanitize(). */
+        assert_string_equal(b, "!!\\n!\\r!\\t");
+        /* Multi-byte characters stay whole; a byte that is not UTF-8 is escaped as in format_sanitize(). */
         c = format_check_sanitize("日本|\xff");
-        assert_string_equal(c, "日本!?");
+        assert_string_equal(c, "日本!\\xff");
         d = format_check_sanitize("");
         assert_string_equal(d, "");
         /* The terminal's sanitizing keeps '|': only the plugin line gives it a meaning. */

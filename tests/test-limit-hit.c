@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* limit-hit.c: which failed mapping calls are limit hits (DESIGN.md: the limit's errno while map_count
- * is within LIMIT_HIT_MARGIN of vm.max_map_count or above), each syscall's off-by-one from the kernel
+/* limit-hit.c: which failed mapping calls are limit hits (the limit's errno while map_count is within
+ * LIMIT_HIT_MARGIN of vm.max_map_count or above), each syscall's off-by-one from the kernel
  * facts, the names the journal uses, the /proc backend's observed hit, and the bursts. */
 
 #include <errno.h>
@@ -98,11 +98,11 @@ static void test_fails_at(void **state) {
 
 /* Each syscall failing at the earliest count its op fails at, at that count's neighbours, and at the
  * limit itself and above: a hit. */
-static void test_each_syscall_hit_at_its_wall(void **state) {
+static void test_each_syscall_hit_where_it_fails(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
                 LimitHitSyscall s = calls[i].syscall;
-                uint32_t wall = limit_hit_fails_at(calls[i].op, L);
-                uint32_t counts[] = { wall, wall + 1, L - LIMIT_HIT_MARGIN, L - 1, L, L + 1 };
+                uint32_t fails_at = limit_hit_fails_at(calls[i].op, L);
+                uint32_t counts[] = { fails_at, fails_at + 1, L - LIMIT_HIT_MARGIN, L - 1, L, L + 1 };
 
                 for (size_t j = 0; j < ELEMENTSOF(counts); j++)
                         if (limit_hit_classify(s, failed_ret(s), BRK_ASKED, counts[j], L) !=
@@ -297,7 +297,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_fails_at),
-                cmocka_unit_test(test_each_syscall_hit_at_its_wall),
+                cmocka_unit_test(test_each_syscall_hit_where_it_fails),
                 cmocka_unit_test(test_shortage_is_no_hit),
                 cmocka_unit_test(test_not_failed),
                 cmocka_unit_test(test_small_limit),

@@ -123,7 +123,7 @@ static void test_unknown_verb(void **state) {
 
         assert_int_equal(dispatch("frobnicate", 0, &err), -EINVAL);
         assert_null(called);
-        assert_string_equal(err, "Unknown verb 'frobnicate'. See 'test-client-mapguardctl-verbs --help'.\n");
+        assert_string_equal(err, "Unknown verb 'frobnicate'. See 'test-mapguardctl-verbs --help'.\n");
 }
 
 static void test_arg_counts(void **state) {

@@ -141,12 +141,12 @@ static void test_show(void **state) {
         skip_without_bus();
         server_start(SCENARIO_WARNING);
 
-        /* The process name's escape sequence and newline reach the terminal as '?'. */
+        /* The process name's escape sequence and newline reach the terminal escaped. */
         assert_ctl("show ingester.service", 0,
-                   " PID  COMM        LEVEL     MAPS     HEADROOM    GROWTH          LIMIT\n"
-                   "1234  prometheus  warning  53000  12530 (19%)  +120/min  in 1 h 44 min\n"
-                   "1235  sidecar     ok         900  64630 (98%)    -3/min          never\n"
-                   "1240  evil?[2J?   ok          10  65520 (99%)      flat          never\n"
+                   " PID  COMM           LEVEL     MAPS     HEADROOM    GROWTH          LIMIT\n"
+                   "1234  prometheus     warning  53000  12530 (19%)  +120/min  in 1 h 44 min\n"
+                   "1235  sidecar        ok         900  64630 (98%)    -3/min          never\n"
+                   "1240  evil\\x1b[2J\\n  ok          10  65520 (99%)      flat          never\n"
                    "\n3 processes listed.\n",
                    NULL);
         assert_ctl(
@@ -251,11 +251,11 @@ static void test_check(void **state) {
         assert_ctl("--hit-window=2min check", 0, NULL, NULL);
         assert_ctl("--hit-window=soon check", 1, "",
                    "--hit-window= needs a time span such as 30s, 15min or 2h, got 'soon'.\n");
-        /* A unit held at the wall (restarting, or failed) is CRITICAL also when nothing else runs. */
+        /* A unit held at the limit (restarting, or failed) is CRITICAL also when nothing else runs. */
         server_start(SCENARIO_HELD);
         assert_ctl(
                 "check", 2,
-                "MAPGUARD CRITICAL - wall.service is down at the memory map limit (7 hits, 5 exits at the "
+                "MAPGUARD CRITICAL - held.service is down at the memory map limit (7 hits, 5 exits at the "
                 "limit) | limit_hits=7c limit_exits=5c\n",
                 NULL);
         {
@@ -263,7 +263,7 @@ static void test_check(void **state) {
 
                 assert_int_equal(ctl("--json check", &out, &err), 2);
                 assert_non_null(strstr(out,
-                                       "{\"status\":\"CRITICAL\",\"unit\":\"wall.service\",\"level\":"
+                                       "{\"status\":\"CRITICAL\",\"unit\":\"held.service\",\"level\":"
                                        "\"critical\",\"limit_hits\":7,\"limit_exits\":5,"));
                 assert_non_null(strstr(out, "\"last_exit\":\"dumped SIGABRT\"}"));
         }

@@ -221,7 +221,7 @@ static void test_hostile_text(void **state) {
         /* One line per row; the last column is not padded. */
         assert_string_equal(s,
                             "PID  COMM\n"
-                            "1    evil??[2J\n"
+                            "1    evil\\n\\x1b[2J\n"
                             "2    日本\n"
                             "3\n");
         table_free(t);

@@ -7,11 +7,18 @@
  * through the ring buffer. The classification is done again in userspace (limit-hit.c), which owns the
  * rules; this program is the cheap filter in front of it.
  *
- * Two ways in, loaded one at a time (loader.c): fexit programs on the syscalls' entry points
- * (__x64_sys_mmap, ...), which cost only on those calls, where the kernel has BPF trampolines; else one
- * raw tracepoint program on sys_exit (the tracepoint under every syscalls:sys_exit_* event), which runs
- * on the exit of every syscall of every task and looks the call up in syscall_kinds[]. A raw
- * tracepoint needs no tracefs mount, which a sandboxed service often lacks. */
+ * Three ways in, one chosen by the loader (loader.c), best first:
+ * - fexit programs on the syscalls' entry points (__x64_sys_mmap, ...): they cost only on those calls,
+ *   where the kernel has BPF trampolines;
+ * - one tracepoint program on the exit tracepoints of the mapping calls (syscalls:sys_exit_mmap, ...),
+ *   attached through perf events: every task takes the slow syscall path while one is attached, but a
+ *   call that maps nothing only pays the kernel's bitmap test of its number;
+ * - one raw tracepoint program on sys_exit (the tracepoint under every syscalls:sys_exit_*), which runs
+ *   on the exit of every syscall of every task and looks the call up in syscall_kinds[]. It needs
+ *   neither tracefs nor perf_event_open(), which a sandboxed service may lack.
+ * The daemon attaches and detaches them at run time ("arming"); hit_config.armed says which copy of the
+ * programs may record (see MAPGUARD_HIT_COPIES), so that a detached program whose links the kernel is
+ * still releasing records nothing. */
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -31,7 +38,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* As in mapcount.bpf.c: the pid namespace whose pids to report, 0 for the initial one. */
 const volatile __u32 target_pidns_inum = 0;
 
-/* For the raw tracepoint: the kind (enum mapguard_hit_syscall) of each syscall number of the running
+/* For the tracepoints: the kind (enum mapguard_hit_syscall) of each syscall number of the running
  * architecture, 0 for the calls that map nothing. The loader fills it from <sys/syscall.h>, so that
  * this object carries no architecture's numbers. */
 const volatile __u8 syscall_kinds[MAPGUARD_HIT_NR_MAX] = {};
@@ -55,7 +62,16 @@ struct {
         __type(value, struct mapguard_hit_stats);
 } hit_stats SEC(".maps");
 
-static __always_inline int catch_call(__u32 kind, long ret, __u64 arg) {
+/* Whether a call of KIND that returned RET may have failed at the limit: the test before the first
+ * argument is read (a probe read), which only brk needs. */
+static __always_inline bool may_have_failed(__u32 kind, long ret) {
+        return kind == MAPGUARD_HIT_SYSCALL_BRK || ret == -ENOMEM ||
+                (ret == -EAGAIN &&
+                 (kind == MAPGUARD_HIT_SYSCALL_MADVISE || kind == MAPGUARD_HIT_SYSCALL_PROCESS_MADVISE));
+}
+
+/* COPY: which copy of the programs this is (hit_config.armed's bit). */
+static __always_inline int catch_call(__u32 kind, long ret, __u64 arg, __u32 copy) {
         const struct mapguard_hit_config *cfg;
         struct mapguard_hit_record *rec;
         struct mapguard_hit_stats *stats;
@@ -78,7 +94,7 @@ static __always_inline int catch_call(__u32 kind, long ret, __u64 arg) {
                 return 0;
 
         cfg = bpf_map_lookup_elem(&hit_config, &key);
-        if (!cfg || cfg->max_map_count == 0)
+        if (!cfg || cfg->max_map_count == 0 || !(cfg->armed & (1U << copy)))
                 return 0;
 
         task = (struct task_struct *) bpf_get_current_task();
@@ -135,10 +151,28 @@ static __always_inline long syscall_nr(struct pt_regs *regs) {
 #endif
 }
 
+/* Whether the current task is in a 32-bit system call (x86's ia32 emulation: int 0x80, a 32-bit
+ * process), whose number is one of the 32-bit table (arch/x86/entry/syscalls/syscall_32.tbl), not of
+ * syscall_kinds[]: 150 is mlock there, munlock here. The kernel's syscalls:* events leave such calls
+ * out (trace_get_syscall_nr()); the raw sys_exit program does the same, so that no call is ever named
+ * after the wrong table. On arm64 (whose 32-bit tasks carry TIF_32BIT) they are not told apart: their
+ * numbers are looked up as native ones. */
+static __always_inline bool in_compat_syscall(void) {
+#if defined(__TARGET_ARCH_x86)
+        struct task_struct *task = (struct task_struct *) bpf_get_current_task();
+
+        /* arch/x86/include/asm/thread_info.h: TS_COMPAT, "32 bit syscall active". */
+        return BPF_CORE_READ(task, thread_info.status) & 0x0002;
+#else
+        return false;
+#endif
+}
+
 /* The tracepoint sys_exit(struct pt_regs *regs, long ret): every syscall exit of every task. Two
  * flavours of the same program: with BTF types (tp_btf, Linux 5.5+; the registers are read with plain
  * loads, no helper call, which matters on a path every syscall takes), and untyped (raw_tp, probe
- * reads) for kernels that refuse the first. */
+ * reads) for kernels that refuse the first. The compat test comes last: it costs a probe read, which
+ * only failed mapping calls pay. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(catch_sys_exit_btf, struct pt_regs *regs, long ret) {
         long nr;
@@ -152,9 +186,9 @@ int BPF_PROG(catch_sys_exit_btf, struct pt_regs *regs, long ret) {
         if (nr < 0 || nr >= MAPGUARD_HIT_NR_MAX)
                 return 0;
         kind = syscall_kinds[nr];
-        if (kind == 0)
+        if (kind == 0 || !may_have_failed(kind, ret) || in_compat_syscall())
                 return 0;
-        return catch_call(kind, ret, PT_REGS_PARM1_CORE_SYSCALL(regs));
+        return catch_call(kind, ret, PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
 }
 
 SEC("raw_tp/sys_exit")
@@ -166,17 +200,57 @@ int catch_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
         if (nr < 0 || nr >= MAPGUARD_HIT_NR_MAX)
                 return 0;
         kind = syscall_kinds[nr];
-        if (kind == 0)
+        if (kind == 0 || !may_have_failed(kind, (long) ctx->args[1]) || in_compat_syscall())
                 return 0;
-        return catch_call(kind, (long) ctx->args[1], PT_REGS_PARM1_CORE_SYSCALL(regs));
+        return catch_call(kind, (long) ctx->args[1], PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
 }
 
+/* What a program on a syscalls:sys_exit_* event gets (kernel/trace/trace_syscalls.c,
+ * perf_call_bpf_exit(), and the event's format file): the common header, whose first 8 bytes the
+ * kernel overwrites with a pointer to registers of its own (not the caller's), then the syscall number
+ * and the return value. */
+struct syscall_exit_args {
+        __u64 header;
+        __s32 nr;
+        __s64 ret;
+};
+
+/* The event names the syscall, so the number is a native one: the kernel does not report 32-bit calls
+ * on these events. The first argument (brk's) comes from the task's own saved registers. */
+static __always_inline int catch_syscall_exit(struct syscall_exit_args *ctx, __u32 copy) {
+        struct pt_regs *regs;
+        long nr = ctx->nr;
+        __u32 kind;
+
+        if (nr < 0 || nr >= MAPGUARD_HIT_NR_MAX)
+                return 0;
+        kind = syscall_kinds[nr];
+        if (kind == 0 || !may_have_failed(kind, ctx->ret))
+                return 0;
+        regs = (struct pt_regs *) bpf_task_pt_regs(bpf_get_current_task_btf());
+        return catch_call(kind, ctx->ret, PT_REGS_PARM1_CORE_SYSCALL(regs), copy);
+}
+
+/* MAPGUARD_HIT_COPIES copies of one program, attached one at a time (hits.h says why). */
+#define TRACEPOINT_COPY(n) \
+        SEC("tracepoint") \
+        int catch_syscall_exit_##n(struct syscall_exit_args *ctx) { \
+                return catch_syscall_exit(ctx, n); \
+        }
+
+TRACEPOINT_COPY(0)
+TRACEPOINT_COPY(1)
+_Static_assert(MAPGUARD_HIT_COPIES == 2, "one TRACEPOINT_COPY() per copy");
+
 /* fexit on the syscall's entry point, __<arch>_sys_NAME(const struct pt_regs *regs): the loader sets
- * the attach target (the prefix is the architecture's) and leaves out those the kernel lacks. */
+ * the attach target (the prefix is the architecture's) and leaves out those the kernel lacks. 32-bit
+ * calls enter through other entry points (__ia32_sys_NAME) and are not seen. */
 #define FEXIT(name, kind) \
         SEC("fexit") \
         int BPF_PROG(fexit_##name, const struct pt_regs *regs, long ret) { \
-                return catch_call(kind, ret, PT_REGS_PARM1_CORE_SYSCALL(regs)); \
+                if (!may_have_failed(kind, ret)) \
+                        return 0; \
+                return catch_call(kind, ret, PT_REGS_PARM1_CORE_SYSCALL(regs), 0); \
         }
 
 FEXIT(mmap, MAPGUARD_HIT_SYSCALL_MMAP)

@@ -32,10 +32,18 @@ enum mapguard_hit_syscall {
  * number at or above it is not a mapping call. */
 #define MAPGUARD_HIT_NR_MAX 1024
 
+/* The tracepoint program is loaded this many times. The kernel refuses to attach a program to a
+ * syscalls:sys_exit_* event that runs it already (EEXIST), and releasing a detached one takes it ~70 ms
+ * per event (two RCU grace periods, done by a child process of the daemon: bpf-hits-attach.c), so
+ * arming again soon after disarming takes the other copy. The fexit and sys_exit programs are copy 0. */
+#define MAPGUARD_HIT_COPIES 2
+
 /* The value of the single entry (key 0) of the hit_config array map, written by the daemon. */
 struct mapguard_hit_config {
         __u32 max_map_count; /* vm.max_map_count as the daemon last read it; 0: catch nothing */
         __u32 margin;        /* a call counts when map_count + margin >= max_map_count */
+        __u32 armed;         /* bit N set: copy N of the programs records hits (it is attached) */
+        __u32 unused;
 };
 
 /* The value of the single entry (key 0) of the hit_stats array map, written by the program only. */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* mapguard-bpf-loader FD: opens, verifies, loads and attaches mapguardd's BPF task iterator, loads the
- * limit-hit program beside it (fexit where the kernel can, else a raw tracepoint), sends the fds back
- * over the socket FD (loader.h), and exits. mapguardd runs it (bpf_counter_new()); it is not meant to be
- * run by hand.
+ * limit-hit program beside it (fexit where the kernel can, else the mapping calls' exit tracepoints,
+ * else the raw sys_exit tracepoint), sends the fds back over the socket FD (loader.h), and exits. mapguardd
+ * runs it (bpf_counter_new()); it is not meant to be run by hand.
  *
  * A process of its own because loading is the expensive part: libbpf parses the kernel's BTF
  * (several MiB) for the CO-RE relocations and keeps the heap it grew, and libbpf brings libelf and
@@ -11,6 +11,8 @@
  * nothing of libbpf: it drives the iterator and the map with bpf(2) on the fds it received. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include "escape.h"
 #include "hits.h"
 #include "hits.skel.h"
 #include "loader.h"
@@ -219,17 +222,136 @@ static struct bpf_program *hit_fexit_program(struct hits_bpf *skel, size_t i) {
 
 /* The ways of catching, in the order they are tried: the cheapest first. */
 typedef enum HitWay {
-        HIT_WAY_FEXIT,  /* fexit programs on the syscalls' entry points */
-        HIT_WAY_TP_BTF, /* the sys_exit tracepoint, BTF-typed program */
-        HIT_WAY_RAW_TP, /* the sys_exit tracepoint, untyped program (attached by name) */
+        HIT_WAY_FEXIT,      /* fexit programs on the syscalls' entry points */
+        HIT_WAY_TRACEPOINT, /* a tracepoint program on the syscalls:sys_exit_* events of the mapping calls */
+        HIT_WAY_TP_BTF,     /* the sys_exit tracepoint, BTF-typed program */
+        HIT_WAY_RAW_TP,     /* the sys_exit tracepoint, untyped program (attached by name) */
         _HIT_WAY_MAX,
 } HitWay;
 
 static const char *const hit_way_names[_HIT_WAY_MAX] = {
         [HIT_WAY_FEXIT] = "fexit",
+        [HIT_WAY_TRACEPOINT] = "tracepoint",
         [HIT_WAY_TP_BTF] = "tp_btf",
         [HIT_WAY_RAW_TP] = "raw_tp",
 };
+
+/* The copies of the tracepoint program (hits.h: MAPGUARD_HIT_COPIES), in copy order. */
+static struct bpf_program *hit_tracepoint_program(struct hits_bpf *skel, size_t copy) {
+        struct bpf_program *progs[] = {
+                skel->progs.catch_syscall_exit_0,
+                skel->progs.catch_syscall_exit_1,
+        };
+        _Static_assert(ELEMENTSOF(progs) == MAPGUARD_HIT_COPIES, "one program per copy");
+
+        return progs[copy];
+}
+
+/* Where tracefs shows the syscall events: its own mount point (Linux 4.1+), or below debugfs. */
+static const char *const tracefs_syscall_dirs[] = {
+        "/sys/kernel/tracing/events/syscalls",
+        "/sys/kernel/debug/tracing/events/syscalls",
+};
+
+/* The ids of the syscalls:sys_exit_<call> events of hit_calls[] (perf_event_open()'s config for a
+ * PERF_TYPE_TRACEPOINT event), for those the kernel has; they stay the same until reboot. */
+static uint32_t tracepoint_ids[ELEMENTSOF(hit_calls)];
+static size_t n_tracepoint_ids;
+_Static_assert(ELEMENTSOF(tracepoint_ids) <= BPF_LOADER_TRACEPOINTS_MAX, "room in the reply");
+
+/* Reads the id of the event sys_exit_NAME below DIR into *RET. Returns 0, -ENOENT when the kernel has
+ * no such event (a call it lacks), or another -errno. */
+static int tracepoint_id_read(const char *dir, const char *name, uint32_t *ret) {
+        char path[256], buf[32], *end;
+        unsigned long id;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/sys_exit_%s/id", dir, name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        errno = 0;
+        id = strtoul(buf, &end, 10);
+        if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') || id > UINT32_MAX)
+                return -EBADMSG;
+        *ret = (uint32_t) id;
+        return 0;
+}
+
+/* Finds the ids of the mapping calls' exit events in tracefs. Returns 0 with them in tracepoint_ids[],
+ * or -errno and why in libbpf_first_warning (which the caller's reason quotes). */
+static int tracepoint_ids_find(void) {
+        const char *dir = NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(tracefs_syscall_dirs) && !dir; i++)
+                if (access(tracefs_syscall_dirs[i], F_OK) >= 0)
+                        dir = tracefs_syscall_dirs[i];
+        if (!dir) {
+                snprintf(libbpf_first_warning, sizeof(libbpf_first_warning),
+                         "no tracefs with syscall events at /sys/kernel/tracing or "
+                         "/sys/kernel/debug/tracing");
+                return -ENOENT;
+        }
+
+        n_tracepoint_ids = 0;
+        for (size_t i = 0; i < ELEMENTSOF(hit_calls); i++) {
+                r = tracepoint_id_read(dir, hit_calls[i].name, &tracepoint_ids[n_tracepoint_ids]);
+                if (r == -ENOENT)
+                        continue; /* a call this kernel lacks cannot fail */
+                if (r < 0) {
+                        snprintf(libbpf_first_warning, sizeof(libbpf_first_warning),
+                                 "cannot read %s/sys_exit_%s/id: %s", dir, hit_calls[i].name, strerror(-r));
+                        return r;
+                }
+                n_tracepoint_ids++;
+        }
+        if (n_tracepoint_ids == 0) {
+                snprintf(libbpf_first_warning, sizeof(libbpf_first_warning), "%s has no sys_exit_mmap", dir);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+/* Attaches PROG to the event ID as the daemon does (bpf-hits-attach.c): a perf event on CPU 0 for all
+ * tasks, and a BPF link to it. Returns 0 with both fds, or -errno and what failed in
+ * libbpf_first_warning. */
+static int tracepoint_attach(struct bpf_program *prog, uint32_t id, int *ret_perf_fd, int *ret_link_fd) {
+        struct perf_event_attr attr = {
+                .type = PERF_TYPE_TRACEPOINT,
+                .size = sizeof(attr),
+                .config = id,
+                .sample_period = 1,
+                .wakeup_events = 1,
+        };
+        int pfd, lfd;
+
+        pfd = (int) syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+        if (pfd < 0) {
+                int r = -errno;
+
+                snprintf(libbpf_first_warning, sizeof(libbpf_first_warning), "perf_event_open() failed%s",
+                         r == -EPERM ? ", a system call filter may forbid it" : "");
+                return r;
+        }
+        lfd = bpf_link_create(bpf_program__fd(prog), pfd, BPF_PERF_EVENT, NULL);
+        if (lfd < 0) {
+                snprintf(libbpf_first_warning, sizeof(libbpf_first_warning),
+                         "BPF_LINK_CREATE on a perf event failed (BPF links to perf events need Linux "
+                         "5.15+)");
+                close(pfd);
+                return lfd;
+        }
+        *ret_perf_fd = pfd;
+        *ret_link_fd = lfd;
+        return 0;
+}
 
 /* Opens and loads the limit-hit program in one of its ways, sharing the iterator's cgroup map. BTF is
  * the kernel's, to leave out the entry points it lacks (mseal before 6.10). Returns 0 with the skeleton
@@ -260,6 +382,11 @@ static int hits_load(struct hits_bpf **ret, int cgroups_map_fd, uint32_t pidns_i
                 if (r < 0)
                         goto fail;
         }
+        for (size_t copy = 0; copy < MAPGUARD_HIT_COPIES; copy++) {
+                r = bpf_program__set_autoload(hit_tracepoint_program(skel, copy), way == HIT_WAY_TRACEPOINT);
+                if (r < 0)
+                        goto fail;
+        }
         r = bpf_program__set_autoload(skel->progs.catch_sys_exit_btf, way == HIT_WAY_TP_BTF);
         if (r >= 0)
                 r = bpf_program__set_autoload(skel->progs.catch_sys_exit, way == HIT_WAY_RAW_TP);
@@ -278,11 +405,26 @@ fail:
         return r;
 }
 
-/* Attaches PROG once and detaches it again: the kernel may load a program it cannot attach (fexit
- * without trampolines on some architectures). Returns 0 or -errno. */
-static int try_attach(struct bpf_program *prog) {
-        struct bpf_link *link = bpf_program__attach(prog);
+/* Attaches the program(s) of WAY once and detaches them again: the kernel may load a program it cannot
+ * attach (fexit without trampolines on some architectures), and a sandbox may forbid perf_event_open().
+ * The tracepoint way tries the first event, as the daemon will (releasing it costs this process ~70
+ * ms, at exit). Returns 0 or -errno. */
+static int try_attach(struct hits_bpf *skel, HitWay way) {
+        struct bpf_link *link;
+        int pfd = -EBADF, lfd = -EBADF, r;
 
+        if (way == HIT_WAY_TRACEPOINT) {
+                r = tracepoint_attach(hit_tracepoint_program(skel, 0), tracepoint_ids[0], &pfd, &lfd);
+                if (r < 0)
+                        return r;
+                close(lfd);
+                close(pfd);
+                return 0;
+        }
+
+        link = bpf_program__attach(way == HIT_WAY_FEXIT            ? skel->progs.fexit_mmap
+                                           : way == HIT_WAY_TP_BTF ? skel->progs.catch_sys_exit_btf
+                                                                   : skel->progs.catch_sys_exit);
         if (!link)
                 return errno > 0 ? -errno : -EIO;
         (void) bpf_link__destroy(link);
@@ -311,16 +453,10 @@ static HitWay first_hit_way(void) {
         return HIT_WAY_FEXIT;
 }
 
-/* The program of WAY that stands for all: the one attached as a trial. */
-static struct bpf_program *hit_way_program(struct hits_bpf *skel, HitWay way) {
-        return way == HIT_WAY_FEXIT     ? skel->progs.fexit_mmap
-                : way == HIT_WAY_TP_BTF ? skel->progs.catch_sys_exit_btf
-                                        : skel->progs.catch_sys_exit;
-}
-
-/* Loads the limit-hit program the first way the kernel takes (fexit, else the sys_exit tracepoint with
- * BTF, else without). Returns 0 with the skeleton in *ret and the way in *ret_way, and in hits_reason
- * why the ways before it failed ("" for fexit); or -errno and why each way failed in hits_reason. */
+/* Loads the limit-hit program the first way the kernel takes (fexit, else the syscalls' exit events,
+ * else the sys_exit tracepoint with BTF, else without). Returns 0 with the skeleton in *ret and the way
+ * in *ret_way, and in hits_reason why the ways before it failed ("" for fexit); or -errno and why each
+ * way failed in hits_reason. */
 static int hits_setup(struct hits_bpf **ret, HitWay *ret_way, int cgroups_map_fd, uint32_t pidns_inum) {
         struct btf *btf;
         size_t len = 0;
@@ -335,15 +471,25 @@ static int hits_setup(struct hits_bpf **ret, HitWay *ret_way, int cgroups_map_fd
                 return r;
         }
 
+        if (first_hit_way() != HIT_WAY_FEXIT) {
+                reason_printf(hits_reason, sizeof(hits_reason), "$%s=%s skipped the better ways",
+                              BPF_LOADER_HITS_WAY_ENV, hit_way_names[first_hit_way()]);
+                len = strlen(hits_reason);
+        }
         for (HitWay way = first_hit_way(); way < _HIT_WAY_MAX; way++) {
                 struct hits_bpf *skel = NULL;
-                const char *what = "load";
+                const char *what = "cannot find the syscalls' exit events";
 
-                r = hits_load(&skel, cgroups_map_fd, pidns_inum, way, btf);
+                libbpf_first_warning[0] = '\0';
+                r = way == HIT_WAY_TRACEPOINT ? tracepoint_ids_find() : 0;
                 if (r >= 0) {
-                        what = "attach";
+                        what = "cannot load the programs";
+                        r = hits_load(&skel, cgroups_map_fd, pidns_inum, way, btf);
+                }
+                if (r >= 0) {
+                        what = "cannot attach them";
                         libbpf_first_warning[0] = '\0';
-                        r = try_attach(hit_way_program(skel, way));
+                        r = try_attach(skel, way);
                         if (r < 0)
                                 hits_bpf__destroy(skel);
                 }
@@ -354,9 +500,8 @@ static int hits_setup(struct hits_bpf **ret, HitWay *ret_way, int cgroups_map_fd
                         return 0;
                 }
                 if (len < sizeof(hits_reason))
-                        reason_printf(hits_reason + len, sizeof(hits_reason) - len,
-                                      "%sthe kernel refused to %s %s programs: %s%s%s%s",
-                                      len > 0 ? "; " : "", what, hit_way_names[way], strerror(-r),
+                        reason_printf(hits_reason + len, sizeof(hits_reason) - len, "%s%s: %s: %s%s%s%s",
+                                      len > 0 ? "; " : "", hit_way_names[way], what, strerror(-r),
                                       libbpf_first_warning[0] ? " (" : "", libbpf_first_warning,
                                       libbpf_first_warning[0] ? ")" : "");
                 len = strlen(hits_reason);
@@ -381,13 +526,13 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
         struct cmsghdr *cmsg;
 
         if (r < 0) {
-                strcpy_printable(reply.reason, sizeof(reply.reason), reason);
+                escape_printable_buf(reply.reason, sizeof(reply.reason), reason, 0);
                 return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
         }
 
         fds[n_fds++] = bpf_link__fd(skel->links.report_map_counts);
         fds[n_fds++] = bpf_map__fd(skel->maps.watched_cgroups);
-        strcpy_printable(reply.hits_reason, sizeof(reply.hits_reason), hits_reason);
+        escape_printable_buf(reply.hits_reason, sizeof(reply.hits_reason), hits_reason, 0);
         if (hits_r >= 0) {
                 fds[n_fds++] = bpf_map__fd(hits->maps.hits);
                 fds[n_fds++] = bpf_map__fd(hits->maps.hit_config);
@@ -399,14 +544,23 @@ static int send_reply(int sock, struct mapcount_bpf *skel, int r, struct hits_bp
                                 if (bpf_program__autoload(prog))
                                         fds[n_fds++] = bpf_program__fd(prog);
                         }
+                } else if (way == HIT_WAY_TRACEPOINT) {
+                        for (size_t copy = 0; copy < MAPGUARD_HIT_COPIES; copy++)
+                                fds[n_fds++] = bpf_program__fd(hit_tracepoint_program(hits, copy));
+                        for (size_t i = 0; i < n_tracepoint_ids; i++)
+                                reply.tracepoint_ids[i] = tracepoint_ids[i];
+                        reply.n_tracepoint_ids = (unsigned) n_tracepoint_ids;
                 } else
-                        fds[n_fds++] = bpf_program__fd(hit_way_program(hits, way));
+                        fds[n_fds++] = bpf_program__fd(way == HIT_WAY_TP_BTF ? hits->progs.catch_sys_exit_btf
+                                                                             : hits->progs.catch_sys_exit);
                 reply.n_hit_progs = (unsigned) (n_fds - 5);
-                strcpy_printable(reply.hits_mode, sizeof(reply.hits_mode),
-                                 way == HIT_WAY_FEXIT ? BPF_LOADER_HITS_FEXIT : BPF_LOADER_HITS_TRACEPOINT);
+                snprintf(reply.hits_mode, sizeof(reply.hits_mode), "%s",
+                         way == HIT_WAY_FEXIT                ? BPF_LOADER_HITS_FEXIT
+                                 : way == HIT_WAY_TRACEPOINT ? BPF_LOADER_HITS_TRACEPOINT
+                                                             : BPF_LOADER_HITS_SYS_EXIT);
                 /* Only the untyped program is attached by name; the others have their target. */
-                strcpy_printable(reply.hits_tracepoint, sizeof(reply.hits_tracepoint),
-                                 way == HIT_WAY_RAW_TP ? "sys_exit" : "");
+                snprintf(reply.hits_tracepoint, sizeof(reply.hits_tracepoint), "%s",
+                         way == HIT_WAY_RAW_TP ? "sys_exit" : "");
         }
 
         mh.msg_control = control.buf;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* Shared between mapcount.bpf.c (which gets __u32/__u64 from the generated vmlinux.h) and
- * bpf-backend.c (which gets them from <linux/types.h>): one record per reported process, written
+ * core/bpf-counter.c (which gets them from <linux/types.h>): one record per reported process, written
  * to the iterator's seq_file with bpf_seq_write(). Fixed size, no padding, so that userspace can
  * read the stream as an array. */
 

@@ -44,6 +44,7 @@ _Static_assert(offsetof(struct mapcount_record, start_time_ns) == offsetof(BpfTa
 _Static_assert(offsetof(struct mapcount_record, comm) == offsetof(BpfTaskCount, comm), "comm");
 _Static_assert(sizeof(((BpfTaskCount *) NULL)->comm) == MAPCOUNT_COMM_LEN, "comm length");
 _Static_assert(BPF_COUNTER_MAX_CGROUPS == MAPCOUNT_MAX_CGROUPS, "map size");
+_Static_assert(BPF_COUNTER_MAX_DEPTH == MAPCOUNT_MAX_DEPTH, "levels searched");
 #endif
 
 #define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -115,7 +116,7 @@ static const char *loader_path(void) {
 }
 
 /* The forked child: becomes the loader, or says why it could not. snprintf() and strerror() are not
- * async-signal-safe, which is fine after fork() in a single-threaded caller (see bpf-backend.h). */
+ * async-signal-safe, which is fine after fork() in a single-threaded caller (see bpf-counter.h). */
 _Noreturn static void exec_loader(int sock) {
         BpfLoaderReply reply = { .r = -EIO };
         const char *path = loader_path();
@@ -142,28 +143,37 @@ _Noreturn static void exec_loader(int sock) {
         _exit(EXIT_FAILURE);
 }
 
+/* The mode named in the loader's reply, or -EIO. */
+static int reply_hits_mode(const BpfLoaderReply *reply, BpfHitsMode *ret) {
+        if (streq(reply->hits_mode, BPF_LOADER_HITS_FEXIT))
+                *ret = BPF_HITS_FEXIT;
+        else if (streq(reply->hits_mode, BPF_LOADER_HITS_TRACEPOINT))
+                *ret = BPF_HITS_TRACEPOINT;
+        else if (streq(reply->hits_mode, BPF_LOADER_HITS_SYS_EXIT))
+                *ret = BPF_HITS_SYS_EXIT;
+        else
+                return -EIO;
+        return 0;
+}
+
 /* Makes the BpfHits of the limit-hit program's fds (loader.h), or records why there is none. Takes
  * (closes, on failure) the N fds at FDS. */
 static void take_hits_fds(BpfCounter *c, BpfLoaderReply *reply, int *fds, int n) {
         BpfHitsFds hits_fds = { .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
-        BpfHitsMode mode;
+        BpfHitsMode mode = BPF_HITS_FEXIT;
 
         reply->hits_reason[sizeof(reply->hits_reason) - 1] = '\0';
         reply->hits_mode[sizeof(reply->hits_mode) - 1] = '\0';
         reply->hits_tracepoint[sizeof(reply->hits_tracepoint) - 1] = '\0';
         c->hits_r = reply->hits_r < 0 ? reply->hits_r : 0;
-        if (c->hits_r == 0) {
-                if (streq(reply->hits_mode, BPF_LOADER_HITS_FEXIT))
-                        mode = BPF_HITS_FEXIT;
-                else if (streq(reply->hits_mode, BPF_LOADER_HITS_TRACEPOINT))
-                        mode = BPF_HITS_TRACEPOINT;
-                else
-                        c->hits_r = -EIO;
-                if (c->hits_r == 0 &&
-                    (reply->n_hit_progs == 0 || reply->n_hit_progs > ELEMENTSOF(hits_fds.prog_fds) ||
-                     n != 3 + (int) reply->n_hit_progs))
-                        c->hits_r = -EIO;
-        }
+        if (c->hits_r == 0)
+                c->hits_r = reply_hits_mode(reply, &mode);
+        if (c->hits_r == 0 &&
+            (reply->n_hit_progs == 0 || reply->n_hit_progs > ELEMENTSOF(hits_fds.prog_fds) ||
+             n != 3 + (int) reply->n_hit_progs ||
+             reply->n_tracepoint_ids > ELEMENTSOF(hits_fds.tracepoint_ids) ||
+             (mode == BPF_HITS_TRACEPOINT) != (reply->n_tracepoint_ids > 0)))
+                c->hits_r = -EIO;
         if (c->hits_r < 0) {
                 for (int i = 0; i < n; i++)
                         if (fds[i] >= 0)
@@ -182,11 +192,15 @@ static void take_hits_fds(BpfCounter *c, BpfLoaderReply *reply, int *fds, int n)
         hits_fds.stats_fd = fds[2];
         hits_fds.n_progs = reply->n_hit_progs;
         hits_fds.tracepoint = reply->hits_tracepoint[0] ? reply->hits_tracepoint : NULL;
+        hits_fds.reason = reply->hits_reason;
         for (unsigned i = 0; i < reply->n_hit_progs; i++)
                 hits_fds.prog_fds[i] = fds[3 + i];
+        hits_fds.n_tracepoint_ids = reply->n_tracepoint_ids;
+        for (unsigned i = 0; i < reply->n_tracepoint_ids; i++)
+                hits_fds.tracepoint_ids[i] = reply->tracepoint_ids[i];
         c->hits_r = bpf_hits_new_from_fds(&c->hits, mode, &hits_fds);
         if (c->hits_r < 0)
-                (void) reason_set(&c->hits_reason, "cannot map the limit-hit ring buffer: %s",
+                (void) reason_set(&c->hits_reason, "cannot take the limit-hit program: %s",
                                   strerror(-c->hits_r));
         else if (reply->hits_reason[0])
                 (void) reason_set(&c->hits_reason, "%s", reply->hits_reason);

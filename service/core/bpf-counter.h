@@ -59,6 +59,10 @@ int bpf_counter_set_cgroups(BpfCounter *c, const uint64_t *cgroup_ids, size_t n)
 
 #define BPF_COUNTER_MAX_CGROUPS 65536
 
+/* How far up from a task's cgroup the iterator looks for a watched one (the task's own cgroup included):
+ * a process more than BPF_COUNTER_MAX_DEPTH - 1 levels below its unit's cgroup is not reported for it. */
+#define BPF_COUNTER_MAX_DEPTH 64
+
 /* Runs one pass of the task iterator: every process (thread-group leader with an mm; kernel
  * threads and exited processes are skipped) whose cgroup2 cgroup or one of its ancestors is
  * watched, with the nearest watched one as cgroup_id. Returns the number of processes (>= 0) and a
@@ -68,11 +72,11 @@ int bpf_counter_scan(BpfCounter *c, BpfTaskCount **ret, size_t *ret_n);
 
 /* Hands over the limit-hit program that the loader loaded beside the iterator (bpf-hits.h), once: the
  * caller owns it then, and frees it before or with C (it shares C's cgroup set). Returns 0 and the
- * BpfHits (detached, limit 0) in *ret, and in *ret_note NULL, or for the tracepoint way a malloc'd
- * sentence saying why not fexit (for the journal at start). Or -errno and in *ret_note a malloc'd
- * reason (lower case, no final period): -EOPNOTSUPP when built without BPF, -ENOENT when already
- * taken, else the loader's -errno (neither fexit nor the tracepoint would load or attach, the reason
- * says why for each). *ret_note may be NULL after a failed allocation. */
+ * BpfHits (disarmed, limit 0) in *ret, and in *ret_note NULL, or for a mode other than fexit a malloc'd
+ * sentence saying why not a better one (bpf_hits_mode_reason() says the same). Or -errno and in *ret_note a
+ * malloc'd reason (lower case, no final period): -EOPNOTSUPP when built without BPF, -ENOENT when already
+ * taken, else the loader's -errno (no mode would load or attach, the reason says why for each). *ret_note
+ * may be NULL after a failed allocation. */
 int bpf_counter_take_hits(BpfCounter *c, BpfHits **ret, char **ret_note);
 
 /* What bpf_counter_scan() does with the iterator's output, SIZE bytes in BUF (malloc'd; taken over and

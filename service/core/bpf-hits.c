@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bpf-hits-attach.h"
 #include "bpf-hits.h"
 #include "hits.h"
 #include "utf8.h"
@@ -23,14 +24,13 @@
 
 struct BpfHits {
         BpfHitsMode mode;
+        char *reason; /* bpf_hits_mode_reason() */
         int ringbuf_fd;
         int config_fd;
         int stats_fd;
-        int prog_fds[16];
-        int link_fds[16];
-        size_t n_progs;
-        char tracepoint[32]; /* "" : attach by the load-time target */
-        bool attached;
+        BpfHitsAttach *attach;
+        uint32_t max_map_count; /* what hit_config says */
+        uint32_t armed;         /* hit_config.armed: bit N, copy N of the programs is attached */
 
         size_t page_size;
         void *producer_map; /* producer page + data twice */
@@ -58,6 +58,14 @@ static void fds_close(BpfHitsFds *fds) {
                         fds->prog_fds[i] = -EBADF;
                 }
         fds->n_progs = 0;
+}
+
+/* The reason for MODE when the loader gave none: only fexit, the best, needs none. */
+static char *mode_reason_dup(BpfHitsMode mode, const char *reason) {
+        if (reason && reason[0])
+                return strdup(reason);
+        return strdup(mode == BPF_HITS_FEXIT ? "fexit programs on the mapping calls are the cheapest way"
+                                             : "the better ways were not tried");
 }
 
 /* The data size of the ring buffer map FD: a power of two and a multiple of the page (the kernel's own
@@ -125,7 +133,10 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
         }
 
         h = calloc(1, sizeof(*h));
-        if (!h) {
+        if (h)
+                h->reason = mode_reason_dup(mode, fds->reason);
+        if (!h || !h->reason) {
+                free(h);
                 fds_close(fds);
                 return -ENOMEM;
         }
@@ -133,17 +144,12 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
         h->ringbuf_fd = fds->ringbuf_fd;
         h->config_fd = fds->config_fd;
         h->stats_fd = fds->stats_fd;
-        h->n_progs = fds->n_progs;
-        if (fds->tracepoint)
-                snprintf(h->tracepoint, sizeof(h->tracepoint), "%s", fds->tracepoint);
-        for (size_t i = 0; i < ELEMENTSOF(h->prog_fds); i++) {
-                h->prog_fds[i] = i < h->n_progs ? fds->prog_fds[i] : -EBADF;
-                h->link_fds[i] = -EBADF;
-        }
-        /* Taken: the caller's struct no longer owns them. */
-        *fds = (BpfHitsFds){ .ringbuf_fd = -EBADF, .config_fd = -EBADF, .stats_fd = -EBADF };
+        fds->ringbuf_fd = fds->config_fd = fds->stats_fd = -EBADF;
 
-        r = bpf_hits_map_ring(h, size);
+        /* Takes the program fds, also on failure. */
+        r = bpf_hits_attach_new(&h->attach, mode, fds);
+        if (r >= 0)
+                r = bpf_hits_map_ring(h, size);
         if (r < 0) {
                 bpf_hits_free(h);
                 return r;
@@ -152,23 +158,26 @@ int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds) {
         return 0;
 }
 
+static int hits_detach(BpfHits *h);
+
 BpfHits *bpf_hits_free(BpfHits *h) {
         if (!h)
                 return NULL;
-        (void) bpf_hits_set_attached(h, false);
+        if (h->attach)
+                (void) hits_detach(h);
+        /* Waits for the children releasing detached tracepoint events. */
+        h->attach = bpf_hits_attach_free(h->attach);
         if (h->producer_map)
                 (void) munmap(h->producer_map, h->producer_map_size);
         if (h->ring.consumer_pos)
                 (void) munmap(h->ring.consumer_pos, h->page_size);
-        for (size_t i = 0; i < h->n_progs; i++)
-                if (h->prog_fds[i] >= 0)
-                        close(h->prog_fds[i]);
         if (h->ringbuf_fd >= 0)
                 close(h->ringbuf_fd);
         if (h->config_fd >= 0)
                 close(h->config_fd);
         if (h->stats_fd >= 0)
                 close(h->stats_fd);
+        free(h->reason);
         free(h);
         return NULL;
 }
@@ -179,6 +188,8 @@ const char *bpf_hits_mode_to_string(BpfHitsMode mode) {
                 return "fexit";
         case BPF_HITS_TRACEPOINT:
                 return "tracepoint";
+        case BPF_HITS_SYS_EXIT:
+                return "sys_exit";
         default:
                 return NULL;
         }
@@ -188,17 +199,28 @@ BpfHitsMode bpf_hits_mode(const BpfHits *h) {
         return h->mode;
 }
 
+const char *bpf_hits_mode_reason(const BpfHits *h) {
+        return h ? h->reason : "";
+}
+
+bool bpf_hits_always_armed(const BpfHits *h) {
+        return h && h->mode == BPF_HITS_FEXIT;
+}
+
 int bpf_hits_fd(const BpfHits *h) {
         return h ? h->ringbuf_fd : -EINVAL;
 }
 
-int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count) {
-        struct mapguard_hit_config config = { .max_map_count = max_map_count, .margin = LIMIT_HIT_MARGIN };
+/* Writes H's limit and armed copies to the program's hit_config. Returns 0 or -errno. */
+static int config_write(BpfHits *h) {
+        struct mapguard_hit_config config = {
+                .max_map_count = h->max_map_count,
+                .margin = LIMIT_HIT_MARGIN,
+                .armed = h->armed,
+        };
         union bpf_attr attr;
         __u32 key = 0;
 
-        if (!h)
-                return -EINVAL;
         memset(&attr, 0, sizeof(attr));
         attr.map_fd = (__u32) h->config_fd;
         attr.key = (__u64) (uintptr_t) &key;
@@ -207,49 +229,74 @@ int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count) {
         return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr);
 }
 
-/* BPF_RAW_TRACEPOINT_OPEN: an untyped raw tracepoint program by the tracepoint's name; a BTF-typed one
- * (fexit, tp_btf) without a name, at the target it was loaded for. Returns the link fd or -errno. */
-static int prog_attach(const char *tracepoint, int prog_fd) {
-        union bpf_attr attr;
+int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count) {
+        uint32_t old;
+        int r;
 
-        memset(&attr, 0, sizeof(attr));
-        attr.raw_tracepoint.prog_fd = (__u32) prog_fd;
-        if (tracepoint[0])
-                attr.raw_tracepoint.name = (__u64) (uintptr_t) tracepoint;
-        return sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr);
+        if (!h)
+                return -EINVAL;
+        old = h->max_map_count;
+        h->max_map_count = max_map_count;
+        r = config_write(h);
+        if (r < 0)
+                h->max_map_count = old;
+        return r;
+}
+
+/* Attaches, then lets the attached copy record. A call that fails in between is not caught: arming
+ * means from the moment it returns. */
+static int hits_attach(BpfHits *h) {
+        int copy, r;
+
+        copy = bpf_hits_attach(h->attach);
+        if (copy < 0)
+                return copy;
+        if (h->armed == 1U << copy)
+                return 0;
+        h->armed = 1U << copy;
+        r = config_write(h);
+        if (r < 0) {
+                h->armed = 0;
+                (void) bpf_hits_attach_detach(h->attach);
+        }
+        return r;
+}
+
+/* Stops the attached copy recording first: the kernel may run it for a while yet (tracepoint mode),
+ * but what it catches then is not told. */
+static int hits_detach(BpfHits *h) {
+        int r = 0;
+
+        if (h->armed != 0) {
+                h->armed = 0;
+                r = config_write(h);
+        }
+        (void) bpf_hits_attach_detach(h->attach);
+        return r;
+}
+
+int bpf_hits_arm(BpfHits *h, bool armed) {
+        if (!h)
+                return -EINVAL;
+        return armed || bpf_hits_always_armed(h) ? hits_attach(h) : hits_detach(h);
+}
+
+bool bpf_hits_armed(const BpfHits *h) {
+        return h && bpf_hits_attach_copy(h->attach) >= 0;
+}
+
+int bpf_hits_wait_released(BpfHits *h) {
+        return h ? bpf_hits_attach_wait_released(h->attach) : -EINVAL;
 }
 
 int bpf_hits_set_attached(BpfHits *h, bool attach) {
         if (!h)
                 return -EINVAL;
-        if (attach == h->attached)
-                return 0;
-
-        if (attach)
-                for (size_t i = 0; i < h->n_progs; i++) {
-                        int fd = prog_attach(h->tracepoint, h->prog_fds[i]);
-
-                        if (fd < 0) {
-                                for (size_t j = 0; j < i; j++) {
-                                        close(h->link_fds[j]);
-                                        h->link_fds[j] = -EBADF;
-                                }
-                                return fd;
-                        }
-                        h->link_fds[i] = fd;
-                }
-        else
-                for (size_t i = 0; i < h->n_progs; i++)
-                        if (h->link_fds[i] >= 0) {
-                                close(h->link_fds[i]);
-                                h->link_fds[i] = -EBADF;
-                        }
-        h->attached = attach;
-        return 0;
+        return attach ? hits_attach(h) : hits_detach(h);
 }
 
 bool bpf_hits_is_attached(const BpfHits *h) {
-        return h && h->attached;
+        return bpf_hits_armed(h);
 }
 
 static void record_to_hit(const struct mapguard_hit_record *rec, LimitHit *ret) {

@@ -10,10 +10,24 @@
  * map: bpf_counter_set_cgroups() decides whose calls are caught. Free the BpfHits before or with its
  * counter (after the counter is gone it keeps catching for the last set of cgroups).
  *
+ * Modes, chosen once by the loader, best first (bpf_hits_mode(), and bpf_hits_mode_reason() for why not
+ * a better one):
+ * - fexit: programs on the mapping calls' entry points. They cost nothing on other calls (the kernel's
+ *   selftests measure ~3 ns on the hooked ones), so the mode is always armed
+ *   (bpf_hits_always_armed()): once armed it stays attached.
+ * - tracepoint: one program on the syscalls:sys_exit_<call> events of the mapping calls the kernel has
+ *   (perf events; needs tracefs, where the events' ids are, and perf_event_open()). While attached,
+ *   every task takes the slow syscall path: a call that maps nothing pays ~70-80 ns, a mapping call
+ *   ~100-200 ns (Linux 6.18, 2 vCPUs: bench/README.md).
+ * - sys_exit: one program on the raw tracepoint under every syscall's exit, which looks each call up:
+ *   ~105-130 ns on every syscall of every task while attached.
+ * In the last two, arm only while it matters (a process near the limit, a unit that hit it): disarmed,
+ * nothing is attached and the host pays nothing.
+ *
  * Wiring it into sd-event (the daemon; this file knows nothing of the loop):
  *
  *     bpf_hits_set_limit(h, max_map_count);        // at start and whenever the scan reads a new limit
- *     bpf_hits_set_attached(h, n_watched_cgroups > 0);   // after each bpf_counter_set_cgroups()
+ *     bpf_hits_arm(h, trigger_holds);              // at start and whenever the trigger changes
  *     sd_event_add_io(event, &source, bpf_hits_fd(h), EPOLLIN, on_limit_hits, m);
  *     sd_event_source_set_description(source, "limit-hits");
  *
@@ -25,16 +39,11 @@
  * The ring buffer fd polls readable while records are queued (the kernel's ringbuf_map_poll() compares
  * the two positions), so sd-event's level-triggered io source fires again after a partial drain (max >
  * 0); the kernel's own wakeups are adaptive (it signals a submit only when the consumer had caught up),
- * which is why the loop must poll, not wait for a signal per record.
+ * which is why the loop must poll, not wait for a signal per record. Disarming keeps the ring buffer
+ * and what it holds: keep draining it.
  *
- * HitDetection: `caught` while the daemon holds a BpfHits (and is attached), `observed` otherwise:
- * the /proc backend, or a BPF backend whose loader could load neither way (the note says why; say it
- * in the journal at start, as for the way it caught: bpf_hits_mode_to_string() + the note).
- *
- * Attached or not: the fexit way costs only on the mapping calls; the tracepoint way puts every
- * syscall of every task on the slow syscall-exit path while attached, so the daemon attaches only
- * while it watches at least one cgroup. Attaching is one bpf(2) BPF_RAW_TRACEPOINT_OPEN per program
- * (link fds the BpfHits keeps), detaching closes them: nothing is reloaded. */
+ * HitDetection: `caught` while the daemon holds a BpfHits, `observed` otherwise: the /proc backend, or
+ * a BPF backend whose loader could load no mode (the note says why). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,33 +55,74 @@ typedef struct BpfHits BpfHits;
 
 typedef enum BpfHitsMode {
         BPF_HITS_FEXIT,      /* fexit programs on the syscalls' entry points */
-        BPF_HITS_TRACEPOINT, /* one program on the tracepoint sys_exit (under every syscalls:sys_exit_*) */
+        BPF_HITS_TRACEPOINT, /* one program on the syscalls:sys_exit_<call> events of the mapping calls */
+        BPF_HITS_SYS_EXIT,   /* one program on the raw tracepoint sys_exit, under every syscall's exit */
         _BPF_HITS_MODE_MAX,
 } BpfHitsMode;
 
 /* What the loader handed over (loader.h), taken by bpf_hits_new_from_fds(): the ring buffer, config and
- * stats maps, and N_PROGS program fds. */
+ * stats maps, N_PROGS program fds and, in tracepoint mode, the ids of the events to attach them to. */
 typedef struct BpfHitsFds {
         int ringbuf_fd;
         int config_fd;
         int stats_fd;
         int prog_fds[16];
         size_t n_progs;
-        const char *tracepoint; /* attach by this name (an untyped raw_tp program), NULL: by load target */
+        const char *tracepoint; /* sys_exit: attach by this name (an untyped raw_tp program), NULL: by load
+                                   target */
+        uint32_t tracepoint_ids[16]; /* tracepoint: the syscalls:sys_exit_* events' ids (tracefs) */
+        size_t n_tracepoint_ids;
+        const char *reason; /* why this mode and not a better one (copied); NULL or "" for none */
 } BpfHitsFds;
 
 /* Takes the fds (all of them, also on failure: they are closed then) and maps the ring buffer.
- * Returns 0 and a new, detached BpfHits with a limit of 0 (catching nothing) in *ret; -EINVAL for bad
- * arguments, -EBADF/-EINVAL when ringbuf_fd is no BPF ring buffer, or the -errno of mmap(). Used by
- * bpf-counter.c; the daemon gets its BpfHits from bpf_counter_take_hits(). */
+ * Returns 0 and a new, disarmed BpfHits with a limit of 0 (catching nothing) in *ret; -EINVAL for bad
+ * arguments (program fds that do not fit MODE included), -EBADF/-EINVAL when ringbuf_fd is no BPF ring
+ * buffer, or the -errno of mmap(). Used by bpf-counter.c; the daemon gets its BpfHits from
+ * bpf_counter_take_hits(). */
 int bpf_hits_new_from_fds(BpfHits **ret, BpfHitsMode mode, BpfHitsFds *fds);
 
-/* Detaches, unmaps and closes everything. Accepts NULL; returns NULL. */
+/* Disarms, waits until the kernel has released what disarming handed to child processes (tracepoint
+ * mode: up to ~0.7 s after the last disarm), unmaps and closes everything. Accepts NULL; returns NULL. */
 BpfHits *bpf_hits_free(BpfHits *h);
 
-/* Returns "fexit" or "tracepoint": how calls are caught, for the journal at start. */
+/* Returns "fexit", "tracepoint" or "sys_exit": how calls are caught, for the journal at start; NULL for
+ * an unknown mode. */
 const char *bpf_hits_mode_to_string(BpfHitsMode mode);
 BpfHitsMode bpf_hits_mode(const BpfHits *h);
+
+/* Returns one line (no final period) saying why this mode and not a better one, e.g. "the kernel refused
+ * to load fexit programs: Operation not permitted (...)", for the journal line that names the mode;
+ * for fexit, that it is the cheapest. Never NULL; valid while H lives. */
+const char *bpf_hits_mode_reason(const BpfHits *h);
+
+/* Returns whether the mode costs nothing on the calls it does not catch (fexit), so that it stays armed:
+ * bpf_hits_arm() then arms whatever it is told, and the daemon need not keep a trigger. */
+bool bpf_hits_always_armed(const BpfHits *h);
+
+/* Arms (ARMED: attaches the programs, so that failing calls are caught from now on) or disarms
+ * (detaches them: nothing is caught from the moment this returns, and the host pays nothing once the
+ * kernel has released them). Idempotent. In an always-armed mode every call arms. Records already in the
+ * ring buffer stay there, to be drained as usual.
+ * Costs, Linux 6.18 on 2 vCPUs: sys_exit ~0.2 ms either way. Tracepoint: arming opens a perf event and a
+ * link per mapping call, ~0.5 ms in all; disarming forks a child that closes them and returns in ~0.2
+ * ms; the kernel then takes ~0.65 s of RCU grace periods to release them, in that child; arming a
+ * third time within that time waits for the first child (the program has two copies to alternate,
+ * hits.h). fexit: attaching ~15 links, once.
+ * The child is a zombie once done, until the next bpf_hits_arm() (either way) reaps it: call it on every
+ * scan pass with the trigger's state, it costs nothing when nothing changes.
+ * Returns 0, or -errno of what failed (perf_event_open(), BPF_LINK_CREATE, BPF_RAW_TRACEPOINT_OPEN, the
+ * config map update): then it is left disarmed. */
+int bpf_hits_arm(BpfHits *h, bool armed);
+
+/* Returns whether the programs are attached (catching) now. */
+bool bpf_hits_armed(const BpfHits *h);
+
+/* Waits until the kernel has released every attachment that disarming handed to a child (tracepoint
+ * mode; nothing to wait for in the others): then no detached program runs any more, and the children
+ * are reaped. The daemon need not call it (bpf_hits_free() does); the tests and the benchmark do.
+ * Returns 0 or the -errno of waitpid(). */
+int bpf_hits_wait_released(BpfHits *h);
 
 /* Returns the fd to poll for EPOLLIN (the ring buffer map's: readable while records are queued). */
 int bpf_hits_fd(const BpfHits *h);
@@ -81,8 +131,9 @@ int bpf_hits_fd(const BpfHits *h);
  * Returns 0 or the -errno of the map update. */
 int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count);
 
-/* Attaches (ATTACH) or detaches the program(s); nothing happens when already so. Returns 0, or the
- * -errno of the first attach that failed (then nothing is attached). */
+/* The interface before arming, kept until the daemon moves to bpf_hits_arm(): attaches (ATTACH) or
+ * detaches the program(s) in every mode, fexit included; nothing happens when already so. Returns 0, or
+ * the -errno of the first attach that failed (then nothing is attached). */
 int bpf_hits_set_attached(BpfHits *h, bool attach);
 bool bpf_hits_is_attached(const BpfHits *h);
 

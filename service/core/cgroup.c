@@ -135,6 +135,106 @@ static int read_procs_at(int dir_fd, PidSet *s) {
         return r;
 }
 
+/* Reads the small file NAME of DIR_FD (cgroup.events) into BUF of SIZE bytes, NUL-terminated, without
+ * allocating: the walk reads one per sub-cgroup. Returns the length, -E2BIG when it does not fit,
+ * -ENOENT when there is no such file, other -errno. */
+static ssize_t read_small_at(int dir_fd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = 0;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n;
+
+                if (len >= size - 1)
+                        return -E2BIG;
+                n = read(fd, buf + len, size - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == ENODEV ? -ENOENT : -errno; /* ENODEV: the cgroup was removed */
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        return (ssize_t) len;
+}
+
+/* The value of the line "KEY N" of TEXT (cgroup.events, cgroup.stat: one "key value" per line). Returns 0,
+ * -ENOENT when there is no such line, -EBADMSG when N is no decimal number. */
+static int keyed_value(const char *text, const char *key, uint64_t *ret) {
+        size_t l = strlen(key);
+
+        for (const char *p = text; *p;) {
+                const char *v = p + l + 1, *eol = strchrnul(p, '\n');
+                uint64_t n = 0;
+
+                if (strncmp(p, key, l) != 0 || p[l] != ' ') {
+                        p = *eol ? eol + 1 : eol;
+                        continue;
+                }
+                if (*v < '0' || *v > '9')
+                        return -EBADMSG;
+                for (; *v >= '0' && *v <= '9'; v++) {
+                        if (n > (UINT64_MAX - 9) / 10)
+                                return -EBADMSG;
+                        n = n * 10 + (uint64_t) (*v - '0');
+                }
+                if (*v != '\n' && *v != '\0')
+                        return -EBADMSG;
+                *ret = n;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+/* Whether the cgroup DIR_FD or any below it holds a process, as its cgroup.events says ("populated 0|1"):
+ * cgroup2 keeps it for the whole subtree, so an empty subtree is known without opening it. Returns 1
+ * or 0; -ENOENT when there is no cgroup.events (cgroup v1, a fixture) or the cgroup was removed; -EBADMSG
+ * when it says something else; other -errno (-EACCES: a delegated user's chmod). */
+static int populated_at(int dir_fd) {
+        char buf[256];
+        uint64_t v;
+        ssize_t n;
+        int r;
+
+        n = read_small_at(dir_fd, "cgroup.events", buf, sizeof(buf));
+        if (n == -E2BIG)
+                return -EBADMSG; /* a few short lines in the kernel's: no fixture needs more */
+        if (n < 0)
+                return (int) n;
+        r = keyed_value(buf, "populated", &v);
+        if (r < 0)
+                return r == -ENOENT ? -EBADMSG : r;
+        if (v > 1)
+                return -EBADMSG;
+        return (int) v;
+}
+
+/* The sub-cgroups below DIR_FD at any depth, as its cgroup.stat counts them ("nr_descendants N": live
+ * ones; a dying cgroup has no process left and no directory). Returns 0, -ENOENT when there is no
+ * cgroup.stat (cgroup v1, a fixture) or no such line, -EBADMSG, other -errno. */
+static int descendants_at(int dir_fd, uint64_t *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r;
+
+        /* One line per controller and more with each kernel: not a fixed buffer. */
+        fd = openat(dir_fd, "cgroup.stat", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        r = read_fd_all(fd, &buf, &len);
+        if (r < 0)
+                return r == -ENODEV ? -ENOENT : r;
+        if (strlen(buf) != len)
+                return -EBADMSG;
+        return keyed_value(buf, "nr_descendants", ret);
+}
+
 /* One directory on the walk's path from the unit's cgroup down to where it is. No file descriptor is
  * kept per level (the walk holds one, of the deepest directory): depth costs memory, not descriptors. */
 typedef struct WalkFrame {
@@ -252,22 +352,40 @@ static int fd_mount_id(int fd, uint64_t *ret) {
 }
 
 /* Enters the directory FD (the current frame's child NAME, or the unit's cgroup for NULL): its own
- * processes, then the list of its children, pushed as a new frame. Returns 0, 1 when it was skipped
- * (not a cgroup of this mount, or unreadable: noted in w->skipped), -ENOENT when it vanished, -ENOMEM. */
+ * processes, then the list of its children, pushed as a new frame. Returns 0; 1 when there is nothing to
+ * enter: no process in it nor below (cgroup.events), or skipped (another mount, or unreadable: noted in
+ * w->skipped); -ENOENT when it vanished; -ENOMEM. */
 static int walk_enter(Walk *w, int fd, const char *name) {
         WalkFrame f = {};
         struct stat st;
         uint64_t mnt_id;
+        bool noted = false;
         int r;
 
         if (fstat(fd, &st) < 0)
                 return walk_skip(w, name, -errno) ?: 1;
         if (name) {
-                /* Another mount here (a bind mount, maybe of an ancestor: a loop) is not part of the unit.
-                 */
+                /* Another mount here (a bind mount, maybe of an ancestor: a loop; a tmpfs over a sub-cgroup)
+                 * is not the unit's cgroup tree, and hides the sub-cgroup under it: noted, so that /proc
+                 * says who is in there. */
                 if (st.st_dev != w->frames[0].dev ||
                     (w->have_mnt_id && fd_mount_id(fd, &mnt_id) >= 0 && mnt_id != w->mnt_id))
-                        return 1;
+                        return walk_skip(w, name, -EXDEV) ?: 1;
+        }
+
+        /* cgroup2 says at once whether anything of a subtree holds a process: an empty one costs this read,
+         * not a read of its cgroup.procs and a listing of each of its sub-cgroups. cgroup v1 (name=systemd)
+         * has no cgroup.events: everything is read there. One a delegated user made unreadable tells
+         * nothing: the subtree is read as it would be without it, and it is noted, so that /proc completes
+         * what the walk cannot read. */
+        r = populated_at(fd);
+        if (r == 0)
+                return 1;
+        if (r < 0 && r != -ENOENT) {
+                r = walk_skip(w, name, r);
+                if (r < 0)
+                        return r;
+                noted = true;
         }
 
         r = read_procs_at(fd, &w->pids);
@@ -277,7 +395,7 @@ static int walk_enter(Walk *w, int fd, const char *name) {
                 return 1; /* removed while we walk, or a plain directory: nothing to count */
         if (r == -ENOMEM || (r < 0 && !name && r != -EACCES && r != -EPERM))
                 return r;
-        if (r < 0) {
+        if (r < 0 && !noted) {
                 /* Unreadable (a delegated user's chmod), or garbage in a fixture: the rest of the unit
                  * still counts. */
                 r = walk_skip(w, name, r);
@@ -354,7 +472,7 @@ static int walk(Walk *w, int top_fd) {
         /* The first frame's dev/ino are needed by walk_enter()'s mount check: stat before entering. */
         r = walk_enter(w, fd, NULL);
         if (r != 0)
-                return r < 0 ? r : -EIO; /* 1 only for a child */
+                return r < 0 ? r : 0; /* nothing in the unit's cgroup, or it could not be read (noted) */
 
         while (w->n_frames > 0) {
                 WalkFrame *cur = &w->frames[w->n_frames - 1];
@@ -418,17 +536,6 @@ static int pid_compare(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-/* Returns true when PATH is CGROUP_PATH or below it (both absolute; trailing slashes ignored). */
-static bool cgroup_path_is_below(const char *path, const char *cgroup_path) {
-        size_t l = strlen(cgroup_path);
-
-        while (l > 1 && cgroup_path[l - 1] == '/')
-                l--;
-        if (l == 1) /* the root: everything is below it */
-                return true;
-        return strncmp(path, cgroup_path, l) == 0 && (path[l] == '\0' || path[l] == '/');
-}
-
 /* Adds the processes of ROOT/proc whose /proc/PID/cgroup line of the hierarchy (the cgroup2 one, or
  * name=systemd for LEGACY) is at or below CGROUP_PATH: what the kernel says, whatever a delegated
  * user did to the cgroup tree's permissions. */
@@ -490,6 +597,8 @@ int cgroup_read_pids_full(const char *root, const char *hierarchy_dir, const cha
         _cleanup_free_ char *path = NULL;
         CgroupSkipped skipped = {};
         Walk w = { .cgroup_path = cgroup_path, .skipped = &skipped };
+        uint64_t n_sub;
+        bool via_proc = false;
         size_t n = 0;
         int r;
 
@@ -511,13 +620,18 @@ int cgroup_read_pids_full(const char *root, const char *hierarchy_dir, const cha
                 skipped = (CgroupSkipped){ .path = strdup(cgroup_path), .error = r, .n = 1 };
                 if (!skipped.path)
                         return -ENOMEM;
-        } else {
+        } else if (root && descendants_at(fd, &n_sub) >= 0 && n_sub > CGROUP_WALK_MAX_DESCENDANTS)
+                /* Even an empty sub-cgroup costs the walk ~12 µs on every pass, and a delegated user
+                 * makes 100,000 with mkdir; /proc costs about as much per process on the host, whatever the
+                 * tree. Unless cgroup.events says there is no process at all. */
+                via_proc = populated_at(fd) != 0;
+        else {
                 r = walk(&w, fd);
                 if (r < 0)
                         goto fail;
         }
 
-        if (skipped.n > 0 && root) {
+        if ((via_proc || skipped.n > 0) && root) {
                 size_t l = strlen(hierarchy_dir);
                 bool legacy = l >= 8 && streq(hierarchy_dir + l - 8, "/systemd");
 
@@ -551,8 +665,8 @@ int cgroup_read_pids(const char *hierarchy_dir, const char *cgroup_path, pid_t *
         return cgroup_read_pids_full(NULL, hierarchy_dir, cgroup_path, ret_pids, ret_n, NULL);
 }
 
-int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
-        _cleanup_close_ int fd = -EBADF;
+/* The cgroup id of the cgroup2 directory FD, as cgroup_id_from_path() says. */
+static int cgroup_id_at(int fd, uint64_t *ret_id) {
         union {
                 struct file_handle handle;
                 uint8_t space[sizeof(struct file_handle) + sizeof(uint64_t)];
@@ -561,12 +675,6 @@ int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
         uint64_t id;
         int mnt_id;
 
-        if (!cgroup2_dir || !ret_id)
-                return -EINVAL;
-
-        fd = open(cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
         if (fstatfs(fd, &sfs) < 0)
                 return -errno;
         /* A v1 hierarchy has kernfs ids of its own, which never match the cgroup2 ones BPF sees. */
@@ -590,5 +698,39 @@ int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
                 return -errno;
 
         *ret_id = id;
+        return 0;
+}
+
+int cgroup_id_from_path(const char *cgroup2_dir, uint64_t *ret_id) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!cgroup2_dir || !ret_id)
+                return -EINVAL;
+        fd = open(cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return cgroup_id_at(fd, ret_id);
+}
+
+int cgroup_read_summary(const char *hierarchy_dir, const char *cgroup_path, CgroupSummary *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        CgroupSummary s = {};
+        int r;
+
+        if (!hierarchy_dir || !cgroup_path || cgroup_path[0] != '/' || !ret)
+                return -EINVAL;
+        if (asprintf(&path, "%s%s", hierarchy_dir, cgroup_path) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = cgroup_id_at(fd, &s.id);
+        if (r < 0)
+                return r;
+        r = descendants_at(fd, &s.n_descendants);
+        if (r < 0)
+                return r;
+        *ret = s;
         return 0;
 }

@@ -10,51 +10,12 @@
 #include <strings.h>
 
 #include "conf-parse.h"
+#include "strv.h"
 #include "timespan.h"
 #include "utf8.h"
 #include "util.h"
 
 #define UNIT_NAME_MAX 255
-
-static bool strv_contains(char *const *l, const char *s) {
-        if (l)
-                for (char *const *i = l; *i; i++)
-                        if (streq(*i, s))
-                                return true;
-        return false;
-}
-
-/* Takes ownership of S (freed on failure too). Returns 0 or -ENOMEM. */
-static int strv_consume(char ***l, char *s) {
-        size_t n = strv_length(*l);
-        char **t = realloc(*l, (n + 2) * sizeof(char *));
-        if (!t) {
-                free(s);
-                return -ENOMEM;
-        }
-        t[n] = s;
-        t[n + 1] = NULL;
-        *l = t;
-        return 0;
-}
-
-int strv_split_blanks(const char *s, char ***ret) {
-        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (;;) {
-                s += strspn(s, " \t");
-                if (!*s)
-                        break;
-                size_t n = strcspn(s, " \t");
-                char *w = strndup(s, n);
-                if (!w || strv_consume(&l, w) < 0)
-                        return -ENOMEM;
-                s += n;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
 
 void parser_done(Parser *p) {
         free(p->error);

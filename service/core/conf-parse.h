@@ -54,6 +54,3 @@ int parser_parse_buffer(Parser *p, const char *path, const char *buf, size_t siz
 /* The checks between keys, once every file is applied (a drop-in may legitimately raise
  * CriticalPercent before another raises WarningPercent). Returns 0 or the recorded -EINVAL/-ENOMEM. */
 int parser_check_merged(Parser *p);
-
-/* Splits S on spaces and tabs. Returns 0 and a strv (an empty one for a blank string), or -ENOMEM. */
-int strv_split_blanks(const char *s, char ***ret);

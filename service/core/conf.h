@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* mapguardd.conf: defaults, drop-in merging (conf.c), the inih handler and validation (conf-parse.c).
- * Pure logic: no logging; errors come back as "file:line: reason" strings for the caller to log. */
+/* The Config: what mapguardd.conf and its drop-ins say (mapguardd.conf(5)), its defaults, matching unit
+ * names against it, comparing two. Loading it is conf-load.h's. Pure logic: no logging. */
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_FILE_NAME "mapguardd.conf"
 #define CONFIG_DROPIN_DIR_NAME "mapguardd.conf.d"
@@ -49,44 +50,6 @@ typedef struct Config {
                                       * the export is off (an empty assignment) */
 } Config;
 
-/* Loads CONFIG_DIR/mapguardd.conf, then the drop-ins *.conf of
- *   ROOT/usr/lib/mapguard/mapguardd.conf.d/, ROOT/run/mapguard/mapguardd.conf.d/,
- * CONFIG_DIR/mapguardd.conf.d/. CONFIG_DIR NULL means the first entry of the colon-separated
- * $CONFIGURATION_DIRECTORY when that is set and non-empty, else ROOT/etc/mapguard. ROOT NULL, "" or "/" is
- * the real root; ROOT is never prefixed to an explicit CONFIG_DIR or to $CONFIGURATION_DIRECTORY (both name
- * host paths already).
- *
- * Drop-ins are merged by file name: a same-named file in CONFIG_DIR masks /run and /usr/lib, /run masks
- * /usr/lib; a masking file that is empty or a symlink to /dev/null contributes nothing. Hidden files
- * (".foo.conf") are ignored. The surviving files are applied in strcmp() order of their names, after the
- * main file; for a scalar key the last assignment wins (also within one file).
- *
- * [Watch] Units= takes space-separated unit names or fnmatch globs. The list starts as the built-in
- * default "*.service *.scope"; every non-empty assignment appends to it, across lines and files in the
- * order above (duplicates dropped, first position kept), and an empty "Units=" empties it, the default
- * included (the systemd convention). So "Units=ingester@*.service" alone adds to the default, "Units="
- * then "Units=ingester@*.service" watches only those, and "Units=" as the last assignment leaves an
- * empty list: nothing is watched.
- *
- * Percent keys take a decimal integer with an optional trailing '%'. IntervalSec= takes seconds or a
- * systemd time span ("500ms", "1min 30s"). Empty values are refused except for Units=. Lines must not
- * start with whitespace (inih would silently join them to the previous value) and must fit inih's line
- * buffer (198 bytes plus newline with libinih 55).
- *
- * [Export] TextfileDirectory= takes an absolute, normalized path (no "." or ".." components, no "//",
- * no trailing slash, no control characters, at most PATH_MAX bytes); an empty value turns the export off.
- *
- * WarningPercent < CriticalPercent and HysteresisPercent < WarningPercent are checked after the merge,
- * and the error names the line of whichever of the two keys was assigned last (the one that made the
- * pair inconsistent), with the other one's location in the reason.
- *
- * Missing main file or missing directories are fine (defaults). Returns 0 and a new Config in *ret, or
- * -errno (-EINVAL bad syntax or value, -EACCES unreadable, -EISDIR/-ENOTDIR wrong file type, -EFBIG,
- * -ENOMEM, other I/O errors) with *ret untouched and a malloc'd "file:line: reason" in *ret_error when
- * RET_ERROR is non-NULL (NULL only on -ENOMEM). Line 0 means the file as a whole (cannot open, is a
- * directory). Nothing is half-applied: each call parses into a fresh Config. */
-int config_load(const char *root, const char *config_dir, Config **ret, char **ret_error);
-
 /* Returns a Config holding the built-in defaults, NULL when out of memory. */
 Config *config_new_default(void);
 /* Accepts NULL; returns NULL. */
@@ -114,3 +77,8 @@ unsigned config_diff(const Config *a, const Config *b);
 
 /* Returns true when A and B are equal in every field; two NULLs are equal, NULL and non-NULL are not. */
 bool config_equal(const Config *a, const Config *b);
+
+/* Writes C to F as a mapguardd.conf that loads back to an equal Config (every key, Units= reset first so
+ * that it does not add to the default): what `mapguardd --check-config` prints. Returns 0, or -EIO when
+ * writing failed. */
+int config_dump(const Config *c, FILE *f);

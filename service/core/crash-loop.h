@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* A unit at the wall: its limit hits and the exits they caused, counted exactly, and how much of a
+/* A unit at the limit: its limit hits and the exits they caused, counted exactly, and how much of a
  * crash loop the journal tells. Pure logic: the caller logs.
  *
  * The rule (mapguardd(8), "CRASH LOOPS"): a loop is the exits attributed to the limit of one unit with
@@ -48,7 +48,7 @@ CrashLoopTell crash_loop_exit(CrashLoop *l, const char *exit, uint64_t now);
  * on, as its hits are (the next exit still gets the summary). */
 bool crash_loop_quiet(const CrashLoop *l, uint64_t now);
 
-/* Returns true while the unit counts as at the wall: a hit less than CRASH_LOOP_CLEAN_USEC ago. */
+/* Returns true while the unit counts as at the limit: a hit less than CRASH_LOOP_CLEAN_USEC ago. */
 bool crash_loop_active(const CrashLoop *l, uint64_t now);
 
 /* Ends the current loop (the unit was stopped or reset-failed), keeping the counters. */

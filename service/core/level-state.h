@@ -20,23 +20,23 @@ typedef struct SavedLevel {
         Level level;
         unsigned map_count; /* at its last read */
         char unit[256];     /* its watched unit (systemd's names are at most 255 bytes) */
-        char comm[16];      /* printable: no control characters */
+        char comm[16];      /* as the process named itself (valid UTF-8); escaped in the file */
         bool matched;       /* not saved: the new instance found it again */
 } SavedLevel;
 
 /* A unit's limit hits and exits (crash-loop.h), which LimitHits and LimitExits count across restarts. */
-typedef struct SavedWall {
+typedef struct SavedHits {
         char unit[256];
         uint64_t hits, exits;
         uint64_t last_hit_usec; /* CLOCK_REALTIME */
-        char last_exit[32];     /* "exited 1", ...; printable */
-} SavedWall;
+        char last_exit[32];     /* "exited 1", ...; escaped in the file */
+} SavedHits;
 
 typedef struct LevelState {
         SavedLevel *levels; /* sorted by pid */
         size_t n_levels;
-        SavedWall *walls; /* in file order */
-        size_t n_walls;
+        SavedHits *hits; /* in file order */
+        size_t n_hits;
         /* The (live, tuned) pair of the last "live limit below the tuned one" entry; 0, 0 for none. */
         unsigned below_tuned_live, below_tuned_tuned;
 } LevelState;
@@ -57,8 +57,8 @@ int level_state_parse(char *buf, size_t len, LevelState *ret, unsigned *ret_bad_
 
 void level_state_done(LevelState *s);
 
-/* The wall entry of UNIT in S, NULL when none. */
-SavedWall *level_state_find_wall(const LevelState *s, const char *unit);
+/* The hits entry of UNIT in S, NULL when none. */
+SavedHits *level_state_find_hits(const LevelState *s, const char *unit);
 
 /* The entry of PID in S, NULL when none. */
 SavedLevel *level_state_find(const LevelState *s, pid_t pid);

@@ -7,28 +7,6 @@
 
 #include "level.h"
 
-static const char *const level_table[_LEVEL_MAX] = {
-        [LEVEL_UNKNOWN] = "unknown",
-        [LEVEL_OK] = "ok",
-        [LEVEL_WARNING] = "warning",
-        [LEVEL_CRITICAL] = "critical",
-};
-
-const char *level_to_string(Level l) {
-        if (l < 0 || l >= _LEVEL_MAX)
-                return NULL;
-        return level_table[l];
-}
-
-Level level_from_string(const char *s) {
-        if (!s)
-                return _LEVEL_INVALID;
-        for (Level l = 0; l < _LEVEL_MAX; l++)
-                if (strcmp(level_table[l], s) == 0)
-                        return l;
-        return _LEVEL_INVALID;
-}
-
 /* count >= percent % of max, exactly: count * 100 >= percent * max. */
 static bool at_or_above(unsigned count, unsigned max, unsigned percent) {
         return (uint64_t) count * 100 >= (uint64_t) percent * max;

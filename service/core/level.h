@@ -1,25 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Levels of a process's map count against vm.max_map_count, with hysteresis. Pure logic. */
+/* How a process's level follows its map count against vm.max_map_count: thresholds and hysteresis.
+ * Pure logic. The levels and their names are lib/level-name.h's. */
 
-#include <errno.h>
-
-typedef enum Level {
-        LEVEL_UNKNOWN,
-        LEVEL_OK,
-        LEVEL_WARNING,
-        LEVEL_CRITICAL,
-        _LEVEL_MAX,
-        _LEVEL_INVALID = -EINVAL,
-} Level;
-
-/* Returns "unknown", "ok", "warning" or "critical" (the names the D-Bus API and the journal use); NULL if L
- * is invalid. */
-const char *level_to_string(Level l);
-
-/* Returns the level named S, _LEVEL_INVALID if S is NULL or not one of the names above. */
-Level level_from_string(const char *s);
+#include "level-name.h"
 
 typedef struct Thresholds {
         unsigned warning_percent, critical_percent, hysteresis_percent;

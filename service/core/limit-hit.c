@@ -138,15 +138,17 @@ bool limit_hit_make_observed(LimitHit *ret, uint32_t pid, const char *comm, uint
                 .time_usec = time_usec,
                 .evidence = LIMIT_HIT_OBSERVED,
         };
+        /* As a caught hit's (bpf-hits.c): the name as the process chose it, valid UTF-8; what shows it
+         * as text escapes it there. */
         if (comm) {
-                strcpy_printable(ret->comm, sizeof(ret->comm), comm);
+                snprintf(ret->comm, sizeof(ret->comm), "%s", comm);
                 utf8_make_valid(ret->comm);
         }
         return limit_hit_observed(map_count, max_map_count);
 }
 
 struct LimitHitBursts {
-        /* Open bursts in the order they opened; few at a time (processes at the wall), so a plain
+        /* Open bursts in the order they opened; few at a time (processes at the limit), so a plain
          * array. */
         LimitHitBurst *bursts;
         size_t n, allocated;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Limit hits (DESIGN.md, "Limit hits: the wall itself"): which failed mapping calls count as having hit
+/* Limit hits: which failed mapping calls count as having hit
  * vm.max_map_count, their names for the journal (MAPGUARD_SYSCALL, MAPGUARD_ERRNO, MAPGUARD_EVIDENCE),
  * the hit the /proc backend observes, and the bursts that make one journal entry of many failed calls.
  * Pure: no I/O, no clock; the caller passes the time. The BPF side that catches the calls is
@@ -56,7 +56,12 @@ typedef enum LimitHitVerdict {
         LIMIT_HIT_AT_LIMIT,   /* a limit hit */
 } LimitHitVerdict;
 
-/* The ways a mapping call meets the limit (DESIGN.md's kernel facts, measured on Linux 6.18). */
+/* The ways a mapping call meets the limit, with L = vm.max_map_count and N = the process's map_count
+ * (mm/mmap.c, mm/vma.c; measured on Linux 6.18): mmap() and brk() fail when N > L, so a process can
+ * reach L+1; a call that splits a mapping (mprotect, pkey_mprotect, munmap of a hole, MAP_FIXED into a
+ * mapping, mlock, mseal, madvise) fails at N >= L, at N >= L-1 when it splits at both ends; a moving
+ * mremap() at N >= L-3, with MREMAP_FIXED at N >= L-5. They fail with ENOMEM, except madvise and
+ * process_madvise (EAGAIN) and brk (which returns the old break); page faults never check L. */
 typedef enum LimitHitOp {
         LIMIT_HIT_OP_NEW_MAPPING,  /* mmap, brk: fail at N > L (a process can reach L+1) */
         LIMIT_HIT_OP_SPLIT,        /* mprotect, munmap of a hole, mlock, madvise, mseal...: N >= L */

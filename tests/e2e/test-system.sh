@@ -10,8 +10,9 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 # The exposure `systemd-analyze security` gave the unit with systemd 252 (timesyncd: 2.1). A change
-# that weakens the sandbox raises it.
-MAX_EXPOSURE=1.3
+# that weakens the sandbox raises it. 1.3 until perf_event_open() was allowed (its @debug item weighs
+# 0.2: the unit file says why it is allowed).
+MAX_EXPOSURE=1.4
 
 DEST=org.mapguard1
 OBJ=/org/mapguard1
@@ -21,8 +22,7 @@ MESSAGE_IDS="aeb43dafad1340dcb3525f43354f9f77 97a063ad0492452d8a903b4676c6ab10 b
 SRC=${MAPGUARD_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 # Host-side checks first: they need no container.
-man_pages=("$SRC"/man/mapguardd.8 "$SRC"/man/mapguardd.conf.5)
-[ -f "$SRC/man/mapguardctl.1" ] && man_pages+=("$SRC/man/mapguardctl.1")
+man_pages=("$SRC"/man/mapguardd.8 "$SRC"/man/mapguardd.conf.5 "$SRC"/man/mapguardctl.1 "$SRC"/man/org.mapguard1.5)
 
 e2e_boot
 tap_plan $((23 + ${#man_pages[@]}))
@@ -36,9 +36,7 @@ as_nobody() {
 check_verify() {
         local out
         out=$(e2e_run systemd-analyze verify mapguardd.service 2>&1) || { echo "$out"; return 1; }
-        # verify exits 0 on some warnings; any output about our unit is a problem, except the missing
-        # mapguardctl(1) while the client's page is not in the tree.
-        [ -f "$SRC/man/mapguardctl.1" ] || out=$(printf '%s\n' "$out" | grep -v "Command 'man mapguardctl(1)' failed")
+        # verify exits 0 on some warnings; any output about our unit is a problem.
         ! printf '%s\n' "$out" | grep -i mapguard
 }
 tap_ok "systemd-analyze verify mapguardd.service is clean" check_verify

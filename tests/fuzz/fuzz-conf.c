@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "conf-load.h"
 #include "conf-parse.h"
 #include "conf.h"
 #include "fuzz.h"

@@ -59,8 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t samples = 0;
 
         u.name = name;
-        /* The same name as the control group's last component: the Kubernetes label code reads it too. */
-        u.cgroup = name;
+        /* Every label value goes through the same escaping. */
+        u.pod_uid = name;
+        u.container_id = name;
         FUZZ_CHECK(exposition_format(&e, &text) == 0);
         expected = strdup(name);
         value = malloc(strlen(text) + 1);

@@ -8,7 +8,7 @@
    replaced by values Prometheus accepts, as recording rules into a temporary rules file, and
    `promtool check rules` must accept it.
 2. Every mapguard_* name in the dashboard and in the rules file is a family mapguardd exports
-   (DESIGN.md "Metrics"): a typo parses fine and silently shows nothing.
+   (core/exposition.c, listed in mapguardd(8) METRICS): a typo parses fine and silently shows nothing.
 3. The dashboard has the panels the issue asks for.
 
 Skipped (TAP "1..0 # SKIP") when promtool is not installed (Debian: the prometheus package).

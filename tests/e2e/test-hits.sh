@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The wall in a booted systemd: a unit that dies of "mmap: cannot allocate memory" under Restart=always
+# Limit hits in a booted systemd: a unit that dies of "mmap: cannot allocate memory" under Restart=always
 # crash-loops at vm.max_map_count until systemd's start limit stops it. Its hits and the exits they
 # cause show in `journalctl -u` of that unit, the journal stays bounded (three cycles in full, one
 # summary), LimitExits counts every cycle, the unit stays listed through the restart gaps and while it
@@ -14,7 +14,7 @@ HIT_ID=cb4a01a2520d4aadbc1a539961645fa6
 EXIT_ID=294b343c37a34f30b42319f7b8ab5ee5
 LOOP_ID=a1117bf8707842b497d328ffecd6a343
 WARNING_ID=aeb43dafad1340dcb3525f43354f9f77
-UNIT_PATH=/org/mapguard1/unit/wall_2eservice
+UNIT_PATH=/org/mapguard1/unit/loop_2eservice
 STARTS=6
 # How long the workload lives at the limit before it aborts. Reads see a process there (procfs: observed)
 # only when it stays long enough; a caught hit must be attributed also when the process dies well within
@@ -30,7 +30,7 @@ tap_plan 23
 
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Watch]
 Units=
-Units=wall*.service
+Units=loop*.service
 [Scan]
 IntervalSec=1
 Backend=$BACKEND"
@@ -40,8 +40,8 @@ e2e_run journalctl --update-catalog
 unit_prop() {
         e2e_run busctl get-property org.mapguard1 "$UNIT_PATH" org.mapguard1.Unit "$1" | cut -d' ' -f2-
 }
-count_entries() { # MESSAGE_ID: how many entries of that kind journalctl -u wall.service shows
-        e2e_run journalctl -u wall.service -o export "MESSAGE_ID=$1" | grep -c '^MESSAGE_ID='
+count_entries() { # MESSAGE_ID: how many entries of that kind journalctl -u loop.service shows
+        e2e_run journalctl -u loop.service -o export "MESSAGE_ID=$1" | grep -c '^MESSAGE_ID='
 }
 
 # Sample ListUnits every 0.2 s from inside: the unit must be there through every restart gap.
@@ -51,11 +51,11 @@ e2e_run systemd-run --unit=e2e-sampler.service --property=Type=exec sh -c \
 # vmagrow reaches the limit at once, maps on until mmap() fails, holds HOLD_MS, aborts; systemd starts
 # it again after 1 s, STARTS times in all, then gives up (start limit): the unit sits failed.
 tap_ok "a unit that dies at the limit starts under Restart=always" \
-        e2e_run systemd-run --unit=wall.service --property=Type=exec --property=Restart=always \
+        e2e_run systemd-run --unit=loop.service --property=Type=exec --property=Restart=always \
         --property=RestartSec=1 --property=StartLimitIntervalSec=600 --property=StartLimitBurst=$STARTS \
         --property=LimitCORE=0 /usr/local/bin/vmagrow --abort-at-limit "$HOLD_MS" 70000
 tap_ok "systemd gives up after $STARTS starts: the unit is failed" \
-        e2e_wait_for "wall.service failed" 120 e2e_run sh -c "systemctl is-failed -q wall.service"
+        e2e_wait_for "loop.service failed" 120 e2e_run sh -c "systemctl is-failed -q loop.service"
 tap_is "mapguardd counted every cycle: LimitExits" "$(unit_prop LimitExits)" "$STARTS"
 
 # What the hits are: caught calls, or (procfs) one observed process per cycle.
@@ -71,37 +71,37 @@ tap_ok "LastExit is systemd's: killed or dumped by SIGABRT" \
         e2e_run sh -c "busctl get-property org.mapguard1 $UNIT_PATH org.mapguard1.Unit LastExit | grep -Eq '\"(killed|dumped) SIGABRT\"'"
 
 # The journal of the unit tells the first three cycles in full, then one summary, then nothing.
-tap_is "three 'exit after limit hit' entries in journalctl -u wall.service" "$(count_entries $EXIT_ID)" 3
+tap_is "three 'exit after limit hit' entries in journalctl -u loop.service" "$(count_entries $EXIT_ID)" 3
 tap_is "one crash-loop summary" "$(count_entries $LOOP_ID)" 1
 tap_is "three limit-hit entries (one per told cycle)" "$(count_entries $HIT_ID)" 3
 tap_ok "warning entries only for the told cycles" test "$(count_entries $WARNING_ID)" -le 3
-ENTRY=$(e2e_run journalctl -u wall.service -o export "MESSAGE_ID=$EXIT_ID" -n 1)
+ENTRY=$(e2e_run journalctl -u loop.service -o export "MESSAGE_ID=$EXIT_ID" -n 1)
 field() { printf '%s\n' "$ENTRY" | sed -n "s/^$1=//p" | head -n 1; }
 tap_is "the exit entry has PRIORITY=3" "$(field PRIORITY)" 3
 tap_ok "the exit entry says how systemd saw the exit" test "$(field MAPGUARD_EXIT_STATUS)" = SIGABRT
 tap_ok "the exit entry counts the seconds since the hit" test "$(field MAPGUARD_SECONDS_SINCE_HIT)" -le 60
-ENTRY=$(e2e_run journalctl -u wall.service -o export "MESSAGE_ID=$HIT_ID" -n 1)
+ENTRY=$(e2e_run journalctl -u loop.service -o export "MESSAGE_ID=$HIT_ID" -n 1)
 tap_is "the hit entry says its evidence" "$(field MAPGUARD_EVIDENCE)" "$EVIDENCE"
 
 # Through every restart gap, and now while it sits failed: listed, critical.
 e2e_run systemctl stop e2e-sampler.service
 tap_ok "the unit was listed in every sample since it first appeared" e2e_run sh -c '
         awk "/^--/ { if (seen && !this) missing++; this = 0; next }
-             /\"wall.service\"/ { seen = 1; this = 1 }
+             /\"loop.service\"/ { seen = 1; this = 1 }
              END { exit !(seen && !missing) }" /run/listunits.txt'
 tap_ok "while it sits failed it is listed, critical, without processes" e2e_run sh -c \
-        "busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q '\"wall.service\" \"$UNIT_PATH\" \"critical\" 0 '"
+        "busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q '\"loop.service\" \"$UNIT_PATH\" \"critical\" 0 '"
 e2e_run mapguardctl check >/dev/null 2>&1
 tap_is "mapguardctl check says CRITICAL" "$?" 2
-tap_ok "mapguardctl show says it is at the wall, with every exit counted" e2e_run sh -c \
-        "mapguardctl show wall.service | grep -q 'exits at the limit: $STARTS, the last .*SIGABRT'"
+tap_ok "mapguardctl show says it is at the limit, with every exit counted" e2e_run sh -c \
+        "mapguardctl show loop.service | grep -q 'exits at the limit: $STARTS, the last .*SIGABRT'"
 tap_ok "mapguardctl --json show has limit_exits" e2e_run sh -c \
-        "mapguardctl --json show wall.service | grep -q '\"limit_exits\":$STARTS'"
+        "mapguardctl --json show loop.service | grep -q '\"limit_exits\":$STARTS'"
 
 # reset-failed: out of view.
-e2e_run systemctl reset-failed wall.service
-tap_ok "after reset-failed the unit leaves the list" e2e_wait_for "wall.service gone" 10 e2e_run sh -c \
-        "! busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q wall.service"
+e2e_run systemctl reset-failed loop.service
+tap_ok "after reset-failed the unit leaves the list" e2e_wait_for "loop.service gone" 10 e2e_run sh -c \
+        "! busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q loop.service"
 
 # Caught hits only: a process fails calls while mapguardd cannot read (stopped here; starved on a busy
 # host). The kernel's queue holds ~2,900 of them; mapguardd says how many it could not count, and
@@ -109,22 +109,22 @@ tap_ok "after reset-failed the unit leaves the list" e2e_wait_for "wall.service 
 FLOOD=20000
 if [ "$EVIDENCE" = caught ]; then
         # Watched first (its control group exists while ExecStartPre= runs), then mapguardd stops.
-        e2e_run systemd-run --no-block --unit=wall-flood.service --property=Type=exec \
+        e2e_run systemd-run --no-block --unit=loop-flood.service --property=Type=exec \
                 --property=LimitCORE=0 --property="ExecStartPre=/bin/sleep 3" \
                 /usr/local/bin/vmagrow --abort-at-limit 100 --fail-calls $FLOOD 70000
-        e2e_wait_for "wall-flood.service watched" 10 e2e_run sh -c \
-                "busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q wall-flood.service"
+        e2e_wait_for "loop-flood.service watched" 10 e2e_run sh -c \
+                "busctl call org.mapguard1 /org/mapguard1 org.mapguard1.Manager ListUnits | grep -q loop-flood.service"
         e2e_run systemctl kill -s SIGSTOP --kill-who=main mapguardd
-        e2e_wait_for "wall-flood.service ended" 30 e2e_run sh -c \
-                "systemctl is-failed -q wall-flood.service"
+        e2e_wait_for "loop-flood.service ended" 30 e2e_run sh -c \
+                "systemctl is-failed -q loop-flood.service"
         e2e_run systemctl kill -s SIGCONT --kill-who=main mapguardd
         tap_ok "what the full queue lost is said" e2e_wait_for "not counted" 10 e2e_run sh -c \
                 "journalctl -u mapguardd --no-pager | grep -q 'failed calls at the limit were not counted'"
         # Its burst is told once it closes (a second after its last call) or its cgroup empties.
-        e2e_wait_for "wall-flood.service's hits told" 10 e2e_run sh -c \
-                "busctl get-property org.mapguard1 /org/mapguard1/unit/wall_2dflood_2eservice org.mapguard1.Unit LimitHits | grep -qv '^t 0\$'"
+        e2e_wait_for "loop-flood.service's hits told" 10 e2e_run sh -c \
+                "busctl get-property org.mapguard1 /org/mapguard1/unit/loop_2dflood_2eservice org.mapguard1.Unit LimitHits | grep -qv '^t 0\$'"
         LOST=$(e2e_run journalctl -u mapguardd --no-pager | sed -n 's/.*: \([0-9]*\) failed calls at the limit were not counted.*/\1/p' | tail -n 1)
-        HITS=$(e2e_run busctl get-property org.mapguard1 /org/mapguard1/unit/wall_2dflood_2eservice org.mapguard1.Unit LimitHits | cut -d' ' -f2)
+        HITS=$(e2e_run busctl get-property org.mapguard1 /org/mapguard1/unit/loop_2dflood_2eservice org.mapguard1.Unit LimitHits | cut -d' ' -f2)
         tap_diag "$FLOOD calls failed in a loop while mapguardd was stopped: LimitHits $HITS, not counted $LOST"
         # Every failed call: the loop's, the mmap() that first failed, and glibc's own at the limit.
         tap_ok "LimitHits and what was not counted add up to the failed calls" \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* config_load()'s file handling (conf.c) on fixture trees: the drop-in directories merged by name, masks,
- * the order in which files apply (and with it Units= adding up and resetting across files),
+/* config_load()'s file handling (conf-load.c) on fixture trees: the drop-in directories merged by name,
+ * masks, the order in which files apply (and with it Units= adding up and resetting across files),
  * $CONFIGURATION_DIRECTORY, files of the wrong type or unreadable. */
 
 #include <sys/wait.h>

@@ -10,82 +10,6 @@
 #include "utf8.h"
 #include "util.h"
 
-static bool is_uid_char(char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool is_lower_hex(char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-bool exposition_pod_uid(const char *cgroup, char *buf, size_t size) {
-        const char *found = NULL;
-        size_t found_len = 0;
-
-        if (!cgroup || !buf || size == 0)
-                return false;
-
-        /* Component by component; the last one is the unit itself, never its own ancestor. */
-        for (const char *p = cgroup;;) {
-                const char *end, *pod;
-                size_t len;
-
-                while (*p == '/')
-                        p++;
-                end = strchrnul(p, '/');
-                if (*end == '\0')
-                        break;
-                len = (size_t) (end - p);
-                /* kubepods-pod<uid>.slice (Guaranteed), kubepods-burstable-pod<uid>.slice, ... */
-                if (len > strlen("kubepods-pod.slice") && strncmp(p, "kubepods", 8) == 0 &&
-                    strncmp(end - 6, ".slice", 6) == 0) {
-                        pod = NULL;
-                        for (const char *q = p; q + 4 <= end - 6; q++)
-                                if (strncmp(q, "-pod", 4) == 0)
-                                        pod = q + 4;
-                        if (pod && pod < end - 6) {
-                                bool ok = true;
-
-                                for (const char *q = pod; q < end - 6; q++)
-                                        ok = ok && is_uid_char(*q);
-                                if (ok) {
-                                        found = pod;
-                                        found_len = (size_t) (end - 6 - pod);
-                                }
-                        }
-                }
-                p = end;
-        }
-
-        if (!found || found_len >= size)
-                return false;
-        for (size_t i = 0; i < found_len; i++)
-                buf[i] = found[i] == '_' ? '-' : found[i];
-        buf[found_len] = '\0';
-        return true;
-}
-
-bool exposition_container_id(const char *unit, char buf[static EXPOSITION_CONTAINER_ID_MAX]) {
-        size_t len;
-        const char *id;
-
-        if (!unit)
-                return false;
-        len = strlen(unit);
-        /* At least one character of runtime, the dash, 64 hex digits, ".scope". */
-        if (len < 1 + 1 + 64 + 6 || !streq(unit + len - 6, ".scope"))
-                return false;
-        id = unit + len - 6 - 64;
-        if (id[-1] != '-')
-                return false;
-        for (size_t i = 0; i < 64; i++)
-                if (!is_lower_hex(id[i]))
-                        return false;
-        memcpy(buf, id, 64);
-        buf[64] = '\0';
-        return true;
-}
-
 /* A label value: \ " and newline escaped, as 0.0.4 asks; anything that is not UTF-8 as '?'. */
 static int write_label_value(FILE *f, const char *value) {
         _cleanup_free_ char *s = strdup(value ? value : "");
@@ -114,21 +38,26 @@ static void write_family(FILE *f, const char *name, const char *type, const char
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Opens a unit sample: NAME{unit="...",pod_uid="...",container_id="..." -- the caller closes it. */
+/* Opens a unit sample: NAME{unit="...",namespace="...",...,container_id="..." -- the caller closes it. */
 static int write_unit_labels(FILE *f, const char *name, const ExpositionUnit *u) {
-        char pod_uid[EXPOSITION_POD_UID_MAX], container_id[EXPOSITION_CONTAINER_ID_MAX];
+        const struct {
+                const char *label, *value;
+        } labels[] = {
+                { "unit", u->name },       { "namespace", u->k8s_namespace },
+                { "pod", u->k8s_pod },     { "container", u->k8s_container },
+                { "pod_uid", u->pod_uid }, { "container_id", u->container_id },
+        };
         int r;
 
-        fprintf(f, "%s{unit=\"", name);
-        r = write_label_value(f, u->name);
-        if (r < 0)
-                return r;
-        fputc('"', f);
-        if (exposition_pod_uid(u->cgroup, pod_uid, sizeof(pod_uid))) {
-                /* Both are [0-9A-Za-z-]: nothing to escape. */
-                fprintf(f, ",pod_uid=\"%s\"", pod_uid);
-                if (exposition_container_id(u->name, container_id))
-                        fprintf(f, ",container_id=\"%s\"", container_id);
+        fprintf(f, "%s{", name);
+        for (size_t i = 0; i < ELEMENTSOF(labels); i++) {
+                if (i > 0 && !labels[i].value)
+                        continue;
+                fprintf(f, "%s%s=\"", i > 0 ? "," : "", labels[i].label);
+                r = write_label_value(f, labels[i].value);
+                if (r < 0)
+                        return r;
+                fputc('"', f);
         }
         return 0;
 }

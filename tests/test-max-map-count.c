@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* max_map_count_read_live() and max_map_count_read_tuned() on generated /proc and sysctl.d trees. */
+/* max-map-count.c: max_map_count_read_live() and max_map_count_read_tuned() on generated /proc and sysctl.d
+ * trees, and the headroom below the limit. */
 
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +19,7 @@
 #include "testfs.h"
 #include "util.h"
 
-static char base[] = "/tmp/mapguard-test-limits-XXXXXX";
+static char base[] = "/tmp/mapguard-test-max-map-count-XXXXXX";
 static char *root; /* a fresh root per test */
 static unsigned root_n;
 
@@ -292,6 +294,15 @@ static void test_tuned_garbage(void **state) {
         assert_int_equal(v, 4242);
 }
 
+static void test_headroom(void **state) {
+        assert_int_equal(max_map_count_headroom(0, 65530), 65530);
+        assert_int_equal(max_map_count_headroom(65529, 65530), 1);
+        assert_int_equal(max_map_count_headroom(65530, 65530), 0);
+        assert_int_equal(max_map_count_headroom(70000, 65530), 0);
+        assert_int_equal(max_map_count_headroom(5, 0), 0);
+        assert_int_equal(max_map_count_headroom(0, UINT_MAX), UINT_MAX);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_live, setup, teardown),
@@ -307,6 +318,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_tuned_lib, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tuned_symlinks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tuned_garbage, setup, teardown),
+                cmocka_unit_test(test_headroom),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

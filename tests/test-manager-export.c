@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The textfile export (manager-export.c): mapguard.prom from a Manager's state, atomically and 0644,
  * only where the directory exists, a failing write that does not stop the next one, the file moving
- * with the configured directory, and removed on a clean stop. */
+ * with the configured directory, removed on a clean stop; written at once after a hit; a gone unit's
+ * series kept for the hit window. */
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -64,6 +65,8 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         manager_export_remove(&f->m);
+        manager_export_done(&f->m);
+        f->m.event = sd_event_unref(f->m.event);
         (void) nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         config_free(f->m.config);
         free(f);
@@ -126,8 +129,8 @@ static void test_write_and_remove(void **state) {
 
         /* The next pass replaces it. */
         f->unit.map_count = 4300;
-        f->unit.wall.hits = 3;
-        f->unit.wall.exits = 1;
+        f->unit.crash_loop.hits = 3;
+        f->unit.crash_loop.exits = 1;
         f->m.scan.hit_detection = HIT_DETECTION_CAUGHT;
         manager_export_textfile(&f->m);
         again = read_text(path);
@@ -233,12 +236,73 @@ static void test_below_root(void **state) {
         assert_int_equal(access(path, F_OK), -1);
 }
 
+/* A unit that is gone keeps its series for the hit window after its last hit (a container that lived
+ * seconds): counters as they were, no processes, level unknown; one without recent hits does not; it
+ * gives way when it is watched again, and leaves when the window has passed. */
+static void test_departed(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *path = prom_path(f), *kept = NULL, *back = NULL, *old = NULL;
+        WatchedUnit quiet = { .name = (char *) "quiet.service", .seconds_to_limit = UINT64_MAX };
+
+        f->unit.crash_loop.hits = 7;
+        f->unit.crash_loop.exits = 3;
+        f->unit.crash_loop.last_hit_usec = now_usec(CLOCK_REALTIME) - 60 * USEC_PER_SEC;
+        quiet.crash_loop.hits = 1;
+        quiet.crash_loop.last_hit_usec = now_usec(CLOCK_REALTIME) - EXPORT_HIT_WINDOW_USEC - USEC_PER_SEC;
+        manager_export_unit_departed(&f->m, &f->unit);
+        manager_export_unit_departed(&f->m, &quiet);
+        f->m.n_units = 0;
+        manager_export_textfile(&f->m);
+        kept = read_text(path);
+        assert_non_null(
+                strstr(kept, "\nmapguard_unit_limit_hits_total{unit=\"ingester@a\\\\x2db.service\"} 7\n"));
+        assert_non_null(
+                strstr(kept, "\nmapguard_unit_limit_exits_total{unit=\"ingester@a\\\\x2db.service\"} 3\n"));
+        assert_non_null(strstr(kept, "{unit=\"ingester@a\\\\x2db.service\",level=\"unknown\"} 1\n"));
+        assert_non_null(strstr(kept, "\nmapguard_unit_processes{unit=\"ingester@a\\\\x2db.service\"} 0\n"));
+        assert_null(strstr(kept, "quiet.service"));
+
+        /* Watched again: the unit's own series, once. */
+        manager_export_unit_back(&f->m, f->unit.name);
+        f->m.n_units = 1;
+        f->unit.crash_loop.hits = 8;
+        manager_export_textfile(&f->m);
+        back = read_text(path);
+        assert_non_null(
+                strstr(back, "\nmapguard_unit_limit_hits_total{unit=\"ingester@a\\\\x2db.service\"} 8\n"));
+        assert_null(strstr(back, "} 7\n"));
+
+        /* Gone again, and the window passes. */
+        manager_export_unit_departed(&f->m, &f->unit);
+        f->m.n_units = 0;
+        f->m.export.departed[0].last_hit_usec = now_usec(CLOCK_REALTIME) - EXPORT_HIT_WINDOW_USEC - 1;
+        manager_export_textfile(&f->m);
+        old = read_text(path);
+        assert_null(strstr(old, "ingester"));
+}
+
+/* After a hit the file is written at once (from the event loop), not after the next full pass. */
+static void test_soon(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *path = prom_path(f);
+
+        assert_int_equal(sd_event_new(&f->m.event), 0);
+        assert_int_equal(access(path, F_OK), -1);
+        manager_export_soon(&f->m);
+        manager_export_soon(&f->m); /* asked twice: one write */
+        for (int i = 0; i < 100 && access(path, F_OK) < 0; i++)
+                assert_true(sd_event_run(f->m.event, 100 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(access(path, R_OK), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_write_and_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_failure_and_move, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_below_root, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_departed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_soon, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Following systemd's units (manager-watch.c) against a fake systemd: a child process that serves
+/* Talking to systemd (manager-systemd.c) against a fake systemd: a child process that serves
  * org.freedesktop.systemd1's few calls mapguardd makes, on the other end of a socket pair. */
 #include "bus-fixture.h"
+#include "manager-systemd.h"
 #include "manager-watch.h"
 
 #define FAKE_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
@@ -156,7 +157,7 @@ static void test_initial_listing_retries(void **state) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         uint32_t gets_a = 0, gets_gone = 0;
 
-        assert_true(manager_watch_start(m) >= 0);
+        assert_true(manager_systemd_start(m) >= 0);
         assert_null(manager_find_unit(m, "a.service"));
         for (int i = 0; !manager_find_unit(m, "a.service") && i < 500; i++)
                 assert_true(sd_event_run(m->event, 10 * USEC_PER_MSEC) >= 0);

@@ -7,11 +7,12 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "journal.h"
+#include "limit-hit.h"
+#include "escape.h"
 #include "log.h"
-#include "manager-bus.h"
-#include "manager-hits.h"
-#include "manager-wall.h"
+#include "manager-announce.h"
+#include "manager-exits.h"
+#include "manager-units.h"
 #include "util.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
@@ -22,73 +23,34 @@
 #define EXIT_RETRY_USEC (UINT64_C(50) * USEC_PER_MSEC)
 #define EXIT_TRIES_MAX 40U
 
+/* A user's manager says in the journal how a unit's main process ended, or that it was stopped, a moment
+ * after: journald tells readers of new entries at most every 250 ms. An exit of a user's unit is judged
+ * after this. */
+#define EXIT_USER_LOG_WAIT_USEC (UINT64_C(1500) * USEC_PER_MSEC)
+
 typedef struct PendingExit {
         Manager *manager;
         struct PendingExit *next;
-        char *unit;
-        ProcState proc; /* as last read */
+        char *unit;            /* the watched name */
+        UnitIdentity identity; /* its unit's, as it was */
+        ProcState proc;        /* as last read */
         unsigned max_map_count;
         uint64_t seconds_since_hit;
+        uint64_t seen_usec;   /* CLOCK_MONOTONIC of the last pass that found it alive */
+        AskedStop asked_stop; /* its unit's, once the unit is no longer watched */
         unsigned tries;
         sd_event_source *timer;
         sd_bus_slot *slot;
 } PendingExit;
 
-bool manager_wall_at_wall(const WatchedUnit *u) {
-        return u->held || crash_loop_active(&u->wall, now_usec(CLOCK_REALTIME));
-}
-
-Level manager_wall_unit_level(const WatchedUnit *u, Level level) {
-        if (manager_wall_at_wall(u) && level < LEVEL_CRITICAL)
-                return LEVEL_CRITICAL;
-        return level;
-}
-
-void manager_wall_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status, const char *result) {
+void manager_exits_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status,
+                             const char *result) {
         u->main_exit.pid = pid;
         u->main_exit.code = code;
         u->main_exit.status = status;
+        u->main_exit.usec = now_usec(CLOCK_MONOTONIC);
         if (result)
                 snprintf(u->main_exit.result, sizeof(u->main_exit.result), "%s", result);
-}
-
-void manager_wall_hit(Manager *m, WatchedUnit *u, ProcState *p, const char *syscall, const char *errno_name,
-                      uint64_t calls) {
-        CrashLoopTell tell;
-        int r;
-
-        p->last_hit_usec = now_usec(CLOCK_MONOTONIC);
-        snprintf(p->hit_syscall, sizeof(p->hit_syscall), "%s", syscall ? syscall : "");
-        tell = crash_loop_hit(&u->wall, calls, now_usec(CLOCK_REALTIME));
-        m->levels.dirty = true; /* the counters are kept across restarts */
-
-        if (tell == CRASH_LOOP_TELL_FULL) {
-                r = journal_limit_hit(&(JournalHit){
-                        .unit = u->name,
-                        .pid = p->pid,
-                        .comm = p->comm,
-                        .map_count = p->map_count,
-                        .max_map_count = m->limits.live,
-                        .syscall = syscall,
-                        .errno_name = errno_name,
-                        .hits = calls,
-                        .evidence = syscall ? "caught" : "observed",
-                });
-                if (r < 0)
-                        log_warning_errno(r, "Failed to write the limit hit entry for %s pid %d: %m",
-                                          u->name, (int) p->pid);
-        }
-        manager_bus_emit_limit_hit(m, u->name, p, syscall);
-        manager_bus_unit_changed(m, u, &(UnitChangedMask){ .limit_hits = true });
-}
-
-void manager_wall_observe(Manager *m, WatchedUnit *u, ProcState *p) {
-        if (m->scan.hit_detection != HIT_DETECTION_OBSERVED || m->limits.live == 0)
-                return;
-        if (p->map_count < m->limits.live || p->observed_at_limit)
-                return;
-        p->observed_at_limit = true;
-        manager_wall_hit(m, u, p, NULL, NULL, 1);
 }
 
 /* "exited 1", "killed SIGKILL", "dumped SIGABRT" from a waitid() code and status. Returns false when
@@ -134,44 +96,59 @@ static void pending_exit_unlink(PendingExit *e) {
                 }
 }
 
-/* Tells the exit of E, with CODE and STATUS when known (code 0: not known), and drops E. */
+/* Returns true when E's unit was being stopped on request (manager_watch_unit_job()) after E's process
+ * was last seen alive: the stop, not the limit, ended it. Asked only after a round trip to systemd,
+ * which has sent every PropertiesChanged of the stop before its answer. */
+static bool pending_exit_stop_asked(const PendingExit *e) {
+        const WatchedUnit *u = manager_find_unit(e->manager, e->unit);
+        const AskedStop *w = u ? &u->asked_stop : &e->asked_stop;
+
+        return w->start_usec != 0 && (w->end_usec == 0 || w->end_usec >= e->seen_usec);
+}
+
+/* Drops E when a stop was asked for, saying why. Returns true when dropped. */
+static bool pending_exit_drop_if_stopped(PendingExit *e) {
+        char comm[64];
+
+        if (!pending_exit_stop_asked(e))
+                return false;
+        escape_printable_buf(comm, sizeof(comm), e->proc.comm, 0);
+        log_info("%s: process %d (%s) ended while its unit was being stopped on request, %" PRIu64
+                 " s after it hit the memory map limit: not counted as an exit at the limit.",
+                 e->unit, (int) e->proc.pid, comm, e->seconds_since_hit);
+        pending_exit_unlink(e);
+        pending_exit_free(e);
+        return true;
+}
+
+/* Announces the exit of E, with CODE and STATUS when known (code 0: not known), and drops E. */
 static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
         Manager *m = e->manager;
         WatchedUnit *u = manager_find_unit(m, e->unit);
         char code_s[16] = "", status_s[32] = "", both[64] = "";
         bool known = exit_describe(code, status, code_s, sizeof(code_s), status_s, sizeof(status_s));
         CrashLoopTell tell = CRASH_LOOP_TELL_FULL;
-        int r;
 
+        if (pending_exit_drop_if_stopped(e))
+                return;
         if (known)
                 snprintf(both, sizeof(both), "%s %s", code_s, status_s);
-        if (u) {
-                tell = crash_loop_exit(&u->wall, known ? both : NULL, now_usec(CLOCK_REALTIME));
-                m->levels.dirty = true;
-                manager_bus_unit_changed(m, u, &(UnitChangedMask){ .limit_exits = true });
-        }
-
-        if (tell == CRASH_LOOP_TELL_FULL)
-                r = journal_limit_exit(&(JournalExit){
-                        .unit = e->unit,
-                        .pid = e->proc.pid,
-                        .comm = e->proc.comm,
-                        .map_count = e->proc.map_count,
-                        .max_map_count = e->max_map_count,
-                        .exit_code = known ? code_s : NULL,
-                        .exit_status = known ? status_s : NULL,
-                        .seconds_since_hit = e->seconds_since_hit,
-                        .syscall = e->proc.hit_syscall[0] ? e->proc.hit_syscall : NULL,
-                });
-        else if (tell == CRASH_LOOP_TELL_SUMMARY)
-                r = journal_crash_loop(e->unit, u->wall.loop_exits, u->wall.loop_start_usec, u->wall.hits,
-                                       e->max_map_count);
-        else
-                r = 0;
-        if (r < 0)
-                log_warning_errno(r, "Failed to write the exit entry for %s pid %d: %m", e->unit,
-                                  (int) e->proc.pid);
-
+        if (u)
+                tell = crash_loop_exit(&u->crash_loop, known ? both : NULL, now_usec(CLOCK_REALTIME));
+        manager_announce_exit(m, u,
+                              &(JournalExit){
+                                      .unit = e->unit,
+                                      .identity = &e->identity,
+                                      .pid = e->proc.pid,
+                                      .comm = e->proc.comm,
+                                      .map_count = e->proc.map_count,
+                                      .max_map_count = e->max_map_count,
+                                      .exit_code = known ? code_s : NULL,
+                                      .exit_status = known ? status_s : NULL,
+                                      .seconds_since_hit = e->seconds_since_hit,
+                                      .syscall = e->proc.hit_syscall[0] ? e->proc.hit_syscall : NULL,
+                              },
+                              tell);
         pending_exit_unlink(e);
         pending_exit_free(e);
 }
@@ -180,7 +157,11 @@ static void pending_exit_resolve(PendingExit *e, int32_t code, int32_t status) {
 static bool pending_exit_try_cache(PendingExit *e) {
         WatchedUnit *u = manager_find_unit(e->manager, e->unit);
 
-        if (!u || u->main_exit.pid != (uint32_t) e->proc.pid || u->main_exit.code == 0)
+        if (!u || u->main_exit.code == 0)
+                return false;
+        /* Without a pid (a user manager's word), an exit learnt after E was last seen alive is E's. */
+        if (u->main_exit.pid != 0 ? u->main_exit.pid != (uint32_t) e->proc.pid
+                                  : u->main_exit.usec < e->seen_usec)
                 return false;
         pending_exit_resolve(e, u->main_exit.code, u->main_exit.status);
         return true;
@@ -203,23 +184,37 @@ static int on_exit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int pending_exit_retry_later(PendingExit *e) {
+/* Arms E's timer to call CALLBACK after USEC. Returns 0 or -errno. */
+static int pending_exit_wait(PendingExit *e, uint64_t usec, sd_event_time_handler_t callback) {
         int r;
 
-        if (++e->tries >= EXIT_TRIES_MAX)
-                return -ETIMEDOUT;
         if (!e->timer) {
-                r = sd_event_add_time_relative(e->manager->event, &e->timer, CLOCK_MONOTONIC,
-                                               EXIT_RETRY_USEC, 0, on_exit_retry, e);
+                r = sd_event_add_time_relative(e->manager->event, &e->timer, CLOCK_MONOTONIC, usec, 0,
+                                               callback, e);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(e->timer, "exit-attribution");
                 return 0;
         }
-        r = sd_event_source_set_time_relative(e->timer, EXIT_RETRY_USEC);
+        r = sd_event_source_set_time_relative(e->timer, usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT);
         return r;
+}
+
+static int pending_exit_retry_later(PendingExit *e) {
+        if (++e->tries >= EXIT_TRIES_MAX)
+                return -ETIMEDOUT;
+        return pending_exit_wait(e, EXIT_RETRY_USEC, on_exit_retry);
+}
+
+/* A user's unit: what its manager said of the exit, if anything, has been read by now. */
+static int on_user_log_waited(sd_event_source *s, uint64_t usec, void *userdata) {
+        PendingExit *e = userdata;
+
+        if (!pending_exit_try_cache(e))
+                pending_exit_resolve(e, 0, 0);
+        return 0;
 }
 
 /* Reads ExecMainPID, ExecMainCode and ExecMainStatus from a GetAll reply of the Service interface. */
@@ -290,30 +285,43 @@ static int on_exec_main(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-static int pending_exit_ask(PendingExit *e) {
-        _cleanup_free_ char *path = NULL;
-        int r;
+/* The answer to a question that only makes the round trip (a unit that is not a service has no main
+ * process whose exit systemd reports): every signal of systemd's about the exit came before it. */
+static int on_round_trip(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PendingExit *e = userdata;
 
-        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, e->unit, &path);
-        if (r < 0)
-                return r;
-        return sd_bus_call_method_async(e->manager->bus, &e->slot, SYSTEMD_DEST, path,
-                                        "org.freedesktop.DBus.Properties", "GetAll", on_exec_main, e, "s",
-                                        "org.freedesktop.systemd1.Service");
+        e->slot = sd_bus_slot_unref(e->slot);
+        pending_exit_resolve(e, 0, 0);
+        return 0;
 }
 
-void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
-        uint64_t now;
+/* Asks systemd about E's unit: a service's main process (ExecMain*), or, for any other unit, its
+ * ActiveState, for the round trip alone. Returns 0 or -errno. */
+static int pending_exit_ask(PendingExit *e) {
+        _cleanup_free_ char *path = NULL;
+        bool service = endswith(e->identity.unit, ".service");
+        int r;
+
+        r = sd_bus_path_encode(SYSTEMD_UNIT_PREFIX, e->identity.unit, &path);
+        if (r < 0)
+                return r;
+        if (service)
+                return sd_bus_call_method_async(e->manager->bus, &e->slot, SYSTEMD_DEST, path,
+                                                "org.freedesktop.DBus.Properties", "GetAll", on_exec_main, e,
+                                                "s", "org.freedesktop.systemd1.Service");
+        return sd_bus_call_method_async(e->manager->bus, &e->slot, SYSTEMD_DEST, path,
+                                        "org.freedesktop.DBus.Properties", "Get", on_round_trip, e, "ss",
+                                        "org.freedesktop.systemd1.Unit", "ActiveState");
+}
+
+void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         bool recent, at_limit;
         PendingExit *e;
 
-        /* Its calls caught in the last second are still an open burst: told now (setting P's last hit),
-         * before its exit is judged. */
-        manager_hits_flush(m);
-        now = now_usec(CLOCK_MONOTONIC);
-        recent = p->last_hit_usec > 0 && now < p->last_hit_usec + WALL_EXIT_WINDOW_USEC;
+        recent = p->last_hit_usec > 0 && now < p->last_hit_usec + EXIT_AFTER_HIT_USEC;
         at_limit = p->last_hit_usec > 0 && m->limits.live > 0 &&
-                (uint64_t) p->map_count + WALL_NEAR_MAPS >= m->limits.live;
+                (uint64_t) p->map_count + LIMIT_HIT_MARGIN >= m->limits.live;
         if (!recent && !at_limit)
                 return;
 
@@ -325,38 +333,32 @@ void manager_wall_gone(Manager *m, WatchedUnit *u, const ProcState *p) {
                 return;
         }
         e->manager = m;
+        e->identity = u->identity;
         e->proc = *p;
         e->max_map_count = m->limits.live;
         e->seconds_since_hit = (now - p->last_hit_usec) / USEC_PER_SEC;
+        e->seen_usec = p->seen_usec;
         e->next = m->pending_exits;
         m->pending_exits = e;
 
-        /* Only a service has a main process whose exit systemd reports. */
-        if (!endswith(u->name, ".service") || !m->watching_systemd) {
-                pending_exit_resolve(e, 0, 0);
+        /* A user's unit: after its manager has had time to say in the journal how it ended. */
+        if (u->identity.kind == UNIT_KIND_USER) {
+                if (pending_exit_wait(e, EXIT_USER_LOG_WAIT_USEC, on_user_log_waited) < 0)
+                        pending_exit_resolve(e, 0, 0);
                 return;
         }
-        if (pending_exit_try_cache(e))
-                return;
-        if (pending_exit_ask(e) < 0)
+        /* Decided after a round trip to systemd: a stop that was asked for may still be on its way. */
+        if (!m->watching_systemd || pending_exit_ask(e) < 0)
                 pending_exit_resolve(e, 0, 0);
 }
 
-void manager_wall_hold(Manager *m, WatchedUnit *u, bool hold) {
-        if (u->held == hold)
-                return;
-        u->held = hold;
-        if (hold)
-                log_debug("%s hit the memory map limit and has no processes now: keeping it in view.",
-                          u->name);
+void manager_exits_unit_dropped(Manager *m, const WatchedUnit *u) {
+        for (PendingExit *e = m->pending_exits; e; e = e->next)
+                if (streq(e->unit, u->name))
+                        e->asked_stop = u->asked_stop;
 }
 
-void manager_wall_end(Manager *m, WatchedUnit *u) {
-        crash_loop_end(&u->wall);
-        u->held = false;
-}
-
-void manager_wall_done(Manager *m) {
+void manager_exits_done(Manager *m) {
         while (m->pending_exits) {
                 PendingExit *e = m->pending_exits;
 
