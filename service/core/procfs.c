@@ -255,10 +255,12 @@ static int proc_open_live_thread(int dir_fd, pid_t pid) {
 
 /* The gate area is the only line whose name field is exactly "[vsyscall]": file names are absolute
  * paths, and the other special names differ. The name is the 6th field, after a run of spaces. */
-static bool maps_line_is_gate(const char *line, size_t len) {
+bool maps_line_is_gate(const char *line, size_t len) {
         static const char gate[] = "[vsyscall]";
         const char *p = line, *end = line + len;
 
+        if (len > MAPS_GATE_LINE_MAX)
+                return false;
         for (unsigned i = 0; i < 5; i++) {
                 while (p < end && *p == ' ')
                         p++;

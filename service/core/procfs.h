@@ -65,6 +65,12 @@ int proc_status_parse(const char *buf, uid_t *ret_uid, pid_t *ret_tgid);
 /* The gate area line is below 100 bytes; any longer last line cannot be it. */
 #define MAPS_GATE_LINE_MAX 256
 
+/* Whether the LEN bytes of LINE (no newline) are the gate area's line: its name field (the 6th, after
+ * runs of spaces) is exactly "[vsyscall]" and it is at most MAPS_GATE_LINE_MAX bytes long. Only the last
+ * line of a maps file can be the gate: the one definition of what the map count leaves out, shared by
+ * the counter below and by everything else that walks maps lines (explain.c). */
+bool maps_line_is_gate(const char *line, size_t len);
+
 typedef struct MapsLineBuf {
         char data[MAPS_GATE_LINE_MAX];
         size_t len;
