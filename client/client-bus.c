@@ -547,3 +547,67 @@ int client_unit_hits_get(sd_bus *bus, const char *object_path, UnitHits *ret) {
 void client_unit_hits_done(UnitHits *w) {
         w->last_exit = mfree(w->last_exit);
 }
+
+int client_unit_path_get(sd_bus *bus, const char *name, char **ret_path) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        char *p;
+        int r;
+
+        r = client_call_manager(bus, "GetUnit", &error, &reply, "s", name);
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
+                /* An older mapguardd: units are found by their watched name only. */
+                return sd_bus_path_encode(BUS_PATH "/unit", name, ret_path);
+        if (r < 0)
+                return client_bus_error_log("find the unit", &error, r);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the answer to GetUnit: %s\n", strerror(-r));
+                return r;
+        }
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        *ret_path = p;
+        return 0;
+}
+
+int client_unit_identity_get(sd_bus *bus, const char *object_path, UnitIdentityInfo *ret) {
+        static const BusProperty table[] = {
+                { "Name", 's', offsetof(UnitIdentityInfo, name) },
+                { "Kind", 's', offsetof(UnitIdentityInfo, kind) },
+                { "SystemdUnit", 's', offsetof(UnitIdentityInfo, systemd_unit) },
+                { "UserUnit", 's', offsetof(UnitIdentityInfo, user_unit) },
+                { "OwnerUID", 'u', offsetof(UnitIdentityInfo, owner_uid) },
+                { "KubernetesNamespace", 's', offsetof(UnitIdentityInfo, k8s_namespace) },
+                { "KubernetesPod", 's', offsetof(UnitIdentityInfo, k8s_pod) },
+                { "KubernetesContainer", 's', offsetof(UnitIdentityInfo, k8s_container) },
+        };
+        UnitIdentityInfo i = { .owner_uid = UINT32_MAX };
+        char **strings[] = { &i.name,          &i.kind,    &i.systemd_unit, &i.user_unit,
+                             &i.k8s_namespace, &i.k8s_pod, &i.k8s_container };
+        int r;
+
+        r = bus_get_all(bus, object_path, BUS_UNIT, table, ELEMENTSOF(table), &i, object_path);
+        /* A daemon without some of them: "". */
+        for (size_t k = 0; r >= 0 && k < ELEMENTSOF(strings); k++)
+                if (!*strings[k] && !(*strings[k] = strdup("")))
+                        r = -ENOMEM;
+        if (r < 0) {
+                client_unit_identity_done(&i);
+                return r;
+        }
+        *ret = i;
+        return 0;
+}
+
+void client_unit_identity_done(UnitIdentityInfo *i) {
+        i->name = mfree(i->name);
+        i->kind = mfree(i->kind);
+        i->systemd_unit = mfree(i->systemd_unit);
+        i->user_unit = mfree(i->user_unit);
+        i->k8s_namespace = mfree(i->k8s_namespace);
+        i->k8s_pod = mfree(i->k8s_pod);
+        i->k8s_container = mfree(i->k8s_container);
+}

@@ -109,6 +109,27 @@ int client_unit_list_get(sd_bus *bus, sd_bus_message **ret_reply, UnitInfo **ret
 int client_unit_hits_get(sd_bus *bus, const char *object_path, UnitHits *ret);
 void client_unit_hits_done(UnitHits *w);
 
+/* What a unit object says it is (all strings owned, "" when the daemon has no such property): release with
+ * client_unit_identity_done(). */
+typedef struct UnitIdentityInfo {
+        char *name;         /* the watched name */
+        char *kind;         /* "system", "user", "container", "pod", "monitor" */
+        char *systemd_unit; /* the systemd unit now (a container's scope, a user's manager) */
+        char *user_unit;
+        uint32_t owner_uid; /* UINT32_MAX: none */
+        char *k8s_namespace, *k8s_pod, *k8s_container;
+} UnitIdentityInfo;
+
+/* The object path of the watched unit NAME (any of its names: its own, a user's unit's, a container's
+ * scope), by GetUnit(); from a daemon without GetUnit, the path NAME's object would have. Returns 0 and a
+ * malloc'd path, or -errno (printed; -EINVAL with the daemon's sentence for an unknown or ambiguous name).
+ */
+int client_unit_path_get(sd_bus *bus, const char *name, char **ret_path);
+
+/* Reads what the unit object at OBJECT_PATH says it is. Returns 0 or -errno (printed). */
+int client_unit_identity_get(sd_bus *bus, const char *object_path, UnitIdentityInfo *ret);
+void client_unit_identity_done(UnitIdentityInfo *i);
+
 /* ListProcesses(unit), sorted nearest the limit first; ownership as for client_unit_list_get(). */
 int client_process_list_get(sd_bus *bus, const char *unit, sd_bus_message **ret_reply,
                             ProcessInfo **ret_procs, size_t *ret_n);

@@ -239,12 +239,27 @@ int verb_list(int argc, char *argv[], void *userdata) {
         return print_units(units, n, n, limit);
 }
 
-static int json_processes(const char *unit, const UnitHits *hits, const ProcessInfo *procs, size_t n) {
+static int json_processes(const char *unit, const UnitIdentityInfo *id, const UnitHits *hits,
+                          const ProcessInfo *procs, size_t n) {
         JsonWriter w;
 
         json_writer_init(&w, stdout);
         json_begin_object(&w);
         json_key_string(&w, "unit", unit);
+        /* What it is, as the unit object's properties say it (snake_case of their names). */
+        if (id && *id->kind) {
+                json_key_string(&w, "kind", id->kind);
+                json_key_string(&w, "systemd_unit", id->systemd_unit);
+                if (*id->user_unit) {
+                        json_key_string(&w, "user_unit", id->user_unit);
+                        json_key_uint(&w, "owner_uid", id->owner_uid);
+                }
+                if (*id->k8s_namespace) {
+                        json_key_string(&w, "kubernetes_namespace", id->k8s_namespace);
+                        json_key_string(&w, "kubernetes_pod", id->k8s_pod);
+                        json_key_string(&w, "kubernetes_container", id->k8s_container);
+                }
+        }
         if (hits) {
                 json_key_uint(&w, "limit_hits", hits->limit_hits);
                 json_key_uint(&w, "limit_exits", hits->limit_exits);
@@ -332,7 +347,8 @@ int unit_name_from_arg(const char *arg, char **ret) {
                 fprintf(stderr, "The unit name is empty.\n");
                 return -EINVAL;
         }
-        if (strchr(arg, '.'))
+        /* A watched name with a slash (a user's unit, a Kubernetes container) is taken as it is. */
+        if (strchr(arg, '.') || strchr(arg, '/'))
                 unit = strdup(arg);
         else if (asprintf(&unit, "%s.service", arg) < 0)
                 unit = NULL; /* asprintf() leaves it undefined on failure. */
@@ -340,6 +356,29 @@ int unit_name_from_arg(const char *arg, char **ret) {
                 return -ENOMEM;
         *ret = unit;
         return 0;
+}
+
+/* What `show` says a unit is, when it is not a plain system unit: whose, and as which systemd unit now. */
+static void print_identity(const UnitIdentityInfo *id) {
+        _cleanup_free_ char *name = format_sanitize(id->name), *unit = format_sanitize(id->systemd_unit),
+                            *user_unit = format_sanitize(id->user_unit),
+                            *ns = format_sanitize(id->k8s_namespace), *pod = format_sanitize(id->k8s_pod),
+                            *container = format_sanitize(id->k8s_container);
+
+        if (!name || !unit || !user_unit || !ns || !pod || !container)
+                return;
+        if (streq(id->kind, "user"))
+                printf("%s: %s of user %" PRIu32 "'s manager (%s).\n", name, user_unit, id->owner_uid, unit);
+        else if (streq(id->kind, "container"))
+                printf("%s: Kubernetes container %s of pod %s/%s%s%s.\n", name, container, ns, pod,
+                       *unit ? ", now " : "", unit);
+        else if (streq(id->kind, "pod"))
+                printf("%s: a container of a Kubernetes pod whose names are not known%s%s.\n", name,
+                       *unit ? ", now " : "", unit);
+        else
+                return;
+        if (arg_legend)
+                printf("\n");
 }
 
 /* What `show` says of UNIT at the limit: nothing when it never hit the limit. */
@@ -361,23 +400,31 @@ static void print_hits(const char *unit, const UnitHits *w, size_t n_procs) {
 int verb_show(int argc, char *argv[], void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(client_unit_hits_done) UnitHits hits = {};
+        _cleanup_(client_unit_identity_done) UnitIdentityInfo id = { .owner_uid = UINT32_MAX };
         _cleanup_free_ ProcessInfo *procs = NULL;
-        _cleanup_free_ char *unit = NULL, *path = NULL;
+        _cleanup_free_ char *arg = NULL, *path = NULL;
+        const char *unit;
         sd_bus **bus = userdata;
         uint32_t limit = 0;
         size_t n = 0;
         int r;
 
-        r = unit_name_from_arg(argv[1], &unit);
+        r = unit_name_from_arg(argv[1], &arg);
         if (r < 0)
                 return r;
         r = acquire_bus(bus);
         if (r < 0)
                 return r;
-        r = client_process_list_get(*bus, unit, &reply, &procs, &n);
+        /* The unit by any of its names (grow.service of user@1001.service/grow.service, a container's
+         * scope). */
+        r = client_unit_path_get(*bus, arg, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_path_encode("/org/mapguard1/unit", unit, &path);
+        r = client_unit_identity_get(*bus, path, &id);
+        if (r < 0)
+                return r;
+        unit = *id.name ? id.name : arg;
+        r = client_process_list_get(*bus, unit, &reply, &procs, &n);
         if (r < 0)
                 return r;
         r = client_unit_hits_get(*bus, path, &hits);
@@ -385,7 +432,8 @@ int verb_show(int argc, char *argv[], void *userdata) {
                 return r;
 
         if (arg_json)
-                return json_processes(unit, &hits, procs, n);
+                return json_processes(unit, &id, &hits, procs, n);
+        print_identity(&id);
         if (n == 0 && hits.limit_hits == 0 && hits.limit_exits == 0) {
                 if (arg_legend)
                         printf("No processes in %s.\n", unit);

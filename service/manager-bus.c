@@ -120,19 +120,15 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+/* The watched unit NAME names (any of its names: manager_find_unit_named()), or a D-Bus error that says
+ * why none. Returns 0, or a negative sd_bus error return. */
+static int bus_find_unit(Manager *m, const char *name, WatchedUnit **ret, sd_bus_error *error) {
         char shown[256];
-        const char *name;
-        WatchedUnit *u;
         int r;
 
-        r = sd_bus_message_read(message, "s", &name);
-        if (r < 0)
-                return r;
         if (name[0] == '\0')
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The unit name is empty.");
-        r = manager_find_unit_named(m, name, &u);
+        r = manager_find_unit_named(m, name, ret);
         /* The caller's name, said back: escaped, whatever it holds. */
         escape_printable_buf(shown, sizeof(shown), name, 0);
         if (r == -ENOTUNIQ)
@@ -147,7 +143,37 @@ static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus
                         "Unit %s is not watched by mapguardd (not running, or not matched by "
                         "[Watch] Units=).",
                         shown);
+        return 0;
+}
+
+static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        WatchedUnit *u;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        r = bus_find_unit(m, name, &u, error);
+        if (r < 0)
+                return r;
         return reply_processes(message, m, u);
+}
+
+static int method_get_unit(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        WatchedUnit *u;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        r = bus_find_unit(m, name, &u, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", u->object_path);
 }
 
 static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -346,6 +372,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_list_units, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_ARGS("s", unit),
                                 SD_BUS_RESULT("a(usuusdt)", processes), method_list_processes,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", unit), method_get_unit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetProcess", SD_BUS_ARGS("u", pid),
                                 SD_BUS_RESULT("s", unit, "s", comm, "u", map_count, "u", max_map_count, "u",

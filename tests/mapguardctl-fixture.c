@@ -82,6 +82,10 @@ const char *long_name(void) {
         return name;
 }
 
+/* SCENARIO_IDENTITY's user unit. */
+#define GROW_NAME "user@1001.service/grow.service"
+#define GROW_PATH "/org/mapguard1/unit/user_401001_2eservice_2fgrow_2eservice"
+
 static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -127,12 +131,34 @@ static int method_list_processes(sd_bus_message *m, void *userdata, sd_bus_error
                 return r;
         if (streq(unit, "idle.scope"))
                 return sd_bus_reply_method_return(m, "a(usuusdt)", 0);
+        if (scenario == SCENARIO_IDENTITY && streq(unit, GROW_NAME))
+                return sd_bus_reply_method_return(m, "a(usuusdt)", 1, 3001, "grow", 900, 64630, "ok", 0.0,
+                                                  UINT64_MAX);
         if (!streq(unit, "ingester.service"))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit %s is not watched.", unit);
         return sd_bus_reply_method_return(m, "a(usuusdt)", 3, 1240, "evil\033[2J\n", 10, 65520, "ok", 0.0,
                                           UINT64_MAX, 1234, "prometheus", 53000, 12530, "warning", 120.0,
                                           (uint64_t) 6264, 1235, "sidecar", 900, 64630, "ok", -3.2,
                                           UINT64_MAX);
+}
+
+static int method_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        int r;
+
+        /* Only this scenario's daemon knows GetUnit(): the others are older ones. */
+        if (scenario != SCENARIO_IDENTITY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method GetUnit.");
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (streq(name, "grow.service") || streq(name, GROW_NAME))
+                return sd_bus_reply_method_return(m, "o", GROW_PATH);
+        r = sd_bus_path_encode("/org/mapguard1/unit", name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
 }
 
 static int method_get_process(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -234,8 +260,37 @@ static int property_get_unit_hits(sd_bus *bus, const char *path, const char *int
         return -EINVAL;
 }
 
+/* What a unit object says it is: grow.service is a user's unit in SCENARIO_IDENTITY, the rest are system
+ * units named by their path. */
+static int property_get_unit_identity(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        bool grow = scenario == SCENARIO_IDENTITY && streq(path, GROW_PATH);
+
+        if (streq(property, "OwnerUID"))
+                return sd_bus_message_append(reply, "u", grow ? 1001 : UINT32_MAX);
+        if (streq(property, "Name")) {
+                if (sd_bus_path_decode(path, "/org/mapguard1/unit", &name) <= 0)
+                        return -EINVAL;
+                return sd_bus_message_append(reply, "s", name);
+        }
+        if (streq(property, "Kind"))
+                return sd_bus_message_append(reply, "s", grow ? "user" : "system");
+        if (streq(property, "SystemdUnit"))
+                return sd_bus_message_append(reply, "s", grow ? "user@1001.service" : "");
+        if (streq(property, "UserUnit"))
+                return sd_bus_message_append(reply, "s", grow ? "grow.service" : "");
+        return -EINVAL;
+}
+
 static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get_unit_identity, 0, 0),
+        SD_BUS_PROPERTY("Kind", "s", property_get_unit_identity, 0, 0),
+        SD_BUS_PROPERTY("SystemdUnit", "s", property_get_unit_identity, 0, 0),
+        SD_BUS_PROPERTY("UserUnit", "s", property_get_unit_identity, 0, 0),
+        SD_BUS_PROPERTY("OwnerUID", "u", property_get_unit_identity, 0, 0),
         SD_BUS_PROPERTY("LimitHits", "t", property_get_unit_hits, 0, 0),
         SD_BUS_PROPERTY("LimitExits", "t", property_get_unit_hits, 0, 0),
         SD_BUS_PROPERTY("LastLimitHitUSec", "t", property_get_unit_hits, 0, 0),
@@ -257,6 +312,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("GetHeadroom", "", "susuuus", method_get_headroom, 0),
         SD_BUS_METHOD("ListUnits", "", "a(sosuuuu)", method_list_units, 0),
         SD_BUS_METHOD("ListProcesses", "s", "a(usuusdt)", method_list_processes, 0),
+        SD_BUS_METHOD("GetUnit", "s", "o", method_get_unit, 0),
         SD_BUS_METHOD("GetProcess", "u", "ssuuus", method_get_process, 0),
         SD_BUS_METHOD("Recommend", "", "us", method_recommend, 0),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),

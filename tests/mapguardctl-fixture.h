@@ -27,6 +27,8 @@ typedef enum Scenario {
         SCENARIO_HIT,          /* As SCENARIO_OK, and u02.service hit the limit 3 minutes ago. */
         SCENARIO_HELD,         /* As SCENARIO_UNKNOWN, and held.service sits failed at the limit (held). */
         SCENARIO_STALE,        /* As SCENARIO_OK, and u03.service's processes could not be read. */
+        SCENARIO_IDENTITY,     /* As SCENARIO_OK, and GetUnit() finds user@1001.service/grow.service by
+                                * "grow.service" (older daemons have no GetUnit()). */
 } Scenario;
 
 /* SCENARIO_HIT's and SCENARIO_HELD's limit hits and exits. */

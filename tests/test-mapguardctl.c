@@ -151,7 +151,8 @@ static void test_show(void **state) {
                    NULL);
         assert_ctl(
                 "--json show ingester.service", 0,
-                "{\"unit\":\"ingester.service\",\"limit_hits\":0,\"limit_exits\":0,\"last_limit_hit_usec\":"
+                "{\"unit\":\"ingester.service\",\"kind\":\"system\",\"systemd_unit\":\"\",\"limit_hits\":0,"
+                "\"limit_exits\":0,\"last_limit_hit_usec\":"
                 "0,"
                 "\"last_exit\":\"\",\"processes\":["
                 "{\"pid\":1234,\"comm\":\"prometheus\",\"map_count\":53000,\"headroom\":12530,"
@@ -829,8 +830,26 @@ static void test_monitor(void **state) {
                     "\"new_level\":\"warning\",\"map_count\":53000,\"max_map_count\":65530}\n");
 }
 
+/* A user's unit found by its own name (GetUnit()), and said what it is. */
+static void test_show_user_unit(void **state) {
+        skip_without_bus();
+        server_start(SCENARIO_IDENTITY);
+
+        assert_ctl(
+                "show grow.service", 0,
+                "user@1001.service/grow.service: grow.service of user 1001's manager (user@1001.service).\n"
+                "\n"
+                " PID  COMM  LEVEL  MAPS     HEADROOM  GROWTH  LIMIT\n"
+                "3001  grow  ok      900  64630 (98%)    flat  never\n"
+                "\n1 process listed.\n",
+                NULL);
+        assert_json_valid("--json show grow.service");
+        server_stop();
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_show_user_unit),
                 cmocka_unit_test(test_status),
                 cmocka_unit_test(test_status_json),
                 cmocka_unit_test(test_list),
