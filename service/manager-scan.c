@@ -540,6 +540,8 @@ static int manager_scan_unit(Manager *m, WatchedUnit *u, uint64_t now, bool forc
         u->procs = TAKE_PTR(procs);
         u->n_procs = n;
 
+        if (u->n_procs > 0)
+                u->seen_usec = now;
         for (size_t i = 0; i < u->n_procs; i++) {
                 u->procs[i].seen_usec = now;
                 if (u->procs[i].next_read_usec < *next_wakeup)

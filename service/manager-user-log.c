@@ -60,11 +60,16 @@ bool manager_user_log_apply(Manager *m, const UserLogEntry *e) {
             streq(e->message_id, SYSTEMD_MESSAGE_UNIT_STOPPED)) {
                 if (!parse_number(e->job_id, 1, UINT32_MAX, &job))
                         return false;
-                if (streq(e->message_id, SYSTEMD_MESSAGE_UNIT_STOPPING))
+                if (streq(e->message_id, SYSTEMD_MESSAGE_UNIT_STOPPING)) {
                         /* Logged once the manager sent the stop signal: the unit is deactivating. */
                         manager_units_job_seen(m, name, "deactivating", (uint32_t) job);
-                else
-                        manager_units_job_removed(m, name, (uint32_t) job);
+                        return true;
+                }
+                /* A unit stopped while it waited to restart has no "Stopping" line: the stop is the job's
+                 * all the same (the automatic restart's own job says "restart"). */
+                if (e->job_type && streq(e->job_type, "stop"))
+                        manager_units_job_seen(m, name, "deactivating", (uint32_t) job);
+                manager_units_job_removed(m, name, (uint32_t) job);
                 return true;
         }
         if (!streq(e->message_id, SYSTEMD_MESSAGE_UNIT_PROCESS_EXIT) || !e->exit_code ||
@@ -96,8 +101,8 @@ static void manager_user_log_read(Manager *m) {
                 return;
         }
         while ((r = sd_journal_next(j)) > 0) {
-                char id[40], uid[16], unit[256], user_unit_self[64], user_unit[256], job[16], code[16],
-                        status[16];
+                char id[40], uid[16], unit[256], user_unit_self[64], user_unit[256], job[16], job_type[32],
+                        code[16], status[16];
                 UserLogEntry e = {
                         .message_id = entry_field(j, "MESSAGE_ID", id, sizeof(id)),
                         .uid = entry_field(j, "_UID", uid, sizeof(uid)),
@@ -106,6 +111,7 @@ static void manager_user_log_read(Manager *m) {
                                 entry_field(j, "_SYSTEMD_USER_UNIT", user_unit_self, sizeof(user_unit_self)),
                         .user_unit = entry_field(j, "USER_UNIT", user_unit, sizeof(user_unit)),
                         .job_id = entry_field(j, "JOB_ID", job, sizeof(job)),
+                        .job_type = entry_field(j, "JOB_TYPE", job_type, sizeof(job_type)),
                         .exit_code = entry_field(j, "EXIT_CODE", code, sizeof(code)),
                         .exit_status = entry_field(j, "EXIT_STATUS", status, sizeof(status)),
                 };

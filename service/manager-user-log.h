@@ -29,8 +29,8 @@ void manager_user_log_stop(Manager *m);
 
 /* One entry of a user manager, as manager_user_log_apply() takes it: the fields, NULL when absent. */
 typedef struct UserLogEntry {
-        const char *message_id, *uid, *systemd_unit, *systemd_user_unit; /* trusted: journald's own */
-        const char *user_unit, *job_id, *exit_code, *exit_status;        /* the manager's */
+        const char *message_id, *uid, *systemd_unit, *systemd_user_unit;     /* trusted: journald's own */
+        const char *user_unit, *job_id, *job_type, *exit_code, *exit_status; /* the manager's */
 } UserLogEntry;
 
 /* Applies one entry: a stop of user@UID.service/USER_UNIT asked for, or over, or how its main process

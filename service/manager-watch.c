@@ -362,7 +362,9 @@ static bool manager_watch_held_over(Manager *m, const WatchedUnit *u) {
         const char *last;
         struct stat st;
 
-        if (!manager_hits_recent(u) || (u->asked_stop.start_usec != 0 && u->asked_stop.end_usec != 0))
+        /* A stop asked for that ended after its processes were last seen is what ended them. */
+        if (!manager_hits_recent(u) ||
+            (u->asked_stop.start_usec != 0 && u->asked_stop.end_usec >= u->seen_usec))
                 return true;
         if (u->identity.kind != UNIT_KIND_CONTAINER && u->identity.kind != UNIT_KIND_POD)
                 return false;

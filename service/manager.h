@@ -87,6 +87,7 @@ typedef struct WatchedUnit {
          * kept in view, at level critical, until it runs again, is stopped or reset-failed. */
         CrashLoop crash_loop;
         bool held;
+        uint64_t seen_usec; /* CLOCK_MONOTONIC of the last pass that found processes in it */
         /* The last stop of the unit that someone asked for (systemctl stop or restart: systemd showed the
          * unit deactivating with a job), CLOCK_MONOTONIC, from when that was seen to when its job was
          * removed (0: not yet); start 0: none seen. An exit within it is not the limit's doing. */

@@ -168,12 +168,27 @@ static void test_user_unit_exits(void **state) {
         fake_process(f->root, 3005, "grow", 1001, 1000, 400);
         assert_int_equal(manager_watch_pass(f->m, true), 0);
         testfs_write_str(f->root, "sys/fs/cgroup" USER_CGROUP "/app.slice/grow.service/cgroup.procs", "");
+        testfs_write_str(f->root, "sys/fs/cgroup" USER_CGROUP "/app.slice/grow.service/cgroup.events",
+                         "populated 0\nfrozen 0\n");
         fake_exit(f->root, 3005);
         assert_int_equal(manager_watch_pass(f->m, true), 0);
         assert_true(user_log(f, SYSTEMD_MESSAGE_UNIT_PROCESS_EXIT, NULL, "dumped", "6"));
         run_for(f, 2 * USEC_PER_SEC);
         assert_int_equal(manager_find_unit(f->m, GROW)->crash_loop.exits, 1);
         assert_string_equal(manager_find_unit(f->m, GROW)->crash_loop.last_exit, "dumped SIGABRT");
+        assert_true(manager_find_unit(f->m, GROW)->held);
+
+        /* Stopped while it waits to restart (no "Stopping" then, only "Stopped" of a stop job): let go. */
+        assert_true(manager_user_log_apply(f->m,
+                                           &(UserLogEntry){ .message_id = SYSTEMD_MESSAGE_UNIT_STOPPED,
+                                                            .uid = "1001",
+                                                            .systemd_unit = USER_MANAGER,
+                                                            .systemd_user_unit = "init.scope",
+                                                            .user_unit = "grow.service",
+                                                            .job_id = "41",
+                                                            .job_type = "stop" }));
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_null(manager_find_unit(f->m, GROW));
 }
 
 /* A container's config.json as containerd writes it, for ID in the pod. */
