@@ -47,9 +47,12 @@ void manager_hits_observe(Manager *m, WatchedUnit *u, ProcState *p) {
         manager_hits_count(m, u, p, NULL, NULL, 1);
 }
 
-/* The watched unit a hit belongs to: by the watched cgroup the program found it in, else by pid. */
+/* The watched unit a hit belongs to: by the watched cgroup the program found it in, or by the caller's own
+ * cgroup (one found in a user manager's: the unit started since the units were last listed), else by
+ * pid. */
 static WatchedUnit *manager_hit_unit(Manager *m, const LimitHit *hit, ProcState **ret_proc) {
-        WatchedUnit *u = manager_find_unit_by_cgroup_id(m, hit->cgroup_id);
+        WatchedUnit *u = manager_find_unit_by_cgroup_id(m, hit->cgroup_id)
+                ?: manager_find_unit_by_cgroup_id(m, hit->leaf_cgroup_id);
 
         *ret_proc = NULL;
         if (!u)
@@ -115,9 +118,14 @@ static void on_hit(const LimitHit *hit, void *userdata) {
         r = limit_hit_bursts_add(m->hits.bursts, hit);
         if (r < 0)
                 log_warning_errno(r, "Failed to count a limit hit of pid %u: %m", hit->pid);
-        else if (r > 0 && !manager_find_pid(m, (pid_t) hit->pid, NULL))
-                /* A process at the limit that no pass has read yet: read it now. */
+        else if (r > 0 && !manager_find_pid(m, (pid_t) hit->pid, NULL)) {
+                /* A process at the limit that no pass has read yet: read it now. Caught in a user
+                 * manager's cgroup, not a unit's: a unit of it that started since they were listed; list
+                 * them, so that the burst, when it closes, has a unit (manager_hit_unit()). */
+                if (!manager_find_unit_by_cgroup_id(m, hit->cgroup_id))
+                        m->watch_user_units_now = true;
                 manager_schedule_now(m);
+        }
 }
 
 /* Says, at most once a minute, how many failed calls the program could not queue since it was last said:

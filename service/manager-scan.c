@@ -54,6 +54,22 @@ void manager_select_backend(Manager *m) {
         (void) manager_hits_start(m);
 }
 
+/* Reads the cgroup2 id of CGROUP into *ID when it is 0 (not read yet). Returns 0, -ENOMEM, or another
+ * -errno (the cgroup is not there yet, or no longer): tried again at the next sync. */
+static int bpf_cgroup_id(Manager *m, const char *cgroup, uint64_t *id) {
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (*id != 0)
+                return 0;
+        if (asprintf(&dir, "%s%s", m->hierarchy, cgroup) < 0)
+                return -ENOMEM;
+        r = cgroup_id_from_path(dir, id);
+        if (r < 0)
+                log_debug_errno(r, "Failed to get the cgroup id of %s: %m", dir);
+        return r;
+}
+
 int manager_sync_bpf_cgroups(Manager *m) {
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0, wanted;
@@ -62,10 +78,10 @@ int manager_sync_bpf_cgroups(Manager *m) {
         if (!m->scan.bpf || !m->scan.bpf_cgroups_dirty)
                 return 0;
 
-        ids = calloc(m->n_units ? m->n_units : 1, sizeof(uint64_t));
+        wanted = m->n_units + m->n_user_managers;
+        ids = calloc(wanted ? wanted : 1, sizeof(uint64_t));
         if (!ids)
                 return -ENOMEM;
-        wanted = m->n_units;
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
 
@@ -75,18 +91,29 @@ int manager_sync_bpf_cgroups(Manager *m) {
                         wanted--;
                         continue;
                 }
-                if (u->cgroup_id == 0) {
-                        _cleanup_free_ char *dir = NULL;
+                r = bpf_cgroup_id(m, u->cgroup, &u->cgroup_id);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0)
+                        ids[n++] = u->cgroup_id;
+        }
+        /* A user manager's own cgroup too: a unit of it that started since its units were last listed
+         * (they are found by a walk, not told of) is in no watched cgroup yet, and its first calls at the
+         * limit, often its only ones, would go uncaught. They are caught as the manager's, with the
+         * caller's own cgroup (LimitHit.leaf_cgroup_id), and manager-hits.c has the units listed anew.
+         * The task iterator's records of such processes match no unit and are skipped. */
+        for (size_t i = 0; i < m->n_user_managers; i++) {
+                UserManager *um = &m->user_managers[i];
 
-                        if (asprintf(&dir, "%s%s", m->hierarchy, u->cgroup) < 0)
-                                return -ENOMEM;
-                        r = cgroup_id_from_path(dir, &u->cgroup_id);
-                        if (r < 0) {
-                                log_debug_errno(r, "Failed to get the cgroup id of %s: %m", dir);
-                                continue;
-                        }
+                if (!um->cgroup) {
+                        wanted--;
+                        continue;
                 }
-                ids[n++] = u->cgroup_id;
+                r = bpf_cgroup_id(m, um->cgroup, &um->cgroup_id);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0)
+                        ids[n++] = um->cgroup_id;
         }
         r = bpf_counter_set_cgroups(m->scan.bpf, ids, n);
         if (r < 0)
@@ -645,6 +672,13 @@ int manager_scan(Manager *m, bool force_all) {
                         ret = log_error_errno(r, "Failed to scan %s: %m", m->units[i]->name);
                         break;
                 }
+        }
+        /* A unit's cgroup made anew under the same path (a restart nobody told us of: a user's unit), found
+         * by the pass: the programs learn its new id now, so that its next failing calls are caught. */
+        if (m->scan.bpf && m->scan.bpf_cgroups_dirty) {
+                r = manager_sync_bpf_cgroups(m);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to give the BPF programs the watched cgroups: %m");
         }
 
         m->scan.last_usec = now_usec(CLOCK_REALTIME);

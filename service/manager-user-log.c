@@ -127,12 +127,13 @@ static int on_user_log(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-/* The entries of interest: the three MESSAGE_IDs (one field: ORed), from a user manager's init.scope. */
+/* The entries of interest: the four MESSAGE_IDs (one field: ORed), from a user manager's init.scope. */
 static int user_log_add_matches(sd_journal *j) {
         static const char *const matches[] = {
                 "MESSAGE_ID=" SYSTEMD_MESSAGE_UNIT_STOPPING,
                 "MESSAGE_ID=" SYSTEMD_MESSAGE_UNIT_STOPPED,
                 "MESSAGE_ID=" SYSTEMD_MESSAGE_UNIT_PROCESS_EXIT,
+                "MESSAGE_ID=" SYSTEMD_MESSAGE_UNIT_STARTING,
                 "_SYSTEMD_USER_UNIT=init.scope",
         };
         int r;

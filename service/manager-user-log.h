@@ -3,7 +3,9 @@
 
 /* What the users' own systemd managers say about their units, read from the journal: a stop someone asked
  * for (systemctl --user stop or restart: "Stopping UNIT...", then "Stopped UNIT.") and how a unit's main
- * process ended when it failed ("Main process exited, code=..., status=..."). mapguardd cannot ask a
+ * process ended when it failed ("Main process exited, code=..., status=..."); and that a unit starts
+ * ("Starting UNIT..."), so that its control group is looked for at once, not only at the next full pass
+ * (a user's manager tells nobody else of its units). mapguardd cannot ask a
  * user's manager on the bus: the user's bus refuses uid 0, and the manager's private socket lies in
  * /run/user/UID (mode 0700), which needs CAP_DAC_OVERRIDE and which ProtectHome=yes hides. The manager's
  * journal entries say the same, and root owns the journal files.
@@ -18,6 +20,7 @@
 #define SYSTEMD_MESSAGE_UNIT_STOPPING "de5b426a63be47a7b6ac3eaac82e2f6f"
 #define SYSTEMD_MESSAGE_UNIT_STOPPED "9d1aaa27d60140bd96365438aad20286"
 #define SYSTEMD_MESSAGE_UNIT_PROCESS_EXIT "98e322203f7a4ed290d09fe03c09fe15"
+#define SYSTEMD_MESSAGE_UNIT_STARTING "7d4958e842da4a758f6c1cdc7b36dcc5"
 
 /* Starts following the journal (from its end) in the event loop, when it is not already. Returns 0, or
  * -errno when the journal cannot be opened (logged once): user units' exits are then judged without

@@ -250,6 +250,7 @@ static int manager_watch_user_manager(Manager *m, const char *name, uid_t uid, c
                 free(um->name);
                 free(um->cgroup);
                 *um = m->user_managers[--m->n_user_managers];
+                m->scan.bpf_cgroups_dirty = true;
                 if (m->n_user_managers == 0)
                         manager_user_log_stop(m);
                 return 0;
@@ -273,6 +274,8 @@ static int manager_watch_user_manager(Manager *m, const char *name, uid_t uid, c
                         return -ENOMEM;
                 free(um->cgroup);
                 um->cgroup = c;
+                um->cgroup_id = 0;
+                m->scan.bpf_cgroups_dirty = true;
         }
         /* What the user's manager says of stops and exits, while there are users' units to watch. */
         (void) manager_user_log_start(m);
@@ -377,6 +380,7 @@ static bool manager_watch_held_over(Manager *m, const WatchedUnit *u) {
 }
 
 void manager_watch_refresh(Manager *m) {
+        m->watch_user_units_now = false;
         for (size_t i = 0; i < m->n_user_managers; i++)
                 manager_watch_user_units(m, &m->user_managers[i]);
 
@@ -395,7 +399,7 @@ void manager_watch_refresh(Manager *m) {
 }
 
 int manager_watch_pass(Manager *m, bool force_all) {
-        if (force_all || manager_scan_full_due(m))
+        if (force_all || manager_scan_full_due(m) || m->watch_user_units_now)
                 manager_watch_refresh(m);
         return manager_scan(m, force_all);
 }

@@ -175,8 +175,10 @@ typedef struct ManagerExport {
 /* A user's systemd manager (user@UID.service): its units are found in its control group at each full pass
  * (manager-watch.c), and watched each on its own. */
 typedef struct UserManager {
-        char *name;   /* user@UID.service */
-        char *cgroup; /* its ControlGroup */
+        char *name;         /* user@UID.service */
+        char *cgroup;       /* its ControlGroup */
+        uint64_t cgroup_id; /* its cgroup2 id, 0 until read: the BPF programs' catch-all for units of it
+                             * not listed yet (manager_sync_bpf_cgroups()) */
         uid_t uid;
         int error;       /* the last error listing its units, logged when it changes */
         unsigned bounds; /* the walk's last bounds hit (UserUnitsBound), logged when they change */
@@ -203,7 +205,8 @@ struct Manager {
         size_t n_units;
         UserManager *user_managers;
         size_t n_user_managers;
-        bool watching_systemd; /* subscribed to systemd's signals */
+        bool watch_user_units_now; /* a user's unit starts: look for users' units at the next pass */
+        bool watching_systemd;     /* subscribed to systemd's signals */
 
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
         ManagerSlots slots;

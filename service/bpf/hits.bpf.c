@@ -77,6 +77,7 @@ static __always_inline int catch_call(__u32 kind, long ret, __u64 arg, __u32 cop
         struct mapguard_hit_stats *stats;
         struct task_struct *task;
         __u32 key = 0, map_count;
+        struct cgroup *cgrp;
         __u64 cgroup_id;
         __s32 error;
 
@@ -102,7 +103,8 @@ static __always_inline int catch_call(__u32 kind, long ret, __u64 arg, __u32 cop
         if ((__u64) map_count + cfg->margin < cfg->max_map_count)
                 return 0; /* a real shortage of memory, not the limit */
 
-        cgroup_id = nearest_watched_cgroup(BPF_CORE_READ(task, cgroups, dfl_cgrp));
+        cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+        cgroup_id = nearest_watched_cgroup(cgrp);
         if (cgroup_id == 0)
                 return 0;
 
@@ -130,6 +132,7 @@ static __always_inline int catch_call(__u32 kind, long ret, __u64 arg, __u32 cop
         rec->map_count = map_count;
         rec->max_map_count = cfg->max_map_count;
         rec->cgroup_id = cgroup_id;
+        rec->leaf_cgroup_id = BPF_CORE_READ(cgrp, kn, id);
         rec->start_time_ns = BPF_CORE_READ(task, group_leader, start_boottime);
         rec->time_ns = bpf_ktime_get_ns();
         rec->ret = ret;

@@ -61,11 +61,13 @@ struct mapguard_hit_record {
         __u32 map_count;     /* mm->map_count after the call */
         __u32 max_map_count; /* the limit the program compared with (hit_config) */
         __u64 cgroup_id;     /* the nearest watched cgroup2 cgroup (ancestor-or-self) */
-        __u64 start_time_ns; /* process start, CLOCK_BOOTTIME ns, as the task iterator reports it */
-        __u64 time_ns;       /* when the call returned, CLOCK_MONOTONIC ns (bpf_ktime_get_ns()) */
-        __s64 ret;           /* the raw return value: -errno, or for brk the break it got */
-        __u64 arg;           /* brk: the break asked for; otherwise the call's first argument */
-        char comm[16];       /* the thread's comm, NUL-terminated */
+        __u64 leaf_cgroup_id; /* the task's own cgroup2 cgroup: which unit, when cgroup_id is a parent's
+                               * (a user manager's, whose units the daemon may not have listed yet) */
+        __u64 start_time_ns;  /* process start, CLOCK_BOOTTIME ns, as the task iterator reports it */
+        __u64 time_ns;        /* when the call returned, CLOCK_MONOTONIC ns (bpf_ktime_get_ns()) */
+        __s64 ret;            /* the raw return value: -errno, or for brk the break it got */
+        __u64 arg;            /* brk: the break asked for; otherwise the call's first argument */
+        char comm[16];        /* the thread's comm, NUL-terminated */
 };
 
 #define MAPGUARD_HIT_RINGBUF_SIZE (256 * 1024)

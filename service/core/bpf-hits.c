@@ -309,6 +309,7 @@ static void record_to_hit(const struct mapguard_hit_record *rec, LimitHit *ret) 
                 .map_count = rec->map_count,
                 .max_map_count = rec->max_map_count,
                 .cgroup_id = rec->cgroup_id,
+                .leaf_cgroup_id = rec->leaf_cgroup_id,
                 .start_time_ns = rec->start_time_ns,
                 .time_usec = rec->time_ns / NSEC_PER_USEC,
                 .evidence = LIMIT_HIT_CAUGHT,

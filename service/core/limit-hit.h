@@ -80,6 +80,8 @@ typedef struct LimitHit {
         uint32_t map_count;      /* mm->map_count at the time */
         uint32_t max_map_count;  /* the limit it was compared with */
         uint64_t cgroup_id;      /* the watched cgroup2 cgroup it is in (0 when not known) */
+        uint64_t leaf_cgroup_id; /* caught: the cgroup2 cgroup of the caller itself, a descendant-or-self
+                                  * of cgroup_id (0 when not known) */
         uint64_t start_time_ns;  /* process start, CLOCK_BOOTTIME ns: tells a reused pid apart */
         uint64_t time_usec;      /* when, CLOCK_MONOTONIC µs */
         LimitHitEvidence evidence;
