@@ -59,6 +59,9 @@ static inline void fake_process(const char *root, int pid, const char *comm, uns
                  "Name:\t%s\nState:\tS (sleeping)\nTgid:\t%d\nPid:\t%d\nUid:\t%u\t%u\t%u\t%u\n", comm, pid,
                  pid, uid, uid, uid, uid);
         testfs_write_str(root, rel, buf);
+        /* /proc/PID belongs to the owner of a dumpable process (procfs.c). */
+        snprintf(rel, sizeof(rel), "%s/proc/%d", root, pid);
+        assert_int_equal(chown(rel, uid, uid), 0);
 
         snprintf(rel, sizeof(rel), "proc/%d/cgroup", pid);
         testfs_write_str(root, rel, "0::/system.slice/" UNIT_A "\n");

@@ -81,6 +81,8 @@ static void make_proc(pid_t pid, const char *comm, char state, unsigned long fla
                      comm, state, (int) pid, (int) pid, uid, uid, uid, uid);
         assert_true(n > 0);
         testfs_write(NULL, status, s, (size_t) n);
+        /* /proc/PID belongs to the owner of a dumpable process. */
+        assert_int_equal(chown(dir, uid, uid), 0);
         if (maps)
                 testfs_write(NULL, mapsp, maps, strlen(maps));
 }
@@ -344,7 +346,8 @@ static void test_sample_comm_not_utf8(void **state) {
 }
 
 static void test_sample_bad_stat(void **state) {
-        _cleanup_free_ char *stat = pid_path(230, "stat"), *status = pid_path(230, "status");
+        _cleanup_free_ char *stat = pid_path(230, "stat"), *status = pid_path(230, "status"),
+                            *dir = pid_path(230, NULL);
         ProcSample s;
         static const char *const bad[] = {
                 "",
@@ -367,6 +370,7 @@ static void test_sample_bad_stat(void **state) {
         }
 
         write_stat(230, "x", 'S', 0, 5);
+        assert_int_equal(chown(dir, 42, 42), 0); /* dumpable, of user 42 */
         write_str(status, "Name:\tx\nGid:\t0\t0\t0\t0\n");
         assert_int_equal(proc_sample(root, 230, &s), -EBADMSG);
         write_str(status, "Uid:\tnobody\n");
@@ -394,6 +398,12 @@ static void test_sample_bad_stat(void **state) {
         write_str(status, "Uid:\t42\t42\n");
         assert_int_equal(proc_sample(root, 230, &s), -EBADMSG);
         write_str(status, "Uid:\t42\t42\t42\t42\n");
+        /* Not dumpable (PR_SET_DUMPABLE 0, or changed identity): /proc/PID is root's, and so is the
+         * process, whatever its uids: the kernel refuses its owner its maps, hidepid= hides it. */
+        assert_int_equal(chown(dir, 0, 0), 0);
+        assert_int_equal(proc_sample_identity(root, 230, &s), 0);
+        assert_int_equal(s.uid, 0);
+        assert_int_equal(chown(dir, 42, 42), 0);
         assert_int_equal(unlink(status), 0);
         assert_int_equal(proc_sample(root, 230, &s), -ESRCH);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fileio.h"
 #include "path-util.h"
@@ -198,14 +199,26 @@ int proc_status_parse(const char *buf, uid_t *ret_uid, pid_t *ret_tgid) {
         return 0;
 }
 
+/* The owner as proc_status_parse() says, and root for a process that is not dumpable: its /proc/PID
+ * then belongs to root (the kernel's task_dump_owner()), the ptrace check refuses its owner its maps
+ * too, and /proc mounted with hidepid= hides it from them. The owner is who may learn of the process
+ * through mapguardd (org.mapguard1(5), PRIVACY). */
 static int proc_read_status_at(int dir_fd, uid_t *ret_uid, pid_t *ret_tgid) {
         char buf[4096];
+        struct stat st;
         int r;
 
         r = proc_read_small_at(dir_fd, "status", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        return proc_status_parse(buf, ret_uid, ret_tgid);
+        r = proc_status_parse(buf, ret_uid, ret_tgid);
+        if (r < 0)
+                return r;
+        if (fstat(dir_fd, &st) < 0)
+                return -errno;
+        if (st.st_uid != *ret_uid)
+                *ret_uid = 0;
+        return 0;
 }
 
 static bool proc_stat_is_dead(const ProcStat *s) {

@@ -13,7 +13,8 @@ typedef struct ProcSample {
         pid_t pid;
         pid_t tgid;          /* thread-group id from status (0 when not read): pid itself for a process */
         uid_t uid;           /* the owner, from /proc/PID/status "Uid:": the real uid when the effective
-                              * and saved ones are the same, else 0 (a setuid process is root's) */
+                              * and saved ones are the same and the process is dumpable (/proc/PID is
+                              * that uid's), else 0 (a setuid process is root's) */
         char comm[16];       /* from /proc/PID/stat, between the first '(' and the LAST ')' */
         uint64_t start_time; /* field 22 of /proc/PID/stat (clock ticks since boot) */
         unsigned map_count;  /* the kernel's mm->map_count */
