@@ -356,18 +356,29 @@ static int method_explain_process(sd_bus_message *message, void *userdata, sd_bu
 static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *reason = NULL;
         Manager *m = userdata;
+        RecommendCause cause = {};
         unsigned value;
         int r;
 
-        const WatchedUnit *hit = NULL;
+        const WatchedUnit *hit = NULL, *needs = NULL;
 
         /* The unit that hit the limit last: its processes needed more than the live limit. */
         for (size_t i = 0; i < m->n_units; i++)
                 if (m->units[i]->crash_loop.hits > 0 &&
                     (!hit || m->units[i]->crash_loop.last_hit_usec > hit->crash_loop.last_hit_usec))
                         hit = m->units[i];
+        /* The unit that needs the most: that one, else the one with the highest peak. What its maps were
+         * when last explained says whether a higher limit is the fix. */
+        for (size_t i = 0; !hit && i < m->n_units; i++)
+                if (m->units[i]->peak_map_count > 0 &&
+                    (!needs || m->units[i]->peak_map_count > needs->peak_map_count))
+                        needs = m->units[i];
+        if (hit)
+                needs = hit;
+        if (needs && needs->cause.known)
+                cause = (RecommendCause){ .unit = needs->name, .verdict = needs->cause.verdict };
         r = recommend_max_map_count(m->root, m->scan.peak_map_count, m->limits.live, hit ? hit->name : NULL,
-                                    &value, &reason);
+                                    &cause, &value, &reason);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to compute a recommendation: %m");
         return sd_bus_reply_method_return(message, "us", value, reason);
