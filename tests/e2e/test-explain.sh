@@ -19,7 +19,7 @@ ALLOCATOR_PIECES=2000
 JVM_THREADS=2500
 
 e2e_boot
-tap_plan 32
+tap_plan 33
 
 # Only the workloads are watched; warn at 5 %, scan every second.
 e2e_write_file /etc/mapguard/mapguardd.conf.d/50-e2e.conf "[Watch]
@@ -35,6 +35,7 @@ for f in store.py allocator.py Threads.java; do
         e2e_write_file "/opt/e2e-explain/$f" "$(cat "$HERE/explain/$f")"
 done
 tap_ok "systemctl enable --now mapguardd" e2e_run systemctl enable --now mapguardd
+MAPGUARDD_PID=$(e2e_run systemctl show -p MainPID --value mapguardd)
 tap_diag "backend: $(e2e_run busctl get-property org.mapguard1 /org/mapguard1 org.mapguard1.Manager Backend)"
 
 main_pid() {
@@ -151,6 +152,11 @@ tap_ok "uid 65534 may explain its own process" e2e_run sh -c \
 ROOTS_PID=$(main_pid e2e-allocator.service)
 tap_ok "uid 65534 may not explain root's: exit 4, access denied" e2e_run sh -c \
         "${NOBODY[*]} mapguardctl explain $ROOTS_PID 2>/tmp/err; test \$? = 4 && grep -q 'access denied' /tmp/err"
+
+# Explaining thousands of threads and files, on request and at warning, never cost the daemon a restart.
+tap_is "mapguardd ran through it all (NRestarts=0, the same main pid)" \
+        "$(e2e_run systemctl show -p NRestarts --value mapguardd) $(main_pid mapguardd.service)" "0 $MAPGUARDD_PID" ||
+        e2e_run journalctl -u mapguardd --no-pager -n 30 | _e2e_diag
 
 # For the record: the daemon explains only on a level change up, so its CPU time stays small.
 tap_diag "mapguardd's CPU time after the run: $(e2e_run ps -o cputime= -p "$(main_pid mapguardd.service)")"
