@@ -72,6 +72,23 @@ const char *format_growth(char *buf, size_t size, double per_minute) {
         return buf;
 }
 
+const char *format_bytes(char *buf, size_t size, uint64_t bytes) {
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        double x = (double) bytes;
+        unsigned u = 0;
+
+        while (x >= 1024.0 && u + 1 < ELEMENTSOF(units)) {
+                x /= 1024.0;
+                u++;
+        }
+        /* One decimal below 10 of a unit, where it says something: "8.0 MiB", "72 KiB". */
+        if (u > 0 && x < 9.95)
+                snprintf(buf, size, "%.1f %s", x, units[u]);
+        else
+                snprintf(buf, size, "%.0f %s", x, units[u]);
+        return buf;
+}
+
 const char *format_time_to_limit(char *buf, size_t size, uint64_t seconds) {
         /* Rounded down throughout: the limit is nearer than the text says, never farther. */
         if (seconds == UINT64_MAX)

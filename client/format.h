@@ -56,6 +56,11 @@ const char *format_headroom(char *buf, size_t size, uint32_t headroom, uint32_t 
 #define FORMAT_GROWTH_MAX 32
 const char *format_growth(char *buf, size_t size, double per_minute);
 
+/* A size in bytes in IEC units, one decimal below 10 of a unit: "512 B", "8.0 KiB", "72 KiB", "1.5 GiB".
+ * Returns buf. */
+#define FORMAT_BYTES_MAX 32
+const char *format_bytes(char *buf, size_t size, uint64_t bytes);
+
 /* "never" for UINT64_MAX, "now" for 0, else "in 42 s", "in 42 min", "in 3 h 5 min", "in 2 d 3 h".
  * Returns buf. */
 #define FORMAT_TIME_TO_LIMIT_MAX 48

@@ -22,6 +22,7 @@
 #include "util.h"
 #include "verbs-check.h"
 #include "verbs-control.h"
+#include "verbs-explain.h"
 #include "verbs-metrics.h"
 #include "verbs-monitor.h"
 #include "verbs-pid.h"
@@ -90,6 +91,7 @@ static const Verb verbs[] = {
         { "list", 1, 1, 0, verb_list, NULL },
         { "show", 2, 2, 0, verb_show, "UNIT" },
         { "pid", 2, 2, 0, verb_pid, "PID" },
+        { "explain", 2, 2, 0, verb_explain, "PID or UNIT" },
         { "monitor", 1, 1, 0, verb_monitor, NULL },
         { "check", 1, 1, 0, verb_check, NULL },
         { "recommend", 1, 1, 0, verb_recommend, NULL },
@@ -108,6 +110,7 @@ static void help(void) {
                "  list               All watched units\n"
                "  show UNIT          The processes of a unit\n"
                "  pid PID            One process, counted now\n"
+               "  explain PID|UNIT   What the maps of a process (a unit's worst) are\n"
                "  monitor            Print level changes as they happen\n"
                "  check              Monitoring plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
                "  recommend          A vm.max_map_count for the observed peaks, and its cost\n"

@@ -21,6 +21,9 @@
 #define STRINGIFY_INNER(x) #x
 #define STRINGIFY(x) STRINGIFY_INNER(x)
 
+/* The most bytes of an escaped summary or top source in an entry. */
+#define JOURNAL_CAUSE_TEXT_MAX 4096U
+
 /* The fields of one entry, built one by one: some are there only when known. */
 typedef struct Fields {
         struct iovec iov[32];
@@ -113,16 +116,42 @@ static const char *message_id_for(const JournalProc *p, int *ret_priority) {
         }
 }
 
+/* The escaped summary of what a process's maps are, as the sentence that ends a MESSAGE ("62,000 of
+ * 64,000 maps are ..."), and the escaped top source. Returns 0, or -ENOMEM. */
+static int cause_text(const JournalProc *p, char **ret_sentence, char **ret_source) {
+        _cleanup_free_ char *sentence = NULL, *source = NULL;
+
+        /* File names are anyone's: a newline in one must not forge a line of MESSAGE. Bounded, as a
+         * source is up to EXPLAIN_SOURCE_MAX bytes and escaping can make each byte four. */
+        sentence = escape_printable(p->summary ?: "", JOURNAL_CAUSE_TEXT_MAX, 0);
+        source = escape_printable(p->top_source ?: "", JOURNAL_CAUSE_TEXT_MAX, 0);
+        if (!sentence || !source)
+                return -ENOMEM;
+        if (sentence[0] >= 'a' && sentence[0] <= 'z')
+                sentence[0] = (char) (sentence[0] - 'a' + 'A');
+        *ret_sentence = TAKE_PTR(sentence);
+        *ret_source = TAKE_PTR(source);
+        return 0;
+}
+
 int journal_level_changed(const JournalProc *p) {
         const char *id, *old_s = level_to_string(p->old_level), *new_s = level_to_string(p->new_level);
-        int priority = LOG_INFO;
+        _cleanup_free_ char *sentence = NULL, *source = NULL;
+        int priority = LOG_INFO, r;
         char comm[64], unit[256];
         unsigned percent;
+        bool recovered;
         Fields f = {};
 
         id = message_id_for(p, &priority);
         if (!id)
                 return 0;
+        recovered = streq(id, MAPGUARD_MESSAGE_RECOVERED_STR);
+        if (!recovered && p->cause) {
+                r = cause_text(p, &sentence, &source);
+                if (r < 0)
+                        return r;
+        }
 
         percent = p->max_map_count > 0 ? (unsigned) ((uint64_t) p->map_count * 100 / p->max_map_count) : 0;
         /* A process names itself: its name must not forge a line in MESSAGE or send escape codes to a
@@ -131,7 +160,7 @@ int journal_level_changed(const JournalProc *p) {
         escape_printable_buf(unit, sizeof(unit), p->unit, 0);
         fields_add(&f, "MESSAGE_ID=%s", id);
         fields_add(&f, "PRIORITY=%i", priority);
-        if (streq(id, MAPGUARD_MESSAGE_RECOVERED_STR))
+        if (recovered)
                 fields_add(&f,
                            "MESSAGE=%s: process %d (%s) is back to %s: %u of %u memory maps (%u%%), "
                            "headroom %u.",
@@ -139,9 +168,10 @@ int journal_level_changed(const JournalProc *p) {
                            p->headroom);
         else
                 fields_add(&f,
-                           "MESSAGE=%s: process %d (%s) uses %u of %u memory maps (%u%%), headroom %u: %s.",
+                           "MESSAGE=%s: process %d (%s) uses %u of %u memory maps (%u%%), headroom %u: "
+                           "%s.%s%s%s",
                            unit, (int) p->pid, comm, p->map_count, p->max_map_count, percent, p->headroom,
-                           new_s);
+                           new_s, sentence ? " " : "", sentence ?: "", sentence ? "." : "");
         fields_add_unit(&f, p->unit, p->identity);
         fields_add(&f, "MAPGUARD_PID=%d", (int) p->pid);
         fields_add(&f, "MAPGUARD_COMM=%s", p->comm);
@@ -150,6 +180,10 @@ int journal_level_changed(const JournalProc *p) {
         fields_add(&f, "MAPGUARD_HEADROOM=%u", p->headroom);
         fields_add(&f, "MAPGUARD_LEVEL=%s", new_s);
         fields_add(&f, "MAPGUARD_OLD_LEVEL=%s", old_s);
+        if (sentence) {
+                fields_add(&f, "MAPGUARD_CAUSE=%s", p->cause);
+                fields_add(&f, "MAPGUARD_TOP_SOURCE=%s", source);
+        }
         fields_add(&f, "OBJECT_PID=%d", (int) p->pid);
         return fields_send(&f, "CODE_LINE=" STRINGIFY(__LINE__), __func__);
 }

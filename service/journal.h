@@ -20,6 +20,13 @@ typedef struct JournalProc {
         unsigned headroom;
         Level old_level;
         Level new_level;
+        /* What its maps are (explain.h), for an entry going up to warning or critical; NULL when the
+         * process could not be explained: the verdict (MAPGUARD_CAUSE), the source of the verdict's top
+         * group (MAPGUARD_TOP_SOURCE; "" for the anonymous group) and explain_summary()'s sentence, which
+         * MESSAGE ends with. The source and the sentence hold file names as they are: escaped here. */
+        const char *cause;
+        const char *top_source;
+        const char *summary;
 } JournalProc;
 
 /* Every entry about a unit carries MAPGUARD_UNIT, what the unit is (MAPGUARD_USER_UNIT and
@@ -29,7 +36,8 @@ typedef struct JournalProc {
 
 /* One entry per level transition of a process: warning (PRIORITY=4) or critical (2) going up,
  * recovered (5) going down, with MAPGUARD_* fields and OBJECT_PID so that `journalctl -u UNIT`
- * shows it. Returns 0 or -errno from sd-journal. */
+ * shows it; an entry going up with P->cause set also says what the maps are (MAPGUARD_CAUSE,
+ * MAPGUARD_TOP_SOURCE, the summary in MESSAGE). Returns 0 or -errno from sd-journal. */
 int journal_level_changed(const JournalProc *p);
 /* The live vm.max_map_count changed (PRIORITY=5). */
 int journal_limit_changed(unsigned old_max, unsigned new_max);

@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include "escape.h"
+#include "explain-advice.h"
+#include "explain-read.h"
 #include "log.h"
 #include "manager-announce.h"
 #include "manager-export.h"
 #include "manager-units.h"
 #include "max-map-count.h"
+#include "procfs.h"
 
 /* Signals go out only once our objects are on the bus. */
 static bool bus_ready(const Manager *m) {
@@ -30,7 +33,34 @@ static void emit_level_changed(Manager *m, const char *unit, const ProcState *p,
                 log_warning_errno(r, "Failed to emit LevelChanged for %s pid %d: %m", unit, (int) p->pid);
 }
 
+/* What the maps of P are, when it went up to warning or critical: read once (explain_process() costs
+ * about 45 ms at 65,000 maps, so never on every pass) and kept as U's cause. Returns 0 with the
+ * explanation in *RET, or -errno when P cannot be explained (gone, no mm, no access): its entry goes out
+ * without it. */
+static int explain_level_up(Manager *m, WatchedUnit *u, const ProcState *p, Explain **ret) {
+        _cleanup_(explain_freep) Explain *e = NULL;
+        ProcSample after;
+        int r;
+
+        r = explain_process(m->root, p->pid, &e);
+        if (r < 0)
+                return r;
+        /* The pid may have been taken by another process since the pass read it. */
+        r = proc_sample_identity(m->root, p->pid, &after);
+        if (r < 0)
+                return r;
+        if (after.start_time != p->start_time)
+                return -ESRCH;
+        u->cause.known = true;
+        u->cause.verdict = e->verdict;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
 void manager_announce_level(Manager *m, WatchedUnit *u, const ProcState *p, Level old) {
+        _cleanup_(explain_freep) Explain *e = NULL;
+        _cleanup_free_ char *summary = NULL;
+        const ExplainGroup *top = NULL;
         int r;
 
         if (old == p->level || (old < LEVEL_WARNING && p->level < LEVEL_WARNING))
@@ -39,6 +69,17 @@ void manager_announce_level(Manager *m, WatchedUnit *u, const ProcState *p, Leve
 
         /* A unit crash-looping at the limit past its summary: its level entries are quiet too. */
         if (!unit_quiet(u)) {
+                if (p->level > old && p->level >= LEVEL_WARNING) {
+                        r = explain_level_up(m, u, p, &e);
+                        if (r >= 0)
+                                r = explain_summary(e, &summary);
+                        if (r < 0) {
+                                log_debug_errno(r, "Failed to explain the maps of %s pid %d: %m", u->name,
+                                                (int) p->pid);
+                                e = explain_free(e);
+                        } else
+                                top = explain_top_group(e);
+                }
                 r = journal_level_changed(&(JournalProc){
                         .unit = u->name,
                         .identity = &u->identity,
@@ -49,6 +90,9 @@ void manager_announce_level(Manager *m, WatchedUnit *u, const ProcState *p, Leve
                         .headroom = max_map_count_headroom(p->map_count, m->limits.live),
                         .old_level = old,
                         .new_level = p->level,
+                        .cause = e ? explain_verdict_to_string(e->verdict) : NULL,
+                        .top_source = top ? top->source : "",
+                        .summary = summary,
                 });
                 if (r < 0)
                         log_warning_errno(r, "Failed to write the journal entry for %s pid %d: %m", u->name,

@@ -7,6 +7,8 @@
 #include "cgroup-unit.h"
 #include "config.h"
 #include "escape.h"
+#include "explain-advice.h"
+#include "explain-read.h"
 #include "log.h"
 #include "manager-bus.h"
 #include "manager-scan.h"
@@ -17,6 +19,7 @@
 #include "procfs.h"
 #include "recommend.h"
 #include "strv.h"
+#include "utf8.h"
 #include "util.h"
 
 /* The caller's effective uid, as the bus (dbus-daemon) or the socket's peer (a direct connection)
@@ -240,21 +243,168 @@ static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_er
                 max_map_count_headroom(s.map_count, m->limits.live), level_to_string(level));
 }
 
+/* ExplainProcess() answers at most this many groups: past it the last one, of kind "other", holds the rest,
+ * so that the groups still add up to map_count and a process that maps files of thousands of directories
+ * does not make a reply of megabytes. */
+#define EXPLAIN_REPLY_GROUPS_MAX 64U
+
+/* Whether the caller of METHOD may ask about PID, decided before anything big of it is read (a maps file
+ * can be megabytes, and ExplainProcess tells its file names): root and the process's owner only, and a
+ * thread's id is not a process. Returns 0 with its identity in *RET, or a D-Bus error that names PID. */
+static int manager_bus_check_process(Manager *m, sd_bus_message *message, const char *method, uint32_t pid,
+                                     ProcSample *ret, sd_bus_error *error) {
+        ProcSample owner;
+        uid_t caller;
+        int r;
+
+        if (pid == 0 || pid > INT_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.",
+                                         pid);
+        r = manager_bus_sender_uid(message, &caller);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Could not determine the caller's user, so %s is refused.", method);
+        r = proc_sample_identity(m->root, (pid_t) pid, &owner);
+        if (r == -ESRCH || r == -ENOENT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
+        if (r == -ENODATA)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Process %u has no memory maps (a kernel thread or a zombie).",
+                                         pid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to read the identity of PID %u: %m", pid);
+        /* The owner first: someone else's thread says nothing of the process it belongs to. */
+        if (caller != 0 && caller != owner.uid)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root and the owner of process %u may query it.", pid);
+        /* /proc/TID exists for every thread too; the maps are the process's. */
+        if (owner.tgid > 0 && owner.tgid != (pid_t) pid)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%u is a thread of process %d, not a process: ask for %d.", pid,
+                                         (int) owner.tgid, (int) owner.tgid);
+        *ret = owner;
+        return 0;
+}
+
+/* Appends one (kind, source, mappings, bytes) of ExplainProcess(). SOURCE is bytes from a file name:
+ * made valid UTF-8, as sd-bus refuses a message that is not. */
+static int append_explain_group(sd_bus_message *reply, const char *kind, const char *source,
+                                uint64_t mappings, uint64_t bytes) {
+        char valid[EXPLAIN_SOURCE_MAX];
+
+        snprintf(valid, sizeof(valid), "%s", source);
+        utf8_make_valid(valid);
+        return sd_bus_message_append(reply, "(sstt)", kind, valid, mappings, bytes);
+}
+
+static int append_explain_groups(sd_bus_message *reply, const Explain *e) {
+        size_t n = e->n_groups <= EXPLAIN_REPLY_GROUPS_MAX ? e->n_groups : EXPLAIN_REPLY_GROUPS_MAX - 1;
+        uint64_t mappings = 0, bytes = 0;
+        char source[64];
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sstt)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const ExplainGroup *g = &e->groups[i];
+
+                r = append_explain_group(reply, explain_kind_to_string(g->kind), g->source, g->mappings,
+                                         g->bytes);
+                if (r < 0)
+                        return r;
+        }
+        if (n < e->n_groups) {
+                for (size_t i = n; i < e->n_groups; i++) {
+                        mappings += e->groups[i].mappings;
+                        bytes = e->groups[i].bytes > UINT64_MAX - bytes ? UINT64_MAX
+                                                                        : bytes + e->groups[i].bytes;
+                }
+                snprintf(source, sizeof(source), "%zu more groups", e->n_groups - n);
+                r = append_explain_group(reply, "other", source, mappings, bytes);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int method_explain_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(explain_freep) Explain *e = NULL;
+        _cleanup_free_ char *advice = NULL;
+        Manager *m = userdata;
+        ProcSample before = {}, after = {};
+        uint32_t pid;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &pid);
+        if (r < 0)
+                return r;
+        r = manager_bus_check_process(m, message, "ExplainProcess", pid, &before, error);
+        if (r < 0)
+                return r;
+
+        r = explain_process(m->root, (pid_t) pid, &e);
+        /* The pid read is the one checked only if the same process still holds it. */
+        if (r >= 0)
+                r = proc_sample_identity(m->root, (pid_t) pid, &after);
+        if (r >= 0 && after.start_time != before.start_time)
+                r = -ESRCH;
+        if (r == -ESRCH || r == -ENOENT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
+        if (r == -ENODATA)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Process %u has no memory maps (a kernel thread or a zombie).",
+                                         pid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m",
+                                               pid);
+        r = explain_advice(e, m->limits.live, &advice);
+        if (r < 0)
+                return r;
+        utf8_make_valid(advice);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "u", e->map_count);
+        if (r < 0)
+                return r;
+        r = append_explain_groups(reply, e);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "ss", explain_verdict_to_string(e->verdict), advice);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_recommend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *reason = NULL;
         Manager *m = userdata;
+        RecommendCause cause = {};
         unsigned value;
         int r;
 
-        const WatchedUnit *hit = NULL;
+        const WatchedUnit *hit = NULL, *needs = NULL;
 
         /* The unit that hit the limit last: its processes needed more than the live limit. */
         for (size_t i = 0; i < m->n_units; i++)
                 if (m->units[i]->crash_loop.hits > 0 &&
                     (!hit || m->units[i]->crash_loop.last_hit_usec > hit->crash_loop.last_hit_usec))
                         hit = m->units[i];
+        /* The unit that needs the most: that one, else the one with the highest peak. What its maps were
+         * when last explained says whether a higher limit is the fix. */
+        for (size_t i = 0; !hit && i < m->n_units; i++)
+                if (m->units[i]->peak_map_count > 0 &&
+                    (!needs || m->units[i]->peak_map_count > needs->peak_map_count))
+                        needs = m->units[i];
+        if (hit)
+                needs = hit;
+        if (needs && needs->cause.known)
+                cause = (RecommendCause){ .unit = needs->name, .verdict = needs->cause.verdict };
         r = recommend_max_map_count(m->root, m->scan.peak_map_count, m->limits.live, hit ? hit->name : NULL,
-                                    &value, &reason);
+                                    &cause, &value, &reason);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Failed to compute a recommendation: %m");
         return sd_bus_reply_method_return(message, "us", value, reason);
@@ -379,6 +529,9 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("s", unit, "s", comm, "u", map_count, "u", max_map_count, "u",
                                               headroom, "s", level),
                                 method_get_process, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExplainProcess", SD_BUS_ARGS("u", pid),
+                                SD_BUS_RESULT("u", map_count, "a(sstt)", groups, "s", verdict, "s", advice),
+                                method_explain_process, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Recommend", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", value, "s", reason),
                                 method_recommend, SD_BUS_VTABLE_UNPRIVILEGED),
         /* Root only, checked in the handlers by uid (and by the bus policy). Marked UNPRIVILEGED so that

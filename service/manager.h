@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "conf.h"
 #include "crash-loop.h"
+#include "explain.h"
 #include "level-state.h"
 #include "level.h"
 #include "trend.h"
@@ -78,6 +79,13 @@ typedef struct WatchedUnit {
         unsigned headroom;
         double growth_per_minute;
         uint64_t seconds_to_limit;
+
+        /* What its maps were when a process of it last went up to warning or critical and could be
+         * explained (manager-announce.c): the verdict, while KNOWN. Recommend() reads it. */
+        struct {
+                bool known;
+                ExplainVerdict verdict;
+        } cause;
 
         int cgroup_error;       /* the last error reading its cgroup, logged when it changes */
         bool read_error_logged; /* a process could not be read (said once per unit) */

@@ -134,6 +134,11 @@ static int method_list_processes(sd_bus_message *m, void *userdata, sd_bus_error
         if (scenario == SCENARIO_IDENTITY && streq(unit, GROW_NAME))
                 return sd_bus_reply_method_return(m, "a(usuusdt)", 1, 3001, "grow", 900, 64630, "ok", 0.0,
                                                   UINT64_MAX);
+        /* Held at warning by hysteresis, 77 is worse than 79, which has more maps at ok. */
+        if (streq(unit, "hot.service"))
+                return sd_bus_reply_method_return(m, "a(usuusdt)", 2, 79, "java", 52300, 13230, "ok", 0.0,
+                                                  UINT64_MAX, 77, "java", 52000, 13530, "warning", 0.0,
+                                                  UINT64_MAX);
         if (!streq(unit, "ingester.service"))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit %s is not watched.", unit);
         return sd_bus_reply_method_return(m, "a(usuusdt)", 3, 1240, "evil\033[2J\n", 10, 65520, "ok", 0.0,
@@ -172,6 +177,46 @@ static int method_get_process(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
         return sd_bus_reply_method_return(m, "ssuuus", "ingester.service", "prometheus", 53000, 65530, 12530,
                                           "warning");
+}
+
+/* ExplainProcess: 1234 (ingester.service's worst) maps a store's files, in more groups than the table
+ * shows, one of them named with an escape sequence; 77 (hot.service's worst) leaks threads; 1235 is not
+ * the caller's. */
+static int method_explain_process(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        uint32_t pid;
+        int r;
+
+        r = sd_bus_message_read(m, "u", &pid);
+        if (r < 0)
+                return r;
+        if (pid == 1234)
+                return sd_bus_reply_method_return(
+                        m, "ua(sstt)ss", 53000, 12, "file", "/var/lib/prometheus/data", (uint64_t) 52000,
+                        UINT64_C(3407872000), "library", "/usr/lib/x86_64-linux-gnu", (uint64_t) 700,
+                        UINT64_C(94371840), "anonymous", "", (uint64_t) 150, UINT64_C(268435456),
+                        "thread-stack", "40 threads", (uint64_t) 80, UINT64_C(335708160), "file",
+                        "/tmp/evil\033[2J\n", (uint64_t) 30, UINT64_C(122880), "named-anonymous", "Go: heap",
+                        (uint64_t) 20, UINT64_C(81920), "unknown", "", (uint64_t) 10, (uint64_t) 0, "heap",
+                        "[heap]", (uint64_t) 1, UINT64_C(135168), "stack", "[stack]", (uint64_t) 1,
+                        UINT64_C(135168), "kernel", "[vdso]", (uint64_t) 1, UINT64_C(8192), "kernel",
+                        "[vvar]", (uint64_t) 1, UINT64_C(16384), "other", "3 more groups", (uint64_t) 6,
+                        UINT64_C(24576), "mapped-files",
+                        "Raise vm.max_map_count from 65,530 to 1,048,576 (room for twice the 53,000 maps): "
+                        "the process maps its 52,000 data files, which a higher limit serves and a fix "
+                        "would not shrink.");
+        if (pid == 77)
+                return sd_bus_reply_method_return(
+                        m, "ua(sstt)ss", 52000, 3, "thread-stack", "25000 threads", (uint64_t) 50000,
+                        UINT64_C(26316800000), "library", "/usr/lib/jvm/java-17-openjdk-amd64/lib",
+                        (uint64_t) 1500, UINT64_C(157286400), "anonymous", "", (uint64_t) 500,
+                        UINT64_C(1073741824), "threads",
+                        "Look for a thread leak: 25,000 threads hold 50,000 maps (2 per thread: a stack and "
+                        "its guard); a pool that grows without bound or threads never joined keep adding "
+                        "them, and a higher vm.max_map_count only postpones the failure.");
+        if (pid == 1235)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Only root and the owner of process %u may query it.", pid);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
 }
 
 static int method_recommend(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -314,6 +359,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("ListProcesses", "s", "a(usuusdt)", method_list_processes, 0),
         SD_BUS_METHOD("GetUnit", "s", "o", method_get_unit, 0),
         SD_BUS_METHOD("GetProcess", "u", "ssuuus", method_get_process, 0),
+        SD_BUS_METHOD("ExplainProcess", "u", "ua(sstt)ss", method_explain_process, 0),
         SD_BUS_METHOD("Recommend", "", "us", method_recommend, 0),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),
         SD_BUS_METHOD("Reload", "", "", method_reload, 0),

@@ -472,25 +472,31 @@ static void test_cell_width(void **state) {
         assert_non_null(setlocale(LC_CTYPE, "C"));
 }
 
+static void test_bytes(void **state) {
+        char buf[FORMAT_BYTES_MAX];
+
+        assert_string_equal(format_bytes(buf, sizeof(buf), 0), "0 B");
+        assert_string_equal(format_bytes(buf, sizeof(buf), 1023), "1023 B");
+        assert_string_equal(format_bytes(buf, sizeof(buf), 4096), "4.0 KiB");
+        assert_string_equal(format_bytes(buf, sizeof(buf), 73728), "72 KiB");
+        assert_string_equal(format_bytes(buf, sizeof(buf), 8 * 1024 * 1024), "8.0 MiB");
+        /* 9.96 MiB would round to "10.0": written as "10 MiB". */
+        assert_string_equal(format_bytes(buf, sizeof(buf), 10444000), "10 MiB");
+        assert_string_equal(format_bytes(buf, sizeof(buf), UINT64_C(1610612736)), "1.5 GiB");
+        assert_string_equal(format_bytes(buf, sizeof(buf), UINT64_MAX), "16 EiB");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_percent),
-                cmocka_unit_test(test_headroom),
-                cmocka_unit_test(test_level),
-                cmocka_unit_test(test_growth),
-                cmocka_unit_test(test_time_to_limit),
-                cmocka_unit_test(test_timespan),
-                cmocka_unit_test(test_ago),
-                cmocka_unit_test(test_timestamp),
-                cmocka_unit_test(test_sanitize),
-                cmocka_unit_test(test_utf8),
-                cmocka_unit_test(test_want_color),
-                cmocka_unit_test(test_columns),
-                cmocka_unit_test(test_columns_terminal),
-                cmocka_unit_test(test_check),
-                cmocka_unit_test(test_check_sanitize),
-                cmocka_unit_test(test_wrap),
-                cmocka_unit_test(test_cell_width),
+                cmocka_unit_test(test_percent),   cmocka_unit_test(test_headroom),
+                cmocka_unit_test(test_level),     cmocka_unit_test(test_growth),
+                cmocka_unit_test(test_bytes),     cmocka_unit_test(test_time_to_limit),
+                cmocka_unit_test(test_timespan),  cmocka_unit_test(test_ago),
+                cmocka_unit_test(test_timestamp), cmocka_unit_test(test_sanitize),
+                cmocka_unit_test(test_utf8),      cmocka_unit_test(test_want_color),
+                cmocka_unit_test(test_columns),   cmocka_unit_test(test_columns_terminal),
+                cmocka_unit_test(test_check),     cmocka_unit_test(test_check_sanitize),
+                cmocka_unit_test(test_wrap),      cmocka_unit_test(test_cell_width),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

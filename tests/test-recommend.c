@@ -87,7 +87,7 @@ static void test_reason_default_object(void **state) {
         unsigned v = 0;
 
         /* 1048576 maps x (192 + 96) bytes = 288 MiB. */
-        assert_int_equal(recommend_max_map_count(empty_root, 40000, 65530, NULL, &v, &reason), 0);
+        assert_int_equal(recommend_max_map_count(empty_root, 40000, 65530, NULL, NULL, &v, &reason), 0);
         assert_int_equal(v, 1048576);
         assert_non_null(strstr(reason, "Peak of 40000 maps in one process"));
         assert_non_null(strstr(reason, "192-byte vm_area_struct"));
@@ -102,7 +102,7 @@ static void test_reason_slab_object(void **state) {
 
         /* 65530 x (200 + 96) = 19396880 bytes = 18.498 MiB, rounded to nearest: 18. */
         write_slabinfo("vm_area_struct 905 1575 200 20 1 : tunables 0 0 0 : slabdata 75 75 0\n");
-        assert_int_equal(recommend_max_map_count(root, 100, 1048576, NULL, &v, &reason), 0);
+        assert_int_equal(recommend_max_map_count(root, 100, 1048576, NULL, NULL, &v, &reason), 0);
         assert_int_equal(v, 65530);
         assert_non_null(strstr(reason, "the kernel default"));
         assert_non_null(strstr(reason, "200-byte vm_area_struct"));
@@ -114,7 +114,7 @@ static void test_reason_unknown_live(void **state) {
         _cleanup_free_ char *reason = NULL;
         unsigned v = 0;
 
-        assert_int_equal(recommend_max_map_count(empty_root, 1000000, 0, NULL, &v, &reason), 0);
+        assert_int_equal(recommend_max_map_count(empty_root, 1000000, 0, NULL, NULL, &v, &reason), 0);
         assert_int_equal(v, 2031616);
         assert_non_null(strstr(reason, "The live limit is unknown."));
         /* 2031616 x 288 B = 558 MiB. */
@@ -127,16 +127,77 @@ static void test_reason_limit_hit(void **state) {
         _cleanup_free_ char *reason = NULL, *reason2 = NULL;
         unsigned v = 0;
 
-        assert_int_equal(recommend_max_map_count(empty_root, 100, 65530, "ingester.service", &v, &reason),
-                         0);
+        assert_int_equal(
+                recommend_max_map_count(empty_root, 100, 65530, "ingester.service", NULL, &v, &reason), 0);
         assert_int_equal(v, 1048576);
         assert_non_null(strstr(reason, "ingester.service hit the limit: it needs more than 65530 maps"));
         assert_non_null(strstr(reason, "Peak of 65531 maps"));
 
-        assert_int_equal(recommend_max_map_count(empty_root, 1048577, 1048576, "es.service", &v, &reason2),
-                         0);
+        assert_int_equal(
+                recommend_max_map_count(empty_root, 1048577, 1048576, "es.service", NULL, &v, &reason2), 0);
         assert_true(v > 1048576);
         assert_int_equal(v, 2162688); /* 2 x 1048577, rounded up to 33 x 65536 */
+}
+
+static char *reason_for(const char *unit, ExplainVerdict verdict, unsigned *ret_value) {
+        RecommendCause cause = { .unit = unit, .verdict = verdict };
+        char *reason = NULL;
+
+        assert_int_equal(recommend_max_map_count(empty_root, 60000, 65530, NULL, &cause, ret_value, &reason),
+                         0);
+        return reason;
+}
+
+/* What the maps of the unit that needs the most are decides what the reason says first: a leak or an
+ * allocator to fix, which a higher limit only postpones, or a store that the limit serves. The value
+ * stays the same. */
+static void test_reason_cause(void **state) {
+        _cleanup_free_ char *none = NULL, *threads = NULL, *fragmented = NULL, *libraries = NULL,
+                            *files = NULL, *mixed = NULL, *nameless = NULL, *hit = NULL;
+        RecommendCause cause = { .unit = "jvm.service", .verdict = EXPLAIN_VERDICT_THREADS };
+        unsigned v0 = 0, v = 0;
+
+        assert_int_equal(recommend_max_map_count(empty_root, 60000, 65530, NULL, NULL, &v0, &none), 0);
+        assert_int_equal(v0, 1048576);
+        assert_true(strncmp(none, "Peak of 60000 maps", 18) == 0);
+
+        threads = reason_for("jvm.service", EXPLAIN_VERDICT_THREADS, &v);
+        assert_int_equal(v, v0);
+        assert_non_null(strstr(threads,
+                               "The maps of jvm.service are mostly thread stacks: look for a thread "
+                               "leak"));
+        assert_non_null(strstr(threads, "a higher limit only postpones the failure. Peak of 60000 maps"));
+        /* The number is still given, after the fix. */
+        assert_non_null(strstr(threads, "The live limit 65530 is below it"));
+
+        fragmented = reason_for("cache.service", EXPLAIN_VERDICT_FRAGMENTED_ANONYMOUS, &v);
+        assert_int_equal(v, v0);
+        assert_non_null(strstr(fragmented, "The maps of cache.service are mostly small anonymous regions"));
+        assert_non_null(strstr(fragmented, "tune the allocator (glibc: MALLOC_ARENA_MAX"));
+        assert_non_null(strstr(fragmented, "only postpones the failure"));
+
+        libraries = reason_for("app.service", EXPLAIN_VERDICT_LIBRARIES, &v);
+        assert_non_null(strstr(libraries, "look for a plugin leak"));
+
+        files = reason_for("tsdb.service", EXPLAIN_VERDICT_MAPPED_FILES, &v);
+        assert_int_equal(v, v0);
+        assert_non_null(strstr(files,
+                               "The maps of tsdb.service are mostly its data files: a store that a "
+                               "higher limit serves. Peak of 60000"));
+        assert_null(strstr(files, "postpones"));
+
+        /* No single cause, or none known: the number alone. */
+        mixed = reason_for("mixed.service", EXPLAIN_VERDICT_MIXED, &v);
+        assert_string_equal(mixed, none);
+        nameless = reason_for(NULL, EXPLAIN_VERDICT_THREADS, &v);
+        assert_string_equal(nameless, none);
+
+        /* A unit that hit the limit: that first, then what to fix. */
+        assert_int_equal(recommend_max_map_count(empty_root, 100, 65530, "jvm.service", &cause, &v, &hit),
+                         0);
+        assert_non_null(strstr(hit,
+                               "jvm.service hit the limit: it needs more than 65530 maps, how many more "
+                               "is not known. The maps of jvm.service are mostly thread stacks"));
 }
 
 int main(void) {
@@ -144,6 +205,7 @@ int main(void) {
                 cmocka_unit_test(test_value_formula),         cmocka_unit_test(test_slabinfo),
                 cmocka_unit_test(test_reason_default_object), cmocka_unit_test(test_reason_slab_object),
                 cmocka_unit_test(test_reason_unknown_live),   cmocka_unit_test(test_reason_limit_hit),
+                cmocka_unit_test(test_reason_cause),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -599,10 +599,6 @@ Explain *explain_free(Explain *e) {
         return mfree(e);
 }
 
-static void explain_freep(Explain **e) {
-        explain_free(*e);
-}
-
 static int classify(Classifier *c, const char *maps, size_t len, unsigned count, const uint64_t *sps,
                     size_t n_threads) {
         int r;

@@ -151,6 +151,9 @@ int explain_maps(const char *maps, size_t len, const uint64_t *stack_pointers, s
 
 /* Frees E (NULL is fine); returns NULL. */
 Explain *explain_free(Explain *e);
+static inline void explain_freep(Explain **e) {
+        explain_free(*e);
+}
 
 /* Returns the group that stands for E's verdict: the largest file group for mapped-files, the
  * thread-stack group for threads, the largest library group for libraries, the largest anonymous or

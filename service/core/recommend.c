@@ -53,9 +53,52 @@ unsigned recommend_value(unsigned peak_map_count) {
         return (unsigned) v;
 }
 
+/* What CAUSE means for the limit, as the sentence that opens the reason ("" when it says nothing). Returns
+ * 0 and a malloc'd string, or -ENOMEM. */
+static int cause_sentence(const RecommendCause *cause, char **ret) {
+        const char *fix;
+        char *s;
+
+        if (!cause || !cause->unit)
+                fix = NULL;
+        else
+                switch (cause->verdict) {
+                case EXPLAIN_VERDICT_THREADS:
+                        fix = "are mostly thread stacks: look for a thread leak (a pool that grows without "
+                              "bound, threads never joined) and fix it; a higher limit only postpones the "
+                              "failure";
+                        break;
+                case EXPLAIN_VERDICT_FRAGMENTED_ANONYMOUS:
+                        fix = "are mostly small anonymous regions that its allocator splits: tune the "
+                              "allocator (glibc: MALLOC_ARENA_MAX; jemalloc and mimalloc: their decay and "
+                              "purge settings); a higher limit only postpones the failure";
+                        break;
+                case EXPLAIN_VERDICT_LIBRARIES:
+                        fix = "are mostly shared objects: look for a plugin leak (libraries loaded and "
+                              "never "
+                              "unloaded); a higher limit only postpones the failure";
+                        break;
+                case EXPLAIN_VERDICT_MAPPED_FILES:
+                        fix = "are mostly its data files: a store that a higher limit serves";
+                        break;
+                default:
+                        fix = NULL;
+                        break;
+                }
+        if (!fix)
+                s = strdup("");
+        else if (asprintf(&s, "The maps of %s %s. ", cause->unit, fix) < 0)
+                s = NULL; /* asprintf() leaves it undefined on failure */
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max,
-                            const char *hit_unit, unsigned *ret_value, char **ret_reason) {
-        _cleanup_free_ char *live = NULL, *hit = NULL;
+                            const char *hit_unit, const RecommendCause *cause, unsigned *ret_value,
+                            char **ret_reason) {
+        _cleanup_free_ char *live = NULL, *hit = NULL, *fix = NULL;
         unsigned value, object, per_vma;
         uint64_t mib;
         char *reason;
@@ -80,13 +123,16 @@ int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned 
                 r = asprintf(&live, "The live limit %u is below it: raise it.", live_max);
         if (r < 0)
                 return -ENOMEM;
+        r = cause_sentence(cause, &fix);
+        if (r < 0)
+                return r;
 
         if (asprintf(&reason,
-                     "%sPeak of %u maps in one process; %u is %s. %s "
+                     "%s%sPeak of %u maps in one process; %u is %s. %s "
                      "Each mapping pins unswappable kernel memory: a %u-byte vm_area_struct plus about "
                      "%u bytes of maple-tree and anon_vma_chain overhead, so %u maps cost "
                      "%" PRIu64 " MiB of unswappable kernel memory per process at the limit.",
-                     hit ? hit : "", peak_map_count, value,
+                     hit ? hit : "", fix, peak_map_count, value,
                      value == RECOMMEND_KERNEL_DEFAULT
                              ? "the kernel default, which leaves twice the peak"
                              : "at least twice the peak, rounded up to a multiple of 65536 and no lower "

@@ -19,6 +19,8 @@
  * RECOMMEND_VMA_OVERHEAD_BYTES of maple-tree node share and anon_vma_chain, about 250-320 bytes in
  * all, so the reason states the cost of one process at the limit. */
 
+#include "explain.h"
+
 #define RECOMMEND_KERNEL_DEFAULT 65530U
 #define RECOMMEND_DISTRO_VALUE 1048576U
 #define RECOMMEND_GRANULE 65536U
@@ -36,11 +38,23 @@ unsigned recommend_vma_object_size(const char *root);
 /* Returns the recommended value for PEAK_MAP_COUNT by the formula above (no I/O). */
 unsigned recommend_value(unsigned peak_map_count);
 
+/* What the maps of the unit that needs the most are, as far as they were explained (explain.h). */
+typedef struct RecommendCause {
+        const char *unit;       /* NULL: not known */
+        ExplainVerdict verdict; /* of its worst process, when it last went up to warning or critical */
+} RecommendCause;
+
 /* A tuned vm.max_map_count from the observed peak map count over all watched processes and the live
  * limit LIVE_MAX (0 if unknown). HIT_UNIT, when not NULL, names a unit that hit the limit: its process
  * needed more than the limit let it have, so the peak counts as at least LIVE_MAX + 1 (its real need is
- * not known; the value is then always above the live limit). Returns 0 with the value and a malloc'd
- * one-paragraph reason: the peak, why this value, how it compares with the live limit, and "N MiB of
- * unswappable kernel memory per process at the limit". -ENOMEM on allocation failure. */
+ * not known; the value is then always above the live limit). CAUSE (NULL, or its unit NULL: not known)
+ * says what the maps of the unit that needs the most are. A higher limit serves a store that maps its
+ * files; it only postpones a leak: for threads, fragmented-anonymous and libraries the reason first says
+ * what to fix (a thread leak; the allocator's settings; a plugin leak), for mapped-files that the limit
+ * is the fix; mixed adds nothing. The value is the same either way. Returns 0 with the value and a
+ * malloc'd one-paragraph reason: the cause, the peak, why this value, how it compares with the live
+ * limit, and "N MiB of unswappable kernel memory per process at the limit". -ENOMEM on allocation
+ * failure. */
 int recommend_max_map_count(const char *root, unsigned peak_map_count, unsigned live_max,
-                            const char *hit_unit, unsigned *ret_value, char **ret_reason);
+                            const char *hit_unit, const RecommendCause *cause, unsigned *ret_value,
+                            char **ret_reason);
