@@ -51,14 +51,50 @@ static int manager_bus_check_root(sd_bus_message *message, const char *what, sd_
         return 0;
 }
 
+/* Who asks, for what they may learn of processes: root everything; another user the processes they
+ * could see and read in /proc themselves, their own (ProcState.owner: dumpable, real = effective = saved
+ * uid), whatever /proc's hidepid= is; a caller whose user the bus does not vouch for, none. Unit-level
+ * figures (a unit's level, process count, map count and headroom) are for everyone, as systemd's unit
+ * properties are. org.mapguard1(5), PRIVACY. */
+typedef struct BusViewer {
+        bool root;
+        bool known;
+        uid_t uid;
+} BusViewer;
+
+static BusViewer bus_viewer(sd_bus_message *message) {
+        BusViewer v = {};
+
+        if (message && manager_bus_sender_uid(message, &v.uid) >= 0) {
+                v.known = true;
+                v.root = v.uid == 0;
+        }
+        return v;
+}
+
+static bool bus_viewer_sees(const BusViewer *v, const ProcState *p) {
+        return v->root || (v->known && p->owner != (uid_t) -1 && p->owner == v->uid);
+}
+
+/* U's worst process, when the viewer may learn of it; NULL otherwise, or when U has none now. */
+static const ProcState *bus_worst_proc(const BusViewer *v, const WatchedUnit *u) {
+        for (size_t i = 0; i < u->n_procs; i++)
+                if (u->procs[i].pid == u->worst_pid)
+                        return bus_viewer_sees(v, &u->procs[i]) ? &u->procs[i] : NULL;
+        return NULL;
+}
+
 static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
         return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
                                      max_map_count_headroom(p->map_count, m->limits.live),
                                      level_to_string(p->level), p->growth_per_minute, p->seconds_to_limit);
 }
 
+/* U's processes that the caller may learn of (bus_viewer_sees()); the unit's Processes property counts all
+ * of them. */
 static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        BusViewer v = bus_viewer(message);
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -68,6 +104,8 @@ static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < u->n_procs; i++) {
+                if (!bus_viewer_sees(&v, &u->procs[i]))
+                        continue;
                 r = append_process(reply, m, &u->procs[i]);
                 if (r < 0)
                         return r;
@@ -81,25 +119,25 @@ static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) 
 static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         WatchedUnit *u = manager_worst_unit(m);
-        const ProcState *p = NULL;
+        BusViewer v = bus_viewer(message);
+        const ProcState *p;
 
-        if (u)
-                for (size_t i = 0; i < u->n_procs; i++)
-                        if (u->procs[i].pid == u->worst_pid)
-                                p = &u->procs[i];
-        if (!u || !p)
+        if (!u || u->n_procs == 0)
                 /* Nothing watched has processes yet: the whole limit is headroom, and nothing is known. */
                 return sd_bus_reply_method_return(message, "susuuus", "", 0, "", 0, m->limits.live,
                                                   m->limits.live, level_to_string(LEVEL_UNKNOWN));
 
-        return sd_bus_reply_method_return(
-                message, "susuuus", u->name, (uint32_t) p->pid, p->comm, p->map_count, m->limits.live,
-                max_map_count_headroom(p->map_count, m->limits.live), level_to_string(p->level));
+        /* The unit's figures for everyone; which process, only to who may learn of it. */
+        p = bus_worst_proc(&v, u);
+        return sd_bus_reply_method_return(message, "susuuus", u->name, p ? (uint32_t) p->pid : 0,
+                                          p ? p->comm : "", u->map_count, m->limits.live, u->headroom,
+                                          level_to_string(u->level));
 }
 
 static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
+        BusViewer v = bus_viewer(message);
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -110,10 +148,11 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
                 return r;
         for (size_t i = 0; i < m->n_units; i++) {
                 WatchedUnit *u = m->units[i];
+                const ProcState *worst = bus_worst_proc(&v, u);
 
                 r = sd_bus_message_append(reply, "(sosuuuu)", u->name, u->object_path,
                                           level_to_string(u->level), (uint32_t) u->n_procs,
-                                          (uint32_t) u->worst_pid, u->map_count, u->headroom);
+                                          worst ? (uint32_t) worst->pid : 0, u->map_count, u->headroom);
                 if (r < 0)
                         return r;
         }
@@ -565,6 +604,17 @@ static int property_get_unit_processes(sd_bus *bus, const char *path, const char
         return sd_bus_message_append(reply, "u", (uint32_t) u->n_procs);
 }
 
+/* The worst process's pid to who may learn of it, else 0 (as for a unit without processes). Only
+ * invalidated in PropertiesChanged, which goes to everyone: a caller Gets it, and is answered as itself. */
+static int property_get_unit_worst_pid(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        BusViewer v = bus_viewer(sd_bus_get_current_message(bus));
+        const ProcState *worst = bus_worst_proc(&v, userdata);
+
+        return sd_bus_message_append(reply, "u", worst ? (uint32_t) worst->pid : 0);
+}
+
 static int property_get_unit_last_exit(sd_bus *bus, const char *path, const char *interface,
                                        const char *property, sd_bus_message *reply, void *userdata,
                                        sd_bus_error *error) {
@@ -618,8 +668,8 @@ static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_PROPERTY("Level", "s", property_get_unit_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Processes", "u", property_get_unit_processes, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("WorstPID", "u", NULL, offsetof(WatchedUnit, worst_pid),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WorstPID", "u", property_get_unit_worst_pid, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("MapCount", "u", NULL, offsetof(WatchedUnit, map_count),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PeakMapCount", "u", NULL, offsetof(WatchedUnit, peak_map_count),

@@ -158,6 +158,7 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, con
                 if (old && old->start_time == start_time) {
                         *ret = (ProcSample){ .pid = pid,
                                              .start_time = old->start_time,
+                                             .uid = old->owner,
                                              .map_count = bpf->map_count };
                         memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
                         return 0;
@@ -174,7 +175,22 @@ static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, con
                 *ret = s;
                 return 0;
         }
-        return proc_sample_count(m->root, pid, ret);
+        /* Its owner only when it is new (one file more, once): a pass reads the maps and the stat. */
+        if (!old)
+                return proc_sample(m->root, pid, ret);
+        r = proc_sample_count(m->root, pid, ret);
+        if (r < 0)
+                return r;
+        if (ret->start_time == old->start_time)
+                ret->uid = old->owner;
+        else {
+                ProcSample id;
+
+                /* The pid was reused: another process, maybe another user's. */
+                if (proc_sample_identity(m->root, pid, &id) >= 0 && id.start_time == ret->start_time)
+                        ret->uid = id.uid;
+        }
+        return 0;
 }
 
 /* The worst of two processes: the higher level (hysteresis can hold a smaller count at a higher
@@ -237,6 +253,7 @@ static void manager_keep_unreadable(Manager *m, pid_t pid, const ProcState *old,
                 return;
         }
         *p = (ProcState){ .pid = pid,
+                          .owner = (uid_t) -1,
                           .level = LEVEL_UNKNOWN,
                           .seconds_to_limit = UINT64_MAX,
                           .next_read_usec = now + m->config->interval_usec };
@@ -244,6 +261,7 @@ static void manager_keep_unreadable(Manager *m, pid_t pid, const ProcState *old,
                 return;
         memcpy(p->comm, id.comm, sizeof(p->comm));
         p->start_time = id.start_time;
+        p->owner = id.uid;
 
         SavedLevel *saved = level_state_find(&m->levels.saved, pid);
         if (saved && saved->start_time == id.start_time) {
@@ -292,6 +310,7 @@ static int manager_update_proc(Manager *m, WatchedUnit *u, pid_t pid, const BpfT
         }
         p->pid = pid;
         p->start_time = s.start_time;
+        p->owner = s.uid;
         memcpy(p->comm, s.comm, sizeof(p->comm));
         p->map_count = s.map_count;
         trend_add(&p->trend, now, s.map_count);

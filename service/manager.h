@@ -34,6 +34,8 @@ typedef struct ProcState {
         pid_t pid;
         char comm[16];
         uint64_t start_time;
+        uid_t owner; /* who may learn of it on the bus besides root (procfs.h's ProcSample.uid), read once
+                      * when it is first seen; (uid_t) -1 when not known: no one but root */
         unsigned map_count;
         Level level;
         Trend trend;

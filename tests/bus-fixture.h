@@ -278,3 +278,63 @@ static inline void assert_property_s(Fixture *f, const char *path, const char *i
         assert_true(sd_bus_message_read(reply, "v", "s", &v) > 0);
         assert_string_equal(v, expected);
 }
+
+/* CLIENT (the bus, USERDATA) runs in a child that dropped to uid and gid 65534 (nobody) and connected over
+ * a socket, so that the server sees its real credentials, while the Manager serves it (fixture_serve():
+ * the fixture's units, a first pass). CLIENT returns 0, or the number of the step that failed, which
+ * fails the test. Skipped when not root. */
+typedef int (*UnprivilegedClient)(sd_bus *bus, void *userdata);
+
+static inline void fixture_run_unprivileged(Fixture *f, UnprivilegedClient client, void *userdata) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int listen_fd, conn_fd, status = -1;
+        pid_t child;
+
+        if (geteuid() != 0) {
+                print_message("skipped: dropping to another uid needs root\n");
+                skip();
+        }
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/bus", f->root);
+        listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(listen_fd >= 0);
+        assert_int_equal(bind(listen_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(chmod(sa.sun_path, 0777), 0);
+        assert_int_equal(chmod(f->root, 0755), 0);
+        assert_int_equal(listen(listen_fd, 1), 0);
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                sd_bus *bus = NULL;
+                char address[300];
+                int step;
+
+                if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                        _exit(100);
+                snprintf(address, sizeof(address), "unix:path=%s", sa.sun_path);
+                if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 || sd_bus_start(bus) < 0)
+                        _exit(101);
+                step = client(bus, userdata);
+                sd_bus_unref(bus);
+                _exit(step);
+        }
+
+        conn_fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        assert_true(conn_fd >= 0);
+        close(listen_fd);
+        fixture_serve(f, conn_fd);
+        /* The child's connection is the server's whole bus here: once the child is done and gone, the
+         * Manager ends its loop as it does when it loses the system bus. Then only wait. */
+        for (int i = 0; i < 500; i++) {
+                if (waitpid(child, &status, WNOHANG) == child)
+                        break;
+                if (sd_event_get_state(f->m->event) == SD_EVENT_FINISHED) {
+                        assert_int_equal(waitpid(child, &status, 0), child);
+                        break;
+                }
+                assert_true(sd_event_run(f->m->event, 10000) >= 0);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("unprivileged client failed at step %d",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
