@@ -358,7 +358,7 @@ const char *format_check_status(int code) {
 int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uint32_t critical_percent,
                  char **ret_line) {
         _cleanup_free_ char *unit = NULL, *comm = NULL, *level = NULL;
-        char *line;
+        char *line, proc[128];
         int code, r;
 
         switch (format_level_rank(h->level)) {
@@ -382,6 +382,11 @@ int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uin
         level = format_check_sanitize(h->level ?: "");
         if (!unit || !comm || !level)
                 return -ENOMEM;
+        /* Which process, when the daemon tells this caller (pid 0: another user's, told to root only). */
+        if (h->pid == 0)
+                proc[0] = '\0';
+        else if (snprintf(proc, sizeof(proc), " pid %" PRIu32 " (%s)", h->pid, comm) < 0)
+                return -ENOMEM;
 
         /* An empty Units= is a choice, not a wait: "yet" would send the admin waiting for nothing. */
         if (!*unit && !watching)
@@ -389,16 +394,16 @@ int format_check(const Headroom *h, bool watching, uint32_t warning_percent, uin
         else if (!*unit)
                 r = asprintf(&line, "MAPGUARD UNKNOWN - no watched process has been scanned yet");
         else if (code == CHECK_UNKNOWN)
-                r = asprintf(&line, "MAPGUARD UNKNOWN - %s pid %" PRIu32 " (%s) level '%s', not scanned yet",
-                             unit, h->pid, comm, level);
+                r = asprintf(&line, "MAPGUARD UNKNOWN - %s%s level '%s', not scanned yet", unit, proc,
+                             level);
         else
                 /* Perfdata thresholds are the map counts where the daemon's levels begin, so a graph
                  * draws them as lines: 'label'=value;warn;crit;min;max. */
                 r = asprintf(&line,
-                             "MAPGUARD %s - %s pid %" PRIu32 " (%s) %" PRIu32 "/%" PRIu32 " maps, %" PRIu32
+                             "MAPGUARD %s - %s%s %" PRIu32 "/%" PRIu32 " maps, %" PRIu32
                              " headroom (%" PRIu64 "%%) | map_count=%" PRIu32 ";%" PRIu64 ";%" PRIu64
                              ";0;%" PRIu32 " headroom=%" PRIu32 " max_map_count=%" PRIu32,
-                             format_check_status(code), unit, h->pid, comm, h->map_count, h->max_map_count,
+                             format_check_status(code), unit, proc, h->map_count, h->max_map_count,
                              h->headroom, format_percent(h->headroom, h->max_map_count), h->map_count,
                              format_threshold(h->max_map_count, warning_percent),
                              format_threshold(h->max_map_count, critical_percent), h->max_map_count,

@@ -93,8 +93,17 @@ static int json_check(const CheckInfo *c, int code) {
         json_begin_object(&w);
         json_key_string(&w, "status", format_check_status(code));
         json_key_string(&w, "unit", h->unit);
-        json_key_uint(&w, "pid", h->pid);
-        json_key_string(&w, "comm", h->comm);
+        /* Another user's process is told to root only: pid 0, comm "" from the daemon. */
+        json_key(&w, "pid");
+        if (h->pid == 0)
+                json_null(&w);
+        else
+                json_uint(&w, h->pid);
+        json_key(&w, "comm");
+        if (h->pid == 0)
+                json_null(&w);
+        else
+                json_string(&w, h->comm);
         json_key_uint(&w, "map_count", h->map_count);
         json_key_uint(&w, "max_map_count", h->max_map_count);
         json_key_uint(&w, "headroom", h->headroom);

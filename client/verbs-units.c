@@ -28,7 +28,12 @@ static void json_unit(JsonWriter *w, const UnitInfo *u) {
         json_key_string(w, "object_path", u->object_path);
         json_key_string(w, "level", u->level);
         json_key_uint(w, "processes", u->processes);
-        json_key_uint(w, "worst_pid", u->worst_pid);
+        /* 0: none now, or another user's (told to root only). */
+        json_key(w, "worst_pid");
+        if (u->worst_pid == 0)
+                json_null(w);
+        else
+                json_uint(w, u->worst_pid);
         json_key_uint(w, "map_count", u->map_count);
         json_key_uint(w, "headroom", u->headroom);
         json_end_object(w);
@@ -48,7 +53,9 @@ static int table_add_unit(Table *t, const UnitInfo *u, uint32_t limit) {
 
         snprintf(procs, sizeof(procs), "%" PRIu32, u->processes);
         if (u->processes > 0) {
-                snprintf(pid, sizeof(pid), "%" PRIu32, u->worst_pid);
+                /* 0: another user's, which the daemon tells root only. */
+                if (u->worst_pid != 0)
+                        snprintf(pid, sizeof(pid), "%" PRIu32, u->worst_pid);
                 snprintf(maps, sizeof(maps), "%" PRIu32, u->map_count);
                 format_headroom(headroom, sizeof(headroom), u->headroom, limit);
         }
@@ -240,7 +247,7 @@ int verb_list(int argc, char *argv[], void *userdata) {
 }
 
 static int json_processes(const char *unit, const UnitIdentityInfo *id, const UnitHits *hits,
-                          const ProcessInfo *procs, size_t n) {
+                          const ProcessInfo *procs, size_t n, uint32_t not_shown) {
         JsonWriter w;
 
         json_writer_init(&w, stdout);
@@ -284,6 +291,8 @@ static int json_processes(const char *unit, const UnitIdentityInfo *id, const Un
                 json_end_object(&w);
         }
         json_end_array(&w);
+        /* Other users' processes, which the daemon lists to root and their owner only. */
+        json_key_uint(&w, "processes_not_shown", not_shown);
         json_end_object(&w);
         return json_finish(&w);
 }
@@ -405,7 +414,7 @@ int verb_show(int argc, char *argv[], void *userdata) {
         _cleanup_free_ char *arg = NULL, *path = NULL;
         const char *unit;
         sd_bus **bus = userdata;
-        uint32_t limit = 0;
+        uint32_t limit = 0, total = 0;
         size_t n = 0;
         int r;
 
@@ -430,11 +439,16 @@ int verb_show(int argc, char *argv[], void *userdata) {
         r = client_unit_hits_get(*bus, path, &hits);
         if (r < 0)
                 return r;
+        /* The daemon lists another user's processes to root only; the unit's count is everyone's. */
+        if (sd_bus_get_property_trivial(*bus, BUS_NAME, path, BUS_UNIT, "Processes", NULL, 'u', &total) <
+                    0 ||
+            total < n)
+                total = (uint32_t) n;
 
         if (arg_json)
-                return json_processes(unit, &id, &hits, procs, n);
+                return json_processes(unit, &id, &hits, procs, n, total - (uint32_t) n);
         print_identity(&id);
-        if (n == 0 && hits.limit_hits == 0 && hits.limit_exits == 0) {
+        if (total == 0 && hits.limit_hits == 0 && hits.limit_exits == 0) {
                 if (arg_legend)
                         printf("No processes in %s.\n", unit);
                 return 0;
@@ -447,6 +461,11 @@ int verb_show(int argc, char *argv[], void *userdata) {
                 if (r < 0)
                         return r;
         }
-        print_hits(unit, &hits, n);
+        if (total > n)
+                printf("%s%" PRIu32
+                       " process%s of other users not shown: mapguardd lists a process to root and "
+                       "its owner only.\n",
+                       n > 0 && arg_legend ? "\n" : "", total - (uint32_t) n, total - n == 1 ? "" : "es");
+        print_hits(unit, &hits, total);
         return 0;
 }

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -55,6 +56,9 @@ static int method_get_headroom(sd_bus_message *m, void *userdata, sd_bus_error *
         case SCENARIO_WARNING:
                 return sd_bus_reply_method_return(m, "susuuus", "ingester.service", 1234, "prometheus",
                                                   53000, 65530, 12530, "warning");
+        case SCENARIO_NOT_YOURS:
+                return sd_bus_reply_method_return(m, "susuuus", "ingester.service", 0, "", 53000, 65530,
+                                                  12530, "warning");
         case SCENARIO_CRITICAL:
                 /* Named with prctl(PR_SET_NAME) by its owner, who may write the plugin format's '|'. */
                 return sd_bus_reply_method_return(m, "susuuus", "hot.service", 77, "java|x=1;2;3", 63000,
@@ -99,8 +103,9 @@ static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = sd_bus_path_encode("/org/mapguard1/unit", units[i].unit, &path);
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "(sosuuuu)", units[i].unit, path, units[i].level,
-                                                  units[i].processes, units[i].worst_pid, units[i].map_count,
-                                                  units[i].headroom);
+                                                  units[i].processes,
+                                                  scenario == SCENARIO_NOT_YOURS ? 0 : units[i].worst_pid,
+                                                  units[i].map_count, units[i].headroom);
         }
         if (r >= 0 && scenario == SCENARIO_HELD)
                 r = sd_bus_message_append(reply, "(sosuuuu)", "held.service",
@@ -141,6 +146,9 @@ static int method_list_processes(sd_bus_message *m, void *userdata, sd_bus_error
                                                   UINT64_MAX);
         if (!streq(unit, "ingester.service"))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit %s is not watched.", unit);
+        if (scenario == SCENARIO_NOT_YOURS)
+                return sd_bus_reply_method_return(m, "a(usuusdt)", 1, 1240, "mine", 10, 65520, "ok", 0.0,
+                                                  UINT64_MAX);
         return sd_bus_reply_method_return(m, "a(usuusdt)", 3, 1240, "evil\033[2J\n", 10, 65520, "ok", 0.0,
                                           UINT64_MAX, 1234, "prometheus", 53000, 12530, "warning", 120.0,
                                           (uint64_t) 6264, 1235, "sidecar", 900, 64630, "ok", -3.2,
@@ -224,13 +232,21 @@ static int method_recommend(sd_bus_message *m, void *userdata, sd_bus_error *err
                 m, "us", 262144, "Peak 53000 maps; 262144 maps pin at most 80 MiB of kernel memory.");
 }
 
-/* Rescan stands in for a scan that changes a level: it emits LevelChanged. */
+/* Rescan stands in for a scan that changes a level: it emits LevelChanged, and the unit's
+ * PropertiesChanged (what a user other than root receives): ingester.service goes from warning (as
+ * ListUnits says) to critical and hits the limit, twice. */
 static int method_rescan(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         int r;
 
         r = sd_bus_emit_signal(sd_bus_message_get_bus(m), "/org/mapguard1", "org.mapguard1.Manager",
                                "LevelChanged", "susssuu", "ingester.service", 1234, "prom\"etheus", "ok",
                                "warning", 53000, 65530);
+        if (r >= 0)
+                r = sd_bus_emit_signal(sd_bus_message_get_bus(m), "/org/mapguard1/unit/ingester_2eservice",
+                                       "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
+                                       "org.mapguard1.Unit", 4, "Level", "s", "critical", "MapCount", "u",
+                                       65531, "LimitHits", "t", (uint64_t) 2, "Headroom", "u", 0, 1,
+                                       "WorstPID");
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(m, NULL);
@@ -326,6 +342,14 @@ static int property_get_unit_identity(sd_bus *bus, const char *path, const char 
                 return sd_bus_message_append(reply, "s", grow ? "user@1001.service" : "");
         if (streq(property, "UserUnit"))
                 return sd_bus_message_append(reply, "s", grow ? "grow.service" : "");
+        if (streq(property, "Processes")) {
+                if (sd_bus_path_decode(path, "/org/mapguard1/unit", &name) <= 0)
+                        return -EINVAL;
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (streq(units[i].unit, name))
+                                return sd_bus_message_append(reply, "u", units[i].processes);
+                return sd_bus_message_append(reply, "u", 0);
+        }
         return -EINVAL;
 }
 
@@ -336,6 +360,7 @@ static const sd_bus_vtable unit_vtable[] = {
         SD_BUS_PROPERTY("SystemdUnit", "s", property_get_unit_identity, 0, 0),
         SD_BUS_PROPERTY("UserUnit", "s", property_get_unit_identity, 0, 0),
         SD_BUS_PROPERTY("OwnerUID", "u", property_get_unit_identity, 0, 0),
+        SD_BUS_PROPERTY("Processes", "u", property_get_unit_identity, 0, 0),
         SD_BUS_PROPERTY("LimitHits", "t", property_get_unit_hits, 0, 0),
         SD_BUS_PROPERTY("LimitExits", "t", property_get_unit_hits, 0, 0),
         SD_BUS_PROPERTY("LastLimitHitUSec", "t", property_get_unit_hits, 0, 0),
@@ -354,13 +379,14 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("LastScanUSec", "t", property_get, 0, 0),
         SD_BUS_PROPERTY("WatchedUnits", "as", property_get_watched, 0, 0),
         SD_BUS_PROPERTY("Backend", "s", property_get, 0, 0),
-        SD_BUS_METHOD("GetHeadroom", "", "susuuus", method_get_headroom, 0),
-        SD_BUS_METHOD("ListUnits", "", "a(sosuuuu)", method_list_units, 0),
-        SD_BUS_METHOD("ListProcesses", "s", "a(usuusdt)", method_list_processes, 0),
-        SD_BUS_METHOD("GetUnit", "s", "o", method_get_unit, 0),
-        SD_BUS_METHOD("GetProcess", "u", "ssuuus", method_get_process, 0),
-        SD_BUS_METHOD("ExplainProcess", "u", "ua(sstt)ss", method_explain_process, 0),
-        SD_BUS_METHOD("Recommend", "", "us", method_recommend, 0),
+        SD_BUS_METHOD("GetHeadroom", "", "susuuus", method_get_headroom, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ListUnits", "", "a(sosuuuu)", method_list_units, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ListProcesses", "s", "a(usuusdt)", method_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("GetUnit", "s", "o", method_get_unit, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("GetProcess", "u", "ssuuus", method_get_process, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ExplainProcess", "u", "ua(sstt)ss", method_explain_process,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Recommend", "", "us", method_recommend, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, 0),
         SD_BUS_METHOD("Reload", "", "", method_reload, 0),
         SD_BUS_SIGNAL("LevelChanged", "susssuu", 0),
@@ -513,6 +539,9 @@ int mapguardctl_fixture_setup(void **state) {
         tmpdir = strdup("/tmp/test-mapguardctl.XXXXXX");
         if (!tmpdir || !mkdtemp(tmpdir))
                 return -1;
+        /* Open to another user's client too (a test runs one as nobody): the bus allows any user. */
+        if (chmod(tmpdir, 0755) < 0)
+                return -1;
         mapguardctl = strdup(MAPGUARDCTL_PATH);
         if (!mapguardctl || asprintf(&bus_address, "unix:path=%s/bus", tmpdir) < 0)
                 return -1; /* The process ends: what asprintf() left behind does not matter. */
@@ -528,7 +557,8 @@ int mapguardctl_fixture_setup(void **state) {
                 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
                 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
                 "<busconfig><type>session</type><listen>%s</listen><auth>EXTERNAL</auth>\n"
-                "<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                "<policy context=\"default\"><allow user=\"*\"/>\n"
+                "<allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
                 "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
                 bus_address);
         if (fclose(f) != 0)

@@ -29,6 +29,8 @@ typedef enum Scenario {
         SCENARIO_STALE,        /* As SCENARIO_OK, and u03.service's processes could not be read. */
         SCENARIO_IDENTITY,     /* As SCENARIO_OK, and GetUnit() finds user@1001.service/grow.service by
                                 * "grow.service" (older daemons have no GetUnit()). */
+        SCENARIO_NOT_YOURS,    /* As SCENARIO_WARNING, answered to a user who owns none of ingester.service's
+                                * processes but 1240: the daemon names the others to root only. */
 } Scenario;
 
 /* SCENARIO_HIT's and SCENARIO_HELD's limit hits and exits. */

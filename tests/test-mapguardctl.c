@@ -160,7 +160,8 @@ static void test_show(void **state) {
                 "{\"pid\":1235,\"comm\":\"sidecar\",\"map_count\":900,\"headroom\":64630,\"level\":\"ok\","
                 "\"growth_per_minute\":-3.2,\"seconds_to_limit\":null},"
                 "{\"pid\":1240,\"comm\":\"evil\\u001b[2J\\n\",\"map_count\":10,\"headroom\":65520,"
-                "\"level\":\"ok\",\"growth_per_minute\":0,\"seconds_to_limit\":null}]}\n",
+                "\"level\":\"ok\",\"growth_per_minute\":0,\"seconds_to_limit\":null}],"
+                "\"processes_not_shown\":0}\n",
                 NULL);
         assert_json_valid("--json show ingester.service");
         assert_ctl("show idle.scope", 0, "No processes in idle.scope.\n", NULL);
@@ -171,6 +172,42 @@ static void test_show(void **state) {
         assert_ctl("show", 1, "", "'show' needs UNIT.\n");
         assert_ctl("show a b", 1, "", "'show' takes only UNIT; extra argument 'b'.\n");
         assert_ctl("pid 1 2 3", 1, "", "'pid' takes only PID; extra argument '2'.\n");
+}
+
+/* What a user who owns none of a unit's processes but one is shown: the unit's figures, their own
+ * process, how many others there are, and no other pid or name. */
+static void test_not_yours(void **state) {
+        skip_without_bus();
+        server_start(SCENARIO_NOT_YOURS);
+
+        assert_ctl("show ingester.service", 0,
+                   " PID  COMM  LEVEL  MAPS     HEADROOM  GROWTH  LIMIT\n"
+                   "1240  mine  ok       10  65520 (99%)    flat  never\n"
+                   "\n1 process listed.\n"
+                   "\n2 processes of other users not shown: mapguardd lists a process to root and its owner "
+                   "only.\n",
+                   NULL);
+        assert_ctl(
+                "--json show ingester.service", 0,
+                "{\"unit\":\"ingester.service\",\"kind\":\"system\",\"systemd_unit\":\"\",\"limit_hits\":0,"
+                "\"limit_exits\":0,\"last_limit_hit_usec\":0,\"last_exit\":\"\",\"processes\":["
+                "{\"pid\":1240,\"comm\":\"mine\",\"map_count\":10,\"headroom\":65520,\"level\":\"ok\","
+                "\"growth_per_minute\":0,\"seconds_to_limit\":null}],\"processes_not_shown\":2}\n",
+                NULL);
+        /* The worst process's pid is not known: "-", and null in JSON; the unit's count is. */
+        _cleanup_free_ char *list = NULL, *json = NULL;
+        assert_int_equal(ctl("list", &list, NULL), 0);
+        assert_contains(list,
+                        "ingester.service                                                    warning   "
+                        "    3    -  53000  12530 (19%)");
+        assert_int_equal(ctl("--json list", &json, NULL), 0);
+        assert_contains(json,
+                        "{\"unit\":\"ingester.service\",\"object_path\":\"/org/mapguard1/unit/"
+                        "ingester_2eservice\",\"level\":\"warning\",\"processes\":3,\"worst_pid\":null,");
+        assert_ctl("check", 1,
+                   "MAPGUARD WARNING - ingester.service 53000/65530 maps, 12530 headroom (19%) | "
+                   "map_count=53000;52424;62253;0;65530 headroom=12530 max_map_count=65530\n",
+                   NULL);
 }
 
 static void test_pid(void **state) {
@@ -749,8 +786,9 @@ static void test_long_name(void **state) {
         assert_contains(tty_unsized, "...xxx");
 }
 
-/* Starts `mapguardctl args` with stdout and stderr on pipes. */
-static pid_t spawn_ctl(const char *extra, int *ret_out, int *ret_err) {
+/* Starts `mapguardctl [EXTRA] monitor` with stdout and stderr on pipes, as root or (AS_NOBODY) as uid and
+ * gid 65534. */
+static pid_t spawn_ctl(const char *extra, bool as_nobody, int *ret_out, int *ret_err) {
         int out[2], err[2];
         pid_t pid;
 
@@ -761,6 +799,8 @@ static pid_t spawn_ctl(const char *extra, int *ret_out, int *ret_err) {
         if (pid == 0) {
                 dup2(out[1], STDOUT_FILENO);
                 dup2(err[1], STDERR_FILENO);
+                if (as_nobody && (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
+                        _exit(126);
                 if (extra)
                         execl(mapguardctl, "mapguardctl", extra, "monitor", NULL);
                 else
@@ -793,22 +833,42 @@ static char *read_line(int fd) {
         return strdup(buf);
 }
 
-static void run_monitor(const char *extra, const char *expected_line) {
-        _cleanup_free_ char *ready = NULL, *line = NULL;
+/* Runs monitor (as root, or AS_NOBODY), has the scripted daemon change a level, and checks the first line
+ * printed (EXPECTED_LINE: all of a JSON line, the end of a text one) and, when not NULL, the second. */
+static void run_monitor_as(const char *extra, bool as_nobody, const char *expected_line,
+                           const char *expected_second) {
+        _cleanup_free_ char *ready = NULL, *line = NULL, *second = NULL;
         int out, err, status;
         pid_t pid;
 
-        pid = spawn_ctl(extra, &out, &err);
+        pid = spawn_ctl(extra, as_nobody, &out, &err);
         /* The ready line comes after the subscription: a signal emitted from now on is seen. */
         ready = read_line(err);
         assert_string_equal(ready,
-                            "Monitoring level changes of mapguardd 0.1.0-test. Press Ctrl+C to stop.\n");
+                            as_nobody ? "Monitoring level changes of mapguardd 0.1.0-test (units only: "
+                                        "which process is told to root alone). Press Ctrl+C to stop.\n"
+                                      : "Monitoring level changes of mapguardd 0.1.0-test. Press "
+                                        "Ctrl+C to stop.\n");
         assert_ctl("rescan", 0, "", NULL);
         line = read_line(out);
+        /* Both lines may come in one read. */
+        char *nl = strchr(line, '\n');
+        if (expected_second && nl && nl[1]) {
+                second = strdup(nl + 1);
+                nl[1] = '\0';
+        } else if (expected_second)
+                second = read_line(out);
         if (expected_line[0] == '{')
                 assert_string_equal(line, expected_line);
         else
                 assert_contains(line, expected_line);
+        if (expected_second) {
+                assert_non_null(second);
+                if (expected_second[0] == '{')
+                        assert_string_equal(second, expected_second);
+                else
+                        assert_contains(second, expected_second);
+        }
 
         assert_int_equal(kill(pid, SIGINT), 0);
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -816,6 +876,10 @@ static void run_monitor(const char *extra, const char *expected_line) {
         assert_int_equal(WEXITSTATUS(status), 0);
         close(out);
         close(err);
+}
+
+static void run_monitor(const char *extra, const char *expected_line) {
+        run_monitor_as(extra, false, expected_line, NULL);
 }
 
 static void test_monitor(void **state) {
@@ -847,6 +911,25 @@ static void test_show_user_unit(void **state) {
         server_stop();
 }
 
+/* A user other than root does not receive LevelChanged or LimitHit (the bus policy: they name a process):
+ * monitor follows the units' PropertiesChanged instead, and names no process. */
+static void test_monitor_unprivileged(void **state) {
+        skip_without_bus();
+        if (geteuid() != 0) {
+                print_message("# skipped: running mapguardctl as another user needs root\n");
+                skip();
+        }
+        server_start(SCENARIO_WARNING);
+
+        run_monitor_as(NULL, true, " UTC ingester.service: warning -> critical, 65531/65530 maps\n",
+                       " UTC ingester.service: LIMIT HIT (2 in all), 65531/65530 maps\n");
+        run_monitor_as("--json", true,
+                       "{\"unit\":\"ingester.service\",\"old_level\":\"warning\",\"new_level\":\"critical\","
+                       "\"map_count\":65531,\"max_map_count\":65530}\n",
+                       "{\"event\":\"limit_hit\",\"unit\":\"ingester.service\",\"limit_hits\":2,"
+                       "\"map_count\":65531,\"max_map_count\":65530}\n");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_show_user_unit),
@@ -867,6 +950,8 @@ int main(void) {
                 cmocka_unit_test(test_long_name),
                 cmocka_unit_test(test_wide_name),
                 cmocka_unit_test(test_monitor),
+                cmocka_unit_test(test_monitor_unprivileged),
+                cmocka_unit_test(test_not_yours),
         };
         return cmocka_run_group_tests(tests, mapguardctl_fixture_setup, mapguardctl_fixture_teardown);
 }
