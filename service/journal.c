@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -197,12 +198,16 @@ int journal_limit_changed(unsigned old_max, unsigned new_max) {
 }
 
 int journal_below_tuned(unsigned live_max, unsigned tuned_max, const char *source) {
+        char shown[PATH_MAX];
+
+        /* A file name, as the directory has it: escaped in the MESSAGE, as it is in the field. */
+        escape_printable_buf(shown, sizeof(shown), source ? source : "sysctl.d", 0);
         return sd_journal_send_with_location(
                 "CODE_FILE=" __FILE__, "CODE_LINE=" STRINGIFY(__LINE__), __func__, "MESSAGE_ID=%s",
                 MAPGUARD_MESSAGE_BELOW_TUNED_STR, "PRIORITY=%i", LOG_WARNING,
                 "MESSAGE=vm.max_map_count is %u, below the %u that %s asks for; "
                 "systemd-sysctl did not apply it, or something lowered it since.",
-                live_max, tuned_max, source ? source : "sysctl.d", "MAPGUARD_MAX_MAP_COUNT=%u", live_max,
+                live_max, tuned_max, shown, "MAPGUARD_MAX_MAP_COUNT=%u", live_max,
                 "MAPGUARD_TUNED_MAX_MAP_COUNT=%u", tuned_max, "MAPGUARD_TUNED_SOURCE=%s",
                 source ? source : "", NULL);
 }

@@ -625,12 +625,14 @@ static bool manager_read_limits(Manager *m, bool full) {
                 unsigned tuned = 0;
 
                 r = max_map_count_read_tuned(m->root, &tuned, &source);
-                if (r == -EBADMSG && r != m->limits.tuned_error)
-                        log_warning("%s sets vm.max_map_count to a value the kernel refuses; systemd-sysctl "
-                                    "will "
-                                    "leave the kernel's default in place.",
-                                    source ? source : "A sysctl.d file");
-                else if (r < 0 && r != -ENOENT && r != m->limits.tuned_error)
+                if (r == -EBADMSG && r != m->limits.tuned_error) {
+                        char shown[PATH_MAX];
+
+                        log_warning(
+                                "%s sets vm.max_map_count to a value the kernel refuses; systemd-sysctl "
+                                "will leave the kernel's default in place.",
+                                escape_printable_buf(shown, sizeof(shown), source ?: "A sysctl.d file", 0));
+                } else if (r < 0 && r != -ENOENT && r != m->limits.tuned_error)
                         log_warning_errno(
                                 r, "Failed to read the vm.max_map_count the sysctl.d files ask for: %m");
                 m->limits.tuned_error = r < 0 && r != -ENOENT ? r : 0;

@@ -190,6 +190,8 @@ static void test_bad_input(void **state) {
                 { "[Export]\nTextfileDirectory=/var/x # here\n", 2, "/var/x # here", "own" },
                 { "[Scan]\nTextfileDirectory=/var/x\n", 2, "TextfileDirectory=/var/x",
                   "belongs in [Export]" },
+                /* What the file says is quoted escaped: no terminal control reaches the journal. */
+                { "[Scan]\nBackend=\x1b[2J\rbpf\n", 2, "Backend=\\x1b[2J\\rbpf", "auto, bpf or procfs" },
                 /* The first error wins, also over inih's own syntax errors. */
                 { "[Watch]\nnonsense\n[Scan]\nFoo=1\n", 2, "'nonsense'", NULL },
                 { "[Scan]\nFoo=1\nnonsense\n", 2, "Foo=1", NULL },

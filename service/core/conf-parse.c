@@ -6,10 +6,12 @@
 #include <ctype.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <strings.h>
 
 #include "conf-parse.h"
+#include "escape.h"
 #include "strv.h"
 #include "timespan.h"
 #include "utf8.h"
@@ -34,13 +36,15 @@ int parser_fail(Parser *p, int error_code, const char *path, unsigned line, cons
 
         p->error_code = error_code;
         p->error_line = line;
-        if (r < 0 || asprintf(&p->error, "%s:%u: %s", path, line, reason) < 0) {
-                p->error = NULL;
+        _cleanup_free_ char *text = NULL;
+        if (r < 0 || asprintf(&text, "%s:%u: %s", path, line, reason) < 0)
+                text = NULL;
+        /* It quotes the file (its name, a value): escaped for the journal, STATUS= and a terminal, which
+         * also makes it UTF-8, without which D-Bus would refuse it and the Reload() caller would get no
+         * answer at all. */
+        p->error = text ? escape_printable(text, SIZE_MAX, 0) : NULL;
+        if (!p->error)
                 p->error_code = -ENOMEM;
-        } else
-                /* It quotes the file (its name, a value): D-Bus refuses a string that is not UTF-8, and
-                 * the Reload() caller would get no answer at all. */
-                utf8_make_valid(p->error);
         return p->error_code;
 }
 
