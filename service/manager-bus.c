@@ -218,75 +218,6 @@ static int method_get_unit(sd_bus_message *message, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(message, "o", u->object_path);
 }
 
-static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *unit_name = NULL;
-        Manager *m = userdata;
-        Thresholds t = manager_thresholds(m);
-        ProcState *known = NULL;
-        WatchedUnit *u;
-        ProcSample owner, s;
-        uint32_t pid;
-        uid_t caller;
-        Level level;
-        int r;
-
-        r = sd_bus_message_read(message, "u", &pid);
-        if (r < 0)
-                return r;
-        if (pid == 0 || pid > INT_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.",
-                                         pid);
-
-        r = manager_bus_sender_uid(message, &caller);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Could not determine the caller's user, so GetProcess is refused.");
-
-        /* Who owns it first: a caller who may not ask must not make us read a huge maps file. Then
-         * counted on demand, whatever the backend: the answer is about now, for any process. */
-        r = proc_sample_identity(m->root, (pid_t) pid, &owner);
-        /* /proc/TID exists for every thread too; the maps, the count and the limit are the process's. */
-        if (r >= 0 && owner.tgid > 0 && owner.tgid != (pid_t) pid)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "%u is a thread of process %d, not a process: ask for %d.", pid,
-                                         (int) owner.tgid, (int) owner.tgid);
-        if (r >= 0 && caller != 0 && caller != owner.uid)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root and the owner of process %u may query it.", pid);
-        if (r >= 0)
-                r = proc_sample_count(m->root, (pid_t) pid, &s);
-        if (r >= 0 && s.start_time != owner.start_time)
-                r = -ESRCH; /* another process by now */
-        if (r == -ESRCH || r == -ENOENT)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
-        if (r == -ENODATA)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Process %u has no memory maps (a kernel thread or a zombie).",
-                                         pid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m",
-                                               pid);
-
-        u = manager_find_pid(m, (pid_t) pid, &known);
-        if (u)
-                unit_name = strdup(u->name);
-        else
-                (void) cgroup_unit_of_pid(m->root, (pid_t) pid, &unit_name);
-
-        /* A watched process keeps its hysteresis; any other is judged afresh. */
-        level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN,
-                           s.map_count, m->limits.live, &t);
-
-        return sd_bus_reply_method_return(
-                message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count, m->limits.live,
-                max_map_count_headroom(s.map_count, m->limits.live), level_to_string(level));
-}
-
-/* ExplainProcess() answers at most this many groups: past it the last one, of kind "other", holds the rest,
- * so that the groups still add up to map_count and a process that maps files of thousands of directories
- * does not make a reply of megabytes. */
-#define EXPLAIN_REPLY_GROUPS_MAX 64U
-
 /* Whether the caller of METHOD may ask about PID, decided before anything big of it is read (a maps file
  * can be megabytes, and ExplainProcess tells its file names): root and the process's owner only, and a
  * thread's id is not a process. Returns 0 with its identity in *RET, or a D-Bus error that names PID. */
@@ -324,6 +255,59 @@ static int manager_bus_check_process(Manager *m, sd_bus_message *message, const 
         *ret = owner;
         return 0;
 }
+
+static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *unit_name = NULL;
+        Manager *m = userdata;
+        Thresholds t = manager_thresholds(m);
+        ProcState *known = NULL;
+        WatchedUnit *u;
+        ProcSample owner, s;
+        uint32_t pid;
+        Level level;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &pid);
+        if (r < 0)
+                return r;
+        /* Who owns it first: a caller who may not ask must not make us read a huge maps file, nor learn
+         * which process a thread id belongs to. Then counted on demand, whatever the backend: the answer
+         * is about now, for any process. */
+        r = manager_bus_check_process(m, message, "GetProcess", pid, &owner, error);
+        if (r < 0)
+                return r;
+        r = proc_sample_count(m->root, (pid_t) pid, &s);
+        if (r >= 0 && s.start_time != owner.start_time)
+                r = -ESRCH; /* another process by now */
+        if (r == -ESRCH || r == -ENOENT)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
+        if (r == -ENODATA)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Process %u has no memory maps (a kernel thread or a zombie).",
+                                         pid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Failed to read the memory maps of PID %u: %m",
+                                               pid);
+
+        u = manager_find_pid(m, (pid_t) pid, &known);
+        if (u)
+                unit_name = strdup(u->name);
+        else
+                (void) cgroup_unit_of_pid(m->root, (pid_t) pid, &unit_name);
+
+        /* A watched process keeps its hysteresis; any other is judged afresh. */
+        level = level_next(known && known->start_time == s.start_time ? known->level : LEVEL_UNKNOWN,
+                           s.map_count, m->limits.live, &t);
+
+        return sd_bus_reply_method_return(
+                message, "ssuuus", unit_name ? unit_name : "", s.comm, s.map_count, m->limits.live,
+                max_map_count_headroom(s.map_count, m->limits.live), level_to_string(level));
+}
+
+/* ExplainProcess() answers at most this many groups: past it the last one, of kind "other", holds the rest,
+ * so that the groups still add up to map_count and a process that maps files of thousands of directories
+ * does not make a reply of megabytes. */
+#define EXPLAIN_REPLY_GROUPS_MAX 64U
 
 /* Appends one (kind, source, mappings, bytes) of ExplainProcess(). SOURCE is bytes from a file name:
  * made valid UTF-8, as sd-bus refuses a message that is not. */

@@ -167,6 +167,12 @@ static int access_client(sd_bus *bus, void *userdata) {
             !strstr(e.message, "owner of process 2003"))
                 return 17;
         sd_bus_error_free(&e);
+        /* Another user's thread: refused, without naming the process it belongs to. */
+        get = sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "GetProcess", &e,
+                                 NULL, "u", 1003);
+        if (get >= 0 || !sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED) || strstr(e.message, "1002"))
+                return 18;
+        sd_bus_error_free(&e);
         /* Reading is for everyone. */
         if (sd_bus_call_method(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager", "ListUnits", &e, NULL,
                                "") < 0)
@@ -183,6 +189,9 @@ static void test_access_denied(void **state) {
         fake_process(f->root, 2003, "setuid", 65534, 10, 900);
         testfs_write_str(f->root, "proc/2003/status",
                          "Name:\tsetuid\nTgid:\t2003\nPid:\t2003\nUid:\t65534\t0\t0\t0\n");
+        fake_process(f->root, 1003, "worker-thread", 1000, 850, 600);
+        testfs_write_str(f->root, "proc/1003/status",
+                         "Name:\tworker-thread\nTgid:\t1002\nPid:\t1003\nUid:\t1000\t1000\t1000\t1000\n");
         fixture_run_unprivileged(f, access_client, NULL);
 }
 
