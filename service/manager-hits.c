@@ -275,10 +275,11 @@ static char *manager_hits_reason_now(const Manager *m) {
         else if (m->hits.trigger_holds)
                 return strdup(m->hits.trigger ?: "");
         else if (m->hits.wanted)
-                r = asprintf(&s, "no trigger holds now; the last (%s) held less than %" PRIu64 " s ago",
-                             m->hits.trigger ?: "", m->hits.disarm_delay_usec / USEC_PER_SEC);
+                /* Disarmed once none has held for the delay. */
+                r = asprintf(&s, "%s, less than %" PRIu64 " s ago", m->hits.trigger ?: "",
+                             m->hits.disarm_delay_usec / USEC_PER_SEC);
         else
-                return strdup("no trigger holds: nothing is near the limit, none hit it or failed lately");
+                return strdup("nothing near the limit, no recent hit or failure");
         return r < 0 ? NULL : s;
 }
 

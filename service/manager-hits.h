@@ -58,7 +58,8 @@ void manager_hits_unit_new_scope(Manager *m, WatchedUnit *u);
  * armed (fexit), else "armed" or "idle": whether the program is attached now. */
 const char *manager_hits_catching(const Manager *m);
 /* Returns HitCatchingReason, never NULL: why hits are not caught ("off"); the trigger that holds, naming
- * the unit ("armed"); that none holds ("idle"), or why arming failed. */
+ * the unit, or the last one and that it held less than the delay ago ("armed"); that none holds, or why
+ * arming failed ("idle"); why fexit stays armed ("always"). */
 const char *manager_hits_catching_reason(const Manager *m);
 
 /* Reads what the kernel queued, then counts at once the open burst of every process: call it before an

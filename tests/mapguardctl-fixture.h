@@ -27,6 +27,9 @@ typedef enum Scenario {
         SCENARIO_HIT,          /* As SCENARIO_OK, and u02.service hit the limit 3 minutes ago. */
         SCENARIO_HELD,         /* As SCENARIO_UNKNOWN, and held.service sits failed at the limit (held). */
         SCENARIO_STALE,        /* As SCENARIO_OK, and u03.service's processes could not be read. */
+        SCENARIO_ARMED, /* Backend bpf, limit hits caught, catching armed for ingester.service at warning
+                           (the others play a mapguardd that has no HitDetection, HitCatching). */
+        SCENARIO_IDLE,  /* Backend bpf, limit hits caught, catching idle: nothing near the limit. */
 } Scenario;
 
 /* SCENARIO_HIT's and SCENARIO_HELD's limit hits and exits. */
