@@ -386,7 +386,7 @@ static void manager_hits_find_trigger(Manager *m, uint64_t now) {
                         best_unit = m->units[i];
                 }
         }
-        m->hits.trigger_holds = best_unit;
+        m->hits.trigger_holds = best_unit != NULL;
         if (best_unit) {
                 char *s = unit_trigger_describe(best_unit, best);
 
@@ -408,11 +408,14 @@ static void manager_hits_arm(Manager *m) {
 
         r = bpf_hits_arm(m->hits.bpf, m->hits.wanted);
         if (r < 0) {
-                if (r != m->hits.arm_error)
-                        log_warning_errno(r,
-                                          "Failed to arm the limit-hit program (%s): %m; hits are observed "
-                                          "by reads until it can be armed.",
-                                          m->hits.trigger ?: "");
+                if (r != m->hits.arm_error && m->hits.wanted)
+                        log_warning_errno(
+                                r,
+                                "Failed to arm the limit-hit program for %s: %m; hits are observed "
+                                "by reads until it can be armed.",
+                                m->hits.trigger ?: "a trigger");
+                else if (r != m->hits.arm_error)
+                        log_warning_errno(r, "Failed to disarm the limit-hit program: %m");
                 m->hits.arm_error = r;
                 return;
         }
