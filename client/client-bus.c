@@ -17,6 +17,8 @@ void client_manager_info_done(ManagerInfo *info) {
         free(info->version);
         free(info->backend);
         free(info->hit_detection);
+        free(info->hit_catching);
+        free(info->hit_catching_reason);
         strv_free(info->watched_units);
 }
 
@@ -393,6 +395,8 @@ int client_manager_info_get(sd_bus *bus, ManagerInfo *ret) {
                 { "Version", 's', offsetof(ManagerInfo, version) },
                 { "Backend", 's', offsetof(ManagerInfo, backend) },
                 { "HitDetection", 's', offsetof(ManagerInfo, hit_detection) },
+                { "HitCatching", 's', offsetof(ManagerInfo, hit_catching) },
+                { "HitCatchingReason", 's', offsetof(ManagerInfo, hit_catching_reason) },
                 { "MaxMapCount", 'u', offsetof(ManagerInfo, max_map_count) },
                 { "TunedMaxMapCount", 'u', offsetof(ManagerInfo, tuned_max_map_count) },
                 { "WarningPercent", 'u', offsetof(ManagerInfo, warning_percent) },

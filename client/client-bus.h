@@ -30,6 +30,8 @@ typedef struct ManagerInfo {
         char *version;
         char *backend;
         char *hit_detection; /* "caught" or "observed"; NULL from a daemon without limit hits */
+        char *hit_catching;  /* "off", "idle", "armed", "always"; NULL from a daemon that does not arm */
+        char *hit_catching_reason;
         uint32_t max_map_count;
         uint32_t tuned_max_map_count;
         uint32_t warning_percent;

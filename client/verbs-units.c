@@ -130,25 +130,52 @@ static int json_status(const ManagerInfo *info, const UnitInfo *units, size_t n_
         json_key_string(&w, "backend", info->backend);
         if (info->hit_detection)
                 json_key_string(&w, "hit_detection", info->hit_detection);
+        if (info->hit_catching) {
+                json_key_string(&w, "hit_catching", info->hit_catching);
+                json_key_string(&w, "hit_catching_reason", info->hit_catching_reason ?: "");
+        }
         json_key(&w, "units");
         json_units(&w, units, n_shown);
         json_end_object(&w);
         return json_finish(&w);
 }
 
+/* Whether catching limit hits is armed now, and why, after "limit hits caught in the kernel": " (armed:
+ * ingester.service at warning)", " (idle: ...)", " (always armed)"; "" when the daemon does not say, or
+ * does not catch. Returns a new string, or NULL when out of memory. */
+static char *format_hit_catching(const ManagerInfo *info) {
+        _cleanup_free_ char *catching = NULL, *reason = NULL;
+        char *s;
+
+        if (!info->hit_catching || streq(info->hit_catching, "off"))
+                return strdup("");
+        if (streq(info->hit_catching, "always"))
+                return strdup(" (always armed)");
+        catching = format_sanitize(info->hit_catching);
+        reason = format_sanitize(info->hit_catching_reason ?: "");
+        if (!catching || !reason)
+                return NULL;
+        if (asprintf(&s, " (%s%s%s)", catching, reason[0] ? ": " : "", reason) < 0)
+                return NULL;
+        return s;
+}
+
 /* The lines above the units table of `status`. Returns 0 or -ENOMEM. */
 static int print_manager_info(const ManagerInfo *info) {
         _cleanup_free_ char *version = format_sanitize(info->version ?: ""),
-                            *backend = format_sanitize(info->backend ?: "");
+                            *backend = format_sanitize(info->backend ?: ""),
+                            *catching = format_hit_catching(info);
         char ts[FORMAT_TIMESTAMP_MAX], ago[FORMAT_TIMESPAN_MAX], span[FORMAT_TIMESPAN_MAX];
 
-        if (!version || !backend)
+        if (!version || !backend || !catching)
                 return -ENOMEM;
         printf("      Version: %s\n", version);
         if (info->hit_detection)
-                /* How limit hits are known: failed calls caught in the kernel, or a read at the limit. */
-                printf("      Backend: %s, limit hits %s\n", backend,
-                       streq(info->hit_detection, "caught") ? "caught in the kernel" : "observed by reads");
+                /* How limit hits are known: failed calls caught in the kernel, or a read at the limit; and
+                 * whether the program that catches them is armed now, and why. */
+                printf("      Backend: %s, limit hits %s%s\n", backend,
+                       streq(info->hit_detection, "caught") ? "caught in the kernel" : "observed by reads",
+                       catching);
         else
                 printf("      Backend: %s\n", backend);
         printf("        Limit: %" PRIu32 " (vm.max_map_count)\n", info->max_map_count);

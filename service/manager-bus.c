@@ -11,6 +11,7 @@
 #include "explain-read.h"
 #include "log.h"
 #include "manager-bus.h"
+#include "manager-hits.h"
 #include "manager-scan.h"
 #include "manager-systemd.h"
 #include "manager-units.h"
@@ -518,6 +519,16 @@ static int property_get_hit_detection(sd_bus *bus, const char *path, const char 
                                      m->scan.hit_detection == HIT_DETECTION_CAUGHT ? "caught" : "observed");
 }
 
+static int property_get_hit_catching(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply, void *userdata,
+                                     sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s",
+                                     streq(property, "HitCatching") ? manager_hits_catching(m)
+                                                                    : manager_hits_catching_reason(m));
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -536,6 +547,10 @@ static const sd_bus_vtable manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HitDetection", "s", property_get_hit_detection, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HitCatching", "s", property_get_hit_catching, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HitCatchingReason", "s", property_get_hit_catching, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetHeadroom", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", unit, "u", pid, "s", comm, "u", map_count, "u",

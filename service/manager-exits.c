@@ -43,18 +43,34 @@ typedef struct PendingExit {
         sd_bus_slot *slot;
 } PendingExit;
 
+/* "exited 1", "killed SIGKILL", "dumped SIGABRT" from a waitid() code and status. Returns false when
+ * CODE is none of those. */
+static bool exit_describe(int32_t code, int32_t status, char *code_buf, size_t code_size, char *status_buf,
+                          size_t status_size);
+
 void manager_exits_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status,
                              const char *result) {
+        char code_s[8], status_s[16];
+
         u->main_exit.pid = pid;
         u->main_exit.code = code;
         u->main_exit.status = status;
         u->main_exit.usec = now_usec(CLOCK_MONOTONIC);
         if (result)
                 snprintf(u->main_exit.result, sizeof(u->main_exit.result), "%s", result);
+
+        /* A failed instance: the next ones are caught from their start (manager-hits.c arms for them at
+         * the next pass, run now). A stop someone asked for, which ends the process with a signal, is no
+         * failure. */
+        if ((code == CLD_EXITED && status == 0) ||
+            (u->asked_stop.start_usec != 0 && u->asked_stop.end_usec == 0) ||
+            !exit_describe(code, status, code_s, sizeof(code_s), status_s, sizeof(status_s)))
+                return;
+        u->failure.usec = u->main_exit.usec;
+        snprintf(u->failure.what, sizeof(u->failure.what), "%s %s", code_s, status_s);
+        manager_schedule_now(u->manager);
 }
 
-/* "exited 1", "killed SIGKILL", "dumped SIGABRT" from a waitid() code and status. Returns false when
- * CODE is none of those. */
 static bool exit_describe(int32_t code, int32_t status, char *code_buf, size_t code_size, char *status_buf,
                           size_t status_size) {
         const char *sig;

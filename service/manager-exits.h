@@ -19,8 +19,10 @@
  * open belongs to P's last moments. */
 void manager_exits_judge(Manager *m, WatchedUnit *u, const ProcState *p);
 
-/* The last exit systemd reported for U's main process (manager-watch.c feeds it from PropertiesChanged
- * of org.freedesktop.systemd1.Service). CODE is CLD_EXITED, CLD_KILLED or CLD_DUMPED; 0 = still running. */
+/* The last exit systemd reported for U's main process (manager-systemd.c feeds it from PropertiesChanged
+ * of org.freedesktop.systemd1.Service, manager-user-log.c from a user manager's journal). CODE is
+ * CLD_EXITED, CLD_KILLED or CLD_DUMPED; 0 = still running. Anything but "exited 0", outside a stop someone
+ * asked for, is a failure of U (U->failure, for which the next instances are caught: manager-hits.h). */
 void manager_exits_main_exit(WatchedUnit *u, uint32_t pid, int32_t code, int32_t status, const char *result);
 
 /* U is about to be dropped from the watched set: its exits still waiting for systemd's answer keep what

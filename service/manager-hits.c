@@ -16,6 +16,8 @@
 
 #define HITS_DROPPED_TELL_USEC (60 * USEC_PER_SEC)
 
+static void manager_hits_announce_catching(Manager *m);
+
 bool manager_hits_recent(const WatchedUnit *u) {
         return u->held || crash_loop_active(&u->crash_loop, now_usec(CLOCK_REALTIME));
 }
@@ -35,13 +37,19 @@ static void manager_hits_count(Manager *m, WatchedUnit *u, ProcState *p, const c
         p->last_hit_usec = now_usec(CLOCK_MONOTONIC);
         snprintf(p->hit_syscall, sizeof(p->hit_syscall), "%s", syscall ? syscall : "");
         tell = crash_loop_hit(&u->crash_loop, calls, now_usec(CLOCK_REALTIME));
+        /* Observed at the limit while disarmed, then caught once armed: the same hit, told once. */
+        if (syscall && p->observed_at_limit)
+                tell = CRASH_LOOP_TELL_QUIET;
         manager_announce_hit(m, u, p, syscall, errno_name, calls, tell);
 }
 
 void manager_hits_observe(Manager *m, WatchedUnit *u, ProcState *p) {
-        if (m->scan.hit_detection != HIT_DETECTION_OBSERVED || m->limits.live == 0)
+        if (m->limits.live == 0 || p->map_count < m->limits.live || p->observed_at_limit)
                 return;
-        if (p->map_count < m->limits.live || p->observed_at_limit)
+        /* Armed, its failing calls are caught (and one that fails none has not hit the limit); one caught
+         * already is not counted again. Disarmed, the read is all there is. */
+        if (m->scan.hit_detection == HIT_DETECTION_CAUGHT &&
+            (bpf_hits_armed(m->hits.bpf) || p->last_hit_usec != 0))
                 return;
         p->observed_at_limit = true;
         manager_hits_count(m, u, p, NULL, NULL, 1);
@@ -176,12 +184,14 @@ int manager_hits_start(Manager *m) {
         if (!m->scan.bpf) {
                 log_info("Limit hits are observed (a process read with no headroom), not caught: the BPF "
                          "backend is not in use.");
+                m->hits.off_reason = strdup("the BPF backend is not in use");
                 goto observed;
         }
         r = bpf_counter_take_hits(m->scan.bpf, &m->hits.bpf, &note);
         if (r < 0) {
                 log_notice("Limit hits are observed (a process read with no headroom), not caught: %s.",
                            note ? note : strerror(-r));
+                m->hits.off_reason = strdup(note ? note : strerror(-r));
                 goto observed;
         }
         m->hits.bursts = limit_hit_bursts_new();
@@ -205,15 +215,21 @@ int manager_hits_start(Manager *m) {
         m->hits.dropped = 0;
         m->hits.dropped_told_usec = 0;
         m->scan.hit_detection = HIT_DETECTION_CAUGHT;
-        log_info("Catching limit hits in the kernel (%s)%s%s",
-                 bpf_hits_mode_to_string(bpf_hits_mode(m->hits.bpf)), note ? ": " : ".", note ? note : "");
+        log_info("Catching limit hits in the kernel, %s mode (%s); %s.",
+                 bpf_hits_mode_to_string(bpf_hits_mode(m->hits.bpf)), bpf_hits_mode_reason(m->hits.bpf),
+                 bpf_hits_always_armed(m->hits.bpf)
+                         ? "armed all the time: it costs nothing on the calls it does not catch"
+                         : "armed only while something nears the limit: meanwhile every system call pays");
         manager_announce_property(m, "HitDetection");
+        manager_hits_announce_catching(m);
         return 0;
 
 fail:
         manager_hits_stop(m);
+        m->hits.off_reason = strdup("the limit-hit program could not be put in the event loop");
 observed:
         manager_announce_property(m, "HitDetection");
+        manager_hits_announce_catching(m);
         return 0;
 }
 
@@ -225,26 +241,279 @@ void manager_hits_stop(Manager *m) {
         m->hits.bursts = limit_hit_bursts_free(m->hits.bursts);
         m->hits.bpf = bpf_hits_free(m->hits.bpf);
         m->hits.limit = 0;
+        m->hits.arm_error = 0;
+        m->hits.off_reason = mfree(m->hits.off_reason);
         m->scan.hit_detection = HIT_DETECTION_OBSERVED;
 }
 
-void manager_hits_sync(Manager *m, size_t n_cgroups) {
-        int r;
+void manager_hits_done(Manager *m) {
+        manager_hits_stop(m);
+        for (size_t i = 0; i < m->hits.n_departed; i++)
+                free(m->hits.departed[i].name);
+        m->hits.departed = mfree(m->hits.departed);
+        m->hits.n_departed = 0;
+        m->hits.trigger = mfree(m->hits.trigger);
+        m->hits.catching_reason = mfree(m->hits.catching_reason);
+}
+
+const char *manager_hits_catching(const Manager *m) {
+        if (!m->hits.bpf)
+                return "off";
+        if (bpf_hits_always_armed(m->hits.bpf))
+                return "always";
+        return bpf_hits_armed(m->hits.bpf) ? "armed" : "idle";
+}
+
+const char *manager_hits_catching_reason(const Manager *m) {
+        return m->hits.catching_reason ?: "";
+}
+
+/* HitCatchingReason as it is now. Returns a new string, or NULL when out of memory. */
+static char *manager_hits_reason_now(const Manager *m) {
+        char *s = NULL;
+        int r = 0;
 
         if (!m->hits.bpf)
+                return strdup(m->hits.off_reason ?: "the limit-hit program is not loaded");
+        if (bpf_hits_always_armed(m->hits.bpf))
+                return strdup("fexit programs cost nothing on the calls they do not catch");
+        if (m->hits.arm_error < 0 && m->hits.wanted)
+                r = asprintf(&s, "arming failed (%s): %s", m->hits.trigger ?: "",
+                             strerror(-m->hits.arm_error));
+        else if (m->hits.trigger_holds)
+                return strdup(m->hits.trigger ?: "");
+        else if (m->hits.wanted)
+                /* Disarmed once none has held for the delay. */
+                r = asprintf(&s, "%s, less than %" PRIu64 " s ago", m->hits.trigger ?: "",
+                             m->hits.disarm_delay_usec / USEC_PER_SEC);
+        else
+                return strdup("nothing near the limit, no recent hit or failure");
+        return r < 0 ? NULL : s;
+}
+
+/* Sends PropertiesChanged for HitCatching and HitCatchingReason when they changed. */
+static void manager_hits_announce_catching(Manager *m) {
+        const char *catching = manager_hits_catching(m);
+        char *reason = manager_hits_reason_now(m);
+
+        if (!reason)
                 return;
-        if (m->limits.live != m->hits.limit) {
-                r = bpf_hits_set_limit(m->hits.bpf, m->limits.live);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to give the limit-hit program the limit %u: %m",
-                                          m->limits.live);
-                else
-                        m->hits.limit = m->limits.live;
+        if (!streq_ptr(catching, m->hits.catching)) {
+                m->hits.catching = catching;
+                manager_announce_property(m, "HitCatching");
         }
-        r = bpf_hits_set_attached(m->hits.bpf, n_cgroups > 0);
-        if (r < 0)
-                log_warning_errno(r, "Failed to %s the limit-hit program: %m",
-                                  n_cgroups > 0 ? "attach" : "detach");
-        /* What a flood lost after the last time it was said, when no hit has come since. */
-        manager_hits_check_dropped(m);
+        if (streq_ptr(reason, m->hits.catching_reason)) {
+                free(reason);
+                return;
+        }
+        free(m->hits.catching_reason);
+        m->hits.catching_reason = reason;
+        manager_announce_property(m, "HitCatchingReason");
+}
+
+/* The triggers, in the order in which the first one found is named. */
+typedef enum HitTrigger {
+        HIT_TRIGGER_HIT,       /* hit the limit, or an exit was attributed to it, lately */
+        HIT_TRIGGER_FAILED,    /* restarted after a failure, lately */
+        HIT_TRIGGER_LEVEL,     /* its worst process at warning or critical */
+        HIT_TRIGGER_PREDICTED, /* a process predicted to reach the limit within IntervalSec */
+        _HIT_TRIGGER_NONE,
+} HitTrigger;
+
+/* The first trigger U holds at NOW (CLOCK_MONOTONIC), from what the last pass computed of it. */
+static HitTrigger unit_trigger(const Manager *m, const WatchedUnit *u, uint64_t now) {
+        if (manager_hits_recent(u))
+                return HIT_TRIGGER_HIT;
+        if (u->failure.usec != 0 && now < u->failure.usec + CRASH_LOOP_CLEAN_USEC)
+                return HIT_TRIGGER_FAILED;
+        /* Not raised by a hit (that is the first trigger): its worst process's level. */
+        if (u->level == LEVEL_WARNING || u->level == LEVEL_CRITICAL)
+                return HIT_TRIGGER_LEVEL;
+        /* IntervalSec is the longest a process goes unread: one that may reach the limit within it could
+         * get there before a read sees it at warning (growth speeding up, the trend behind it). */
+        if (u->seconds_to_limit != UINT64_MAX &&
+            u->seconds_to_limit <= m->config->interval_usec / USEC_PER_SEC)
+                return HIT_TRIGGER_PREDICTED;
+        return _HIT_TRIGGER_NONE;
+}
+
+/* Says TRIGGER of U in words, naming U. Returns a new string, or NULL when out of memory. */
+static char *unit_trigger_describe(const WatchedUnit *u, HitTrigger trigger) {
+        char *s = NULL;
+        int r;
+
+        switch (trigger) {
+        case HIT_TRIGGER_HIT:
+                r = asprintf(&s, "%s hit the limit", u->name);
+                break;
+        case HIT_TRIGGER_FAILED:
+                if (u->failure.what[0])
+                        r = asprintf(&s, "%s restarted after a failure (%s)", u->name, u->failure.what);
+                else
+                        r = asprintf(&s, "%s restarted in a new scope", u->name);
+                break;
+        case HIT_TRIGGER_LEVEL:
+                r = asprintf(&s, "%s at %s", u->name, level_to_string(u->level));
+                break;
+        case HIT_TRIGGER_PREDICTED:
+                r = asprintf(&s, "%s predicted to reach the limit within the scan interval", u->name);
+                break;
+        default:
+                return NULL;
+        }
+        return r < 0 ? NULL : s;
+}
+
+/* The departed units remembered for longer than a crash loop lasts are forgotten. */
+static void manager_hits_prune_departed(Manager *m, uint64_t now) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->hits.n_departed; i++) {
+                HitsDeparted *d = &m->hits.departed[i];
+
+                if (now >= d->left_usec + CRASH_LOOP_CLEAN_USEC) {
+                        free(d->name);
+                        continue;
+                }
+                m->hits.departed[n++] = *d;
+        }
+        m->hits.n_departed = n;
+}
+
+/* Finds the first trigger over the units (the pass has just visited every process: its aggregates say
+ * enough), keeps it in m->hits.trigger and says whether catching is wanted now. */
+static void manager_hits_find_trigger(Manager *m, uint64_t now) {
+        HitTrigger best = _HIT_TRIGGER_NONE;
+        const WatchedUnit *best_unit = NULL;
+
+        for (size_t i = 0; i < m->n_units && best != HIT_TRIGGER_HIT; i++) {
+                HitTrigger t = unit_trigger(m, m->units[i], now);
+
+                if (t < best) {
+                        best = t;
+                        best_unit = m->units[i];
+                }
+        }
+        m->hits.trigger_holds = best_unit != NULL;
+        if (best_unit) {
+                char *s = unit_trigger_describe(best_unit, best);
+
+                if (s) {
+                        free(m->hits.trigger);
+                        m->hits.trigger = s;
+                }
+                m->hits.trigger_usec = now;
+        }
+        m->hits.wanted = m->hits.trigger_holds ||
+                (m->hits.trigger_usec != 0 && now < m->hits.trigger_usec + m->hits.disarm_delay_usec);
+}
+
+/* Arms or disarms the program as m->hits.wanted says: on every pass, which also reaps what a tracepoint
+ * mode's disarming left behind (bpf-hits.h). */
+static void manager_hits_arm(Manager *m) {
+        bool was = bpf_hits_armed(m->hits.bpf);
+        int r;
+
+        r = bpf_hits_arm(m->hits.bpf, m->hits.wanted);
+        if (r < 0) {
+                if (r != m->hits.arm_error && m->hits.wanted)
+                        log_warning_errno(
+                                r,
+                                "Failed to arm the limit-hit program for %s: %m; hits are observed "
+                                "by reads until it can be armed.",
+                                m->hits.trigger ?: "a trigger");
+                else if (r != m->hits.arm_error)
+                        log_warning_errno(r, "Failed to disarm the limit-hit program: %m");
+                m->hits.arm_error = r;
+                return;
+        }
+        m->hits.arm_error = 0;
+        if (bpf_hits_always_armed(m->hits.bpf) || was == bpf_hits_armed(m->hits.bpf))
+                return;
+        if (was)
+                log_debug("Disarmed the limit-hit program: no trigger for %" PRIu64 " s, the last: %s.",
+                          m->hits.disarm_delay_usec / USEC_PER_SEC, m->hits.trigger ?: "none");
+        else
+                log_debug("Armed the limit-hit program: %s.", m->hits.trigger ?: "");
+}
+
+void manager_hits_sync(Manager *m) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        manager_hits_prune_departed(m, now);
+        manager_hits_find_trigger(m, now);
+        if (m->hits.bpf) {
+                if (m->limits.live != m->hits.limit) {
+                        r = bpf_hits_set_limit(m->hits.bpf, m->limits.live);
+                        if (r < 0)
+                                log_warning_errno(r, "Failed to give the limit-hit program the limit %u: %m",
+                                                  m->limits.live);
+                        else
+                                m->hits.limit = m->limits.live;
+                }
+                manager_hits_arm(m);
+                /* What a flood lost after the last time it was said, when no hit has come since. */
+                manager_hits_check_dropped(m);
+        }
+        manager_hits_announce_catching(m);
+}
+
+/* Returns the departed unit NAME, or NULL. */
+static HitsDeparted *manager_hits_find_departed(Manager *m, const char *name) {
+        for (size_t i = 0; i < m->hits.n_departed; i++)
+                if (streq(m->hits.departed[i].name, name))
+                        return &m->hits.departed[i];
+        return NULL;
+}
+
+void manager_hits_unit_left(Manager *m, const WatchedUnit *u) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        bool container = u->identity.kind == UNIT_KIND_CONTAINER || u->identity.kind == UNIT_KIND_POD;
+        bool failed = u->failure.usec != 0 && now < u->failure.usec + CRASH_LOOP_CLEAN_USEC;
+        HitsDeparted *d, *grown;
+
+        /* A container deleted on request (its scope stopped by a job) is not restarting. */
+        if (!failed && (!container || u->asked_stop.start_usec != 0))
+                return;
+        d = manager_hits_find_departed(m, u->name);
+        if (!d) {
+                char *name = strdup(u->name);
+
+                grown = name ? reallocarray(m->hits.departed, m->hits.n_departed + 1, sizeof(HitsDeparted))
+                             : NULL;
+                if (!grown) {
+                        free(name);
+                        log_debug("Out of memory remembering that %s failed: its restart is not armed for.",
+                                  u->name);
+                        return;
+                }
+                m->hits.departed = grown;
+                d = &m->hits.departed[m->hits.n_departed++];
+                *d = (HitsDeparted){ .name = name };
+        }
+        d->left_usec = now;
+        d->failure_usec = failed ? u->failure.usec : 0;
+        snprintf(d->what, sizeof(d->what), "%s", failed ? u->failure.what : "");
+}
+
+void manager_hits_unit_back(Manager *m, WatchedUnit *u) {
+        HitsDeparted *d = manager_hits_find_departed(m, u->name);
+
+        if (!d)
+                return;
+        /* A container comes back in a new scope: kubelet restarted it, now. */
+        if (u->identity.kind == UNIT_KIND_CONTAINER || u->identity.kind == UNIT_KIND_POD)
+                manager_hits_unit_new_scope(m, u);
+        else {
+                u->failure.usec = d->failure_usec;
+                snprintf(u->failure.what, sizeof(u->failure.what), "%s", d->what);
+        }
+        free(d->name);
+        *d = m->hits.departed[--m->hits.n_departed];
+}
+
+void manager_hits_unit_new_scope(Manager *m, WatchedUnit *u) {
+        u->failure.usec = now_usec(CLOCK_MONOTONIC);
+        u->failure.what[0] = '\0';
 }

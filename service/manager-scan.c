@@ -118,7 +118,6 @@ int manager_sync_bpf_cgroups(Manager *m) {
         r = bpf_counter_set_cgroups(m->scan.bpf, ids, n);
         if (r < 0)
                 return r;
-        m->scan.n_bpf_cgroups = n;
         /* A cgroup whose id could not be read yet is tried again on the next pass. */
         m->scan.bpf_cgroups_dirty = n < wanted;
         return 0;
@@ -681,9 +680,6 @@ int manager_scan(Manager *m, bool force_all) {
                 }
         }
 
-        /* The limit-hit program: attached while some cgroup is watched, told the live limit. */
-        manager_hits_sync(m, m->scan.n_bpf_cgroups);
-
         next_wakeup = now + m->config->interval_usec;
         /* Without a cgroup hierarchy no unit's processes can be found (said once at start). */
         int ret = 0;
@@ -701,6 +697,10 @@ int manager_scan(Manager *m, bool force_all) {
                 if (r < 0)
                         log_debug_errno(r, "Failed to give the BPF programs the watched cgroups: %m");
         }
+
+        /* The limit-hit program: told the live limit, armed while something nears it (from the units'
+         * aggregates that this pass has just computed). */
+        manager_hits_sync(m);
 
         m->scan.last_usec = now_usec(CLOCK_REALTIME);
 

@@ -91,6 +91,7 @@ static void manager_watch_drop(Manager *m, WatchedUnit *u) {
         manager_announce_unit_removed(m, u);
         manager_exits_unit_dropped(m, u);
         manager_export_unit_departed(m, u);
+        manager_hits_unit_left(m, u);
         manager_units_drop(m, u);
 }
 
@@ -134,6 +135,7 @@ static int manager_watch_follow(Manager *m, const UnitIdentity *id, const char *
                 u->identity = *id;
                 if (new_scope) {
                         log_debug("%s runs as %s now.", u->name, id->unit);
+                        manager_hits_unit_new_scope(m, u);
                         manager_announce_unit_changed(m, u, &(UnitChangedMask){ .systemd_unit = true });
                 }
                 /* A restart recreates the cgroup, with a new id. */
@@ -151,6 +153,7 @@ static int manager_watch_follow(Manager *m, const UnitIdentity *id, const char *
                 return r;
         manager_levels_restore_hits(m, u);
         manager_export_unit_back(m, u->name);
+        manager_hits_unit_back(m, u);
         (void) manager_sync_bpf_cgroups(m);
         log_debug("Watching %s (%s, control group %s).", u->name, unit_kind_to_string(id->kind), cgroup);
         manager_announce_unit_added(m, u);

@@ -148,6 +148,7 @@ int manager_new(const char *root, const char *config_dir, Config *config, Manage
                 return -ENOMEM;
         m->config = config;
         m->scan.backend = BACKEND_PROCFS;
+        m->hits.disarm_delay_usec = HITS_DISARM_DELAY_USEC;
         m->root = strdup(root ? root : "");
         if (config_dir)
                 m->config_dir = strdup(config_dir);
@@ -186,7 +187,7 @@ Manager *manager_free(Manager *m) {
         manager_systemd_stop(m);
         manager_user_log_stop(m);
         manager_exits_done(m);
-        manager_hits_stop(m);
+        manager_hits_done(m);
         manager_export_done(m);
         /* Our objects on the bus (manager-bus.c registered them), before the bus goes away. */
         sd_bus_slot_unref(m->slots.manager_object);

@@ -110,6 +110,14 @@ typedef struct WatchedUnit {
                 char result[32];
                 uint64_t usec; /* CLOCK_MONOTONIC when we learnt it */
         } main_exit;
+        /* The last failure of an instance of it, for which catching limit hits is armed for the next
+         * ones (manager-hits.c): its main process ended other than "exited 0" outside a stop someone
+         * asked for (systemd's word, or its user manager's), or, for a container, it runs in a new
+         * scope. */
+        struct {
+                uint64_t usec; /* CLOCK_MONOTONIC, 0 = none */
+                char what[32]; /* "exited 1", "killed SIGSEGV"; "" for a container's new scope */
+        } failure;
 } WatchedUnit;
 
 /* vm.max_map_count as the Manager last read it, and what it said about it. */
@@ -143,15 +151,23 @@ typedef struct ManagerScan {
         Backend backend; /* the one in use: BACKEND_BPF or BACKEND_PROCFS */
         BpfCounter *bpf;
         bool bpf_cgroups_dirty;
-        size_t n_bpf_cgroups;         /* the cgroups the BPF programs watch now */
         uint64_t last_usec;           /* CLOCK_REALTIME µs of the last pass, 0 before */
         uint64_t last_full_pass_usec; /* CLOCK_MONOTONIC */
         unsigned peak_map_count;      /* highest map_count of any watched process since start */
         HitDetection hit_detection;
 } ManagerScan;
 
+/* A unit no longer watched that failed lately, or a container that went (manager-hits.c): if it comes
+ * back within CRASH_LOOP_CLEAN_USEC, it comes back restarted after a failure. */
+typedef struct HitsDeparted {
+        char *name;
+        uint64_t left_usec;    /* CLOCK_MONOTONIC */
+        uint64_t failure_usec; /* its failure (WatchedUnit.failure), 0 = none: a container that went */
+        char what[32];
+} HitsDeparted;
+
 /* Catching limit hits in the kernel (manager-hits.c): the limit-hit program, its ring buffer in the
- * loop, the bursts not announced yet. */
+ * loop, the bursts not announced yet, and when the program is armed. */
 typedef struct ManagerHits {
         struct BpfHits *bpf;
         struct LimitHitBursts *bursts;
@@ -159,6 +175,20 @@ typedef struct ManagerHits {
         unsigned limit;   /* the limit the program was last given */
         uint64_t dropped; /* the program's count of hits lost to a full ring buffer, as last said */
         uint64_t dropped_told_usec; /* when that was said (CLOCK_MONOTONIC): at most once a minute */
+        char *off_reason;           /* why hits are not caught (observed): for HitCatchingReason */
+
+        /* Arming (manager_hits_sync(), on every pass): wanted while a trigger holds and for
+         * DISARM_DELAY_USEC after the last one held. Computed also when nothing can be armed. */
+        bool wanted;
+        bool trigger_holds;         /* in the last pass */
+        char *trigger;              /* the trigger that holds now, or held last (naming the unit); NULL */
+        uint64_t trigger_usec;      /* CLOCK_MONOTONIC of the last pass a trigger held; 0 = never */
+        uint64_t disarm_delay_usec; /* HITS_DISARM_DELAY_USEC; the tests set less */
+        int arm_error;              /* the last failure to arm, logged when it changes */
+        const char *catching;       /* HitCatching and HitCatchingReason as last announced */
+        char *catching_reason;
+        HitsDeparted *departed;
+        size_t n_departed;
 } ManagerHits;
 
 /* A unit no longer watched whose limit hits are recent: its series stay in the metrics for the hit

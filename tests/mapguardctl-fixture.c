@@ -279,7 +279,9 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "Version"))
                 return sd_bus_message_append(reply, "s", "0.1.0-test");
         if (streq(property, "Backend"))
-                return sd_bus_message_append(reply, "s", "procfs");
+                return sd_bus_message_append(
+                        reply, "s",
+                        scenario == SCENARIO_ARMED || scenario == SCENARIO_IDLE ? "bpf" : "procfs");
         if (streq(property, "MaxMapCount"))
                 return sd_bus_message_append(reply, "u", max_map_count);
         if (streq(property, "TunedMaxMapCount"))
@@ -294,6 +296,30 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", last_scan);
         return -EINVAL;
 }
+
+/* How limit hits are caught (SCENARIO_ARMED, SCENARIO_IDLE), on a vtable of its own. */
+static int property_get_catching(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        bool armed = scenario == SCENARIO_ARMED;
+
+        if (streq(property, "HitDetection"))
+                return sd_bus_message_append(reply, "s", "caught");
+        if (streq(property, "HitCatching"))
+                return sd_bus_message_append(reply, "s", armed ? "armed" : "idle");
+        if (streq(property, "HitCatchingReason"))
+                return sd_bus_message_append(reply, "s",
+                                             armed ? "ingester.service at warning"
+                                                   : "nothing near the limit, no recent hit or failure");
+        return -EINVAL;
+}
+
+static const sd_bus_vtable manager_catching_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("HitDetection", "s", property_get_catching, 0, 0),
+        SD_BUS_PROPERTY("HitCatching", "s", property_get_catching, 0, 0),
+        SD_BUS_PROPERTY("HitCatchingReason", "s", property_get_catching, 0, 0),
+        SD_BUS_VTABLE_END,
+};
 
 /* The unit objects: the limit hits of u02.service (SCENARIO_HIT) and held.service (SCENARIO_HELD). */
 static int property_get_unit_hits(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -403,6 +429,9 @@ __attribute__((noreturn)) static void server_run(int ready_fd) {
                                      NULL) < 0 ||
             sd_bus_add_fallback_vtable(bus, NULL, "/org/mapguard1/unit", "org.mapguard1.Unit", unit_vtable,
                                        NULL, NULL) < 0 ||
+            ((scenario == SCENARIO_ARMED || scenario == SCENARIO_IDLE) &&
+             sd_bus_add_object_vtable(bus, NULL, "/org/mapguard1", "org.mapguard1.Manager",
+                                      manager_catching_vtable, NULL) < 0) ||
             sd_bus_request_name(bus, "org.mapguard1", 0) < 0)
                 _exit(EXIT_FAILURE);
         child_serve(bus, ready_fd);

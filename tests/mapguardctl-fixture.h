@@ -31,6 +31,9 @@ typedef enum Scenario {
                                 * "grow.service" (older daemons have no GetUnit()). */
         SCENARIO_NOT_YOURS,    /* As SCENARIO_WARNING, answered to a user who owns none of ingester.service's
                                 * processes but 1240: the daemon names the others to root only. */
+        SCENARIO_ARMED, /* Backend bpf, limit hits caught, catching armed for ingester.service at warning
+                           (the others play a mapguardd that has no HitDetection, HitCatching). */
+        SCENARIO_IDLE,  /* Backend bpf, limit hits caught, catching idle: nothing near the limit. */
 } Scenario;
 
 /* SCENARIO_HIT's and SCENARIO_HELD's limit hits and exits. */

@@ -267,6 +267,7 @@ static void test_container_restarts(void **state) {
         u = manager_find_unit(f->m, CONTAINER);
         assert_ptr_equal(manager_find_unit_by_systemd_unit(f->m, "cri-containerd-" ID2 ".scope"), u);
         assert_false(u->held);
+        assert_true(u->failure.usec > 0); /* restarted: the limit-hit program is armed for it */
         assert_int_equal(u->crash_loop.hits, 2);
         assert_int_equal(u->crash_loop.exits, 1);
         assert_int_equal(f->m->n_units,
@@ -280,11 +281,93 @@ static void test_container_restarts(void **state) {
         assert_null(manager_find_unit(f->m, CONTAINER));
 }
 
+/* The limit-hit program is armed for a container that kubelet restarts in a new scope, so that the next
+ * instance of one that died too fast to be read is caught (manager-hits.c): also when it had no hit and
+ * was dropped while it had no scope. A container stopped on request (its pod deleted) is not restarting.
+ */
+static void test_container_restart_arms(void **state) {
+        Fixture *f = *state;
+
+        /* The first call completes the client's connection (teardown flushes it). */
+        assert_property_s(f, "/org/mapguard1", "org.mapguard1.Manager", "HitCatching", "off");
+        f->m->hits.disarm_delay_usec = 0;
+        cgroup(f, POD_CGROUP, "");
+        cgroup(f, POD_CGROUP "/cri-containerd-" ID1 ".scope", "4001\n");
+        containerd_state(f, ID1, "container", "ingester");
+        fake_process(f->root, 4001, "mimir", 10001, 10, 501);
+        assert_int_equal(manager_watch_update_unit(f->m, "cri-containerd-" ID1 ".scope",
+                                                   POD_CGROUP "/cri-containerd-" ID1 ".scope"),
+                         0);
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_non_null(manager_find_unit(f->m, CONTAINER));
+        assert_false(f->m->hits.wanted);
+
+        /* Stopped on request, then a container of that name again: not a restart. */
+        manager_units_job_seen(f->m, "cri-containerd-" ID1 ".scope", "deactivating", 9);
+        manager_units_job_removed(f->m, "cri-containerd-" ID1 ".scope", 9);
+        assert_int_equal(manager_watch_update_unit(f->m, "cri-containerd-" ID1 ".scope", ""), 0);
+        assert_null(manager_find_unit(f->m, CONTAINER));
+        fake_exit(f->root, 4001);
+        cgroup(f, POD_CGROUP "/cri-containerd-" ID2 ".scope", "4002\n");
+        containerd_state(f, ID2, "container", "ingester");
+        fake_process(f->root, 4002, "mimir", 10001, 10, 600);
+        assert_int_equal(manager_watch_update_unit(f->m, "cri-containerd-" ID2 ".scope",
+                                                   POD_CGROUP "/cri-containerd-" ID2 ".scope"),
+                         0);
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_false(f->m->hits.wanted);
+
+        /* It dies, below the limit as far as any read saw: dropped, no hit. */
+        assert_int_equal(manager_watch_update_unit(f->m, "cri-containerd-" ID2 ".scope", ""), 0);
+        assert_null(manager_find_unit(f->m, CONTAINER));
+        fake_exit(f->root, 4002);
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_false(f->m->hits.wanted);
+
+        /* kubelet starts it again in a new scope: armed for it. */
+        cgroup(f, POD_CGROUP "/cri-containerd-" ID1 ".scope", "4003\n");
+        containerd_state(f, ID1, "container", "ingester");
+        fake_process(f->root, 4003, "mimir", 10001, 10, 700);
+        assert_int_equal(manager_watch_update_unit(f->m, "cri-containerd-" ID1 ".scope",
+                                                   POD_CGROUP "/cri-containerd-" ID1 ".scope"),
+                         0);
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_true(f->m->hits.wanted);
+        assert_string_equal(f->m->hits.trigger, CONTAINER " restarted in a new scope");
+}
+
+/* A user's unit whose main process fails, as its manager says in the journal, is a trigger: the limit-hit
+ * program is armed for its next instance (manager-hits.c). A stop asked for is none. */
+static void test_user_unit_failure_arms(void **state) {
+        Fixture *f = *state;
+
+        /* The first call completes the client's connection (teardown flushes it). */
+        assert_property_s(f, "/org/mapguard1", "org.mapguard1.Manager", "HitCatching", "off");
+        f->m->hits.disarm_delay_usec = 0;
+        user_login(f);
+        fake_process(f->root, 3001, "grow", 1001, 10, 301);
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_false(f->m->hits.wanted);
+
+        assert_true(user_log(f, SYSTEMD_MESSAGE_UNIT_STOPPING, "35", NULL, NULL));
+        assert_true(user_log(f, SYSTEMD_MESSAGE_UNIT_PROCESS_EXIT, NULL, "killed", "15"));
+        assert_true(user_log(f, SYSTEMD_MESSAGE_UNIT_STOPPED, "35", NULL, NULL));
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_false(f->m->hits.wanted);
+
+        assert_true(user_log(f, SYSTEMD_MESSAGE_UNIT_PROCESS_EXIT, NULL, "exited", "1"));
+        assert_int_equal(manager_watch_pass(f->m, true), 0);
+        assert_true(f->m->hits.wanted);
+        assert_string_equal(f->m->hits.trigger, GROW " restarted after a failure (exited 1)");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_user_units, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_user_unit_exits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_container_restarts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_container_restart_arms, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_user_unit_failure_arms, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

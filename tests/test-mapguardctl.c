@@ -102,6 +102,30 @@ static void test_status_json(void **state) {
         assert_json_valid("--json status");
 }
 
+/* A daemon that catches limit hits: status says whether catching is armed now, and why, after how hits
+ * are known; --json as hit_catching and hit_catching_reason. */
+static void test_status_catching(void **state) {
+        _cleanup_free_ char *armed = NULL, *idle = NULL, *json = NULL;
+
+        skip_without_bus();
+        server_start(SCENARIO_ARMED);
+        assert_int_equal(ctl("status", &armed, NULL), 0);
+        assert_contains(armed,
+                        "\n      Backend: bpf, limit hits caught in the kernel (armed: ingester.service at "
+                        "warning)\n        Limit: 65530");
+        assert_int_equal(ctl("--json status", &json, NULL), 0);
+        assert_contains(json,
+                        "\"backend\":\"bpf\",\"hit_detection\":\"caught\",\"hit_catching\":\"armed\","
+                        "\"hit_catching_reason\":\"ingester.service at warning\",\"units\":[");
+        assert_json_valid("--json status");
+
+        server_start(SCENARIO_IDLE);
+        assert_int_equal(ctl("status", &idle, NULL), 0);
+        assert_contains(idle,
+                        "\n      Backend: bpf, limit hits caught in the kernel (idle: nothing near the "
+                        "limit, no recent hit or failure)\n");
+}
+
 static void test_list(void **state) {
         _cleanup_free_ char *out = NULL, *narrow = NULL;
 
@@ -935,6 +959,7 @@ int main(void) {
                 cmocka_unit_test(test_show_user_unit),
                 cmocka_unit_test(test_status),
                 cmocka_unit_test(test_status_json),
+                cmocka_unit_test(test_status_catching),
                 cmocka_unit_test(test_list),
                 cmocka_unit_test(test_show),
                 cmocka_unit_test(test_pid),

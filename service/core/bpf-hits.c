@@ -289,16 +289,6 @@ int bpf_hits_wait_released(BpfHits *h) {
         return h ? bpf_hits_attach_wait_released(h->attach) : -EINVAL;
 }
 
-int bpf_hits_set_attached(BpfHits *h, bool attach) {
-        if (!h)
-                return -EINVAL;
-        return attach ? hits_attach(h) : hits_detach(h);
-}
-
-bool bpf_hits_is_attached(const BpfHits *h) {
-        return bpf_hits_armed(h);
-}
-
 static void record_to_hit(const struct mapguard_hit_record *rec, LimitHit *ret) {
         *ret = (LimitHit){
                 .pid = rec->pid,

@@ -131,12 +131,6 @@ int bpf_hits_fd(const BpfHits *h);
  * Returns 0 or the -errno of the map update. */
 int bpf_hits_set_limit(BpfHits *h, uint32_t max_map_count);
 
-/* The interface before arming, kept until the daemon moves to bpf_hits_arm(): attaches (ATTACH) or
- * detaches the program(s) in every mode, fexit included; nothing happens when already so. Returns 0, or
- * the -errno of the first attach that failed (then nothing is attached). */
-int bpf_hits_set_attached(BpfHits *h, bool attach);
-bool bpf_hits_is_attached(const BpfHits *h);
-
 /* Calls CB for each queued record that limit_hit_classify() confirms as a hit (the program's filter
  * and the rules agree; a record the rules reject is skipped), converted to a LimitHit (evidence
  * caught, comm made valid UTF-8, time in CLOCK_MONOTONIC µs), oldest first, consuming them: at most

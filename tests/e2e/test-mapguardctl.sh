@@ -67,7 +67,7 @@ check_status() {
         printf '%s\n' "$out"
         printf '%s\n' "$out" | grep -q "^        Limit: $LIMIT (vm.max_map_count)" &&
                 printf '%s\n' "$out" | grep -q "^   Thresholds: warning at 80% ($WARN_AT maps), critical at 95% ($CRIT_AT maps)\$" &&
-                printf '%s\n' "$out" | grep -Eq '^      Backend: (bpf|procfs), limit hits (caught in the kernel|observed by reads)$' &&
+                printf '%s\n' "$out" | grep -Eq '^      Backend: (bpf|procfs), limit hits (caught in the kernel \((armed|idle): .+\)|caught in the kernel \(always armed\)|observed by reads)$' &&
                 printf '%s\n' "$out" | grep -Eq '^    Last scan: .*; ([0-9].* ago|now)$' &&
                 printf '%s\n' "$out" | grep -q '^UNIT  *LEVEL  *PROCS  *PID  *MAPS  *HEADROOM$' &&
                 printf '%s\n' "$out" | grep -Eq '^(10 of [0-9]+ units listed, nearest the limit first|[0-9]+ units? listed\.)'
@@ -77,6 +77,7 @@ tap_ok "status is the default verb" e2e_run sh -c "mapguardctl | grep -q '^   Th
 tap_ok "status --json" json_ok "d['max_map_count'] == $LIMIT and d['warning_percent'] == 80 and \
 d['critical_percent'] == 95 and d['backend'] in ('bpf', 'procfs') and d['last_scan_usec'] > 0 and \
 d['scan_interval_usec'] > 0 and isinstance(d['version'], str) and isinstance(d['tuned_max_map_count'], int) and \
+d['hit_catching'] in ('off', 'idle', 'armed', 'always') and isinstance(d['hit_catching_reason'], str) and \
 'mapguardd.service' in d['watched_units'] and 0 < len(d['units']) <= 10 and \
 all(set(u) == {'unit', 'object_path', 'level', 'processes', 'worst_pid', 'map_count', 'headroom'} for u in d['units'])" \
         status
