@@ -10,6 +10,8 @@
 #include "explain-advice.h"
 #include "explain-read.h"
 #include "log.h"
+#include "manager-bus-caller.h"
+#include "manager-bus-unit.h"
 #include "manager-bus.h"
 #include "manager-hits.h"
 #include "manager-scan.h"
@@ -19,103 +21,8 @@
 #include "max-map-count.h"
 #include "procfs.h"
 #include "recommend.h"
-#include "strv.h"
 #include "utf8.h"
 #include "util.h"
-
-/* The caller's effective uid, as the bus (dbus-daemon) or the socket's peer (a direct connection)
- * vouches for it. Not augmented from /proc/PID of the sender: that pid could have been reused. */
-static int manager_bus_sender_uid(sd_bus_message *message, uid_t *ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, ret);
-        if (r < 0)
-                r = sd_bus_creds_get_uid(creds, ret);
-        return r;
-}
-
-static int manager_bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error) {
-        uid_t uid;
-        int r;
-
-        r = manager_bus_sender_uid(message, &uid);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Could not determine the caller's user, so %s is refused.", what);
-        if (uid != 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root may call %s (caller has uid %u).", what, (unsigned) uid);
-        return 0;
-}
-
-/* Who asks, for what they may learn of processes: root everything; another user the processes they
- * could see and read in /proc themselves, their own (ProcState.owner: dumpable, real = effective = saved
- * uid), whatever /proc's hidepid= is; a caller whose user the bus does not vouch for, none. Unit-level
- * figures (a unit's level, process count, map count and headroom) are for everyone, as systemd's unit
- * properties are. org.mapguard1(5), PRIVACY. */
-typedef struct BusViewer {
-        bool root;
-        bool known;
-        uid_t uid;
-} BusViewer;
-
-static BusViewer bus_viewer(sd_bus_message *message) {
-        BusViewer v = {};
-
-        if (message && manager_bus_sender_uid(message, &v.uid) >= 0) {
-                v.known = true;
-                v.root = v.uid == 0;
-        }
-        return v;
-}
-
-static bool bus_viewer_sees(const BusViewer *v, const ProcState *p) {
-        return v->root || (v->known && p->owner != (uid_t) -1 && p->owner == v->uid);
-}
-
-/* U's worst process, when the viewer may learn of it; NULL otherwise, or when U has none now. */
-static const ProcState *bus_worst_proc(const BusViewer *v, const WatchedUnit *u) {
-        for (size_t i = 0; i < u->n_procs; i++)
-                if (u->procs[i].pid == u->worst_pid)
-                        return bus_viewer_sees(v, &u->procs[i]) ? &u->procs[i] : NULL;
-        return NULL;
-}
-
-static int append_process(sd_bus_message *reply, const Manager *m, const ProcState *p) {
-        return sd_bus_message_append(reply, "(usuusdt)", (uint32_t) p->pid, p->comm, p->map_count,
-                                     max_map_count_headroom(p->map_count, m->limits.live),
-                                     level_to_string(p->level), p->growth_per_minute, p->seconds_to_limit);
-}
-
-/* U's processes that the caller may learn of (bus_viewer_sees()); the unit's Processes property counts all
- * of them. */
-static int reply_processes(sd_bus_message *message, Manager *m, WatchedUnit *u) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        BusViewer v = bus_viewer(message);
-        int r;
-
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(usuusdt)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < u->n_procs; i++) {
-                if (!bus_viewer_sees(&v, &u->procs[i]))
-                        continue;
-                r = append_process(reply, m, &u->procs[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
 
 static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -201,7 +108,7 @@ static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus
         r = bus_find_unit(m, name, &u, error);
         if (r < 0)
                 return r;
-        return reply_processes(message, m, u);
+        return manager_bus_reply_processes(message, m, u);
 }
 
 static int method_get_unit(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -217,44 +124,6 @@ static int method_get_unit(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", u->object_path);
-}
-
-/* Whether the caller of METHOD may ask about PID, decided before anything big of it is read (a maps file
- * can be megabytes, and ExplainProcess tells its file names): root and the process's owner only, and a
- * thread's id is not a process. Returns 0 with its identity in *RET, or a D-Bus error that names PID. */
-static int manager_bus_check_process(Manager *m, sd_bus_message *message, const char *method, uint32_t pid,
-                                     ProcSample *ret, sd_bus_error *error) {
-        ProcSample owner;
-        uid_t caller;
-        int r;
-
-        if (pid == 0 || pid > INT_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%u is not a valid process ID.",
-                                         pid);
-        r = manager_bus_sender_uid(message, &caller);
-        if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Could not determine the caller's user, so %s is refused.", method);
-        r = proc_sample_identity(m->root, (pid_t) pid, &owner);
-        if (r == -ESRCH || r == -ENOENT)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No process with PID %u.", pid);
-        if (r == -ENODATA)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Process %u has no memory maps (a kernel thread or a zombie).",
-                                         pid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, -r, "Failed to read the identity of PID %u: %m", pid);
-        /* The owner first: someone else's thread says nothing of the process it belongs to. */
-        if (caller != 0 && caller != owner.uid)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Only root and the owner of process %u may query it.", pid);
-        /* /proc/TID exists for every thread too; the maps are the process's. */
-        if (owner.tgid > 0 && owner.tgid != (pid_t) pid)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "%u is a thread of process %d, not a process: ask for %d.", pid,
-                                         (int) owner.tgid, (int) owner.tgid);
-        *ret = owner;
-        return 0;
 }
 
 static int method_get_process(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -587,153 +456,6 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-static int property_get_unit_level(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *reply, void *userdata,
-                                   sd_bus_error *error) {
-        WatchedUnit *u = userdata;
-
-        return sd_bus_message_append(reply, "s", level_to_string(u->level));
-}
-
-static int property_get_unit_processes(sd_bus *bus, const char *path, const char *interface,
-                                       const char *property, sd_bus_message *reply, void *userdata,
-                                       sd_bus_error *error) {
-        WatchedUnit *u = userdata;
-
-        return sd_bus_message_append(reply, "u", (uint32_t) u->n_procs);
-}
-
-/* The worst process's pid to who may learn of it, else 0 (as for a unit without processes). Only
- * invalidated in PropertiesChanged, which goes to everyone: a caller Gets it, and is answered as itself. */
-static int property_get_unit_worst_pid(sd_bus *bus, const char *path, const char *interface,
-                                       const char *property, sd_bus_message *reply, void *userdata,
-                                       sd_bus_error *error) {
-        BusViewer v = bus_viewer(sd_bus_get_current_message(bus));
-        const ProcState *worst = bus_worst_proc(&v, userdata);
-
-        return sd_bus_message_append(reply, "u", worst ? (uint32_t) worst->pid : 0);
-}
-
-static int property_get_unit_last_exit(sd_bus *bus, const char *path, const char *interface,
-                                       const char *property, sd_bus_message *reply, void *userdata,
-                                       sd_bus_error *error) {
-        WatchedUnit *u = userdata;
-
-        return sd_bus_message_append(reply, "s", u->crash_loop.last_exit);
-}
-
-/* The identity's string properties, by name. */
-static int property_get_unit_identity(sd_bus *bus, const char *path, const char *interface,
-                                      const char *property, sd_bus_message *reply, void *userdata,
-                                      sd_bus_error *error) {
-        const UnitIdentity *id = &((WatchedUnit *) userdata)->identity;
-        const struct {
-                const char *property, *value;
-        } table[] = {
-                { "Kind", unit_kind_to_string(id->kind) },
-                { "SystemdUnit", id->unit },
-                { "UserUnit", id->user_unit },
-                { "KubernetesNamespace", id->k8s_namespace },
-                { "KubernetesPod", id->k8s_pod },
-                { "KubernetesContainer", id->k8s_container },
-                { "PodUID", id->pod_uid },
-                { "ContainerID", id->container_id },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if (streq(property, table[i].property))
-                        return sd_bus_message_append(reply, "s", table[i].value ?: "");
-        return -ENOENT;
-}
-
-static int property_get_unit_owner_uid(sd_bus *bus, const char *path, const char *interface,
-                                       const char *property, sd_bus_message *reply, void *userdata,
-                                       sd_bus_error *error) {
-        const UnitIdentity *id = &((WatchedUnit *) userdata)->identity;
-
-        return sd_bus_message_append(reply, "u",
-                                     id->kind == UNIT_KIND_USER ? (uint32_t) id->owner_uid : UINT32_MAX);
-}
-
-static int method_unit_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        WatchedUnit *u = userdata;
-
-        return reply_processes(message, u->manager, u);
-}
-
-static const sd_bus_vtable unit_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(WatchedUnit, name), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Level", "s", property_get_unit_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Processes", "u", property_get_unit_processes, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("WorstPID", "u", property_get_unit_worst_pid, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_PROPERTY("MapCount", "u", NULL, offsetof(WatchedUnit, map_count),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PeakMapCount", "u", NULL, offsetof(WatchedUnit, peak_map_count),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Headroom", "u", NULL, offsetof(WatchedUnit, headroom),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("GrowthPerMinute", "d", NULL, offsetof(WatchedUnit, growth_per_minute),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("SecondsToLimit", "t", NULL, offsetof(WatchedUnit, seconds_to_limit),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LimitHits", "t", NULL, offsetof(WatchedUnit, crash_loop.hits),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LimitExits", "t", NULL, offsetof(WatchedUnit, crash_loop.exits),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LastLimitHitUSec", "t", NULL, offsetof(WatchedUnit, crash_loop.last_hit_usec),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LastExit", "s", property_get_unit_last_exit, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Kind", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("SystemdUnit", "s", property_get_unit_identity, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("UserUnit", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("OwnerUID", "u", property_get_unit_owner_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KubernetesNamespace", "s", property_get_unit_identity, 0,
-                        SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KubernetesPod", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("KubernetesContainer", "s", property_get_unit_identity, 0,
-                        SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("PodUID", "s", property_get_unit_identity, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ContainerID", "s", property_get_unit_identity, 0,
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_ARGS("ListProcesses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usuusdt)", processes),
-                                method_unit_list_processes, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
-static int unit_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
-                            void **ret_found, sd_bus_error *error) {
-        WatchedUnit *u = manager_find_unit_by_path(userdata, path);
-
-        if (!u)
-                return 0;
-        *ret_found = u;
-        return 1;
-}
-
-static int unit_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
-                                sd_bus_error *error) {
-        Manager *m = userdata;
-        char **nodes;
-
-        nodes = calloc(m->n_units + 1, sizeof(char *));
-        if (!nodes)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->n_units; i++) {
-                nodes[i] = strdup(m->units[i]->object_path);
-                if (!nodes[i]) {
-                        strv_free(nodes);
-                        return -ENOMEM;
-                }
-        }
-        *ret_nodes = nodes;
-        return 0;
-}
-
 /* Registers the Manager object, the unit objects (fallback + enumerator) and the object manager on
  * m->bus. Returns 0 or -errno. */
 static int manager_bus_register(Manager *m) {
@@ -743,12 +465,7 @@ static int manager_bus_register(Manager *m) {
                                      BUS_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return r;
-        r = sd_bus_add_fallback_vtable(m->bus, &m->slots.unit_objects, BUS_UNIT_PREFIX, BUS_UNIT_INTERFACE,
-                                       unit_vtable, unit_object_find, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(m->bus, &m->slots.unit_enumerator, BUS_UNIT_PREFIX,
-                                       unit_node_enumerator, m);
+        r = manager_bus_unit_register(m);
         if (r < 0)
                 return r;
         return sd_bus_add_object_manager(m->bus, &m->slots.object_manager, BUS_MANAGER_PATH);

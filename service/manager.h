@@ -226,7 +226,7 @@ typedef struct UserManager {
 
 /* Our registrations on the bus; each is dropped (unref'd) on its own. */
 typedef struct ManagerSlots {
-        sd_bus_slot *manager_object, *unit_objects, *unit_enumerator, *object_manager; /* manager-bus.c */
+        sd_bus_slot *manager_object, *unit_objects, *unit_enumerator, *object_manager; /* manager-bus*.c */
         sd_bus_slot *unit_removed, *job_removed, *unit_properties_changed,
                 *service_properties_changed; /* manager-watch.c */
         sd_bus_slot *disconnected;           /* manager.c */
@@ -265,7 +265,9 @@ struct Manager {
 };
 
 /* The Manager's lifecycle (manager.c). Its parts, each in manager-<part>.c, call one way, from the top:
- *   manager-bus.c (the D-Bus API) -> manager.c (loop, signals, reload) -> manager-systemd.c (talking to
+ *   manager-bus.c (the D-Bus API: connecting, the Manager object; manager-bus-unit.c the unit objects,
+ *   manager-bus-caller.c who calls and what they may be told) -> manager.c (loop, signals, reload) ->
+ *   manager-systemd.c (talking to
  *   systemd) -> manager-watch.c (what its reports mean for the watched units) -> manager-scan.c (a
  *   pass) -> manager-levels.c (levels kept across restarts), manager-exits.c (exits after a hit),
  *   manager-hits.c (limit hits) -> manager-announce.c (the journal, the bus signals) ->
