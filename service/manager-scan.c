@@ -139,56 +139,52 @@ static int proc_state_order(const void *a, const void *b) {
         return proc_state_compare(&((const ProcState *) a)->pid, b);
 }
 
-/* Reads one process: from the BPF pass when it has it, else from /proc. Returns 0, or -errno for a
- * process to skip (gone, no mm, no access). */
+/* Whether the owner OLD knew of a process still holds for its reading S (same process): not when OLD
+ * had it as root's or did not know it, since a service's process starts as root's (systemd forks it, then
+ * drops to User=; a daemon's workers drop after their fork) and is read at once; nor when its comm changed
+ * (an exec, maybe of a setuid program). Otherwise the owner is read once, when the process is first
+ * seen: a pass reads the maps and the stat, one file less. */
+static bool proc_owner_known(const ProcState *old, const ProcSample *s) {
+        return old && old->start_time == s->start_time && old->owner != 0 && old->owner != (uid_t) -1 &&
+                strncmp(old->comm, s->comm, sizeof(old->comm)) == 0;
+}
+
+/* Reads one process: from the BPF pass when it has it, else from /proc; its owner as
+ * proc_owner_known() says. Returns 0, or -errno for a process to skip (gone, no mm, no access). */
 static int manager_read_proc(Manager *m, pid_t pid, const BpfTaskCount *bpf, const ProcState *old,
                              ProcSample *ret) {
+        ProcSample s, id;
         int r;
 
         if (bpf) {
                 /* In clock ticks, as /proc/PID/stat has it (the kernel rounds down the same way), so that
                  * a process read once through /proc and once through BPF stays the same process. */
                 long hz = sysconf(_SC_CLK_TCK);
-                uint64_t start_time =
-                        bpf->start_time_ns / (UINT64_C(1000000000) / (uint64_t) (hz > 0 ? hz : 100));
 
-                /* Identity from /proc only for processes we have not seen: the pass already gave the
-                 * count, and its start time tells a reused pid apart. */
-                if (old && old->start_time == start_time) {
-                        *ret = (ProcSample){ .pid = pid,
-                                             .start_time = old->start_time,
-                                             .uid = old->owner,
-                                             .map_count = bpf->map_count };
-                        memcpy(ret->comm, bpf->comm, sizeof(ret->comm));
-                        return 0;
-                }
-                ProcSample s;
-
-                r = proc_sample_identity(m->root, pid, &s);
+                s = (ProcSample){ .pid = pid,
+                                  .start_time = bpf->start_time_ns /
+                                          (UINT64_C(1000000000) / (uint64_t) (hz > 0 ? hz : 100)),
+                                  .uid = (uid_t) -1,
+                                  .map_count = bpf->map_count };
+                memcpy(s.comm, bpf->comm, sizeof(s.comm));
+        } else {
+                r = proc_sample_count(m->root, pid, &s);
                 if (r < 0)
                         return r;
-                if (s.start_time != start_time)
-                        return -ESRCH; /* the pid was reused since the pass */
-                s.map_count = bpf->map_count;
-                memcpy(s.comm, bpf->comm, sizeof(s.comm));
-                *ret = s;
-                return 0;
         }
-        /* Its owner only when it is new (one file more, once): a pass reads the maps and the stat. */
-        if (!old)
-                return proc_sample(m->root, pid, ret);
-        r = proc_sample_count(m->root, pid, ret);
-        if (r < 0)
-                return r;
-        if (ret->start_time == old->start_time)
-                ret->uid = old->owner;
+        if (proc_owner_known(old, &s))
+                s.uid = old->owner;
         else {
-                ProcSample id;
-
-                /* The pid was reused: another process, maybe another user's. */
-                if (proc_sample_identity(m->root, pid, &id) >= 0 && id.start_time == ret->start_time)
-                        ret->uid = id.uid;
+                /* The pass already gave the count; its start time tells a reused pid apart. */
+                r = proc_sample_identity(m->root, pid, &id);
+                if (r >= 0 && id.start_time != s.start_time)
+                        r = -ESRCH; /* the pid was reused since */
+                if (r < 0 && bpf)
+                        return r;
+                if (r >= 0)
+                        s.uid = id.uid;
         }
+        *ret = s;
         return 0;
 }
 

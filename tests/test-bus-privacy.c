@@ -222,11 +222,57 @@ static void test_worst_pid_invalidated(void **state) {
         assert_int_equal(get_property_u(f, UNIT_B_PATH, "org.mapguard1.Unit", "WorstPID"), 2002);
 }
 
+/* The owner of a process that was read before it dropped to its user (systemd forks a service's process
+ * as root, then sets User=; a daemon's workers drop after their fork) is read again; so is one whose comm
+ * changed (an exec, maybe of a setuid program). */
+static ProcState *proc_of(Fixture *f, const char *unit, pid_t pid) {
+        WatchedUnit *u = manager_find_unit(f->m, unit);
+
+        assert_non_null(u);
+        for (size_t i = 0; i < u->n_procs; i++)
+                if (u->procs[i].pid == pid)
+                        return &u->procs[i];
+        fail_msg("pid %d is not in %s", (int) pid, unit);
+        return NULL;
+}
+
+static void test_owner_follows_privilege_drop(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *dir = testfs_path(f->root, "proc/2002");
+
+        privacy_fixture(f);
+        /* Read while still root's, as systemd's child before it sets User=. */
+        fake_process(f->root, 2002, "nobodys", 0, 50, 800);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(proc_of(f, UNIT_B, 2002)->owner, 0);
+
+        fake_process(f->root, 2002, "nobodys", 65534, 50, 800);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(proc_of(f, UNIT_B, 2002)->owner, 65534);
+
+        /* Known as nobody's and unchanged: not read again (its status may say anything now). */
+        testfs_write_str(f->root, "proc/2002/status",
+                         "Name:\tnobodys\nTgid:\t2002\nPid:\t2002\nUid:\t0\t0\t0\t0\n");
+        assert_int_equal(chown(dir, 0, 0), 0);
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(proc_of(f, UNIT_B, 2002)->owner, 65534);
+
+        /* An exec of a setuid program (its comm changes): root's again. */
+        fake_process(f->root, 2002, "su", 0, 50, 800);
+        testfs_write_str(f->root, "proc/2002/status",
+                         "Name:\tsu\nTgid:\t2002\nPid:\t2002\nUid:\t65534\t0\t0\t0\n");
+        assert_int_equal(manager_scan(f->m, true), 0);
+        assert_int_equal(proc_of(f, UNIT_B, 2002)->owner, 0);
+        /* Root sees it all the same. */
+        assert_int_equal(get_property_u(f, UNIT_B_PATH, "org.mapguard1.Unit", "WorstPID"), 2002);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_nobody_sees_only_its_own, setup_bare, teardown),
                 cmocka_unit_test_setup_teardown(test_root_sees_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_worst_pid_invalidated, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owner_follows_privilege_drop, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
