@@ -214,6 +214,9 @@ static void containerd_state(Fixture *f, const char *id, const char *type, const
  * with its pod. */
 static void test_container_restarts(void **state) {
         Fixture *f = *state;
+        _cleanup_free_ char *state_dir = testfs_path(
+                                    f->root, "run/containerd/io.containerd.runtime.v2.task/k8s.io/" ID1),
+                            *pods = testfs_path(f->root, "sys/fs/cgroup/kubepods.slice");
         WatchedUnit *u;
 
         cgroup(f, POD_CGROUP, "");
@@ -249,7 +252,7 @@ static void test_container_restarts(void **state) {
         fake_exit(f->root, 4001);
         testfs_write_str(f->root, "sys/fs/cgroup" POD_CGROUP "/cri-containerd-" ID1 ".scope/cgroup.procs",
                          "");
-        testfs_rm_rf(testfs_path(f->root, "run/containerd/io.containerd.runtime.v2.task/k8s.io/" ID1));
+        testfs_rm_rf(state_dir);
         assert_int_equal(manager_watch_pass(f->m, true), 0);
         u = manager_find_unit(f->m, CONTAINER);
         assert_non_null(u);
@@ -276,7 +279,7 @@ static void test_container_restarts(void **state) {
         /* The pod is deleted: its slice goes, and with it the container held at the limit. */
         assert_int_equal(manager_watch_update_unit(f->m, "cri-containerd-" ID2 ".scope", ""), 0);
         fake_exit(f->root, 4002);
-        testfs_rm_rf(testfs_path(f->root, "sys/fs/cgroup/kubepods.slice"));
+        testfs_rm_rf(pods);
         assert_int_equal(manager_watch_pass(f->m, true), 0);
         assert_null(manager_find_unit(f->m, CONTAINER));
 }

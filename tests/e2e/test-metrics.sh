@@ -5,8 +5,10 @@
 # through its packaged unit with its default textfile directory, serves mapguard_unit_memory_map_areas
 # equal to the kernel's count; Debian's prometheus scrapes it with our rules loaded and answers the same
 # number over its HTTP API; `mapguardctl metrics` agrees. A process that maps at start and then stays
-# flat never shows growth or a time to the limit. Units named as kubelet and containerd name them get
-# pod_uid and container_id. A clean stop removes the file.
+# flat never shows growth or a time to the limit. A Kubernetes container (a scope named as kubelet and
+# containerd name it, the runtime's config.json beside it) is one series named by its names, labelled
+# namespace, pod, container and pod_uid, without the container_id that changes at each restart. A clean
+# stop removes the file.
 # Everything listens on loopback only, on ports picked free at the start (the container shares the
 # host's network).
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +28,7 @@ NE_PORT=$(free_port)
 PROM_PORT=$(free_port)
 
 e2e_boot
-tap_plan 24
+tap_plan 25
 
 # The kernel's count: lines of maps without the gate area.
 kernel_count() {
@@ -154,17 +156,24 @@ else
 fi
 
 # Kubernetes, systemd cgroup driver: a pod's slice and a container's scope, named as kubelet and
-# containerd name them (the pod UID's dashes as underscores in the slice name).
+# containerd name them (the pod UID's dashes as underscores in the slice name), and the container's
+# config.json with kubelet's annotations where containerd keeps it, written before the container starts.
+e2e_write_file "/run/containerd/io.containerd.runtime.v2.task/k8s.io/$CONTAINER/config.json" \
+        "{\"ociVersion\":\"1.2.1\",\"annotations\":{\"io.kubernetes.cri.container-name\":\"ingester\",\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-name\":\"ingester-0\",\"io.kubernetes.cri.sandbox-namespace\":\"mimir\",\"io.kubernetes.cri.sandbox-uid\":\"$POD_UID\"}}"
 tap_ok "a container scope in a burstable pod's slice starts" e2e_run sh -c \
         "systemd-run --scope --slice=kubepods-burstable-pod${POD_UID//-/_}.slice \
                 --unit=cri-containerd-$CONTAINER.scope /usr/local/bin/vmagrow 500 >/dev/null 2>&1 &"
-K8S="mapguard_unit_processes{unit=\"cri-containerd-$CONTAINER.scope\",pod_uid=\"$POD_UID\",container_id=\"$CONTAINER\"}"
-tap_ok "its series carry pod_uid and container_id" e2e_wait_for "$K8S" 30 textfile_is "$K8S" 1
+K8S_LABELS="unit=\"mimir/ingester-0/ingester\",namespace=\"mimir\",pod=\"ingester-0\",container=\"ingester\",pod_uid=\"$POD_UID\""
+K8S="mapguard_unit_processes{$K8S_LABELS}"
+tap_ok "its series are named by its names and carry namespace, pod, container and pod_uid" \
+        e2e_wait_for "$K8S" 30 textfile_is "$K8S" 1
 tap_is "its level series carry them too" \
-        "$(e2e_run grep -c "^mapguard_unit_level{unit=\"cri-containerd-$CONTAINER.scope\",pod_uid=\"$POD_UID\",container_id=\"$CONTAINER\",level=" "$TEXTFILE")" 4
+        "$(e2e_run grep -c "^mapguard_unit_level{$K8S_LABELS,level=" "$TEXTFILE")" 4
+tap_is "and none carries a container_id (it changes at each restart)" \
+        "$(e2e_run sh -c "grep -c 'container_id=\"$CONTAINER\"' '$TEXTFILE' || true")" 0
 k8s_query() {
         e2e_run curl -sfG "http://127.0.0.1:$PROM_PORT/api/v1/query" \
-                --data-urlencode "query=mapguard_unit_processes{pod_uid=\"$POD_UID\",container_id=\"$CONTAINER\"}" |
+                --data-urlencode "query=mapguard_unit_processes{namespace=\"mimir\",pod=\"ingester-0\",container=\"ingester\",pod_uid=\"$POD_UID\"}" |
                 grep -q '"value":\[[0-9.]*,"1"\]'
 }
 tap_ok "prometheus has them" e2e_wait_for "the pod's series in prometheus" 30 k8s_query
