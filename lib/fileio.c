@@ -29,16 +29,20 @@ ssize_t read_fd_small(int fd, char *buf, size_t size) {
         return (ssize_t) len;
 }
 
-int read_fd_all(int fd, char **ret, size_t *ret_len) {
+int read_fd_all_room(int fd, size_t min_room, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, allocated = 0;
 
         for (;;) {
                 ssize_t n;
 
-                if (allocated - len < 4096) {
-                        size_t a = allocated ? allocated * 2 : 8192;
-                        char *p = realloc(buf, a);
+                if (allocated - len < min_room + 1) {
+                        size_t a = allocated ? allocated * 2 : 2 * (min_room + 1);
+                        char *p;
+
+                        if (a < allocated)
+                                return -ENOMEM;
+                        p = realloc(buf, a);
                         if (!p)
                                 return -ENOMEM;
                         buf = p;
@@ -58,6 +62,10 @@ int read_fd_all(int fd, char **ret, size_t *ret_len) {
         *ret = TAKE_PTR(buf);
         *ret_len = len;
         return 0;
+}
+
+int read_fd_all(int fd, char **ret, size_t *ret_len) {
+        return read_fd_all_room(fd, 4095, ret, ret_len);
 }
 
 int write_fd_all(int fd, const char *buf, size_t n) {

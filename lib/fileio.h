@@ -14,6 +14,9 @@ ssize_t read_fd_small(int fd, char *buf, size_t size);
 /* Reads all of FD into a malloc'd NUL-terminated buffer. Returns 0 with the buffer and its length
  * (which an embedded NUL makes differ from strlen()), or -errno; out-parameters untouched on failure. */
 int read_fd_all(int fd, char **ret, size_t *ret_len);
+/* The same, with at least MIN_ROOM bytes free for each read(): a /proc seq_file fills a read with as many
+ * whole lines as fit, so more room means fewer reads of a large file. */
+int read_fd_all_room(int fd, size_t min_room, char **ret, size_t *ret_len);
 
 /* Writes all N bytes of BUF to FD. Returns 0 or -errno. */
 int write_fd_all(int fd, const char *buf, size_t n);

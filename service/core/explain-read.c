@@ -38,49 +38,13 @@ static int open_proc_dir(const char *root, pid_t pid) {
         return fd < 0 ? errno_gone(errno) : fd;
 }
 
-/* Reads all of FD into a NUL-terminated malloc'd buffer, at least MAPS_READ_MIN bytes at a time. */
-static int read_maps_fd(int fd, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, allocated = 0;
-
-        for (;;) {
-                ssize_t n;
-
-                if (allocated - len < MAPS_READ_MIN + 1) {
-                        size_t a = allocated ? allocated * 2 : 4 * MAPS_READ_MIN;
-                        char *p;
-
-                        if (a < allocated)
-                                return -ENOMEM;
-                        p = realloc(buf, a);
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        allocated = a;
-                }
-                n = read(fd, buf + len, allocated - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 static int read_maps_at(int dir_fd, const char *name, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return errno_gone(errno);
-        return read_maps_fd(fd, ret, ret_len);
+        return read_fd_all_room(fd, MAPS_READ_MIN, ret, ret_len);
 }
 
 static DIR *open_tasks(int dir_fd, int *ret_error) {
