@@ -70,12 +70,16 @@ static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* The watched unit NAME names (any of its names: manager_find_unit_named()), or a D-Bus error that says
- * why none. Returns 0, or a negative sd_bus error return. */
-static int bus_find_unit(Manager *m, const char *name, WatchedUnit **ret, sd_bus_error *error) {
+/* The watched unit that MESSAGE's name argument names (any of its names: manager_find_unit_named()), or a
+ * D-Bus error that says why none. Returns 0, or a negative sd_bus error return. */
+static int bus_read_unit(Manager *m, sd_bus_message *message, WatchedUnit **ret, sd_bus_error *error) {
+        const char *name;
         char shown[256];
         int r;
 
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
         if (name[0] == '\0')
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The unit name is empty.");
         r = manager_find_unit_named(m, name, ret);
@@ -98,14 +102,10 @@ static int bus_find_unit(Manager *m, const char *name, WatchedUnit **ret, sd_bus
 
 static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *name;
         WatchedUnit *u;
         int r;
 
-        r = sd_bus_message_read(message, "s", &name);
-        if (r < 0)
-                return r;
-        r = bus_find_unit(m, name, &u, error);
+        r = bus_read_unit(m, message, &u, error);
         if (r < 0)
                 return r;
         return manager_bus_reply_processes(message, m, u);
@@ -113,14 +113,10 @@ static int method_list_processes(sd_bus_message *message, void *userdata, sd_bus
 
 static int method_get_unit(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *name;
         WatchedUnit *u;
         int r;
 
-        r = sd_bus_message_read(message, "s", &name);
-        if (r < 0)
-                return r;
-        r = bus_find_unit(m, name, &u, error);
+        r = bus_read_unit(m, message, &u, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", u->object_path);
