@@ -25,21 +25,24 @@
 #include "util.h"
 
 static int method_get_headroom(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const BusViewer anyone = { .root = true };
         Manager *m = userdata;
         WatchedUnit *u = manager_worst_unit(m);
         BusViewer v = bus_viewer(message);
-        const ProcState *p;
+        const ProcState *worst = u ? bus_worst_proc(&anyone, u) : NULL, *shown;
 
-        if (!u || u->n_procs == 0)
+        if (!worst)
                 /* Nothing watched has processes yet: the whole limit is headroom, and nothing is known. */
                 return sd_bus_reply_method_return(message, "susuuus", "", 0, "", 0, m->limits.live,
                                                   m->limits.live, level_to_string(LEVEL_UNKNOWN));
 
-        /* The unit's figures for everyone; which process, only to who may learn of it. */
-        p = bus_worst_proc(&v, u);
-        return sd_bus_reply_method_return(message, "susuuus", u->name, p ? (uint32_t) p->pid : 0,
-                                          p ? p->comm : "", u->map_count, m->limits.live, u->headroom,
-                                          level_to_string(u->level));
+        /* Its count, headroom and level for everyone (the unit's figures); which process it is, only to
+         * who may learn of it. */
+        shown = bus_viewer_sees(&v, worst) ? worst : NULL;
+        return sd_bus_reply_method_return(message, "susuuus", u->name, shown ? (uint32_t) shown->pid : 0,
+                                          shown ? shown->comm : "", worst->map_count, m->limits.live,
+                                          max_map_count_headroom(worst->map_count, m->limits.live),
+                                          level_to_string(worst->level));
 }
 
 static int method_list_units(sd_bus_message *message, void *userdata, sd_bus_error *error) {
